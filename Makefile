@@ -1,0 +1,45 @@
+# Two commands on a fresh machine:  `make demo`  and  `make test`.
+# `setup` is idempotent: it reinstalls only when pyproject.toml (or the checkov pin) changed.
+
+PYTHON      ?= python3
+VENV        ?= .venv
+CHECKOV_VENV?= .venv-checkov
+CHECKOV_PIN ?= checkov==3.3.30
+BIN         := $(VENV)/bin
+PYTEST_ARGS ?= -n 2
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
+export PIPELINE_TOOLS_CHECKOV ?= $(abspath $(CHECKOV_VENV))/bin/checkov
+
+.PHONY: setup demo test check bench clean help
+
+help:
+	@echo "make setup  - create .venv (app + tests) and .venv-checkov (checkov, isolated pins)"
+	@echo "make demo   - setup, then run the whole pipeline on the embedded local emulator"
+	@echo "make test   - setup, then run the test suite and the compliance gate"
+	@echo "make bench  - setup, then run the benchmarks (results in docs/benchmarks.md)"
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: Makefile
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check '$(CHECKOV_PIN)'
+	@touch $@
+
+demo: setup
+	$(BIN)/pipeline-tools demo
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/pipeline-tools check
+
+bench: setup
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf cdktf.out build .pipeline-tools artifacts .pytest_cache

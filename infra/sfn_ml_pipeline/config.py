@@ -1,0 +1,248 @@
+"""`PipelineConfig`: every knob of the pipeline, typed and validated before anything is synthesized.
+
+Loaded from TOML (``pipeline.toml`` by default). Unknown keys are errors: a typo must never be
+silently ignored. Every invalid value raises :class:`ConfigError` with a one-line message that
+names the key.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+DEFAULT_CONFIG_FILE = Path("pipeline.toml")
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+_ML_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+_BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
+_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased as one line naming the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+@cache
+def ecr_accounts() -> dict[str, str]:
+    """Region -> ECR account serving the SageMaker sklearn and XGBoost images (data/ecr_accounts.json)."""
+    table = json.loads(resources.files("sfn_ml_pipeline").joinpath("data/ecr_accounts.json").read_text())
+    return table["accounts"]
+
+
+def _instance_type(value: str) -> str:
+    if not _ML_INSTANCE.match(value):
+        raise ValueError(f"{value!r} is not a SageMaker instance type (e.g. 'ml.m5.xlarge')")
+    return value
+
+
+class DatasetConfig(_Strict):
+    """The synthetic dataset the Lambda writes: label = 1 if y >= slope * x + intercept."""
+
+    rows: int = Field(5000, ge=1, le=100_000_000)
+    seed: int | None = Field(None, description="Random seed; None draws a fresh dataset on every run.")
+    slope: float = 3.0
+    intercept: float = 5.0
+    max_value: int = Field(100, ge=1, description="x and y are random integers in 0..max_value.")
+
+
+class ProcessingConfig(_Strict):
+    """Standardization: the SageMaker processing job running transform.py."""
+
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = Field(1, ge=1, le=100)
+    volume_size_gb: int = Field(10, ge=1, le=16384)
+    max_runtime_seconds: int = Field(300, ge=1, le=432_000)
+    image: str | None = Field(None, description="Override; default sagemaker-scikit-learn:1.2-1-cpu-py3 in the region.")
+    image_tag: str = "1.2-1-cpu-py3"
+
+    @field_validator("instance_type")
+    @classmethod
+    def _check_instance(cls, value: str) -> str:
+        return _instance_type(value)
+
+
+class TrainingConfig(_Strict):
+    """Train model (XGBoost): the SageMaker training job with the built-in XGBoost image."""
+
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = Field(1, ge=1, le=100)
+    volume_size_gb: int = Field(30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(86_400, ge=1, le=2_419_200)
+    image: str | None = Field(None, description="Override; default sagemaker-xgboost:1.7-1 in the region.")
+    image_tag: str = "1.7-1"
+    hyperparameters: dict[str, str | int | float] = Field(
+        default_factory=lambda: {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "5"}
+    )
+
+    @field_validator("instance_type")
+    @classmethod
+    def _check_instance(cls, value: str) -> str:
+        return _instance_type(value)
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _hyperparameters(cls, value: dict[str, str | int | float]) -> dict[str, str | int | float]:
+        if "num_round" not in value:
+            raise ValueError("'num_round' is required by the built-in XGBoost algorithm")
+        try:
+            rounds = int(str(value["num_round"]))
+        except ValueError:
+            raise ValueError(f"num_round must be an integer, got {value['num_round']!r}") from None
+        if rounds < 1:
+            raise ValueError("num_round must be >= 1")
+        return value
+
+
+class LambdaConfig(_Strict):
+    """The "Generate dataset" function."""
+
+    runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
+    memory_mb: int = Field(512, ge=128, le=10_240)
+    timeout_seconds: int = Field(300, ge=1, le=900)
+    reserved_concurrency: int = Field(5, ge=1, le=1000)
+
+
+class PipelineConfig(_Strict):
+    """Everything the `MlPipeline` construct needs. All fields have production-sane defaults."""
+
+    name_prefix: str = Field("mlpipe", description="Prefix of every resource name (lowercase, <= 20 chars).")
+    region: str = "us-east-1"
+    bucket_name: str | None = Field(None, description="Default: <prefix>-data-<account>-<region>.")
+    log_retention_days: int = 30
+    kms_key_arn: str | None = Field(None, description="Customer-managed KMS key for the bucket and logs.")
+    tags: dict[str, str] = Field(default_factory=dict)
+    provider_version: str = Field(">= 5.100, < 7", description="hashicorp/aws version constraint.")
+    dataset: DatasetConfig = Field(default_factory=DatasetConfig)
+    processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
+    generate_lambda: LambdaConfig = Field(default_factory=LambdaConfig, alias="lambda")
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
+
+    @field_validator("name_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _PREFIX.match(value):
+            raise ValueError("must start with a lowercase letter and hold only a-z, 0-9 and '-', at most 20 chars")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str) -> str:
+        if not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name (e.g. 'eu-west-1')")
+        return value
+
+    @field_validator("bucket_name")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None and not _BUCKET.match(value):
+            raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 chars: a-z, 0-9, '.', '-')")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{value} is not a CloudWatch Logs retention period; use one of {LOG_RETENTION_DAYS}")
+        return value
+
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms(cls, value: str | None) -> str | None:
+        if value is not None and not _KMS_ARN.match(value):
+            raise ValueError("must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
+        return value
+
+    @field_validator("provider_version")
+    @classmethod
+    def _provider_version(cls, value: str) -> str:
+        # Must admit the 5.100.0 provider (the offline mirror) and 6.x (current). Cheap check of the common forms.
+        if not re.fullmatch(r"[\s0-9.,<>=~!]+", value):
+            raise ValueError(f"{value!r} is not a Terraform version constraint (e.g. '>= 5.100, < 7')")
+        return value
+
+    @model_validator(mode="after")
+    def _images_resolvable(self) -> "PipelineConfig":
+        if (self.processing.image is None or self.training.image is None) and self.region not in ecr_accounts():
+            raise ValueError(
+                f"region {self.region!r} has no known SageMaker image account; set processing.image and training.image"
+            )
+        return self
+
+    # -- derived values ---------------------------------------------------------------------------
+
+    @property
+    def processing_image(self) -> str:
+        return self.processing.image or _image_uri(self.region, "sagemaker-scikit-learn", self.processing.image_tag)
+
+    @property
+    def training_image(self) -> str:
+        return self.training.image or _image_uri(self.region, "sagemaker-xgboost", self.training.image_tag)
+
+    @property
+    def state_machine_name(self) -> str:
+        return f"{self.name_prefix}-pipeline"
+
+
+def _image_uri(region: str, repository: str, tag: str) -> str:
+    domain = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"{ecr_accounts()[region]}.dkr.ecr.{region}.{domain}/{repository}:{tag}"
+
+
+def _location(error: dict) -> str:
+    return ".".join(str(part) for part in error["loc"]) or "(root)"
+
+
+def _one_line(source: str, error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = _location(first)
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (check the spelling; see `pipeline-tools synth --help` and README 'Configuration')"
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return f"{source}: {key}: {message}{suffix}"
+
+
+def config_from_mapping(data: dict, source: str = "config") -> PipelineConfig:
+    """Validate a mapping (e.g. parsed TOML) into a :class:`PipelineConfig`, or raise :class:`ConfigError`."""
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(_one_line(source, error)) from None
+
+
+def load_config(path: Path | None = None) -> PipelineConfig:
+    """Load ``path`` (or ./pipeline.toml when present, else defaults). Raises :class:`ConfigError`."""
+    if path is None:
+        if not DEFAULT_CONFIG_FILE.is_file():
+            return PipelineConfig()
+        path = DEFAULT_CONFIG_FILE
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (pass --config FILE or create pipeline.toml)") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read config file: {error.strerror}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    return config_from_mapping(data, str(path))
