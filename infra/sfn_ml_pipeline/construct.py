@@ -1,0 +1,293 @@
+"""`MlPipeline`: the whole pipeline as one reusable CDK Terrain construct.
+
+Declares the data bucket, the "Generate dataset" Lambda, transform.py in S3, three least-privilege
+roles, log groups and the state machine. Every resource name derives from ``config.name_prefix``,
+so two pipelines with different prefixes coexist in one stack.
+
+Provider classes are imported by submodule: importing ``cdktn_provider_aws`` as a whole would
+load thousands of bindings and slow synth down several-fold.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+from cdktn import AssetType, TerraformAsset, TerraformOutput
+from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktn_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
+from cdktn_provider_aws.data_aws_partition import DataAwsPartition
+from cdktn_provider_aws.data_aws_region import DataAwsRegion
+from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.iam_role_policy import IamRolePolicy
+from cdktn_provider_aws.lambda_function import LambdaFunction
+from cdktn_provider_aws.s3_bucket import S3Bucket
+from cdktn_provider_aws.s3_bucket_lifecycle_configuration import S3BucketLifecycleConfiguration
+from cdktn_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
+from cdktn_provider_aws.s3_bucket_policy import S3BucketPolicy
+from cdktn_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
+    S3BucketServerSideEncryptionConfigurationA,
+)
+from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA
+from cdktn_provider_aws.s3_object import S3Object
+from cdktn_provider_aws.sfn_state_machine import SfnStateMachine
+from constructs import Construct
+
+from . import iam
+from .config import PipelineConfig
+from .definition import DefinitionRefs, build_definition
+from .packaging import SCRIPTS_DIR, package_scripts
+
+_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)")
+
+
+def ecr_repository_arn(image_uri: str, partition: str) -> str:
+    """The ECR repository ARN an image is pulled from (the SageMaker role may pull only these)."""
+    match = _ECR_IMAGE.match(image_uri)
+    if not match:
+        raise ValueError(f"image {image_uri!r} is not an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)")
+    return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
+
+
+def output_name(prefix: str, name: str) -> str:
+    """Stack output names carry the prefix, so two pipelines in one stack never clash."""
+    return f"{prefix}_{name}".replace("-", "_")
+
+
+class MlPipeline(Construct):
+    """The Step Functions ML pipeline: Generate dataset -> Standardization -> Train model (XGBoost).
+
+    Public attributes: ``bucket``, ``generate_function``, ``state_machine``, ``state_machine_role``,
+    ``sagemaker_role``, ``lambda_role``, ``state_machine_log_group``, ``lambda_log_group``,
+    ``definition`` (the ASL document as synthesized, with Terraform references).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: PipelineConfig,
+        scripts_dir: Path = SCRIPTS_DIR,
+        build_dir: Path | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        self.config = config
+        prefix = config.name_prefix
+        build_dir = build_dir or Path(tempfile.mkdtemp(prefix="sfn-ml-pipeline-build-"))
+        artifacts = package_scripts(build_dir, scripts_dir)
+
+        partition = DataAwsPartition(self, "partition").partition
+        account = DataAwsCallerIdentity(self, "account").account_id
+        region = DataAwsRegion(self, "region").name
+
+        # -- data bucket ------------------------------------------------------------------------
+        self.bucket = S3Bucket(
+            self,
+            "bucket",
+            bucket=config.bucket_name or f"{prefix}-data-{account}-{region}",
+            force_destroy=False,
+        )
+        S3BucketVersioningA(self, "bucket-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"})
+        encryption = (
+            {"sse_algorithm": "aws:kms", "kms_master_key_id": config.kms_key_arn}
+            if config.kms_key_arn
+            else {"sse_algorithm": "AES256"}
+        )
+        S3BucketServerSideEncryptionConfigurationA(
+            self,
+            "bucket-encryption",
+            bucket=self.bucket.id,
+            rule=[{"apply_server_side_encryption_by_default": encryption, "bucket_key_enabled": bool(config.kms_key_arn)}],
+        )
+        public_access = S3BucketPublicAccessBlock(
+            self,
+            "bucket-public-access",
+            bucket=self.bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
+        S3BucketOwnershipControls(self, "bucket-ownership", bucket=self.bucket.id, rule={"object_ownership": "BucketOwnerEnforced"})
+        S3BucketLifecycleConfiguration(
+            self,
+            "bucket-lifecycle",
+            bucket=self.bucket.id,
+            rule=[
+                {
+                    "id": "expire-noncurrent-versions",
+                    "status": "Enabled",
+                    "filter": [{"prefix": ""}],
+                    "noncurrent_version_expiration": [{"noncurrent_days": 30}],
+                },
+                {
+                    "id": "abort-incomplete-multipart-uploads",
+                    "status": "Enabled",
+                    "filter": [{"prefix": ""}],
+                    "abort_incomplete_multipart_upload": [{"days_after_initiation": 1}],
+                },
+            ],
+        )
+        tls_only = DataAwsIamPolicyDocument(
+            self,
+            "bucket-tls-only",
+            statement=[
+                {
+                    "sid": "DenyInsecureTransport",
+                    "effect": "Deny",
+                    "actions": ["s3:*"],
+                    "resources": [self.bucket.arn, f"{self.bucket.arn}/*"],
+                    "principals": [{"type": "*", "identifiers": ["*"]}],
+                    "condition": [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}],
+                }
+            ],
+        )
+        S3BucketPolicy(self, "bucket-policy", bucket=self.bucket.id, policy=tls_only.json, depends_on=[public_access])
+
+        # -- scripts ------------------------------------------------------------------------------
+        transform = artifacts["transform.py"]
+        transform_asset = TerraformAsset(self, "transform-asset", path=str(transform.path), type=AssetType.FILE)
+        self.transform_key = f"code/{transform.sha256_hex[:16]}/transform.py"
+        self.transform_object = S3Object(
+            self,
+            "transform-script",
+            bucket=self.bucket.id,
+            key=self.transform_key,
+            source=transform_asset.path,
+            source_hash=transform.sha256_hex,
+            content_type="text/x-python",
+        )
+
+        # -- log groups ---------------------------------------------------------------------------
+        function_name = f"{prefix}-generate-dataset"
+        self.lambda_log_group = CloudwatchLogGroup(
+            self,
+            "lambda-logs",
+            name=f"/aws/lambda/{function_name}",
+            retention_in_days=config.log_retention_days,
+            kms_key_id=config.kms_key_arn,
+        )
+        self.state_machine_log_group = CloudwatchLogGroup(
+            self,
+            "state-machine-logs",
+            name=f"/aws/vendedlogs/states/{config.state_machine_name}",
+            retention_in_days=config.log_retention_days,
+            kms_key_id=config.kms_key_arn,
+        )
+
+        # -- roles ----------------------------------------------------------------------------------
+        state_machine_arn = f"arn:{partition}:states:{region}:{account}:stateMachine:{config.state_machine_name}"
+        self.lambda_role = self._role(
+            "lambda-role", f"{prefix}-generate-dataset", "lambda.amazonaws.com", account, source_arn=None
+        )
+        self.sagemaker_role = self._role(
+            "sagemaker-role", f"{prefix}-sagemaker-jobs", "sagemaker.amazonaws.com", account,
+            source_arn=f"arn:{partition}:sagemaker:{region}:{account}:*",
+        )
+        self.state_machine_role = self._role(
+            "state-machine-role", f"{prefix}-state-machine", "states.amazonaws.com", account, source_arn=state_machine_arn
+        )
+
+        # -- Generate dataset (Lambda) ----------------------------------------------------------------
+        lambda_zip = artifacts["generate_dataset.zip"]
+        lambda_asset = TerraformAsset(self, "lambda-asset", path=str(lambda_zip.path), type=AssetType.FILE)
+        dataset = config.dataset
+        lambda_config = config.generate_lambda
+        self.generate_function = LambdaFunction(
+            self,
+            "generate-dataset",
+            function_name=function_name,
+            description="Generate dataset: writes the synthetic label,x,y CSV for one pipeline execution.",
+            role=self.lambda_role.arn,
+            runtime=lambda_config.runtime,
+            handler="generate_dataset.handler",
+            filename=lambda_asset.path,
+            source_code_hash=lambda_zip.sha256_base64,
+            memory_size=lambda_config.memory_mb,
+            timeout=lambda_config.timeout_seconds,
+            reserved_concurrent_executions=lambda_config.reserved_concurrency,
+            tracing_config={"mode": "Active"},
+            logging_config={"log_format": "Text", "log_group": self.lambda_log_group.name},
+            environment={
+                "variables": {
+                    "DATASET_ROWS": str(dataset.rows),
+                    "DATASET_SEED": "" if dataset.seed is None else str(dataset.seed),
+                    "DATASET_SLOPE": repr(dataset.slope),
+                    "DATASET_INTERCEPT": repr(dataset.intercept),
+                    "DATASET_MAX_VALUE": str(dataset.max_value),
+                }
+            },
+            depends_on=[self.lambda_log_group],
+        )
+
+        arns = iam.Arns(
+            partition=partition,
+            region=region,
+            account=account,
+            bucket_arn=self.bucket.arn,
+            lambda_arn=self.generate_function.arn,
+            lambda_log_group_arn=self.lambda_log_group.arn,
+            sagemaker_role_arn=self.sagemaker_role.arn,
+            ecr_repositories=sorted(
+                {ecr_repository_arn(config.processing_image, partition), ecr_repository_arn(config.training_image, partition)}
+            ),
+            kms_key_arn=config.kms_key_arn,
+        )
+        self._policy("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns))
+        self._policy("sagemaker-policy", self.sagemaker_role, "run-jobs", iam.sagemaker_statements(arns))
+        state_machine_policy = self._policy(
+            "state-machine-policy", self.state_machine_role, "orchestrate", iam.state_machine_statements(arns)
+        )
+
+        # -- the state machine ------------------------------------------------------------------------
+        self.definition = build_definition(
+            config,
+            DefinitionRefs(
+                bucket=self.bucket.bucket,
+                lambda_arn=self.generate_function.arn,
+                sagemaker_role_arn=self.sagemaker_role.arn,
+                transform_key=self.transform_key,
+            ),
+        )
+        self.state_machine = SfnStateMachine(
+            self,
+            "state-machine",
+            name=config.state_machine_name,
+            role_arn=self.state_machine_role.arn,
+            definition=json.dumps(self.definition, ensure_ascii=False, indent=2),
+            type="STANDARD",
+            logging_configuration={
+                "level": "ALL",
+                "include_execution_data": True,
+                "log_destination": f"{self.state_machine_log_group.arn}:*",
+            },
+            tracing_configuration={"enabled": True},
+            depends_on=[state_machine_policy],
+        )
+
+        # -- outputs ------------------------------------------------------------------------------------
+        for name, value, description in (
+            ("bucket", self.bucket.bucket, "Data bucket (runs/<execution>/...)"),
+            ("state_machine_arn", self.state_machine.arn, "The pipeline's state machine"),
+            ("generate_function_name", self.generate_function.function_name, "The Generate dataset Lambda"),
+            ("state_machine_role_arn", self.state_machine_role.arn, "Role the state machine runs as"),
+            ("sagemaker_role_arn", self.sagemaker_role.arn, "Role the SageMaker jobs run as"),
+            ("lambda_role_arn", self.lambda_role.arn, "Role the Lambda runs as"),
+            ("state_machine_log_group", self.state_machine_log_group.name, "State machine execution logs"),
+            ("lambda_log_group", self.lambda_log_group.name, "Lambda logs"),
+        ):
+            output = TerraformOutput(self, f"output-{name}", value=value, description=description)
+            output.override_logical_id(output_name(prefix, name))
+
+    def _role(self, id: str, name: str, service: str, account: str, *, source_arn: str | None) -> IamRole:
+        trust = DataAwsIamPolicyDocument(self, f"{id}-trust", statement=[iam.trust_statement(service, account, source_arn)])
+        return IamRole(self, id, name=name, assume_role_policy=trust.json, max_session_duration=3600)
+
+    def _policy(self, id: str, role: IamRole, name: str, statements: list[iam.Statement]) -> IamRolePolicy:
+        document = DataAwsIamPolicyDocument(self, f"{id}-document", statement=[s.to_binding() for s in statements])
+        return IamRolePolicy(self, id, name=name, role=role.id, policy=document.json)

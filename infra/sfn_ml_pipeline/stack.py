@@ -1,0 +1,79 @@
+"""The deployable stack: AWS provider, state backend and one `MlPipeline`.
+
+``target="aws"`` uses the standard credential chain. ``target="local"`` points every service at
+the local emulator (``pipeline-tools local up``) with throwaway credentials; the pipeline itself
+is the very same construct, with no security setting switched off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cdktn import App, LocalBackend, TerraformStack
+from cdktn_provider_aws.provider import AwsProvider
+from constructs import Construct
+
+from .config import PipelineConfig
+from .construct import MlPipeline
+
+STACK_NAME = "ml-pipeline"
+
+# Every service the stack and the pipeline touch; the local target sends them all to the emulator.
+LOCAL_SERVICES = ("cloudwatch", "events", "iam", "kms", "lambda", "logs", "s3", "sagemaker", "sfn", "sts", "xray")
+
+
+@dataclass(frozen=True)
+class LocalEndpoint:
+    """Where the local emulator listens (from `.pipeline-tools/emulator.json`)."""
+
+    url: str
+    ca_bundle: str | None = None
+    access_key: str = "testing"
+    secret_key: str = "testing"  # noqa: S105 - throwaway credentials the emulator accepts
+
+
+class MlPipelineStack(TerraformStack):
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: PipelineConfig,
+        local: LocalEndpoint | None = None,
+        state_file: str | None = None,
+    ) -> None:
+        super().__init__(scope, id)
+        provider = AwsProvider(
+            self,
+            "aws",
+            region=config.region,
+            default_tags=[{"tags": {"Project": config.name_prefix, "ManagedBy": "sfn-ml-pipeline", **config.tags}}],
+        )
+        if local is not None:
+            provider.access_key = local.access_key
+            provider.secret_key = local.secret_key
+            provider.skip_credentials_validation = True
+            provider.skip_requesting_account_id = False
+            provider.skip_metadata_api_check = "true"
+            provider.s3_use_path_style = True
+            if local.ca_bundle:
+                provider.custom_ca_bundle = local.ca_bundle
+            provider.add_override("endpoints", [{service: local.url for service in LOCAL_SERVICES}])
+        if state_file:
+            LocalBackend(self, path=state_file)
+        # cdktn-provider-aws binds provider 6.x; the construct only uses arguments 5.100 has too.
+        self.add_override("terraform.required_providers.aws.version", config.provider_version)
+        self.pipeline = MlPipeline(self, "pipeline", config=config)
+
+
+def build_app(
+    config: PipelineConfig,
+    *,
+    out_dir: Path | None = None,
+    local: LocalEndpoint | None = None,
+    state_file: str | None = None,
+) -> App:
+    app = App(outdir=str(out_dir)) if out_dir is not None else App()
+    MlPipelineStack(app, STACK_NAME, config=config, local=local, state_file=state_file)
+    return app

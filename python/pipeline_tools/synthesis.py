@@ -1,0 +1,83 @@
+"""Synthesis: config -> ``OUT/stacks/ml-pipeline/cdk.tf.json``, written all-or-nothing.
+
+The app is synthesized in-process (no `cdktf` CLI or node project needed; jsii still starts node).
+Output goes to a temporary sibling directory first and replaces ``OUT`` only when complete, so a
+failed synth never leaves a half-written stack behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from sfn_ml_pipeline.config import ConfigError, PipelineConfig, load_config
+
+from .errors import EnvironmentProblem, UsageError
+
+STATE_DIR = Path(".pipeline-tools") / "state"
+DEFAULT_OUT = Path("cdktf.out")
+
+
+def stack_dir_of(out_dir: Path = DEFAULT_OUT) -> Path:
+    from sfn_ml_pipeline.stack import STACK_NAME
+
+    return out_dir / "stacks" / STACK_NAME
+
+
+def read_config(config_path: Path | None) -> PipelineConfig:
+    try:
+        return load_config(config_path)
+    except ConfigError as error:
+        raise UsageError(str(error)) from None
+
+
+def local_endpoint():
+    """The running emulator's endpoint, from the state file `pipeline-tools local up` writes."""
+    from sfn_ml_pipeline.stack import LocalEndpoint
+
+    state_file = Path(".pipeline-tools") / "emulator.json"
+    try:
+        state = json.loads(state_file.read_text())
+    except FileNotFoundError:
+        raise EnvironmentProblem("local emulator is not running", "run `pipeline-tools local up`") from None
+    except (OSError, ValueError) as error:
+        raise EnvironmentProblem(f"{state_file} is unreadable: {error}", "run `pipeline-tools local up` again") from None
+    return LocalEndpoint(url=state["endpoint"], ca_bundle=state.get("ca_bundle"))
+
+
+def app_for(config_path: Path | None, target: str, out_dir: Path | None = None, *, final_out: Path | None = None):
+    """Build (not synthesize) the cdktf app for a config and target."""
+    from sfn_ml_pipeline.stack import build_app
+
+    if target not in ("aws", "local"):
+        raise UsageError(f"unknown target {target!r}", "use --target aws or --target local")
+    config = read_config(config_path)
+    local = local_endpoint() if target == "local" else None
+    final_stack = stack_dir_of(final_out or out_dir or DEFAULT_OUT).resolve()
+    state_file = (Path.cwd() / STATE_DIR / target / "terraform.tfstate").resolve()
+    state_rel = os.path.relpath(state_file, final_stack)
+    return build_app(config, out_dir=out_dir, local=local, state_file=state_rel)
+
+
+def synthesize(config_path: Path | None = None, target: str = "aws", out_dir: Path = DEFAULT_OUT) -> Path:
+    """Synthesize the stack into ``out_dir``; return the stack directory."""
+    out_dir = Path(out_dir)
+    parent = out_dir.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
+    try:
+        app = app_for(config_path, target, staging, final_out=out_dir)
+        try:
+            app.synth()
+        except Exception as error:  # jsii surfaces construct errors as RuntimeError/JSIIError
+            raise UsageError(f"synth failed: {str(error).splitlines()[0]}", "check the config values") from None
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        staging.rename(out_dir)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return stack_dir_of(out_dir)

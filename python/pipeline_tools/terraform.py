@@ -1,0 +1,152 @@
+"""Running the real Terraform (or OpenTofu) on a synthesized stack.
+
+Binary discovery: ``--terraform`` / ``PIPELINE_TOOLS_TERRAFORM``, then ``terraform``, then ``tofu``
+on PATH. Providers: with a plugin directory (``--plugin-dir`` / ``PIPELINE_TOOLS_PLUGIN_DIR``, a
+filesystem mirror holding ``registry.terraform.io/``) init never touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import EnvironmentProblem, UsageError
+
+INSTALL_HINT = (
+    "install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install) or OpenTofu, "
+    "or pass --terraform PATH / set PIPELINE_TOOLS_TERRAFORM"
+)
+
+
+def find_terraform(explicit: str | None = None) -> str:
+    """The Terraform binary to use, or a clear error naming how to get one."""
+    explicit = explicit or os.environ.get("PIPELINE_TOOLS_TERRAFORM")
+    if explicit:
+        found = shutil.which(explicit)
+        if not found:
+            raise EnvironmentProblem(f"terraform binary {explicit!r} not found or not executable", INSTALL_HINT)
+        return found
+    for name in ("terraform", "tofu"):
+        found = shutil.which(name)
+        if found:
+            return found
+    raise EnvironmentProblem("no terraform or tofu binary on PATH", INSTALL_HINT)
+
+
+def plugin_dir_from(explicit: Path | None) -> Path | None:
+    value = explicit or (Path(os.environ["PIPELINE_TOOLS_PLUGIN_DIR"]) if os.environ.get("PIPELINE_TOOLS_PLUGIN_DIR") else None)
+    if value is None:
+        return None
+    if not (value / "registry.terraform.io").is_dir():
+        raise EnvironmentProblem(
+            f"plugin dir {value} holds no registry.terraform.io/ folder",
+            "point --plugin-dir / PIPELINE_TOOLS_PLUGIN_DIR at the folder that contains registry.terraform.io/",
+        )
+    return value
+
+
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def last_error(self) -> str:
+        """The first `Error:` line Terraform printed (its messages are multi-line boxes)."""
+        for line in (self.stderr + "\n" + self.stdout).splitlines():
+            line = line.strip(" │╷╵\x1b[0m")
+            if line.startswith("Error:"):
+                return line
+        tail = [l for l in self.stderr.splitlines() if l.strip()]
+        return tail[-1] if tail else f"exit code {self.returncode}"
+
+
+class Terraform:
+    """A Terraform working directory (a synthesized stack)."""
+
+    def __init__(
+        self,
+        stack_dir: Path,
+        *,
+        binary: str | None = None,
+        plugin_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.stack_dir = Path(stack_dir)
+        if not (self.stack_dir / "cdk.tf.json").is_file():
+            raise UsageError(f"{self.stack_dir} holds no cdk.tf.json", "run `pipeline-tools synth` first or pass --stack-dir")
+        self.binary = find_terraform(binary)
+        self.plugin_dir = plugin_dir_from(plugin_dir)
+        self.env = {
+            **os.environ,
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+            **(env or {}),
+        }
+        # A TF_CLI_CONFIG_FILE that does not exist only makes terraform print a warning on every call.
+        cli_config = self.env.get("TF_CLI_CONFIG_FILE")
+        if cli_config and not Path(cli_config).exists():
+            self.env.pop("TF_CLI_CONFIG_FILE")
+
+    def run(self, *args: str, check: bool = True, stream: bool = False) -> Result:
+        command = [self.binary, *args]
+        if stream:
+            completed = subprocess.run(command, cwd=self.stack_dir, env=self.env, text=True, stderr=subprocess.PIPE)
+            result = Result(completed.returncode, "", completed.stderr)
+        else:
+            completed = subprocess.run(command, cwd=self.stack_dir, env=self.env, text=True, capture_output=True)
+            result = Result(completed.returncode, completed.stdout, completed.stderr)
+        if check and not result.ok:
+            raise EnvironmentProblem(f"terraform {args[0]} failed: {result.last_error()}", self._hint(args[0], result))
+        return result
+
+    def _hint(self, command: str, result: Result) -> str:
+        text = result.stderr + result.stdout
+        if command == "init" and ("registry.terraform.io" in text or "Failed to query" in text):
+            return "no registry reachable: pass --plugin-dir / set PIPELINE_TOOLS_PLUGIN_DIR to a provider mirror"
+        return "re-run with --verbose, or run terraform yourself in " + str(self.stack_dir)
+
+    def init(self, *, backend: bool = True) -> Result:
+        args = ["init", "-input=false", "-no-color"]
+        if not backend:
+            args.append("-backend=false")
+        if self.plugin_dir:
+            args.append(f"-plugin-dir={self.plugin_dir}")
+        return self.run(*args)
+
+    def validate(self) -> dict:
+        result = self.run("validate", "-json", "-no-color", check=False)
+        try:
+            return json.loads(result.stdout)
+        except ValueError:
+            raise EnvironmentProblem(f"terraform validate failed: {result.last_error()}", "run terraform validate yourself") from None
+
+    def plan(self, plan_file: str = "tfplan", *, refresh_only: bool = False, destroy: bool = False) -> int:
+        """Run plan with -detailed-exitcode: 0 no changes, 2 changes present. Raises on error."""
+        args = ["plan", "-input=false", "-no-color", "-detailed-exitcode", f"-out={plan_file}"]
+        if refresh_only:
+            args.append("-refresh-only")
+        if destroy:
+            args.append("-destroy")
+        result = self.run(*args, check=False)
+        if result.returncode not in (0, 2):
+            raise EnvironmentProblem(f"terraform plan failed: {result.last_error()}", self._hint("plan", result))
+        return result.returncode
+
+    def show_json(self, plan_file: str = "tfplan") -> dict:
+        return json.loads(self.run("show", "-json", plan_file).stdout)
+
+    def apply(self, plan_file: str = "tfplan") -> Result:
+        return self.run("apply", "-input=false", "-no-color", "-auto-approve", plan_file)
+
+    def outputs(self) -> dict:
+        return {name: item["value"] for name, item in json.loads(self.run("output", "-json").stdout).items()}
