@@ -252,7 +252,7 @@ def upload_to_s3(
 ) -> int:
     """Stream the dataset to ``s3://bucket/key``; return the number of positive labels.
 
-    Chunks are buffered until at least ``part_size`` bytes are pending, then sent as one part.
+    Chunks are buffered and sent as parts of exactly ``part_size`` bytes (the last one smaller).
     The multipart upload is only started once a full part exists, so outputs below one part
     take a single PutObject. On any error the multipart upload is aborted before re-raising.
     """
@@ -268,13 +268,14 @@ def upload_to_s3(
             positives += pos
             buffer.append(data)
             pending += len(data)
-            if pending >= part_size:
+            while pending >= part_size:
                 if upload_id is None:
                     upload_id = client.create_multipart_upload(
                         Bucket=bucket, Key=key, ContentType=CONTENT_TYPE
                     )["UploadId"]
-                body = b"".join(buffer)
-                buffer, pending = [], 0
+                joined = b"".join(buffer)
+                body, rest = joined[:part_size], joined[part_size:]
+                buffer, pending = [rest], len(rest)
                 number = len(parts) + 1
                 response = client.upload_part(
                     Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=body

@@ -1,0 +1,423 @@
+"""Tests for the two packaged scripts: the dataset generator (Lambda) and transform.py.
+
+The generator's S3 path runs against moto's in-process S3 (a real S3 implementation, including
+multipart uploads and their minimum part size); transform.py runs as a subprocess, the way the
+SageMaker processing job runs it, so exit codes and stderr are what a user would see.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import io
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+GENERATOR = ROOT / "scripts" / "generate_dataset.py"
+TRANSFORM = ROOT / "scripts" / "transform.py"
+BUCKET = "pipeline-test-bucket"
+
+
+def _load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+gen = _load(GENERATOR, "generate_dataset_under_test")
+
+
+def _dataset(params, chunk_rows=gen.CHUNK_ROWS) -> bytes:
+    return b"".join(data for data, _ in gen.iter_chunks(params, chunk_rows))
+
+
+def _rows(data: bytes) -> list[tuple[int, int, int]]:
+    return [tuple(int(v) for v in line.split(",")) for line in data.decode().splitlines()]
+
+
+def _params(**overrides):
+    values = {"rows": 2000, "seed": 42, "slope": 3, "intercept": 5, "max_value": 100}
+    values.update(overrides)
+    return gen.Params(**values)
+
+
+# ------------------------------------------------------------------------------------------
+# Generator: content
+# ------------------------------------------------------------------------------------------
+
+
+def test_same_seed_gives_identical_bytes_whatever_the_chunk_size():
+    params = _params(rows=5003)
+    reference = _dataset(params)
+    assert _dataset(params) == reference
+    assert _dataset(params, chunk_rows=7) == reference
+    assert _dataset(params, chunk_rows=1000) == reference
+    assert _dataset(_params(rows=5003, seed=43)) != reference
+
+
+@pytest.mark.parametrize(
+    "slope,intercept,max_value",
+    [(3, 5, 100), (0.5, -3.5, 7), (30, 50, 100), (-1, 20, 1000)],
+)
+def test_label_rule_range_and_row_count(slope, intercept, max_value):
+    params = _params(rows=3000, slope=slope, intercept=intercept, max_value=max_value)
+    chunks = list(gen.iter_chunks(params, chunk_rows=1000))
+    rows = _rows(b"".join(data for data, _ in chunks))
+    assert len(rows) == 3000
+    for label, x, y in rows:
+        assert 0 <= x <= max_value and 0 <= y <= max_value
+        assert label == (1 if y >= slope * x + intercept else 0), (label, x, y)
+    assert sum(pos for _, pos in chunks) == sum(label for label, _, _ in rows)
+    # Both ends of the range occur with a small range (inclusive bounds, no off-by-one).
+    if max_value == 7:
+        xs = {x for _, x, _ in rows}
+        assert xs == set(range(8))
+
+
+def test_defaults_are_the_samples():
+    params = gen.resolve_params({}, environ={})
+    assert (params.rows, params.slope, params.intercept, params.max_value) == (5000, 3, 5, 100)
+    assert isinstance(params.seed, int) and params.seed >= 0
+    # Without a seed anywhere each run draws its own (and reports it).
+    assert gen.resolve_params({}, environ={"DATASET_SEED": ""}).seed != params.seed
+
+
+def test_env_defaults_and_option_precedence():
+    env = {
+        "DATASET_ROWS": "123",
+        "DATASET_SEED": "9",
+        "DATASET_SLOPE": "0.25",
+        "DATASET_INTERCEPT": "-2",
+        "DATASET_MAX_VALUE": "50",
+    }
+    from_env = gen.resolve_params({"name": "ignored"}, environ=env)
+    assert from_env == gen.Params(rows=123, seed=9, slope=0.25, intercept=-2, max_value=50)
+    options = {"rows": 77, "seed": 1, "slope": 2, "intercept": "4", "max_value": 10, "x": [1]}
+    assert gen.resolve_params(options, environ=env) == gen.Params(
+        rows=77, seed=1, slope=2, intercept=4, max_value=10
+    )
+    # A null option falls back to the environment rather than failing.
+    assert gen.resolve_params({"rows": None}, environ=env).rows == 123
+
+
+@pytest.mark.parametrize(
+    "options,field",
+    [
+        ({"rows": 0}, "rows"),
+        ({"rows": 100_000_001}, "rows"),
+        ({"rows": "many"}, "rows"),
+        ({"rows": True}, "rows"),
+        ({"rows": 1.5}, "rows"),
+        ({"seed": -1}, "seed"),
+        ({"seed": "abc"}, "seed"),
+        ({"slope": "nan"}, "slope"),
+        ({"slope": [3]}, "slope"),
+        ({"intercept": float("inf")}, "intercept"),
+        ({"max_value": 0}, "max_value"),
+        ({"max_value": "1e3"}, "max_value"),
+    ],
+)
+def test_invalid_options_raise_value_error_naming_the_field(options, field):
+    with pytest.raises(ValueError, match=rf"^{field}:"):
+        gen.resolve_params(options, environ={})
+
+
+def test_invalid_env_value_names_field_and_variable():
+    with pytest.raises(ValueError, match=r"^rows:.*DATASET_ROWS"):
+        gen.resolve_params({}, environ={"DATASET_ROWS": "ten"})
+
+
+@pytest.mark.parametrize(
+    "event,field",
+    [
+        ({"key": "k.csv"}, "bucket"),
+        ({"bucket": "", "key": "k.csv"}, "bucket"),
+        ({"bucket": "Not_A_Bucket", "key": "k.csv"}, "bucket"),
+        ({"bucket": BUCKET}, "key"),
+        ({"bucket": BUCKET, "key": 5}, "key"),
+        ({"bucket": BUCKET, "key": "k.csv", "options": ["rows"]}, "options"),
+        ({"bucket": BUCKET, "key": "k.csv", "options": {"rows": -5}}, "rows"),
+        ("not an object", "event"),
+    ],
+)
+def test_handler_rejects_bad_events_before_touching_s3(event, field):
+    with pytest.raises(ValueError, match=rf"^{field}:"):
+        gen.run(event, client=object(), environ={})
+
+
+def test_cli_writes_the_same_bytes(tmp_path):
+    out = tmp_path / "raw.csv"
+    proc = subprocess.run(
+        [sys.executable, str(GENERATOR), "--rows", "4321", "--seed", "5", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "4321 rows" in proc.stdout
+    assert out.read_bytes() == _dataset(_params(rows=4321, seed=5))
+    assert [p.name for p in tmp_path.iterdir()] == ["raw.csv"]  # no temp file left
+
+
+def test_cli_bad_value_is_one_line_error(tmp_path):
+    out = tmp_path / "raw.csv"
+    proc = subprocess.run(
+        [sys.executable, str(GENERATOR), "--rows", "-3", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: rows:") and proc.stderr.count("\n") == 1
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+
+
+# ------------------------------------------------------------------------------------------
+# Generator: handler against moto's S3
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def s3(monkeypatch):
+    moto = pytest.importorskip("moto")
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_CA_BUNDLE"):
+        monkeypatch.delenv(name, raising=False)
+    for name in gen.ENV_VARS.values():
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with moto.mock_aws():
+        client = boto3.client("s3")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def test_handler_writes_object_and_returns_documented_dict(s3, monkeypatch):
+    monkeypatch.setenv("DATASET_ROWS", "999")  # overridden by the execution input below
+    monkeypatch.setenv("DATASET_SLOPE", "2")
+    event = {
+        "bucket": BUCKET,
+        "key": "runs/exec-1/input/raw.csv",
+        "options": {"rows": 2500, "seed": 11, "name": "exec-1"},
+    }
+    result = gen.handler(event, None)
+    body = s3.get_object(Bucket=BUCKET, Key=event["key"])["Body"].read()
+    expected = _dataset(_params(rows=2500, seed=11, slope=2))
+    assert body == expected
+    assert result == {
+        "s3_uri": f"s3://{BUCKET}/runs/exec-1/input/raw.csv",
+        "bucket": BUCKET,
+        "key": "runs/exec-1/input/raw.csv",
+        "rows": 2500,
+        "positives": sum(label for label, _, _ in _rows(expected)),
+        "seed": 11,
+    }
+    head = s3.head_object(Bucket=BUCKET, Key=event["key"])
+    assert head["ContentType"] == "text/csv"
+    assert "-" not in head["ETag"]  # small output: a single PutObject
+
+
+def test_handler_multipart_upload(s3, monkeypatch):
+    import moto.s3.models
+
+    # Keep moto's "non-last part too small" check, scaled down so a small test exercises it.
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 16 * 1024)
+    event = {"bucket": BUCKET, "key": "big.csv", "options": {"rows": 30000, "seed": 3}}
+    result = gen.run(event, part_size=64 * 1024, environ={})
+    body = s3.get_object(Bucket=BUCKET, Key="big.csv")["Body"].read()
+    assert body == _dataset(_params(rows=30000, seed=3))
+    assert result["rows"] == 30000 and len(_rows(body)) == 30000
+    parts = int(s3.head_object(Bucket=BUCKET, Key="big.csv")["ETag"].strip('"').split("-")[1])
+    assert parts == -(-len(body) // (64 * 1024))  # every part but the last is part_size
+    assert parts >= 3
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+class _FailingClient:
+    """The real (moto) client, except that the n-th UploadPart fails like a dropped connection."""
+
+    def __init__(self, client, fail_on_part: int):
+        self._client = client
+        self._fail_on_part = fail_on_part
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def upload_part(self, **kwargs):
+        if kwargs["PartNumber"] == self._fail_on_part:
+            raise ConnectionError("simulated network failure")
+        return self._client.upload_part(**kwargs)
+
+
+def test_failed_multipart_upload_is_aborted(s3, monkeypatch):
+    import moto.s3.models
+
+    monkeypatch.setattr(moto.s3.models, "S3_UPLOAD_PART_MIN_SIZE", 16 * 1024)
+    event = {"bucket": BUCKET, "key": "broken.csv", "options": {"rows": 30000, "seed": 3}}
+    with pytest.raises(ConnectionError):
+        gen.run(event, client=_FailingClient(s3, 2), part_size=64 * 1024, environ={})
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount") == 0
+
+
+def test_missing_bucket_raises_and_leaves_nothing(s3):
+    event = {"bucket": "no-such-bucket-here", "key": "k.csv", "options": {"rows": 10}}
+    with pytest.raises(s3.exceptions.NoSuchBucket):
+        gen.run(event, environ={})
+
+
+# ------------------------------------------------------------------------------------------
+# transform.py
+# ------------------------------------------------------------------------------------------
+
+
+def _transform(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = dict(os.environ)
+    full_env.pop("PROCESSING_INPUT_DIR", None)
+    full_env.pop("PROCESSING_OUTPUT_DIR", None)
+    full_env.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(TRANSFORM), *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        check=False,
+    )
+
+
+def _input_dir(tmp_path: Path, files: dict[str, bytes]) -> Path:
+    """An input dir laid out as SageMaker mounts it: data files plus code/transform.py."""
+    in_dir = tmp_path / "input"
+    (in_dir / "code").mkdir(parents=True)
+    shutil.copy(TRANSFORM, in_dir / "code" / "transform.py")
+    # A CSV under code/ that would fail the run if it were read.
+    (in_dir / "code" / "not-data.csv").write_text("this,is,not\nnumeric,data,at all\n")
+    for name, data in files.items():
+        (in_dir / name).write_bytes(data)
+    return in_dir
+
+
+def _reference(data: bytes) -> pd.DataFrame:
+    """The sample's in-memory pandas one-liner (ddof=1)."""
+    df = pd.read_csv(io.BytesIO(data), header=None, names=["label", "x", "y"])
+    for column in ("x", "y"):
+        df[column] = (df[column] - df[column].mean()) / df[column].std()
+    return df
+
+
+def _read_output(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, header=None, names=["label", "x", "y"])
+
+
+def test_transform_matches_pandas_reference(tmp_path):
+    data = _dataset(_params(rows=5000, seed=8))
+    in_dir = _input_dir(tmp_path, {"raw.csv": data})
+    out_dir = tmp_path / "out" / "train"
+    proc = _transform("--input-dir", str(in_dir), "--output-dir", str(out_dir))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("standardized 5000 rows from 1 file(s)")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["train.csv"]  # no temp file left
+    text = (out_dir / "train.csv").read_text()
+    first = text.splitlines()[0].split(",")
+    assert first[0] in {"0", "1"} and len(first) == 3  # no header, no index, label first
+    got = _read_output(out_dir / "train.csv")
+    want = _reference(data)
+    assert len(got) == 5000
+    assert got["label"].tolist() == want["label"].tolist()
+    np.testing.assert_allclose(got[["x", "y"]], want[["x", "y"]], rtol=0, atol=1e-9)
+    # The standardized features really are standardized.
+    assert abs(got["x"].mean()) < 1e-9 and abs(got["y"].std() - 1) < 1e-9
+
+
+def test_transform_chunked_equals_unchunked_across_files(tmp_path):
+    part_a = _dataset(_params(rows=1234, seed=1, max_value=1000))
+    part_b = _dataset(_params(rows=777, seed=2, max_value=1000))
+    in_dir = _input_dir(tmp_path, {"a.csv": part_a, "b.csv": part_b, "notes.txt": b"skip me"})
+    outputs = {}
+    for chunk in ("100000", "50", "7"):
+        out_dir = tmp_path / f"out-{chunk}"
+        proc = _transform(
+            "--input-dir", str(in_dir), "--output-dir", str(out_dir), "--chunk-rows", chunk
+        )
+        assert proc.returncode == 0, proc.stderr
+        outputs[chunk] = _read_output(out_dir / "train.csv")
+    want = _reference(part_a + part_b)
+    for got in outputs.values():
+        assert len(got) == 1234 + 777
+        assert got["label"].tolist() == want["label"].tolist()
+        np.testing.assert_allclose(got[["x", "y"]], want[["x", "y"]], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(outputs["7"][["x", "y"]], outputs["100000"][["x", "y"]], atol=1e-12)
+
+
+def test_transform_paths_from_environment(tmp_path):
+    data = _dataset(_params(rows=100, seed=4))
+    in_dir = _input_dir(tmp_path, {"raw.csv": data})
+    out_dir = tmp_path / "env-out"
+    proc = _transform(
+        env={"PROCESSING_INPUT_DIR": str(in_dir), "PROCESSING_OUTPUT_DIR": str(out_dir)}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(_read_output(out_dir / "train.csv")) == 100
+
+
+@pytest.mark.parametrize(
+    "files,expected",
+    [
+        ({}, "no *.csv files in"),
+        ({"raw.csv": b""}, "raw.csv: file is empty"),
+        ({"raw.csv": b"1,2,3\n0,5,6,7\n"}, "raw.csv: line 2: expected 3 fields (label,x,y), saw 4"),
+        ({"raw.csv": b"1,2,3\n0,5\n"}, "raw.csv: line 2: missing y value"),
+        ({"raw.csv": b"1,2,3\n0,4,8\n1,abc,3\n"}, "raw.csv: line 3: x is not a finite number: 'abc'"),
+        ({"raw.csv": b"label,x,y\n1,2,3\n"}, "raw.csv: line 1: label is not a finite number"),
+        ({"raw.csv": b"1,2,3\n0,4,inf\n"}, "raw.csv: line 2: y is not a finite number: 'inf'"),
+        ({"raw.csv": b"1,2,3\n0,2,4\n1,2,9\n"}, "column x is constant (std 0)"),
+        ({"raw.csv": b"1,2,3\n"}, "1 row(s); standardizing needs at least 2 rows"),
+        ({"a.csv": b"1,2,3\n0,4,5\n", "b.csv": b"1,2,3\n\n"}, "b.csv: line 2: missing label value"),
+    ],
+)
+def test_transform_malformed_input_is_one_line_error(tmp_path, files, expected):
+    in_dir = _input_dir(tmp_path, files)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = _transform("--input-dir", str(in_dir), "--output-dir", str(out_dir))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: "), proc.stderr
+    assert proc.stderr.count("\n") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert expected in proc.stderr, proc.stderr
+    if files:
+        assert str(in_dir) in proc.stderr  # names the file
+    assert list(out_dir.iterdir()) == []  # nothing half-written
+
+
+def test_transform_error_in_second_pass_leaves_no_output(tmp_path):
+    """A file that changes between the passes fails pass 2: the temp file must be removed."""
+    data = _dataset(_params(rows=50, seed=4))
+    in_dir = _input_dir(tmp_path, {"raw.csv": data})
+    out_dir = tmp_path / "out"
+    transform = _load(TRANSFORM, "transform_under_test")
+    files = transform.find_inputs(str(in_dir))
+    moments = transform.compute_moments(files, 10)
+    (in_dir / "raw.csv").write_bytes(data + b"1,2\n")
+    with pytest.raises(transform.InputProblem, match="line 51: missing y value"):
+        transform.write_standardized(files, str(out_dir), moments, 10)
+    assert list(out_dir.iterdir()) == []
+
+
+def test_scripts_parse_with_their_runtimes_python_versions():
+    # transform.py runs in the SageMaker scikit-learn image (Python 3.9 at the oldest).
+    ast.parse(TRANSFORM.read_text(), feature_version=(3, 9))
+    ast.parse(GENERATOR.read_text(), feature_version=(3, 11))
