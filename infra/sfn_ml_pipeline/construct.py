@@ -25,12 +25,20 @@ from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.s3_bucket import S3Bucket
-from cdktn_provider_aws.s3_bucket_lifecycle_configuration import S3BucketLifecycleConfiguration
+from cdktn_provider_aws.s3_bucket_lifecycle_configuration import (
+    S3BucketLifecycleConfiguration,
+    S3BucketLifecycleConfigurationRule,
+    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
+    S3BucketLifecycleConfigurationRuleFilter,
+    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
+)
 from cdktn_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
 from cdktn_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktn_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
 from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
     S3BucketServerSideEncryptionConfigurationA,
+    S3BucketServerSideEncryptionConfigurationRuleA,
+    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
 )
 from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from cdktn_provider_aws.s3_object import S3Object
@@ -93,16 +101,20 @@ class MlPipeline(Construct):
             force_destroy=False,
         )
         S3BucketVersioningA(self, "bucket-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"})
-        encryption = (
-            {"sse_algorithm": "aws:kms", "kms_master_key_id": config.kms_key_arn}
-            if config.kms_key_arn
-            else {"sse_algorithm": "AES256"}
+        # Nested blocks inside lists must be binding structs: plain dicts there are dropped silently by jsii.
+        encryption = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
+            sse_algorithm="aws:kms" if config.kms_key_arn else "AES256",
+            kms_master_key_id=config.kms_key_arn,
         )
         S3BucketServerSideEncryptionConfigurationA(
             self,
             "bucket-encryption",
             bucket=self.bucket.id,
-            rule=[{"apply_server_side_encryption_by_default": encryption, "bucket_key_enabled": bool(config.kms_key_arn)}],
+            rule=[
+                S3BucketServerSideEncryptionConfigurationRuleA(
+                    apply_server_side_encryption_by_default=encryption, bucket_key_enabled=bool(config.kms_key_arn)
+                )
+            ],
         )
         public_access = S3BucketPublicAccessBlock(
             self,
@@ -119,18 +131,22 @@ class MlPipeline(Construct):
             "bucket-lifecycle",
             bucket=self.bucket.id,
             rule=[
-                {
-                    "id": "expire-noncurrent-versions",
-                    "status": "Enabled",
-                    "filter": [{"prefix": ""}],
-                    "noncurrent_version_expiration": [{"noncurrent_days": 30}],
-                },
-                {
-                    "id": "abort-incomplete-multipart-uploads",
-                    "status": "Enabled",
-                    "filter": [{"prefix": ""}],
-                    "abort_incomplete_multipart_upload": [{"days_after_initiation": 1}],
-                },
+                S3BucketLifecycleConfigurationRule(
+                    id="expire-noncurrent-versions",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    noncurrent_version_expiration=[
+                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(noncurrent_days=30)
+                    ],
+                ),
+                S3BucketLifecycleConfigurationRule(
+                    id="abort-incomplete-multipart-uploads",
+                    status="Enabled",
+                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
+                    abort_incomplete_multipart_upload=[
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=1)
+                    ],
+                ),
             ],
         )
         tls_only = DataAwsIamPolicyDocument(

@@ -202,3 +202,24 @@ def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, 
             },
         },
     }
+
+
+# Every place the definition deliberately differs from the sample's
+# (../shared/reference/sample-state-machine.asl.json), keyed by the sample's JSON path.
+# tests/test_definition.py compares the two field by field and allows differences only here.
+SAMPLE_DEVIATIONS: dict[str, str] = {
+    f"States.{STANDARDIZE}.Parameters.ProcessingInputs.0.S3Input.S3Uri":
+        "per-execution input runs/<execution>/input/raw.csv (the sample's runs overwrote each other)",
+    f"States.{STANDARDIZE}.Parameters.ProcessingInputs.1.S3Input.S3Uri":
+        "transform.py is content-addressed (code/<sha256>/transform.py) so a changed script is a visible change",
+    f"States.{STANDARDIZE}.Parameters.ProcessingOutputConfig.Outputs.0.S3Output.S3Uri":
+        "per-execution output runs/<execution>/train",
+    f"States.{STANDARDIZE}.Parameters.AppSpecification.ImageUri":
+        "current sagemaker-scikit-learn:1.2-1-cpu-py3 in the stack's region (sample: 0.20.0 in sa-east-1)",
+    f"States.{TRAIN}.Parameters.AlgorithmSpecification.TrainingImage":
+        "current sagemaker-xgboost:1.7-1 in the stack's region (sample: legacy xgboost:latest in sa-east-1)",
+    f"States.{TRAIN}.Parameters.OutputDataConfig.S3OutputPath":
+        "per-execution models runs/<execution>/models",
+    f"States.{TRAIN}.Parameters.InputDataConfig.0.DataSource.S3DataSource.S3Uri":
+        "training reads only the standardized data runs/<execution>/train/ (the sample read the bucket root)",
+}

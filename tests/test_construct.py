@@ -1,0 +1,179 @@
+"""The construct, with cdktf's testing API (Testing.synth + matchers) and the real terraform validate."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cdktn import Testing, TerraformStack
+
+from sfn_ml_pipeline import MlPipeline, PipelineConfig
+from sfn_ml_pipeline.definition import GENERATE, STANDARDIZE, TRAIN
+
+
+def synth(config: PipelineConfig) -> str:
+    app = Testing.app()
+    stack = TerraformStack(app, "test")
+    MlPipeline(stack, "pipeline", config=config)
+    return Testing.synth(stack)
+
+
+@pytest.fixture(scope="module")
+def synthesized() -> str:
+    return synth(PipelineConfig())
+
+
+@pytest.fixture(scope="module")
+def document(synthesized) -> dict:
+    return json.loads(synthesized)
+
+
+def only(document: dict, kind: str, section: str = "resource") -> dict:
+    items = list(document[section][kind].values())
+    assert len(items) == 1, f"expected one {kind}, got {len(items)}"
+    return items[0]
+
+
+def test_bucket_is_versioned_encrypted_private_and_owner_enforced(synthesized):
+    from cdktn_provider_aws.s3_bucket_ownership_controls import S3BucketOwnershipControls
+    from cdktn_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
+    from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
+        S3BucketServerSideEncryptionConfigurationA,
+    )
+    from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA
+
+    assert Testing.to_have_resource_with_properties(
+        synthesized, S3BucketVersioningA.TF_RESOURCE_TYPE, {"versioning_configuration": {"status": "Enabled"}}
+    )
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        S3BucketServerSideEncryptionConfigurationA.TF_RESOURCE_TYPE,
+        {"rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]},
+    )
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        S3BucketPublicAccessBlock.TF_RESOURCE_TYPE,
+        {"block_public_acls": True, "block_public_policy": True, "ignore_public_acls": True, "restrict_public_buckets": True},
+    )
+    assert Testing.to_have_resource_with_properties(
+        synthesized, S3BucketOwnershipControls.TF_RESOURCE_TYPE, {"rule": {"object_ownership": "BucketOwnerEnforced"}}
+    )
+
+
+def test_bucket_uses_the_kms_key_when_one_is_given():
+    from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+    from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
+        S3BucketServerSideEncryptionConfigurationA,
+    )
+
+    key = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    synthesized = synth(PipelineConfig(kms_key_arn=key))
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        S3BucketServerSideEncryptionConfigurationA.TF_RESOURCE_TYPE,
+        {"rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": key}}]},
+    )
+    assert Testing.to_have_resource_with_properties(synthesized, CloudwatchLogGroup.TF_RESOURCE_TYPE, {"kms_key_id": key})
+
+
+def test_bucket_policy_denies_insecure_transport(document):
+    tls = document["data"]["aws_iam_policy_document"]
+    (statement,) = next(doc for name, doc in tls.items() if "tls-only" in name)["statement"]
+    assert statement["effect"] == "Deny"
+    assert statement["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
+
+
+def test_lifecycle_expires_noncurrent_versions_and_aborts_incomplete_uploads(document):
+    rules = only(document, "aws_s3_bucket_lifecycle_configuration")["rule"]
+    assert any("noncurrent_version_expiration" in rule for rule in rules)
+    assert any("abort_incomplete_multipart_upload" in rule for rule in rules)
+
+
+def test_lambda_is_traced_limited_and_logs_to_its_own_group(document):
+    function = only(document, "aws_lambda_function")
+    assert function["tracing_config"] == {"mode": "Active"}
+    assert function["reserved_concurrent_executions"] == 5
+    assert function["handler"] == "generate_dataset.handler"
+    assert function["source_code_hash"]
+    assert function["environment"]["variables"]["DATASET_ROWS"] == "5000"
+    groups = document["resource"]["aws_cloudwatch_log_group"]
+    assert all(group["retention_in_days"] == 30 for group in groups.values())
+    assert any(group["name"] == "/aws/lambda/mlpipe-generate-dataset" for group in groups.values())
+
+
+def test_transform_script_key_is_content_addressed(document):
+    script = only(document, "aws_s3_object")
+    assert script["key"].startswith("code/") and script["key"].endswith("/transform.py")
+    assert script["source_hash"] and script["key"].split("/")[1] == script["source_hash"][:16]
+
+
+def test_state_machine_logs_everything_and_is_traced(document):
+    machine = only(document, "aws_sfn_state_machine")
+    assert machine["logging_configuration"]["level"] == "ALL"
+    assert machine["logging_configuration"]["include_execution_data"] is True
+    assert machine["tracing_configuration"] == {"enabled": True}
+    definition = json.loads(machine["definition"])
+    assert list(definition["States"])[:3] == [GENERATE, STANDARDIZE, TRAIN]
+    assert definition["States"][GENERATE]["Resource"].startswith("${aws_lambda_function.")
+
+
+def test_three_roles_with_confused_deputy_conditions(document):
+    roles = document["resource"]["aws_iam_role"]
+    assert len(roles) == 3
+    documents = document["data"]["aws_iam_policy_document"]
+    services = {}
+    for name, doc in documents.items():
+        if name.endswith(tuple(f"-trust_{s}" for s in [])) or "-trust" not in name:
+            continue
+        (statement,) = doc["statement"]
+        (principal,) = statement["principals"]
+        variables = {c["variable"] for c in statement["condition"]}
+        services[principal["identifiers"][0]] = variables
+    assert set(services) == {"states.amazonaws.com", "sagemaker.amazonaws.com", "lambda.amazonaws.com"}
+    assert all("aws:SourceAccount" in variables for variables in services.values())
+    assert "aws:SourceArn" in services["states.amazonaws.com"]
+    assert "aws:SourceArn" in services["sagemaker.amazonaws.com"]
+
+
+def test_policies_are_data_sources_and_star_only_where_iam_allows_nothing_else(document):
+    allowed_star = {
+        "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+        "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+        "xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments",
+        "cloudwatch:PutMetricData", "ecr:GetAuthorizationToken",
+    }  # fmt: skip
+    for policy in document["resource"]["aws_iam_role_policy"].values():
+        assert policy["policy"].startswith("${data.aws_iam_policy_document.")
+    for doc in document["data"]["aws_iam_policy_document"].values():
+        for statement in doc["statement"]:
+            if "*" in statement.get("resources", []):
+                assert set(statement["actions"]) <= allowed_star, statement["sid"]
+            assert not any(action.endswith("*") for action in statement["actions"] if statement["effect"] == "Allow")
+
+
+def test_pass_role_is_scoped_to_sagemaker(document):
+    statements = [s for doc in document["data"]["aws_iam_policy_document"].values() for s in doc["statement"]]
+    (pass_role,) = [s for s in statements if "iam:PassRole" in s["actions"]]
+    assert pass_role["resources"] == ["${aws_iam_role.pipeline_sagemaker-role_4A4F6E5E.arn}"] or (
+        len(pass_role["resources"]) == 1 and pass_role["resources"][0].startswith("${aws_iam_role.")
+    )
+    assert pass_role["condition"] == [
+        {"test": "StringEquals", "variable": "iam:PassedToService", "values": ["sagemaker.amazonaws.com"]}
+    ]
+
+
+def test_outputs_name_the_prefix_so_two_pipelines_coexist():
+    app = Testing.app()
+    stack = TerraformStack(app, "two")
+    MlPipeline(stack, "churn", config=PipelineConfig(name_prefix="churn"))
+    MlPipeline(stack, "fraud", config=PipelineConfig(name_prefix="fraud"))
+    document = json.loads(Testing.synth(stack))
+    assert {"churn_state_machine_arn", "fraud_state_machine_arn"} <= set(document["output"])
+    names = [m["name"] for m in document["resource"]["aws_sfn_state_machine"].values()]
+    assert sorted(names) == ["churn-pipeline", "fraud-pipeline"]
+
+
+def test_non_ecr_image_override_is_a_clear_error():
+    config = PipelineConfig.model_validate({"training": {"image": "docker.io/library/xgboost:1"}})
+    with pytest.raises(Exception, match="not an ECR image URI"):
+        synth(config)

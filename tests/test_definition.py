@@ -1,0 +1,160 @@
+"""The state machine definition against the sample, field by field, and statelint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from statelint.linter import Linter
+
+from sfn_ml_pipeline.config import PipelineConfig
+from sfn_ml_pipeline.definition import (
+    FAILED,
+    GENERATE,
+    SAMPLE_DEVIATIONS,
+    STANDARDIZE,
+    STATE_NAMES,
+    TRAIN,
+    DefinitionRefs,
+    build_definition,
+)
+
+from .conftest import SAMPLE_DEFINITION
+
+SAMPLE = json.loads(SAMPLE_DEFINITION.read_text())
+SAMPLE_BUCKET = "featuretransform-bucketforcodeanddata-1jn1le6gadwfz"
+REFS = DefinitionRefs(
+    bucket=SAMPLE_BUCKET,
+    lambda_arn=SAMPLE["States"][GENERATE]["Resource"],
+    sagemaker_role_arn=SAMPLE["States"][STANDARDIZE]["Parameters"]["RoleArn"],
+    transform_key="code/0123456789abcdef/transform.py",
+)
+
+
+@pytest.fixture(scope="module")
+def definition():
+    return build_definition(PipelineConfig(region="sa-east-1"), REFS)
+
+
+def leaves(node, path=()):
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from leaves(value, (*path, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from leaves(value, (*path, str(index)))
+    else:
+        yield path, node
+
+
+def lookup(node, path):
+    for part in path:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+def test_same_states_in_the_same_order_with_the_same_integrations(definition):
+    assert definition["StartAt"] == SAMPLE["StartAt"] == GENERATE
+    assert [s for s in definition["States"] if s != FAILED] == list(SAMPLE["States"]) == list(STATE_NAMES)
+    assert definition["States"][GENERATE]["Next"] == STANDARDIZE
+    assert definition["States"][STANDARDIZE]["Next"] == TRAIN
+    assert definition["States"][TRAIN]["End"] is True
+    for name in STATE_NAMES:
+        assert definition["States"][name]["Resource"] == SAMPLE["States"][name]["Resource"]
+
+
+def test_every_sample_field_is_kept_unless_a_documented_fix_says_otherwise(definition):
+    unexplained = []
+    for path, value in leaves(SAMPLE):
+        dotted = ".".join(path)
+        if dotted in SAMPLE_DEVIATIONS:
+            continue
+        try:
+            ours = lookup(definition, path)
+        except (KeyError, IndexError):
+            unexplained.append(f"{dotted}: missing")
+            continue
+        if ours != value:
+            unexplained.append(f"{dotted}: {ours!r} != sample {value!r}")
+    assert unexplained == []
+
+
+def test_every_documented_deviation_really_differs(definition):
+    """A stale entry in SAMPLE_DEVIATIONS would hide nothing but still mislead readers."""
+    for dotted in SAMPLE_DEVIATIONS:
+        path = tuple(dotted.split("."))
+        # Dynamic values move to the `.$` form of the key.
+        parent, key = path[:-1], path[-1]
+        ours_parent = lookup(definition, parent)
+        ours = ours_parent.get(key, ours_parent.get(f"{key}.$"))
+        assert ours is not None, dotted
+        assert ours != lookup(SAMPLE, path), dotted
+
+
+def test_training_reads_only_the_standardized_output_of_the_same_execution(definition):
+    processing = definition["States"][STANDARDIZE]["Parameters"]
+    training = definition["States"][TRAIN]["Parameters"]
+    written = processing["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri.$"]
+    read = training["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri.$"]
+    assert written == f"States.Format('s3://{SAMPLE_BUCKET}/runs/{{}}/train', $$.Execution.Name)"
+    assert read == f"States.Format('s3://{SAMPLE_BUCKET}/runs/{{}}/train/', $$.Execution.Name)"
+    assert read != f"s3://{SAMPLE_BUCKET}"
+
+
+def test_every_execution_writes_under_its_own_prefix(definition):
+    writes = [
+        definition["States"][GENERATE]["Parameters"]["key.$"],
+        definition["States"][STANDARDIZE]["Parameters"]["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri.$"],
+        definition["States"][TRAIN]["Parameters"]["OutputDataConfig"]["S3OutputPath.$"],
+    ]
+    for template in writes:
+        assert "runs/{}/" in template and template.endswith("$$.Execution.Name)")
+
+
+def test_job_names_are_the_execution_name(definition):
+    assert definition["States"][STANDARDIZE]["Parameters"]["ProcessingJobName.$"] == "$$.Execution.Name"
+    assert definition["States"][TRAIN]["Parameters"]["TrainingJobName.$"] == "$$.Execution.Name"
+
+
+def test_tasks_retry_transient_errors_and_catch_into_a_fail_state_that_keeps_the_cause(definition):
+    for name in STATE_NAMES:
+        state = definition["States"][name]
+        assert state["Retry"] and "States.ALL" not in state["Retry"][0]["ErrorEquals"]
+        assert state["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAILED}]
+    failed = definition["States"][FAILED]
+    assert (failed["Type"], failed["ErrorPath"], failed["CausePath"]) == ("Fail", "$.error.Error", "$.error.Cause")
+
+
+def test_images_follow_the_region():
+    config = PipelineConfig(region="eu-west-1")
+    params = build_definition(config, REFS)["States"]
+    assert params[STANDARDIZE]["Parameters"]["AppSpecification"]["ImageUri"] == (
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+    )
+    assert params[TRAIN]["Parameters"]["AlgorithmSpecification"]["TrainingImage"] == (
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    )
+
+
+def test_hyperparameters_and_settings_come_from_the_config():
+    config = PipelineConfig.model_validate(
+        {"training": {"instance_type": "ml.m5.2xlarge", "hyperparameters": {"num_round": 20, "eta": 0.3}}}
+    )
+    train = build_definition(config, REFS)["States"][TRAIN]["Parameters"]
+    assert train["HyperParameters"] == {"num_round": "20", "eta": "0.3"}
+    assert train["ResourceConfig"]["InstanceType"] == "ml.m5.2xlarge"
+
+
+def test_pure_same_inputs_same_output():
+    config = PipelineConfig()
+    assert json.dumps(build_definition(config, REFS)) == json.dumps(build_definition(config, REFS))
+
+
+def test_statelint_clean(definition):
+    assert Linter.validate(definition) == []
+
+
+def test_statelint_catches_a_broken_definition(definition):
+    broken = json.loads(json.dumps(definition))
+    broken["States"][GENERATE]["Next"] = "No such state"
+    assert Linter.validate(broken) != []
