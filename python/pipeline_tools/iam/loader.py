@@ -136,20 +136,6 @@ def statements_from_json(document: Any, normalize, where: str) -> tuple[Statemen
 # --- cdk.tf.json -------------------------------------------------------------------------------------
 
 
-def find_stack_file(stack_dir: Path | None) -> Path:
-    """``--stack-dir`` or the single stack ``synth`` wrote under ./cdktf.out/stacks/."""
-    if stack_dir is not None:
-        return Path(stack_dir) / "cdk.tf.json"
-    candidates = sorted(Path("cdktf.out/stacks").glob("*/cdk.tf.json"))
-    if not candidates:
-        raise UsageError("no synthesized stack in ./cdktf.out/stacks", "run `pipeline-tools synth` or pass --stack-dir")
-    if len(candidates) > 1:
-        raise UsageError(
-            f"{len(candidates)} stacks in ./cdktf.out/stacks", "pass --stack-dir to pick one"
-        )
-    return candidates[0]
-
-
 def load_synth(path: Path) -> Stack:
     doc = _read_json(path, "stack")
     _check_type(doc, dict, "cdk.tf.json")
@@ -328,7 +314,6 @@ def load_plan(path: Path) -> Stack:
     # Concrete values -> placeholders (longest first), for ARNs that are known in the plan.
     table: list[tuple[str, str]] = []
     for address, body in values.items():
-        kind = rtype(address)
         # Partition and region are left to normalize_arn_parts: replacing "aws" inside every string would
         # mangle service principals such as sagemaker.amazonaws.com.
         for attribute in ("arn", "account_id", "bucket"):
