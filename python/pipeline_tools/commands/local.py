@@ -1,0 +1,56 @@
+"""`pipeline-tools local up|down|status`: the embedded AWS emulator (moto, patched) on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+
+import click
+
+from ..emulator import lifecycle
+from ..emulator.state import DEFAULT_DIRECTORY, NOT_RUNNING
+from ..errors import EnvironmentProblem
+from ..options import port_option
+
+
+@click.group("local")
+def local() -> None:
+    """Run the local AWS emulator (moto with pipeline-tools' patches) over HTTPS on 127.0.0.1.
+
+    State (pid, port, CA bundle, log) lives in ./.pipeline-tools/emulator.json.
+    """
+
+
+@local.command("up")
+@port_option
+def up(port: int) -> None:
+    """Start the emulator in the background and wait until it answers (idempotent)."""
+    already = lifecycle.running_state(DEFAULT_DIRECTORY)
+    if already is not None:
+        note = "" if already["port"] == port else f" (already running on port {already['port']}; `local down` first to move it)"
+        click.echo(f"{already['endpoint']}{note}")
+        return
+    started = time.monotonic()
+    state = lifecycle.start_emulator(port, DEFAULT_DIRECTORY)
+    click.echo(state["endpoint"])
+    click.echo(f"started in {time.monotonic() - started:.1f} s (CA bundle {state['ca_bundle']}, log {state['log']})", err=True)
+
+
+@local.command("down")
+def down() -> None:
+    """Stop the emulator this directory started (and only that process)."""
+    if lifecycle.stop_emulator(DEFAULT_DIRECTORY):
+        click.echo("local emulator stopped")
+    else:
+        click.echo("local emulator was not running")
+
+
+@local.command("status")
+def status() -> None:
+    """Print the endpoint and exit 0 while the emulator runs; exit 2 otherwise."""
+    state = lifecycle.running_state(DEFAULT_DIRECTORY)
+    if state is None:
+        raise EnvironmentProblem(NOT_RUNNING)
+    click.echo(state["endpoint"])
+
+
+command = local

@@ -1,0 +1,58 @@
+"""The embedded local AWS emulator: moto's server, patched where it falls short, over HTTPS.
+
+Python API (what ``pipeline-tools local up|down|status`` uses)::
+
+    from pipeline_tools.emulator import start_emulator, stop_emulator, read_state, client
+    state = start_emulator(port=47145, directory=Path(".pipeline-tools"))  # idempotent
+    s3 = client("s3")                                                       # boto3, verified TLS
+    stop_emulator(Path(".pipeline-tools"))
+
+The patches to moto live in :mod:`pipeline_tools.emulator.patches`, one module per gap.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .lifecycle import endpoint_for, running_state, start_emulator, stop_emulator
+from .state import ACCESS_KEY_ID, ACCOUNT_ID, DEFAULT_DIRECTORY, REGION, SECRET_ACCESS_KEY, read_state
+
+__all__ = [
+    "ACCOUNT_ID",
+    "REGION",
+    "client",
+    "client_kwargs",
+    "endpoint_for",
+    "read_state",
+    "running_state",
+    "start_emulator",
+    "stop_emulator",
+]
+
+
+def client_kwargs(state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``boto3.client(service, **kwargs)`` pointed at the emulator."""
+    from botocore.config import Config
+
+    state = state if state is not None else read_state(DEFAULT_DIRECTORY)
+    return {
+        "endpoint_url": state["endpoint"],
+        "region_name": state.get("region", REGION),
+        "aws_access_key_id": ACCESS_KEY_ID,
+        "aws_secret_access_key": SECRET_ACCESS_KEY,
+        "verify": state["ca_bundle"],
+        "config": Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3, "mode": "standard"}),
+    }
+
+
+def client(service: str, state: dict[str, Any] | None = None) -> Any:
+    """A boto3 client for ``service`` on the running emulator (test credentials, TLS verified
+    against the emulator's CA, path-style S3). Raises EnvironmentProblem if none runs."""
+    import boto3
+
+    return boto3.session.Session().client(service, **client_kwargs(state))
+
+
+def state_directory(directory: Path | None = None) -> Path:
+    return Path(directory) if directory is not None else DEFAULT_DIRECTORY

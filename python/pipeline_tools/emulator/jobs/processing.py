@@ -1,0 +1,102 @@
+"""Run a SageMaker processing job locally: what moto only records.
+
+SageMaker runs ``ContainerEntrypoint + ContainerArguments`` in the job's image with each S3
+input copied to its ``LocalPath`` (under ``/opt/ml/processing/``) and uploads each output's
+``LocalPath`` to its ``S3Uri`` when the entrypoint exits 0. Here the container is the local
+Python: every ``/opt/ml/...`` path is mapped into a private temp root (in the arguments, and
+via ``PROCESSING_INPUT_DIR``/``PROCESSING_OUTPUT_DIR`` for scripts that read those), and
+``python``/``python3`` is this interpreter (which has pandas and numpy, as the
+scikit-learn image does). Non-zero exit -> ``Failed`` with the stderr tail as ``FailureReason``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, tail, upload_directory
+
+CONTAINER_ROOT = "/opt/ml/"
+PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
+
+
+def map_path(value: str, root: Path) -> str:
+    """``/opt/ml/processing/x`` -> ``<root>/opt/ml/processing/x`` (also inside ``--flag=/opt/ml/...``)."""
+    return value.replace(CONTAINER_ROOT, f"{root}{CONTAINER_ROOT}") if CONTAINER_ROOT in value else value
+
+
+def run(job: Any, stop: threading.Event) -> dict[str, Any]:
+    """Run ``job`` (moto's FakeProcessingJob); returns the fields to set on it when it ends."""
+    name = job.processing_job_name
+    log_dir = jobs_directory(name)
+    root = Path(tempfile.mkdtemp(prefix=f"processing-{name}-"))
+    try:
+        s3 = s3_client()
+        input_dirs: list[Path] = []
+        for item in job.processing_inputs or []:
+            source = item.get("S3Input")
+            if not source:
+                return _failed(f"ClientError: input {item.get('InputName')}: only S3Input is supported locally")
+            local = Path(map_path(source["LocalPath"], root))
+            if download_prefix(s3, source["S3Uri"], local) == 0:
+                return _failed(f"ClientError: no objects under {source['S3Uri']} (input {item.get('InputName')})")
+            input_dirs.append(local)
+        outputs = []
+        for item in (job.processing_output_config or {}).get("Outputs", []):
+            target = item.get("S3Output")
+            if not target:
+                return _failed(f"ClientError: output {item.get('OutputName')}: only S3Output is supported locally")
+            local = Path(map_path(target["LocalPath"], root))
+            local.mkdir(parents=True, exist_ok=True)
+            outputs.append((local, target["S3Uri"]))
+
+        spec = job.app_specification or {}
+        command = list(spec.get("ContainerEntrypoint") or []) + list(spec.get("ContainerArguments") or [])
+        if not command:
+            return _failed("ClientError: the local emulator needs AppSpecification.ContainerEntrypoint")
+        command = [map_path(arg, root) for arg in command]
+        if Path(command[0]).name in PYTHON_NAMES:
+            command[0] = sys.executable
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(root),
+            "TMPDIR": str(root),
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "AWS_ENDPOINT_URL": os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT", ""),
+            "AWS_CA_BUNDLE": os.environ.get("AWS_CA_BUNDLE", ""),
+            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            **{str(k): str(v) for k, v in (job.environment or {}).items()},
+        }
+        data_inputs = [d for d in input_dirs if d.name != "code"] or input_dirs
+        if data_inputs:
+            env.setdefault("PROCESSING_INPUT_DIR", str(data_inputs[0]))
+        if outputs:
+            env.setdefault("PROCESSING_OUTPUT_DIR", str(outputs[0][0]))
+        limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
+        code, why = run_subprocess(command, cwd=root, env=env, log_dir=log_dir, timeout=limit, stop=stop)
+        if code is None:
+            if why == "timeout":
+                return _failed(f"Processing job exceeded MaxRuntimeInSeconds ({limit:.0f} s) and was stopped")
+            return {"processing_job_status": "Stopped", "exit_message": "Stopped by StopProcessingJob"}
+        if code != 0:
+            stderr = read_tail(log_dir / "stderr.log")
+            return _failed(f"AlgorithmError: exit code {code}: {tail(stderr) or 'no output on stderr'}")
+        for local, uri in outputs:
+            upload_directory(s3, local, uri)
+        return {"processing_job_status": "Completed", "exit_message": "Completed: exit code 0"}
+    except Exception as error:  # noqa: BLE001 - any runner problem is the job's failure, not the server's
+        return _failed(f"InternalServerError: {type(error).__name__}: {error}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    return {"processing_job_status": "Failed", "failure_reason": reason[:1024], "exit_message": reason[:1024]}

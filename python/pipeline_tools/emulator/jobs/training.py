@@ -1,0 +1,119 @@
+"""Run a SageMaker training job for the built-in XGBoost algorithm locally.
+
+As SageMaker does: each channel's S3 data is copied to ``<root>/input/data/<channel>/``
+(File mode), the algorithm trains with the job's hyperparameters (strings, as SageMaker
+passes them), and ``model.tar.gz`` holding ``xgboost-model`` lands at
+``<S3OutputPath>/<job name>/output/model.tar.gz``. The training itself runs in a subprocess
+(:mod:`.xgboost_train`) so ``MaxRuntimeInSeconds`` and StopTrainingJob can end it.
+Per-round metrics go to ``<state dir>/jobs/<job>/metrics.json``; the last round's values
+become ``FinalMetricDataList`` (``train:rmse``, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, split_s3_uri, tail, utcnow
+
+XGBOOST_IMAGE_MARKER = "xgboost"
+
+
+def run(job: Any, stop: threading.Event) -> dict[str, Any]:
+    """Run ``job`` (moto's FakeTrainingJob); returns the fields to set on it when it ends."""
+    name = job.training_job_name
+    log_dir = jobs_directory(name)
+    image = (job.algorithm_specification or {}).get("TrainingImage", "")
+    if XGBOOST_IMAGE_MARKER not in image:
+        return _failed(f"ClientError: the local emulator trains the built-in XGBoost image only, not {image!r}")
+    root = Path(tempfile.mkdtemp(prefix=f"training-{name}-"))
+    try:
+        s3 = s3_client()
+        channels: dict[str, str] = {}
+        for channel in job.input_data_config or []:
+            source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
+            if not source.get("S3Uri"):
+                return _failed(f"ClientError: channel {channel.get('ChannelName')}: only S3DataSource is supported locally")
+            local = root / "input" / "data" / channel["ChannelName"]
+            if download_prefix(s3, source["S3Uri"], local) == 0:
+                return _failed(f"ClientError: no objects under {source['S3Uri']} (channel {channel['ChannelName']})")
+            channels[channel["ChannelName"]] = str(local)
+        if "train" not in channels:
+            return _failed("ClientError: the XGBoost algorithm needs a 'train' channel")
+        model_dir = root / "model"
+        model_dir.mkdir()
+        spec_path = root / "spec.json"
+        metrics_path = log_dir / "metrics.json"
+        spec_path.write_text(
+            json.dumps(
+                {
+                    "channels": channels,
+                    "hyperparameters": job.hyper_parameters or {},
+                    "model_dir": str(model_dir),
+                    "metrics_path": str(metrics_path),
+                }
+            )
+        )
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(root),
+            "TMPDIR": str(root),
+            "LANG": "C.UTF-8",
+            "PYTHONUNBUFFERED": "1",
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)),
+        }
+        limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
+        started = utcnow()
+        code, why = run_subprocess(
+            [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_train", str(spec_path)],
+            cwd=root, env=env, log_dir=log_dir, timeout=limit, stop=stop,
+        )
+        seconds = max(1, int((utcnow() - started).total_seconds()))
+        if code is None:
+            if why == "timeout":
+                return {
+                    **_failed(f"Training job exceeded MaxRuntimeInSeconds ({limit:.0f} s) and was stopped"),
+                    "secondary_status": "MaxRuntimeExceeded",
+                    "training_time_in_seconds": seconds,
+                }
+            return {"training_job_status": "Stopped", "secondary_status": "Stopped", "training_time_in_seconds": seconds}
+        if code != 0:
+            return _failed(f"AlgorithmError: exit code {code}: {tail(read_tail(log_dir / 'stderr.log')) or 'no output'}")
+
+        output_path = (job.output_data_config or {})["S3OutputPath"].rstrip("/")
+        artifact_uri = f"{output_path}/{name}/output/model.tar.gz"
+        archive = root / "model.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            for path in sorted(model_dir.iterdir()):
+                tar.add(path, arcname=path.name)
+        bucket, key = split_s3_uri(artifact_uri)
+        s3.upload_file(str(archive), bucket, key)
+
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"final": {}}
+        now = utcnow()
+        return {
+            "training_job_status": "Completed",
+            "secondary_status": "Completed",
+            "model_artifacts": {"S3ModelArtifacts": artifact_uri},
+            "final_metric_data_list": [
+                {"MetricName": metric, "Value": float(value), "Timestamp": now}
+                for metric, value in metrics.get("final", {}).items()
+            ],
+            "training_time_in_seconds": seconds,
+            "billable_time_in_seconds": seconds,
+        }
+    except Exception as error:  # noqa: BLE001 - any runner problem is the job's failure, not the server's
+        return _failed(f"InternalServerError: {type(error).__name__}: {error}")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    return {"training_job_status": "Failed", "secondary_status": "Failed", "failure_reason": reason[:1024]}

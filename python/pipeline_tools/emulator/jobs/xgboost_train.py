@@ -1,0 +1,125 @@
+"""The built-in XGBoost algorithm, locally: ``python -m pipeline_tools.emulator.jobs.xgboost_train SPEC``.
+
+SPEC (JSON): ``channels`` (name -> local dir), ``hyperparameters`` (strings, as SageMaker
+passes them), ``model_dir``, ``metrics_path``. Reads each channel's CSV files (label in the
+first column, no header) with pandas in chunks (xgboost 3 deprecates its own CSV reader),
+trains ``num_round`` rounds, evaluates on ``train`` (and ``validation`` if given), saves
+``<model_dir>/xgboost-model`` and writes per-round metrics to ``metrics_path`` as
+``{"rounds": [{"round": 0, "train:rmse": ...}, ...], "final": {"train:rmse": ...}}``.
+Log lines mimic SageMaker's (``[0]#011train-rmse:0.41``). Bad input -> one line on stderr, exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+CHUNK_ROWS = 500_000
+# SageMaker XGBoost hyperparameters that are not xgboost.train params.
+NOT_BOOSTER_PARAMS = {"num_round", "early_stopping_rounds", "csv_weights", "save_model_on_termination", "_kfold", "_num_cv_round"}
+INT_PARAMS = {"max_depth", "max_leaves", "max_bin", "num_class", "seed", "num_parallel_tree", "verbosity", "nthread", "max_cat_to_onehot"}
+
+
+class InputProblem(Exception):
+    pass
+
+
+def booster_params(hyperparameters: dict[str, str]) -> tuple[dict[str, Any], int, int | None]:
+    """SageMaker's string hyperparameters -> (xgboost params, num_round, early_stopping_rounds)."""
+    if "num_round" not in hyperparameters:
+        raise InputProblem("hyperparameter num_round is required")
+    try:
+        num_round = int(float(hyperparameters["num_round"]))
+    except ValueError:
+        raise InputProblem(f"num_round must be an integer, not {hyperparameters['num_round']!r}") from None
+    early = hyperparameters.get("early_stopping_rounds")
+    params: dict[str, Any] = {"verbosity": 1}
+    for key, raw in hyperparameters.items():
+        if key in NOT_BOOSTER_PARAMS:
+            continue
+        value: Any = str(raw)
+        if key == "eval_metric":
+            value = [metric.strip() for metric in value.split(",") if metric.strip()]
+        elif key in INT_PARAMS:
+            value = int(float(value))
+        else:
+            try:
+                value = float(value)
+            except ValueError:
+                pass
+        params[key] = value
+    return params, num_round, int(float(early)) if early else None
+
+
+def load_channel(directory: str) -> tuple[Any, Any]:
+    import numpy as np
+    import pandas as pd
+
+    files = sorted(p for p in Path(directory).rglob("*") if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise InputProblem(f"no files in channel directory {directory}")
+    labels, features = [], []
+    for path in files:
+        try:
+            for chunk in pd.read_csv(path, header=None, chunksize=CHUNK_ROWS, dtype=np.float32):
+                values = chunk.to_numpy(dtype=np.float32)
+                if values.shape[1] < 2:
+                    raise InputProblem(f"{path.name}: need a label and at least one feature per row")
+                labels.append(values[:, 0])
+                features.append(values[:, 1:])
+        except (ValueError, pd.errors.ParserError) as error:
+            raise InputProblem(f"{path.name}: {str(error).splitlines()[0]}") from None
+    return np.concatenate(features), np.concatenate(labels)
+
+
+def main(argv: list[str]) -> int:
+    import xgboost as xgb
+
+    spec = json.loads(Path(argv[0]).read_text())
+    try:
+        params, num_round, early = booster_params(spec["hyperparameters"])
+        data = {name: load_channel(path) for name, path in spec["channels"].items() if name in ("train", "validation")}
+    except InputProblem as problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
+    matrices = {name: xgb.DMatrix(x, label=y) for name, (x, y) in data.items()}
+    evals = [(matrices[name], name) for name in ("train", "validation") if name in matrices]
+    history: dict[str, dict[str, list[float]]] = {}
+    try:
+        booster = xgb.train(
+            params,
+            matrices["train"],
+            num_boost_round=num_round,
+            evals=evals,
+            evals_result=history,
+            early_stopping_rounds=early if "validation" in matrices else None,
+            verbose_eval=False,
+        )
+    except xgb.core.XGBoostError as error:
+        print(f"error: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 1
+    rounds = []
+    for index in range(num_round):
+        row: dict[str, Any] = {"round": index}
+        for dataset, metrics in history.items():
+            for metric, values in metrics.items():
+                if index < len(values):
+                    row[f"{dataset}:{metric}"] = float(values[index])
+        if len(row) > 1:
+            rounds.append(row)
+            print(f"[{index}]#011" + "#011".join(f"{k.replace(':', '-')}:{v:.5f}" for k, v in row.items() if k != "round"))
+    final = {k: v for k, v in (rounds[-1] if rounds else {}).items() if k != "round"}
+    Path(spec["model_dir"], "xgboost-model").parent.mkdir(parents=True, exist_ok=True)
+    booster.save_model(os.path.join(spec["model_dir"], "xgboost-model"))
+    metrics_path = Path(spec["metrics_path"])
+    tmp = metrics_path.with_name(f".{metrics_path.name}.tmp")
+    tmp.write_text(json.dumps({"rounds": rounds, "final": final}, indent=2))
+    os.replace(tmp, metrics_path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

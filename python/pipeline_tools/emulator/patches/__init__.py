@@ -1,0 +1,28 @@
+"""Patches to moto 5.2.5's internals, one module per gap, each small enough to offer upstream.
+
+Every module exposes ``apply()``; :func:`apply_all` applies them in order and returns their
+names (the health probe reports them). They are applied only inside the emulator's server
+process (:mod:`pipeline_tools.emulator.serve`), never on import.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+MODULES = (
+    "callback_tls",  # moto's interpreter calls back into the server: over HTTPS, verified
+    "sfn_api",  # ValidateStateMachineDefinition (statelint) + ListStateMachineVersions
+    "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
+    "sagemaker_jobs",  # processing and training jobs that really run
+    "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
+    "s3_secure_transport",  # bucket policies see aws:SecureTransport; conditions evaluated
+    "s3_lifecycle",  # GetBucketLifecycleConfiguration returns what was put
+)
+
+
+def apply_all() -> list[str]:
+    applied = []
+    for name in MODULES:
+        importlib.import_module(f"{__name__}.{name}").apply()
+        applied.append(name)
+    return applied

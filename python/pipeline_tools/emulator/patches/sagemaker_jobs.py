@@ -1,0 +1,103 @@
+"""SageMaker processing and training jobs that really run.
+
+What moto lacks: ``CreateProcessingJob``/``CreateTrainingJob`` only record the request and
+mark the job ``Completed`` at once; nothing runs, no output or model appears in S3, and
+training reports made-up metrics (``train:progress``, a ``test:dcg`` metric definition). moto
+also drops a processing job's ``Environment`` and has no ``StopTrainingJob``.
+
+The patch wraps both create calls: the job starts ``InProgress`` and a background thread
+runs it (:mod:`pipeline_tools.emulator.jobs.processing` / ``.training``), then sets
+``Completed``, ``Failed`` (with ``FailureReason``) or ``Stopped`` plus end times, model
+artifacts and ``FinalMetricDataList`` on moto's job object, which DescribeX reports from.
+``Environment`` is kept, and Stop{Processing,Training}Job stop the running job.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+from ..jobs.common import utcnow
+
+_stops: dict[str, threading.Event] = {}  # job ARN -> stop signal (kept off moto's objects:
+# moto serializes every attribute of a job into its describe output)
+
+
+def start(job: Any, runner: Callable[[Any, threading.Event], dict[str, Any]], kind: str) -> None:
+    stop = _stops.setdefault(job.arn, threading.Event())
+    now = utcnow()
+    setattr(job, f"{kind}_job_status", "InProgress")
+    setattr(job, f"{kind}_start_time", now)
+    setattr(job, f"{kind}_end_time", None)
+    job.last_modified_time = now
+    if kind == "training":
+        job.secondary_status = "Training"
+        job.final_metric_data_list = None
+        job.algorithm_specification.pop("MetricDefinitions", None)
+        job.secondary_status_transitions = [{"Status": "Training", "StartTime": now, "StatusMessage": "Training locally"}]
+
+    def work() -> None:
+        try:
+            fields = runner(job, stop)
+        except Exception as error:  # noqa: BLE001 - never let a job kill the server thread silently
+            fields = {f"{kind}_job_status": "Failed", "failure_reason": f"InternalServerError: {error}"[:1024]}
+        end = utcnow()
+        for name, value in fields.items():
+            setattr(job, name, value)
+        setattr(job, f"{kind}_end_time", end)
+        job.last_modified_time = end
+        if kind == "training":
+            job.secondary_status_transitions[-1]["EndTime"] = end
+            job.secondary_status_transitions.append(
+                {"Status": fields.get("secondary_status", "Completed"), "StartTime": end, "EndTime": end}
+            )
+        _stops.pop(job.arn, None)
+
+    threading.Thread(target=work, name=f"sagemaker-{kind}-{job.arn.rsplit('/', 1)[-1]}", daemon=True).start()
+
+
+def apply() -> None:
+    from moto.core.responses import EmptyResult
+    from moto.sagemaker.responses import SageMakerResponse
+
+    from ..jobs import processing, training
+
+    original_processing = SageMakerResponse.create_processing_job
+    original_training = SageMakerResponse.create_training_job
+
+    def create_processing_job(self: SageMakerResponse) -> Any:
+        result = original_processing(self)
+        job = self.sagemaker_backend.processing_jobs[self._get_param("ProcessingJobName")]
+        job.environment = self._get_param("Environment") or None
+        start(job, processing.run, "processing")
+        return result
+
+    def create_training_job(self: SageMakerResponse) -> Any:
+        result = original_training(self)
+        job = self.sagemaker_backend.training_jobs[self._get_param("TrainingJobName")]
+        start(job, training.run, "training")
+        return result
+
+    def stop_processing_job(self: SageMakerResponse) -> Any:
+        job = self.sagemaker_backend.processing_jobs.get(self._get_param("ProcessingJobName"))
+        if job is None or job.arn not in _stops:
+            self.sagemaker_backend.stop_processing_job(self._get_param("ProcessingJobName"))  # moto's error
+            return EmptyResult()
+        job.processing_job_status = "Stopping"
+        _stops[job.arn].set()
+        return EmptyResult()
+
+    def stop_training_job(self: SageMakerResponse) -> Any:
+        name = self._get_param("TrainingJobName")
+        job = self.sagemaker_backend.training_jobs.get(name)
+        if job is None:
+            self.sagemaker_backend.describe_training_job(name)  # raises moto's ValidationError
+        if job.arn in _stops:
+            job.training_job_status = "Stopping"
+            _stops[job.arn].set()
+        return EmptyResult()
+
+    SageMakerResponse.create_processing_job = create_processing_job
+    SageMakerResponse.create_training_job = create_training_job
+    SageMakerResponse.stop_processing_job = stop_processing_job
+    SageMakerResponse.stop_training_job = stop_training_job
