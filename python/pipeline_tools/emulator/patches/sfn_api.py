@@ -11,12 +11,17 @@ The patch adds both actions to ``StepFunctionResponse``:
   definition that is not JSON gives ``INVALID_JSON_DESCRIPTION`` as AWS does.
 * ``ListStateMachineVersions`` lists the versions moto already keeps for a state machine
   (``publish=true``), newest first.
+
+And one bug on the way: with execution enabled, ``StartExecution`` without a ``name`` names
+the execution ``"None"``, so a second unnamed start fails with ExecutionAlreadyExists. AWS
+generates a UUID; so does the patch.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import uuid
 from typing import Any
 
 MAX_DIAGNOSTICS = 100
@@ -71,5 +76,13 @@ def apply() -> None:
             }
         )
 
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original_start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return original_start(self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+    StepFunctionsParserBackend.start_execution = start_execution
     StepFunctionResponse.validate_state_machine_definition = validate_state_machine_definition
     StepFunctionResponse.list_state_machine_versions = list_state_machine_versions

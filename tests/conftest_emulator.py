@@ -1,0 +1,80 @@
+"""Helpers for the emulator tests: a free loopback port and a real emulator process per module.
+
+Not a ``conftest.py`` on purpose (the fixtures are module-scoped and opt-in): test modules
+import :func:`emulator_in` and wrap it in their own fixture.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import socket
+import zipfile
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def emulator_in(directory: Path) -> Iterator[dict]:
+    """Start a real emulator (moto server process) with its state in ``directory``; stop it after."""
+    from pipeline_tools.emulator import start_emulator, stop_emulator
+
+    state = start_emulator(free_port(), directory)
+    try:
+        yield state
+    finally:
+        stop_emulator(directory)
+
+
+def zip_files(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def create_role(iam, name: str = "emulator-test-role") -> str:
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument='{"Version": "2012-10-17", "Statement": []}')["Role"]["Arn"]
+
+
+def tls_only_policy(bucket: str) -> str:
+    import json
+
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "DenyInsecureTransport",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ],
+        }
+    )
+
+
+def wait_execution(sfn, arn: str, timeout: float = 120.0) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        described = sfn.describe_execution(executionArn=arn)
+        if described["status"] != "RUNNING":
+            return described
+        if time.monotonic() > deadline:
+            raise AssertionError(f"execution {arn} still RUNNING after {timeout} s")
+        time.sleep(0.2)

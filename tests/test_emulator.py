@@ -1,0 +1,279 @@
+"""The local emulator: `pipeline-tools local up|down|status` and moto's gaps, through real boto3.
+
+One real emulator process (moto server over HTTPS) serves the whole module.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import ssl
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from pipeline_tools.emulator import client
+from pipeline_tools.emulator.state import is_emulator_process, read_state
+from pipeline_tools.errors import EnvironmentProblem
+
+from .conftest import run_cli
+from .conftest_emulator import create_role, emulator_in, free_port, tls_only_policy, wait_execution, zip_files
+
+pytestmark = pytest.mark.emulator
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    with emulator_in(tmp_path_factory.mktemp("emulator") / ".pipeline-tools") as state:
+        yield state
+
+
+# ---------------------------------------------------------------------------------------------
+# local up / status / down (the CLI, in a directory of its own)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_local_lifecycle_up_idempotent_status_down(tmp_path):
+    port = free_port()
+    up = run_cli("local", "up", "--port", str(port), cwd=tmp_path)
+    assert up.returncode == 0, up.stderr
+    endpoint = f"https://127.0.0.1:{port}"
+    assert up.stdout.strip() == endpoint
+    state_file = tmp_path / ".pipeline-tools" / "emulator.json"
+    state = json.loads(state_file.read_text())
+    assert set(state) == {"endpoint", "port", "pid", "ca_bundle", "region", "account_id", "log"}
+    assert state["endpoint"] == endpoint and state["port"] == port
+    assert state["region"] == "us-east-1" and state["account_id"] == "123456789012"
+    assert Path(state["ca_bundle"]).is_absolute() and Path(state["ca_bundle"]).is_file()
+    assert Path(f"/proc/{state['pid']}/cmdline").read_bytes().split(b"\0")[2] == b"pipeline_tools.emulator.serve"
+    try:
+        again = run_cli("local", "up", "--port", str(port), cwd=tmp_path)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout.strip() == endpoint
+        assert json.loads(state_file.read_text())["pid"] == state["pid"]  # same process, not a second one
+
+        status = run_cli("local", "status", cwd=tmp_path)
+        assert (status.returncode, status.stdout.strip()) == (0, endpoint)
+
+        # The endpoint really is TLS with our CA: a verified request to a real API works.
+        sts = client("sts", read_state(tmp_path / ".pipeline-tools"))
+        assert sts.get_caller_identity()["Account"] == "123456789012"
+    finally:
+        down = run_cli("local", "down", cwd=tmp_path)
+    assert down.returncode == 0, down.stderr
+    assert "stopped" in down.stdout
+    assert not state_file.exists()
+    assert not is_emulator_process(state["pid"])  # gone (or a zombie awaiting its reaper: no cmdline)
+
+    status = run_cli("local", "status", cwd=tmp_path)
+    assert status.returncode == 2
+    assert status.stderr.strip() == "error: local emulator is not running (run `pipeline-tools local up`)"
+    with pytest.raises(EnvironmentProblem, match="not running"):
+        read_state(tmp_path / ".pipeline-tools")
+    down_again = run_cli("local", "down", cwd=tmp_path)
+    assert down_again.returncode == 0 and "not running" in down_again.stdout
+
+
+def test_local_up_on_a_busy_port_is_one_line_error(tmp_path):
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        result = run_cli("local", "up", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert lines[0].startswith(f"error: port {port} on 127.0.0.1 is already in use")
+    assert "--port" in lines[0]
+    assert not (tmp_path / ".pipeline-tools" / "emulator.json").exists()
+
+
+def test_down_leaves_a_foreign_pid_alone(tmp_path):
+    """A state file whose pid is not our server (e.g. recycled) must not be signalled."""
+    import os
+
+    directory = tmp_path / ".pipeline-tools"
+    directory.mkdir()
+    (directory / "emulator.json").write_text(json.dumps({"pid": os.getpid(), "port": 1}))
+    result = run_cli("local", "down", cwd=tmp_path)
+    assert result.returncode == 0 and "not running" in result.stdout  # and this test process is alive
+
+
+def test_serve_refuses_any_host_but_loopback():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "pipeline_tools.emulator.serve", "--host", "0.0.0.0", "--port", "47999", "--state-dir", "/nonexistent"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# S3: the TLS-only bucket policy
+# ---------------------------------------------------------------------------------------------
+
+
+def test_tls_only_bucket_policy_allows_https(emulator):
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket="tls-only-bucket")
+    s3.put_bucket_policy(Bucket="tls-only-bucket", Policy=tls_only_policy("tls-only-bucket"))
+    s3.put_object(Bucket="tls-only-bucket", Key="a/b.txt", Body=b"over TLS")
+    assert s3.get_object(Bucket="tls-only-bucket", Key="a/b.txt")["Body"].read() == b"over TLS"
+
+
+def test_plain_http_is_not_served(emulator):
+    with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+        urllib.request.urlopen(f"http://127.0.0.1:{emulator['port']}/tls-only-bucket/a/b.txt", timeout=5).read()
+
+
+def test_tls_only_policy_denies_requests_without_tls():
+    """The patched evaluator, in-process: the same Deny statement denies a plain-HTTP request."""
+    from moto.iam.access_control import PermissionResult
+    from moto.s3.models import FakeBucket
+
+    from pipeline_tools.emulator.patches import s3_secure_transport
+    from pipeline_tools.emulator.request_context import set_secure_transport
+
+    s3_secure_transport.apply()
+    bucket = FakeBucket("policy-bucket", "123456789012", "us-east-1")
+    bucket.policy = tls_only_policy("policy-bucket").encode()
+    resource = "arn:aws:s3:::policy-bucket/key"
+    try:
+        set_secure_transport(False)
+        assert bucket.get_permission("s3:GetObject", resource) == PermissionResult.DENIED
+        set_secure_transport(True)
+        assert bucket.get_permission("s3:GetObject", resource) == PermissionResult.NEUTRAL
+    finally:
+        set_secure_transport(None)
+
+
+def test_condition_operators_follow_iam_semantics():
+    from pipeline_tools.emulator.patches.s3_secure_transport import condition_holds
+
+    assert condition_holds({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": "false"})
+    assert not condition_holds({"Bool": {"aws:SecureTransport": "false"}}, {"aws:SecureTransport": "true"})
+    assert not condition_holds({"Bool": {"aws:SecureTransport": "false"}}, {})  # absent key: false
+    assert condition_holds({"StringNotEquals": {"s3:x-amz-acl": "private"}}, {})  # negated + absent: true
+    assert condition_holds({"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}}, {})
+    assert condition_holds({"Null": {"aws:SourceVpc": "true"}}, {})
+
+
+# ---------------------------------------------------------------------------------------------
+# Step Functions API calls terraform makes
+# ---------------------------------------------------------------------------------------------
+
+
+def test_validate_state_machine_definition_gives_diagnostics(emulator):
+    sfn = client("stepfunctions", emulator)
+    broken = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "Missing"}}}
+    answer = sfn.validate_state_machine_definition(definition=json.dumps(broken), type="STANDARD")
+    assert answer["result"] == "FAIL"
+    messages = [d["message"] for d in answer["diagnostics"]]
+    assert any('No state found named "Missing"' in m for m in messages), messages
+    assert all(d["severity"] == "ERROR" for d in answer["diagnostics"])
+    assert "/States/A/Next" in [d["location"] for d in answer["diagnostics"]]
+
+    fine = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+    assert sfn.validate_state_machine_definition(definition=json.dumps(fine))["result"] == "OK"
+
+    not_json = sfn.validate_state_machine_definition(definition="{not json")
+    assert not_json["result"] == "FAIL"
+    assert not_json["diagnostics"][0]["code"] == "INVALID_JSON_DESCRIPTION"
+
+
+def test_list_state_machine_versions(emulator):
+    sfn = client("stepfunctions", emulator)
+    role = create_role(client("iam", emulator), "versions-role")
+    definition = json.dumps({"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}})
+    unpublished = sfn.create_state_machine(name="no-versions", definition=definition, roleArn=role)["stateMachineArn"]
+    assert sfn.list_state_machine_versions(stateMachineArn=unpublished)["stateMachineVersions"] == []
+    published = sfn.create_state_machine(name="versions", definition=definition, roleArn=role, publish=True)
+    versions = sfn.list_state_machine_versions(stateMachineArn=published["stateMachineArn"])["stateMachineVersions"]
+    assert [v["stateMachineVersionArn"] for v in versions] == [published["stateMachineVersionArn"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Lambda: the packaged handler runs
+# ---------------------------------------------------------------------------------------------
+
+HANDLER = '''
+import os
+import boto3
+
+def handler(event, context):
+    if event.get("fail"):
+        raise ValueError("asked to fail: " + str(event["fail"]))
+    s3 = boto3.client("s3")
+    s3.put_object(Bucket=os.environ["BUCKET"], Key=event["key"], Body=b"written by the handler")
+    return {"key": event["key"], "function": context.function_name, "remaining_ms": context.get_remaining_time_in_millis() > 0}
+'''
+
+
+@pytest.fixture(scope="module")
+def handler_function(emulator):
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket="lambda-bucket")
+    s3.put_bucket_policy(Bucket="lambda-bucket", Policy=tls_only_policy("lambda-bucket"))
+    role = create_role(client("iam", emulator), "lambda-role")
+    created = client("lambda", emulator).create_function(
+        FunctionName="handler-fn",
+        Runtime="python3.11",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": zip_files({"app.py": HANDLER})},
+        Environment={"Variables": {"BUCKET": "lambda-bucket"}},
+        Timeout=60,
+    )
+    return created["FunctionArn"], role
+
+
+def test_lambda_invoke_runs_the_handler(emulator, handler_function):
+    arn, _ = handler_function
+    answer = client("lambda", emulator).invoke(FunctionName=arn, Payload=json.dumps({"key": "out/direct.txt"}))
+    assert "FunctionError" not in answer
+    assert json.loads(answer["Payload"].read()) == {"key": "out/direct.txt", "function": "handler-fn", "remaining_ms": True}
+    body = client("s3", emulator).get_object(Bucket="lambda-bucket", Key="out/direct.txt")["Body"].read()
+    assert body == b"written by the handler"
+
+
+def test_lambda_exception_is_an_unhandled_function_error(emulator, handler_function):
+    arn, _ = handler_function
+    answer = client("lambda", emulator).invoke(FunctionName=arn, Payload=json.dumps({"fail": "please"}))
+    assert answer["FunctionError"] == "Unhandled"
+    payload = json.loads(answer["Payload"].read())
+    assert payload["errorType"] == "ValueError"
+    assert payload["errorMessage"] == "asked to fail: please"
+
+
+def test_state_machine_lambda_task_and_catch(emulator, handler_function):
+    arn, role = handler_function
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": arn,
+                "Catch": [{"ErrorEquals": ["ValueError"], "ResultPath": "$.error", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    sfn = client("stepfunctions", emulator)
+    machine = sfn.create_state_machine(name="lambda-task", definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+
+    ok = wait_execution(sfn, sfn.start_execution(stateMachineArn=machine, input=json.dumps({"key": "out/sfn.txt"}))["executionArn"])
+    assert ok["status"] == "SUCCEEDED", ok
+    assert json.loads(ok["output"])["key"] == "out/sfn.txt"
+    assert client("s3", emulator).head_object(Bucket="lambda-bucket", Key="out/sfn.txt")["ContentLength"] > 0
+
+    caught = wait_execution(sfn, sfn.start_execution(stateMachineArn=machine, input=json.dumps({"fail": "x"}))["executionArn"])
+    assert caught["status"] == "SUCCEEDED", caught
+    error = json.loads(caught["output"])["error"]
+    assert error["Error"] == "ValueError"
+    assert json.loads(error["Cause"])["errorMessage"] == "asked to fail: x"
