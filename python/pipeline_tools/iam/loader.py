@@ -323,6 +323,10 @@ def load_plan(path: Path) -> Stack:
             placeholder = Normalizer().reference(f"{address}.{attribute}")
             if not placeholder.startswith(("{aws_", "{data.")):
                 table.append((value, placeholder))
+    groups = {a.split(".", 1)[1]: b for a, b in values.items() if rtype(a) == "aws_cloudwatch_log_group"}
+    for name, placeholder in _log_group_purposes({"aws_cloudwatch_log_group": groups}).items():
+        if groups[name].get("arn"):
+            table.append((groups[name]["arn"].removesuffix(":*"), placeholder))
     table.sort(key=lambda pair: -len(pair[0]))
 
     def normalize(value: str) -> str:

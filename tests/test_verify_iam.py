@@ -1,0 +1,422 @@
+"""verify-iam against the real synthesized stack: clean by default, and each rule broken on purpose.
+
+The stack is synthesized once per session (~4 s); each rule test copies its cdk.tf.json, breaks
+exactly one thing and expects exactly that rule's finding.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from pipeline_tools.iam import verify
+from pipeline_tools.iam.loader import load_plan
+from pipeline_tools.iam.report import render_json, render_junit, render_sarif, render_text
+from pipeline_tools.iam.rules import run_rules
+
+SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-2.1.0.json"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def stack_dir(tmp_path_factory) -> Path:
+    from pipeline_tools.synthesis import synthesize
+
+    return synthesize(out_dir=tmp_path_factory.mktemp("synth") / "cdktf.out")
+
+
+@pytest.fixture(scope="session")
+def stack(stack_dir) -> dict:
+    return json.loads((stack_dir / "cdk.tf.json").read_text())
+
+
+# --- helpers to find the construct's parts by purpose (never by logical id) ---------------------------
+
+SERVICES = {"state_machine": "states.amazonaws.com", "sagemaker": "sagemaker.amazonaws.com", "lambda": "lambda.amazonaws.com"}
+
+
+def _doc_name(reference: str) -> str:
+    return re.match(r"^\$\{data\.aws_iam_policy_document\.([^.}]+)\.json\}$", reference).group(1)
+
+
+def role_name(doc: dict, purpose: str) -> str:
+    documents = doc["data"]["aws_iam_policy_document"]
+    for name, body in doc["resource"]["aws_iam_role"].items():
+        trust = documents[_doc_name(body["assume_role_policy"])]
+        if any(SERVICES[purpose] in p["identifiers"] for s in trust["statement"] for p in s.get("principals", [])):
+            return name
+    raise AssertionError(f"no {purpose} role")
+
+
+def trust_statement(doc: dict, purpose: str) -> dict:
+    body = doc["resource"]["aws_iam_role"][role_name(doc, purpose)]
+    return doc["data"]["aws_iam_policy_document"][_doc_name(body["assume_role_policy"])]["statement"][0]
+
+
+def policy_statements(doc: dict, purpose: str) -> list[dict]:
+    role = role_name(doc, purpose)
+    for body in doc["resource"]["aws_iam_role_policy"].values():
+        if body["role"] == f"${{aws_iam_role.{role}.id}}":
+            return doc["data"]["aws_iam_policy_document"][_doc_name(body["policy"])]["statement"]
+    raise AssertionError(f"no policy for {purpose}")
+
+
+def statement(doc: dict, purpose: str, sid: str) -> dict:
+    return next(s for s in policy_statements(doc, purpose) if s.get("sid") == sid)
+
+
+def bucket_arn(doc: dict) -> str:
+    return f"${{aws_s3_bucket.{next(iter(doc['resource']['aws_s3_bucket']))}.arn}}"
+
+
+def findings_after(stack: dict, tmp_path: Path, mutate) -> list:
+    doc = copy.deepcopy(stack)
+    mutate(doc)
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(doc))
+    return verify(stack_dir=tmp_path)[1]
+
+
+def rule_ids(findings) -> list[str]:
+    return [f.rule_id for f in findings]
+
+
+# --- the default stack -----------------------------------------------------------------------------
+
+
+def test_default_stack_is_clean(stack_dir):
+    loaded, findings = verify(stack_dir=stack_dir)
+    assert findings == []
+    assert sorted(r.purpose for r in loaded.roles) == ["lambda", "sagemaker", "state_machine"]
+    assert {"sfn_logging", "sfn_tracing", "lambda_tracing"} <= loaded.features
+
+
+def test_resources_are_normalized_to_placeholders(stack_dir):
+    loaded, _ = verify(stack_dir=stack_dir)
+    by_purpose = {r.purpose: r for r in loaded.roles}
+    granted = {res for _, s in by_purpose["state_machine"].statements() for res in s.resources}
+    assert "{sagemaker_role_arn}" in granted
+    assert "arn:{partition}:sagemaker:{region}:{account}:training-job/*" in granted
+    assert not any("${" in res for res in granted)
+
+
+def test_text_report_puts_granted_next_to_documented(stack_dir):
+    loaded, findings = verify(stack_dir=stack_dir)
+    text = render_text(loaded, findings)
+    assert "granted vs documented minimum" in text
+    assert "iam:PassRole" in text and "{sagemaker_role_arn}" in text
+    assert "no findings" in text
+
+
+# --- one test per rule: break exactly that rule -------------------------------------------------------
+
+
+def test_pti001_action_outside_minimum(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: statement(d, "lambda", "WriteDataset")["actions"].append("s3:DeleteObject"))
+    assert rule_ids(findings) == ["PTI001"]
+    assert "s3:DeleteObject" in findings[0].message and findings[0].role == "lambda"
+
+
+def test_pti002_required_action_missing(stack, tmp_path):
+    def drop_pass_role(doc):
+        statements = policy_statements(doc, "state_machine")
+        statements[:] = [s for s in statements if "iam:PassRole" not in s["actions"]]
+
+    findings = findings_after(stack, tmp_path, drop_pass_role)
+    assert rule_ids(findings) == ["PTI002"]
+    assert "iam:PassRole" in findings[0].message and findings[0].role == "state_machine"
+
+
+def test_pti002_missing_role(stack, tmp_path):
+    def drop_lambda_role(doc):
+        name = role_name(doc, "lambda")
+        del doc["resource"]["aws_iam_role"][name]
+
+    findings = findings_after(stack, tmp_path, drop_lambda_role)
+    assert rule_ids(findings) == ["PTI002"]
+    assert "lambda.amazonaws.com" in findings[0].message
+
+
+def test_pti003_wildcard_action(stack, tmp_path):
+    def wildcard(doc):
+        s = statement(doc, "sagemaker", "PullJobImages")
+        s["actions"] = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGet*", "ecr:GetDownloadUrlForLayer"]
+
+    findings = findings_after(stack, tmp_path, wildcard)
+    assert rule_ids(findings) == ["PTI003"]
+    assert "ecr:BatchGet*" in findings[0].message
+
+
+def test_pti004_star_on_scopable_action(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: statement(d, "sagemaker", "ReadPipelineData").update(resources=["*"]))
+    assert rule_ids(findings) == ["PTI004"]
+    assert "s3:GetObject" in findings[0].message and findings[0].statement == "ReadPipelineData"
+
+
+def test_pti004_decides_from_policy_sentry():
+    from pipeline_tools.iam.rules.pti004_star_resource_scopable import supports_resource_level
+
+    assert supports_resource_level("s3:GetObject") is True
+    assert supports_resource_level("xray:PutTraceSegments") is False
+    assert supports_resource_level("ecr:GetAuthorizationToken") is False
+    assert supports_resource_level("nosuchservice:Foo") is None
+
+
+def test_pti005_passrole_without_passed_to_service(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: statement(d, "state_machine", "PassSageMakerRole").pop("condition"))
+    assert rule_ids(findings) == ["PTI005"]
+    assert "iam:PassedToService" in findings[0].message
+
+
+def test_pti005_passrole_on_star(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: statement(d, "state_machine", "PassSageMakerRole").update(resources=["*"]))
+    assert rule_ids(findings) == ["PTI005"]
+    assert "granted on *" in findings[0].message
+
+
+def test_pti006_allow_with_not_action(stack, tmp_path):
+    def not_action(doc):
+        policy_statements(doc, "lambda").append({"sid": "Everything", "effect": "Allow", "not_actions": ["iam:*"], "resources": ["*"]})
+
+    findings = findings_after(stack, tmp_path, not_action)
+    assert rule_ids(findings) == ["PTI006"]
+    assert findings[0].statement == "Everything"
+
+
+def test_pti007_trust_principal_unexpected(stack, tmp_path):
+    findings = findings_after(
+        stack, tmp_path, lambda d: trust_statement(d, "lambda")["principals"][0]["identifiers"].append("ec2.amazonaws.com")
+    )
+    assert rule_ids(findings) == ["PTI007"]
+    assert "ec2.amazonaws.com" in findings[0].message
+
+
+def test_pti008_trust_without_source_condition(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: trust_statement(d, "sagemaker").pop("condition"))
+    assert rule_ids(findings) == ["PTI008"]
+    assert findings[0].role == "sagemaker"
+
+
+def test_pti009_resource_broader_than_minimum(stack, tmp_path):
+    findings = findings_after(
+        stack, tmp_path, lambda d: statement(d, "sagemaker", "ReadPipelineData").update(resources=[f"{bucket_arn(d)}/*"])
+    )
+    assert rule_ids(findings) == ["PTI009"]
+    assert "{bucket_arn}/*" in findings[0].message
+
+
+def test_pti010_required_condition_missing(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: statement(d, "sagemaker", "PublishJobMetrics").pop("condition"))
+    assert rule_ids(findings) == ["PTI010"]
+    assert "cloudwatch:namespace" in findings[0].message
+
+
+def test_pti011_unverifiable_managed_policy(stack, tmp_path):
+    def attach_admin(doc):
+        doc["resource"]["aws_iam_role_policy_attachment"] = {
+            "admin": {"role": f"${{aws_iam_role.{role_name(doc, 'sagemaker')}.name}}", "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess"}
+        }
+
+    findings = findings_after(stack, tmp_path, attach_admin)
+    assert rule_ids(findings) == ["PTI011"]
+    assert "AdministratorAccess" in findings[0].message
+
+
+# --- rendering the policies as real JSON: parliament, and a plan ------------------------------------
+
+
+def _concrete(doc: dict, value: str) -> str:
+    """Replace interpolations with plausible literals (placeholder ARNs) for linters and plan fixtures."""
+    resources = doc["resource"]
+
+    def one(match: re.Match) -> str:
+        parts = match.group(1).split(".")
+        if parts[0] == "data":
+            return {"aws_partition": "aws", "aws_region": REGION, "aws_caller_identity": ACCOUNT}[parts[1]]
+        kind, name = parts[0], parts[1]
+        body = resources[kind][name]
+        if kind == "aws_s3_bucket":
+            return f"arn:aws:s3:::mlpipe-data-{ACCOUNT}-{REGION}"
+        if kind == "aws_iam_role":
+            return f"arn:aws:iam::{ACCOUNT}:role/{body['name']}"
+        if kind == "aws_lambda_function":
+            return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{body['function_name']}"
+        if kind == "aws_cloudwatch_log_group":
+            return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{body['name']}"
+        raise AssertionError(f"no literal for {match.group(0)}")
+
+    return re.sub(r"\$\{([^{}]*)\}", one, value)
+
+
+def _iam_json(doc: dict, document_name: str) -> dict:
+    statements = []
+    for block in doc["data"]["aws_iam_policy_document"][document_name]["statement"]:
+        out = {"Effect": block.get("effect", "Allow"), "Action": block["actions"]}
+        if block.get("sid"):
+            out["Sid"] = block["sid"]
+        if block.get("resources"):
+            out["Resource"] = [_concrete(doc, r) for r in block["resources"]]
+        if block.get("principals"):
+            out["Principal"] = {p["type"]: p["identifiers"] for p in block["principals"]}
+        if block.get("condition"):
+            conditions: dict = {}
+            for c in block["condition"]:
+                conditions.setdefault(c["test"], {})[c["variable"]] = [_concrete(doc, v) for v in c["values"]]
+            out["Condition"] = conditions
+        statements.append(out)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def test_parliament_finds_nothing_on_default_policies(stack):
+    from parliament import analyze_policy_string
+
+    for body in stack["resource"]["aws_iam_role_policy"].values():
+        policy = json.dumps(_iam_json(stack, _doc_name(body["policy"])))
+        analyzed = analyze_policy_string(policy)
+        assert [(f.issue, f.detail) for f in analyzed.findings] == [], body["policy"]
+
+
+def _plan_from(stack: dict) -> dict:
+    """A `terraform show -json` shaped plan whose policies are known JSON strings."""
+    resources = []
+    for name, body in stack["resource"]["aws_iam_role"].items():
+        resources.append({
+            "address": f"aws_iam_role.{name}", "mode": "managed", "type": "aws_iam_role", "name": name,
+            "values": {
+                "name": body["name"],
+                "arn": f"arn:aws:iam::{ACCOUNT}:role/{body['name']}",
+                "assume_role_policy": json.dumps(_iam_json(stack, _doc_name(body["assume_role_policy"]))),
+            },
+        })
+    for name, body in stack["resource"]["aws_iam_role_policy"].items():
+        role = re.match(r"^\$\{aws_iam_role\.([^.]+)\.id\}$", body["role"]).group(1)
+        resources.append({
+            "address": f"aws_iam_role_policy.{name}", "mode": "managed", "type": "aws_iam_role_policy", "name": name,
+            "values": {"role": stack["resource"]["aws_iam_role"][role]["name"], "policy": json.dumps(_iam_json(stack, _doc_name(body["policy"])))},
+        })
+    for kind, attribute in (("aws_s3_bucket", "arn"), ("aws_cloudwatch_log_group", "arn")):
+        for name in stack["resource"][kind]:
+            resources.append({
+                "address": f"{kind}.{name}", "mode": "managed", "type": kind, "name": name,
+                "values": {attribute: _concrete(stack, f"${{{kind}.{name}.arn}}"), **{k: v for k, v in stack["resource"][kind][name].items() if k != "//"}},
+            })
+    for kind in ("aws_sfn_state_machine", "aws_lambda_function"):
+        for name, body in stack["resource"][kind].items():
+            # A plan shows nested blocks as lists, whatever shape the configuration used.
+            values = {k: [v] if isinstance(v, dict) else v for k, v in body.items() if k not in ("//", "definition")}
+            values["arn"] = _concrete(stack, f"${{{kind}.{name}.arn}}") if kind == "aws_lambda_function" else None
+            resources.append({"address": f"{kind}.{name}", "mode": "managed", "type": kind, "name": name, "values": values})
+    identity = next(iter(stack["data"]["aws_caller_identity"]))
+    prior = [{"address": f"data.aws_caller_identity.{identity}", "mode": "data", "type": "aws_caller_identity", "name": identity, "values": {"account_id": ACCOUNT}}]
+    return {
+        "format_version": "1.2",
+        "planned_values": {"root_module": {"resources": resources}},
+        "prior_state": {"values": {"root_module": {"resources": prior}}},
+        "resource_changes": [],
+        "configuration": {"root_module": {}},
+    }
+
+
+def test_plan_input_is_clean_and_finds_the_same_roles(stack, tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(_plan_from(stack)))
+    loaded = load_plan(plan)
+    assert sorted(r.purpose for r in loaded.roles) == ["lambda", "sagemaker", "state_machine"]
+    assert run_rules(loaded) == []
+
+
+def test_plan_input_reports_a_broken_policy(stack, tmp_path):
+    plan_doc = _plan_from(stack)
+    for entry in plan_doc["planned_values"]["root_module"]["resources"]:
+        if entry["type"] == "aws_iam_role_policy" and "s3:AbortMultipartUpload" in entry["values"]["policy"]:
+            policy = json.loads(entry["values"]["policy"])
+            policy["Statement"][0]["Action"].append("s3:DeleteObject")
+            entry["values"]["policy"] = json.dumps(policy)
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(plan_doc))
+    assert rule_ids(run_rules(load_plan(plan))) == ["PTI001"]
+
+
+# --- formats ---------------------------------------------------------------------------------------
+
+
+def test_sarif_validates_against_the_sarif_2_1_0_schema(stack, tmp_path):
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    findings = findings_after(stack, tmp_path, lambda d: statement(d, "sagemaker", "ReadPipelineData").update(resources=["*"]))
+    loaded = verify(stack_dir=tmp_path)[0]
+    log = json.loads(render_sarif(loaded, findings))
+    jsonschema.Draft4Validator(schema).validate(log)
+    assert [r["ruleId"] for r in log["runs"][0]["results"]] == ["PTI004"]
+    assert log["runs"][0]["results"][0]["level"] == "error"
+    # and a clean report is valid too
+    jsonschema.Draft4Validator(schema).validate(json.loads(render_sarif(loaded, [])))
+
+
+def test_sarif_schema_rejects_a_broken_log():
+    """The schema really is checking: a log without `version` must fail."""
+    schema = json.loads(SARIF_SCHEMA.read_text())
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft4Validator(schema).validate({"runs": []})
+
+
+def test_junit_and_json_formats(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: trust_statement(d, "sagemaker").pop("condition"))
+    loaded = verify(stack_dir=tmp_path)[0]
+    suite = ET.fromstring(render_junit(loaded, findings).split("?>", 1)[1])
+    assert suite.get("failures") == "1"
+    failed = [case.get("name") for case in suite.iter("testcase") if case.find("failure") is not None]
+    assert failed == ["PTI008 trust-without-source-condition"]
+    report = json.loads(render_json(loaded, findings))
+    assert [f["rule_id"] for f in report["findings"]] == ["PTI008"]
+    assert set(report["roles"]) == {"lambda", "sagemaker", "state_machine"}
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "pipeline_tools.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=120)
+
+
+def test_cli_exit_codes_and_output_file(stack_dir, stack, tmp_path):
+    out = tmp_path / "report" / "iam.sarif"
+    done = _cli("verify-iam", "--stack-dir", str(stack_dir), "--format", "sarif", "--output", str(out))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+    assert [p.name for p in out.parent.iterdir()] == ["iam.sarif"]  # no temp files left
+
+    broken = copy.deepcopy(stack)
+    statement(broken, "lambda", "WriteDataset")["actions"].append("s3:DeleteObject")
+    (tmp_path / "cdk.tf.json").write_text(json.dumps(broken))
+    done = _cli("verify-iam", "--stack-dir", str(tmp_path), "--format", "json")
+    assert done.returncode == 1
+    assert [f["rule_id"] for f in json.loads(done.stdout)["findings"]] == ["PTI001"]
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["{ not json", json.dumps({"resource": {"aws_iam_role": {"r": {"assume_role_policy": "${data.aws_iam_policy_document.gone.json}"}}}}), "[]"],
+    ids=["broken-json", "dangling-reference", "not-an-object"],
+)
+def test_cli_malformed_stack_is_one_line_exit_2(tmp_path, content):
+    (tmp_path / "cdk.tf.json").write_text(content)
+    done = _cli("verify-iam", "--stack-dir", str(tmp_path))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in done.stderr
+
+
+def test_cli_malformed_plan_is_one_line_exit_2(tmp_path):
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"hello": "world"}))
+    done = _cli("verify-iam", "--plan", str(plan))
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0 and "terraform show -json" in done.stderr
