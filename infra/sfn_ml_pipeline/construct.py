@@ -238,6 +238,9 @@ class MlPipeline(Construct):
                     "DATASET_MAX_VALUE": str(dataset.max_value),
                 }
             },
+            # With a customer key configured, environment variables are encrypted with it too (checkov
+            # CKV_AWS_173); the Lambda role already gets kms:Decrypt on that key.
+            kms_key_arn=config.kms_key_arn,
             depends_on=[self.lambda_log_group],
         )
 
