@@ -12,6 +12,8 @@ import importlib
 MODULES = (
     "callback_tls",  # moto's interpreter calls back into the server: over HTTPS, verified
     "sfn_api",  # ValidateStateMachineDefinition (statelint) + ListStateMachineVersions
+    "sfn_fail_error_path",  # a Fail state may re-raise a caught States.* error via ErrorPath
+    "sfn_unicode_escapes",  # \uXXXX in a definition means the character (state names)
     "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
     "sagemaker_jobs",  # processing and training jobs that really run
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess

@@ -67,7 +67,9 @@ def _service_class() -> type:
 
     class StateTaskServiceSageMaker(StateTaskServiceCallback):
         def __init__(self) -> None:
-            super().__init__(supported_integration_patterns={ResourceCondition.Sync})
+            # WaitForTaskToken is listed so moto's callback machinery sets up the endpoint that
+            # its .sync loop also uses (moto's own Glue .sync trips over the missing endpoint).
+            super().__init__(supported_integration_patterns={ResourceCondition.Sync, ResourceCondition.WaitForTaskToken})
 
         def _validate_service_integration_is_supported(self) -> None:
             action = self.resource.api_action

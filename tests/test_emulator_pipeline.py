@@ -1,0 +1,187 @@
+"""The whole pipeline on the emulator, through moto's interpreter: the real Lambda handler
+(scripts/generate_dataset.py), the real processing script (scripts/transform.py) and real
+XGBoost training, with the definition the construct deploys (``build_definition``).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from pipeline_tools.emulator import client
+from sfn_ml_pipeline.config import config_from_mapping
+from sfn_ml_pipeline.definition import FAILED, GENERATE, STANDARDIZE, TRAIN, DefinitionRefs, build_definition
+
+from .conftest_emulator import SCRIPTS, create_role, emulator_in, tls_only_policy, wait_execution, zip_files
+
+pytestmark = pytest.mark.emulator
+
+BUCKET = "pipeline-bucket"
+TRANSFORM_KEY = "code/transform.py"
+FAILING_TRANSFORM_KEY = "code/failing/transform.py"
+FAILING_TRANSFORM = "import sys\nprint('standardizing...')\nsys.stderr.write('error: column x is constant\\n')\nsys.exit(3)\n"
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    with emulator_in(tmp_path_factory.mktemp("emulator-pipeline") / ".pipeline-tools") as state:
+        yield state
+
+
+@pytest.fixture(scope="module")
+def deployed(emulator):
+    """Bucket (TLS-only policy), scripts, Lambda and role: what the stack creates, by hand."""
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=tls_only_policy(BUCKET))
+    s3.put_object(Bucket=BUCKET, Key=TRANSFORM_KEY, Body=(SCRIPTS / "transform.py").read_bytes())
+    s3.put_object(Bucket=BUCKET, Key=FAILING_TRANSFORM_KEY, Body=FAILING_TRANSFORM.encode())
+    role = create_role(client("iam", emulator), "pipeline-role")
+    function = client("lambda", emulator).create_function(
+        FunctionName="generate-dataset",
+        Runtime="python3.11",
+        Role=role,
+        Handler="generate_dataset.handler",
+        Code={"ZipFile": zip_files({"generate_dataset.py": (SCRIPTS / "generate_dataset.py").read_text()})},
+        Timeout=300,
+    )["FunctionArn"]
+    config = config_from_mapping({})
+    sfn = client("stepfunctions", emulator)
+
+    def machine(name: str, transform_key: str) -> str:
+        definition = build_definition(config, DefinitionRefs(BUCKET, function, role, transform_key))
+        check = sfn.validate_state_machine_definition(definition=json.dumps(definition))
+        assert check["result"] == "OK", check["diagnostics"]
+        return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+
+    return {"good": machine("pipeline", TRANSFORM_KEY), "failing": machine("pipeline-failing", FAILING_TRANSFORM_KEY), "role": role}
+
+
+def _events(sfn, execution_arn: str) -> list[dict]:
+    return sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+
+
+def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tmp_path):
+    sfn, s3, sagemaker = (client(name, emulator) for name in ("stepfunctions", "s3", "sagemaker"))
+    started = time.monotonic()
+    execution = sfn.start_execution(stateMachineArn=deployed["good"], name="run-5000", input=json.dumps({"rows": 5000, "seed": 7}))
+    described = wait_execution(sfn, execution["executionArn"], timeout=240)
+    elapsed = time.monotonic() - started
+    assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
+    print(f"5,000-row pipeline execution: {elapsed:.1f} s")
+
+    output = json.loads(described["output"])
+    assert output["dataset"] == {"s3_uri": f"s3://{BUCKET}/runs/run-5000/input/raw.csv", "rows": 5000}
+    assert output["processing"]["ProcessingJobStatus"] == "Completed"
+    model_uri = output["training"]["ModelArtifacts"]["S3ModelArtifacts"]
+    assert model_uri == f"s3://{BUCKET}/runs/run-5000/models/run-5000/output/model.tar.gz"
+
+    # Each state ran in order and succeeded.
+    entered = [e["stateEnteredEventDetails"]["name"] for e in _events(sfn, execution["executionArn"]) if "stateEnteredEventDetails" in e]
+    assert entered == [GENERATE, STANDARDIZE, TRAIN]
+
+    # The standardized data is what transform.py writes: label first, features with mean 0, std 1.
+    raw = pd.read_csv(io.BytesIO(s3.get_object(Bucket=BUCKET, Key="runs/run-5000/input/raw.csv")["Body"].read()), header=None)
+    train = pd.read_csv(io.BytesIO(s3.get_object(Bucket=BUCKET, Key="runs/run-5000/train/train.csv")["Body"].read()), header=None)
+    assert len(raw) == len(train) == 5000
+    assert (raw[0] == train[0]).all()
+    np.testing.assert_allclose(train[[1, 2]].mean(), 0, atol=1e-9)
+    np.testing.assert_allclose(train[[1, 2]].std(), 1, atol=1e-9)
+
+    # The training job as SageMaker describes it.
+    job = sagemaker.describe_training_job(TrainingJobName="run-5000")
+    assert job["TrainingJobStatus"] == "Completed"
+    metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
+    assert set(metrics) == {"train:rmse"}
+    metrics_file = Path(emulator["ca_bundle"]).parents[1] / "jobs" / "run-5000" / "metrics.json"
+    rounds = json.loads(metrics_file.read_text())["rounds"]
+    assert [r["round"] for r in rounds] == list(range(5))  # num_round=5, as in the sample
+    assert rounds[-1]["train:rmse"] == pytest.approx(metrics["train:rmse"])
+    assert rounds[-1]["train:rmse"] < rounds[0]["train:rmse"]
+
+    # The model: model.tar.gz holding xgboost-model, loadable, with predictions in [0, 1]
+    # and an rmse well below a constant predictor's.
+    import xgboost as xgb
+
+    archive = s3.get_object(Bucket=BUCKET, Key="runs/run-5000/models/run-5000/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        assert tar.getnames() == ["xgboost-model"]
+        tar.extractall(tmp_path)
+    booster = xgb.Booster()
+    booster.load_model(str(tmp_path / "xgboost-model"))
+    labels = train[0].to_numpy()
+    predictions = booster.predict(xgb.DMatrix(train[[1, 2]].to_numpy()))
+    assert ((predictions >= 0) & (predictions <= 1)).all()
+    rmse = float(np.sqrt(np.mean((predictions - labels) ** 2)))
+    baseline = float(np.std(labels))
+    assert rmse < 0.6 * baseline, (rmse, baseline)
+
+
+def test_failing_processing_script_fails_the_execution_with_stderr_in_the_cause(emulator, deployed):
+    sfn, sagemaker = client("stepfunctions", emulator), client("sagemaker", emulator)
+    execution = sfn.start_execution(stateMachineArn=deployed["failing"], name="run-failing", input=json.dumps({"rows": 50}))
+    described = wait_execution(sfn, execution["executionArn"], timeout=120)
+    assert described["status"] == "FAILED"
+    assert described["error"] == "States.TaskFailed"
+    assert "error: column x is constant" in described["cause"]
+    assert "exit code 3" in described["cause"]
+    job = sagemaker.describe_processing_job(ProcessingJobName="run-failing")
+    assert job["ProcessingJobStatus"] == "Failed"
+    assert job["FailureReason"].endswith("error: column x is constant")
+    entered = [e["stateEnteredEventDetails"]["name"] for e in _events(sfn, execution["executionArn"]) if "stateEnteredEventDetails" in e]
+    assert entered == [GENERATE, STANDARDIZE, FAILED]  # the Catch routed it; training never started
+
+
+def test_processing_job_shows_in_progress_then_completes(emulator, deployed):
+    """Jobs run in the background: DescribeProcessingJob says InProgress meanwhile."""
+    sagemaker = client("sagemaker", emulator)
+    s3 = client("s3", emulator)
+    s3.put_object(Bucket=BUCKET, Key="slow/code/slow.py", Body=b"import os, time\ntime.sleep(1.5)\nopen(os.path.join(os.environ['PROCESSING_OUTPUT_DIR'], 'done.txt'), 'w').write('ok')\n")
+    sagemaker.create_processing_job(
+        ProcessingJobName="slow-job",
+        RoleArn=deployed["role"],
+        AppSpecification={"ImageUri": "local", "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/slow.py"]},
+        ProcessingInputs=[{"InputName": "code", "S3Input": {"S3Uri": f"s3://{BUCKET}/slow/code/", "LocalPath": "/opt/ml/processing/input/code", "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
+        ProcessingOutputConfig={"Outputs": [{"OutputName": "out", "S3Output": {"S3Uri": f"s3://{BUCKET}/slow/out", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+    assert sagemaker.describe_processing_job(ProcessingJobName="slow-job")["ProcessingJobStatus"] == "InProgress"
+    waiter_deadline = time.monotonic() + 60
+    while (status := sagemaker.describe_processing_job(ProcessingJobName="slow-job")["ProcessingJobStatus"]) == "InProgress":
+        assert time.monotonic() < waiter_deadline
+        time.sleep(0.2)
+    assert status == "Completed"
+    assert s3.get_object(Bucket=BUCKET, Key="slow/out/done.txt")["Body"].read() == b"ok"
+
+
+def test_training_job_over_max_runtime_fails_with_the_reason(emulator, deployed):
+    sagemaker = client("sagemaker", emulator)
+    s3 = client("s3", emulator)
+    rng = np.random.default_rng(0)
+    rows = "\n".join(f"{int(a > b)},{a:.4f},{b:.4f}" for a, b in rng.random((2000, 2)))
+    s3.put_object(Bucket=BUCKET, Key="long/train/data.csv", Body=rows.encode())
+    sagemaker.create_training_job(
+        TrainingJobName="too-long",
+        RoleArn=deployed["role"],
+        AlgorithmSpecification={"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
+        HyperParameters={"objective": "reg:logistic", "num_round": "10000000", "max_depth": "8", "eta": "0.01"},
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/long/train/"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/long/models"},
+        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 2},
+    )
+    deadline = time.monotonic() + 60
+    while (job := sagemaker.describe_training_job(TrainingJobName="too-long"))["TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "MaxRuntimeInSeconds (2 s)" in job["FailureReason"]
+    assert job["SecondaryStatus"] == "MaxRuntimeExceeded"
