@@ -64,7 +64,13 @@ def app_for(config_path: Path | None, target: str, out_dir: Path | None = None, 
 
 def synthesize(config_path: Path | None = None, target: str = "aws", out_dir: Path = DEFAULT_OUT) -> Path:
     """Synthesize the stack into ``out_dir``; return the stack directory."""
+    from .synth_cache import SynthCache  # jsii-free: an unchanged project returns here in milliseconds
+
     out_dir = Path(out_dir)
+    cache = SynthCache.for_call(config_path, target, out_dir)
+    cached = cache.lookup()
+    if cached is not None:
+        return cached
     parent = out_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
@@ -74,6 +80,7 @@ def synthesize(config_path: Path | None = None, target: str = "aws", out_dir: Pa
             app.synth()
         except Exception as error:  # jsii surfaces construct errors as RuntimeError/JSIIError
             raise UsageError(f"synth failed: {str(error).splitlines()[0]}", "check the config values") from None
+        cache.store(staging, stack_dir_of(out_dir))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
