@@ -1,0 +1,153 @@
+"""`pipeline-tools plan` and `pipeline-tools deploy`: synth, then the real Terraform.
+
+Both targets run the same steps on the same stack; `--target local` only points the provider
+at the emulator (started by `pipeline-tools local up`) with throwaway credentials.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from ..errors import EnvironmentProblem, UsageError
+from ..options import auto_approve_option, config_option, out_option, plugin_dir_option, target_option, terraform_option
+from ..synthesis import synthesize
+from ..terraform import Terraform
+
+PLAN_FILE = "tfplan"
+
+
+@dataclass
+class PlanSummary:
+    add: int
+    change: int
+    destroy: int
+    plan_file: Path
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.add or self.change or self.destroy)
+
+    def __str__(self) -> str:
+        if not self.has_changes:
+            return "No changes. Infrastructure matches the configuration."
+        return f"Plan: {self.add} to add, {self.change} to change, {self.destroy} to destroy."
+
+
+def terraform_env(target: str) -> dict[str, str]:
+    """Environment for terraform: the local target must never fall back to real credentials or IMDS."""
+    if target == "local":
+        return {
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_PROFILE": "",
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "",
+        }
+    return {}
+
+
+def check_aws_credentials(region: str) -> None:
+    """Fail before terraform starts when the AWS credentials are missing or expired."""
+    import boto3
+    import botocore.exceptions
+
+    try:
+        boto3.client("sts", region_name=region).get_caller_identity()
+    except botocore.exceptions.NoCredentialsError:
+        raise EnvironmentProblem(
+            "no AWS credentials found", "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --target local"
+        ) from None
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        raise EnvironmentProblem(
+            f"AWS rejected the credentials ({code})", "refresh the session (e.g. `aws sso login`) or check the region"
+        ) from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise EnvironmentProblem(f"cannot reach AWS STS in {region}: {error}", "check the network and region") from None
+
+
+def prepare(config_path, target, out_dir, plugin_dir, terraform_bin) -> Terraform:
+    """Synthesize and `terraform init` (with the backend), ready to plan."""
+    if target == "aws":
+        from ..synthesis import read_config
+
+        check_aws_credentials(read_config(config_path).region)
+    stack_dir = synthesize(config_path, target, out_dir)
+    (Path.cwd() / ".pipeline-tools" / "state" / target).mkdir(parents=True, exist_ok=True)
+    terraform = Terraform(stack_dir, binary=terraform_bin, plugin_dir=plugin_dir, env=terraform_env(target))
+    terraform.init()
+    return terraform
+
+
+def make_plan(terraform: Terraform) -> PlanSummary:
+    terraform.plan(PLAN_FILE)
+    counts = {"create": 0, "update": 0, "delete": 0}
+    for change in terraform.show_json(PLAN_FILE).get("resource_changes", []):
+        for action in change["change"]["actions"]:
+            if action in counts:
+                counts[action] += 1
+    return PlanSummary(counts["create"], counts["update"], counts["delete"], terraform.stack_dir / PLAN_FILE)
+
+
+def deploy_stack(
+    config_path: Path | None = None,
+    target: str = "local",
+    out_dir: Path = Path("cdktf.out"),
+    plugin_dir: Path | None = None,
+    terraform_bin: str | None = None,
+    auto_approve: bool = True,
+    echo=click.echo,
+) -> dict:
+    """Synth, init, plan, (confirm), apply. Returns the stack outputs."""
+    terraform = prepare(config_path, target, out_dir, plugin_dir, terraform_bin)
+    summary = make_plan(terraform)
+    echo(str(summary))
+    if summary.has_changes:
+        if not auto_approve:
+            if not sys.stdin.isatty():
+                raise UsageError("deploy needs confirmation but there is no terminal", "pass --auto-approve")
+            click.confirm(f"Apply these changes to {target}?", abort=True)
+        echo(f"applying to {target} ...")
+        terraform.apply(PLAN_FILE)
+    return terraform.outputs()
+
+
+@click.command()
+@config_option
+@target_option
+@out_option
+@plugin_dir_option
+@terraform_option
+def plan(config_path, target, out_dir, plugin_dir, terraform_bin):
+    """Synthesize and run `terraform plan`; save the plan file and print what would be added,
+    changed and destroyed. Exit 0 either way (see `deploy` to apply)."""
+    terraform = prepare(config_path, target, out_dir, plugin_dir, terraform_bin)
+    summary = make_plan(terraform)
+    click.echo(str(summary))
+    click.echo(f"plan saved: {summary.plan_file}")
+
+
+@click.command()
+@config_option
+@target_option
+@out_option
+@plugin_dir_option
+@terraform_option
+@auto_approve_option
+def deploy(config_path, target, out_dir, plugin_dir, terraform_bin, auto_approve):
+    """Synthesize, plan and apply the stack with the real Terraform.
+
+    \b
+    pipeline-tools local up && pipeline-tools deploy --target local --auto-approve
+    pipeline-tools deploy --target aws            # asks before applying
+
+    Asks for confirmation unless --auto-approve. Prints the stack outputs as JSON.
+    """
+    import json
+
+    outputs = deploy_stack(config_path, target, out_dir, plugin_dir, terraform_bin, auto_approve)
+    click.echo(json.dumps(outputs, indent=2, sort_keys=True))

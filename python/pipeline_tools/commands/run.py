@@ -1,0 +1,97 @@
+"""`pipeline-tools run`: start one execution, show live progress, collect the model and a summary."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from ..errors import EXIT_FINDINGS, Findings
+from ..execution import Clients, check_execution_name, collect, failed_state_of, find_state_machine, new_execution_name, watch
+from ..options import config_option, target_option
+from ..synthesis import read_config
+
+ICONS = {"RUNNING": "…", "SUCCEEDED": "✔", "FAILED": "✘"}
+
+
+def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Path("artifacts"), echo=click.echo) -> dict | None:
+    config = read_config(config_path)
+    clients = Clients.for_target(target, config.region)
+    machine_arn = find_state_machine(clients, config)
+    name = check_execution_name(name or new_execution_name())
+    execution_input = {"rows": rows} if rows else {}
+    started = clients.sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(execution_input))
+    arn = started["executionArn"]
+    echo(f"started {name} on {target} ({arn})")
+    if not wait:
+        return None
+    t0 = time.monotonic()
+
+    def show(run):
+        duration = f"{run.duration:6.1f} s" if run.duration is not None else f"{time.monotonic() - t0:6.1f} s elapsed"
+        echo(f"  {ICONS.get(run.status, '?')} {run.name:<40} {run.status:<10} {duration}")
+
+    try:
+        description, progress = watch(clients, arn, show)
+    except KeyboardInterrupt:
+        echo(f"stopped watching; the execution goes on: {arn}", err=True)
+        sys.exit(130)
+    return collect(clients, config, description, progress, artifacts_dir)
+
+
+def report_of(summary: dict, artifacts_dir: Path, echo=click.echo) -> None:
+    """Print the short summary; on failure raise Findings (exit 1) naming the failed state and cause."""
+    out_dir = artifacts_dir / summary["execution"]
+    try:
+        from ..report import write_report
+    except ImportError:
+        write_report = None
+    if write_report is not None:
+        try:
+            write_report(summary, out_dir)
+        except Exception as error:  # noqa: BLE001 - the report is a nicety; the run's result stands
+            echo(f"warning: could not write the HTML report: {error}", err=True)
+    if summary["status"] != "SUCCEEDED":
+        error = summary.get("error") or {}
+        raise Findings(
+            f"execution {summary['execution']} {summary['status']} in state {failed_state_of(summary)!r}: "
+            f"{error.get('error') or 'error'}: {(error.get('cause') or '').strip()[:500]}",
+            f"details in {out_dir / 'summary.json'}",
+        )
+    metrics = summary.get("training", {}).get("metrics", {})
+    facts = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+    echo(f"SUCCEEDED in {summary['duration_seconds']:.1f} s; {facts}")
+    echo(f"model:   {summary['model']['path']} ({summary['model']['size_bytes']} bytes, from {summary['training']['model_s3_uri']})")
+    echo(f"summary: {out_dir / 'summary.json'}")
+    if (out_dir / "report.html").exists():
+        echo(f"report:  {out_dir / 'report.html'}")
+
+
+@click.command()
+@config_option
+@target_option
+@click.option("--rows", type=click.IntRange(1, 100_000_000), default=None, help="Rows to generate (default: the config's dataset.rows).")
+@click.option("--name", default=None, help="Execution name (default run-<UTC time>-<random>); also names the SageMaker jobs.")
+@click.option("--no-wait", is_flag=True, help="Start the execution and return at once.")
+@click.option(
+    "--artifacts-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("artifacts"),
+    show_default=True,
+    envvar="PIPELINE_TOOLS_ARTIFACTS",
+    show_envvar=True,
+    help="Where artifacts/<execution>/ (model, summary.json, report) are written.",
+)
+def run(config_path, target, rows, name, no_wait, artifacts_dir):
+    """Start a pipeline execution and watch it state by state.
+
+    On success the model is downloaded and artifacts/<execution>/summary.json written (states and
+    durations, metrics, S3 URIs); exit 0. On failure the failed state, error and cause are printed;
+    exit 1. Ctrl-C stops watching, not the execution.
+    """
+    summary = start_and_watch(config_path, target, rows, name, wait=not no_wait, artifacts_dir=artifacts_dir)
+    if summary is not None:
+        report_of(summary, artifacts_dir)

@@ -1,0 +1,270 @@
+"""Starting and watching one pipeline execution, and writing what it produced.
+
+Target-agnostic: the same code watches an execution on AWS and on the local emulator; only the
+boto3 clients differ. Progress comes from the execution history (per-state entered/exited events).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import secrets
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from sfn_ml_pipeline.config import PipelineConfig
+from sfn_ml_pipeline.definition import STATE_NAMES, TRAIN
+
+from .errors import EnvironmentProblem, UsageError
+
+TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+def new_execution_name() -> str:
+    return f"run-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def check_execution_name(name: str) -> str:
+    # SageMaker job names (= execution name) allow only [a-zA-Z0-9-], at most 63 characters.
+    if not re.fullmatch(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,62}", name):
+        raise UsageError(
+            f"execution name {name!r} cannot name SageMaker jobs",
+            "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit",
+        )
+    return name
+
+
+@dataclass
+class Clients:
+    sfn: Any
+    s3: Any
+    sagemaker: Any
+    target: str
+    jobs_dir: Path | None = None  # local emulator only: per-job logs and per-round metrics
+
+    @classmethod
+    def for_target(cls, target: str, region: str) -> "Clients":
+        if target == "local":
+            from .emulator import client, read_state
+
+            state = read_state()
+            return cls(client("stepfunctions", state), client("s3", state), client("sagemaker", state), target, Path(".pipeline-tools") / "jobs")
+        import boto3
+
+        return cls(
+            boto3.client("stepfunctions", region_name=region),
+            boto3.client("s3", region_name=region),
+            boto3.client("sagemaker", region_name=region),
+            target,
+        )
+
+
+def find_state_machine(clients: Clients, config: PipelineConfig) -> str:
+    paginator = clients.sfn.get_paginator("list_state_machines")
+    for page in paginator.paginate():
+        for machine in page["stateMachines"]:
+            if machine["name"] == config.state_machine_name:
+                return machine["stateMachineArn"]
+    raise EnvironmentProblem(
+        f"state machine {config.state_machine_name!r} not found on {clients.target}",
+        f"deploy first: `pipeline-tools deploy --target {clients.target}`",
+    )
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds") if value else None
+
+
+@dataclass
+class StateRun:
+    name: str
+    type: str = "Task"
+    status: str = "RUNNING"
+    started_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+
+    @property
+    def duration(self) -> float | None:
+        if self.started_at and self.ended_at:
+            return (self.ended_at - self.started_at).total_seconds()
+        return None
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "status": self.status,
+            "started_at": _iso(self.started_at),
+            "ended_at": _iso(self.ended_at),
+            "duration_seconds": None if self.duration is None else round(self.duration, 3),
+        }
+
+
+@dataclass
+class Progress:
+    """What the execution history says so far."""
+
+    states: dict[str, StateRun] = field(default_factory=dict)
+    error: dict | None = None
+    seen_events: int = 0
+
+    def absorb(self, events: list[dict]) -> list[StateRun]:
+        """Fold new history events in; return the states whose status changed."""
+        changed = []
+        for event in events[self.seen_events :]:
+            kind = event["type"]
+            if kind.endswith("StateEntered"):
+                details = event["stateEnteredEventDetails"]
+                run = StateRun(details["name"], kind.removesuffix("StateEntered"), "RUNNING", event["timestamp"])
+                self.states[run.name] = run
+                changed.append(run)
+            elif kind.endswith("StateExited"):
+                run = self.states.get(event["stateExitedEventDetails"]["name"])
+                if run:
+                    run.ended_at = event["timestamp"]
+                    if run.status == "RUNNING":
+                        run.status = "SUCCEEDED"
+                    changed.append(run)
+            elif kind in ("TaskFailed", "LambdaFunctionFailed", "TaskTimedOut", "ExecutionFailed", "ExecutionTimedOut"):
+                details = next((v for k, v in event.items() if k.endswith("EventDetails")), {})
+                running = [r for r in self.states.values() if r.status == "RUNNING"]
+                if running and kind != "ExecutionFailed":
+                    running[-1].status = "FAILED"
+                    self.error = {"state": running[-1].name, "error": details.get("error"), "cause": details.get("cause")}
+                elif kind == "ExecutionFailed" and self.error is None:
+                    self.error = {"state": None, "error": details.get("error"), "cause": details.get("cause")}
+        self.seen_events = len(events)
+        return changed
+
+
+def history(clients: Clients, execution_arn: str) -> list[dict]:
+    events, token = [], None
+    while True:
+        kwargs = {"executionArn": execution_arn, "maxResults": 1000}
+        if token:
+            kwargs["nextToken"] = token
+        page = clients.sfn.get_execution_history(**kwargs)
+        events.extend(page["events"])
+        token = page.get("nextToken")
+        if not token:
+            return events
+
+
+def watch(
+    clients: Clients,
+    execution_arn: str,
+    on_change: Callable[[StateRun], None],
+    interval: float = 0.5,
+) -> tuple[dict, Progress]:
+    """Poll until the execution ends; call ``on_change`` for every state transition."""
+    progress = Progress()
+    while True:
+        description = clients.sfn.describe_execution(executionArn=execution_arn)
+        for run in progress.absorb(history(clients, execution_arn)):
+            on_change(run)
+        if description["status"] in TERMINAL:
+            if description["status"] != "SUCCEEDED" and progress.error is None:
+                progress.error = {"state": None, "error": description.get("error"), "cause": description.get("cause")}
+            elif description["status"] != "SUCCEEDED" and not progress.error.get("cause"):
+                progress.error.update(error=description.get("error"), cause=description.get("cause"))
+            return description, progress
+        time.sleep(interval)
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def _write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(data, handle, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+def collect(
+    clients: Clients,
+    config: PipelineConfig,
+    description: dict,
+    progress: Progress,
+    artifacts_dir: Path,
+) -> dict:
+    """Download the model (on success) and write ``summary.json``; return the summary."""
+    name = description["name"]
+    output = json.loads(description.get("output") or "{}")
+    started, stopped = description.get("startDate"), description.get("stopDate")
+    summary: dict[str, Any] = {
+        "execution": name,
+        "execution_arn": description["executionArn"],
+        "status": description["status"],
+        "target": clients.target,
+        "started_at": _iso(started),
+        "stopped_at": _iso(stopped),
+        "duration_seconds": round((stopped - started).total_seconds(), 3) if started and stopped else None,
+        "states": [progress.states[s].as_dict() for s in STATE_NAMES if s in progress.states],
+        "error": progress.error,
+        "dataset": output.get("dataset"),
+    }
+    out_dir = artifacts_dir / name
+    if description["status"] == "SUCCEEDED":
+        processing = clients.sagemaker.describe_processing_job(ProcessingJobName=name)
+        training = clients.sagemaker.describe_training_job(TrainingJobName=name)
+        summary["processing"] = {
+            "job_name": name,
+            "output_s3_uri": processing["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"],
+        }
+        model_uri = training["ModelArtifacts"]["S3ModelArtifacts"]
+        rounds = []
+        if clients.jobs_dir and (clients.jobs_dir / name / "metrics.json").is_file():
+            rounds = json.loads((clients.jobs_dir / name / "metrics.json").read_text()).get("rounds", [])
+        summary["training"] = {
+            "job_name": name,
+            "model_s3_uri": model_uri,
+            "metrics": {m["MetricName"]: m["Value"] for m in training.get("FinalMetricDataList", [])},
+            "metric_history": rounds,
+            "hyperparameters": training.get("HyperParameters", {}),
+        }
+        out_dir.mkdir(parents=True, exist_ok=True)
+        model_path = out_dir / "model.tar.gz"
+        bucket, key = _split_s3(model_uri)
+        fd, tmp = tempfile.mkstemp(prefix=".model.", dir=out_dir)
+        os.close(fd)
+        clients.s3.download_file(bucket, key, tmp)
+        os.replace(tmp, model_path)
+        summary["model"] = {"path": str(model_path), "size_bytes": model_path.stat().st_size, **_model_facts(model_path)}
+    _write_json_atomic(out_dir / "summary.json", summary)
+    return summary
+
+
+def _model_facts(model_path: Path) -> dict:
+    """Open the model as a user would: xgboost loads `xgboost-model` from the archive."""
+    try:
+        import xgboost as xgb
+
+        with tarfile.open(model_path) as archive:
+            raw = archive.extractfile("xgboost-model").read()
+        booster = xgb.Booster()
+        booster.load_model(bytearray(raw))
+        return {"num_trees": booster.num_boosted_rounds(), "num_features": booster.num_features()}
+    except Exception as error:  # noqa: BLE001 - facts are a nicety; the model file is what matters
+        return {"note": f"could not inspect model: {error}"}
+
+
+def failed_state_of(summary: dict) -> str:
+    error = summary.get("error") or {}
+    if error.get("state"):
+        return error["state"]
+    failed = [s["name"] for s in summary.get("states", []) if s["status"] == "FAILED"]
+    return failed[-1] if failed else (summary["states"][-1]["name"] if summary.get("states") else "(before any state)")
+
+
+__all__ = ["TRAIN", "Clients", "check_execution_name", "collect", "find_state_machine", "new_execution_name", "watch"]
