@@ -420,3 +420,34 @@ def test_cli_malformed_plan_is_one_line_exit_2(tmp_path):
     done = _cli("verify-iam", "--plan", str(plan))
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "terraform show -json" in done.stderr
+
+
+def test_plan_with_a_policy_unknown_until_apply(stack, tmp_path):
+    """A fresh plan: the policy JSON is unknown; the loader follows the configuration to the data source,
+    reads its actions, and reports the unknown resources as unverifiable instead of guessing."""
+    plan_doc = _plan_from(stack)
+    lambda_doc = _doc_name(next(
+        b["policy"] for b in stack["resource"]["aws_iam_role_policy"].values()
+        if b["role"] == f"${{aws_iam_role.{role_name(stack, 'lambda')}.id}}"
+    ))
+    for entry in plan_doc["planned_values"]["root_module"]["resources"]:
+        if entry["type"] == "aws_iam_role_policy" and "s3:AbortMultipartUpload" in entry["values"]["policy"]:
+            del entry["values"]["policy"]
+            address = entry["address"]
+    blocks = copy.deepcopy(stack["data"]["aws_iam_policy_document"][lambda_doc]["statement"])
+    for block in blocks:
+        block["resources"] = None if any("${" in r for r in block["resources"]) else block["resources"]
+    data_address = f"data.aws_iam_policy_document.{lambda_doc}"
+    plan_doc["resource_changes"] = [{
+        "address": data_address, "mode": "data", "type": "aws_iam_policy_document", "name": lambda_doc,
+        "change": {"actions": ["read"], "after": {"statement": blocks, "json": None},
+                   "after_unknown": {"json": True, "statement": [{"resources": b["resources"] is None} for b in blocks]}},
+    }]
+    plan_doc["configuration"]["root_module"]["resources"] = [
+        {"address": address, "expressions": {"policy": {"references": [f"{data_address}.json", data_address]}}}
+    ]
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(plan_doc))
+    findings = run_rules(load_plan(plan))
+    assert rule_ids(findings) == ["PTI011"]
+    assert findings[0].role == "lambda" and "unknown until apply" in findings[0].message

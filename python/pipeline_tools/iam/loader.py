@@ -293,15 +293,13 @@ def load_plan(path: Path) -> Stack:
     # address -> values, planned values win over prior state; unknown attributes recorded per address.
     values: dict[str, dict] = {}
     unknown: dict[str, dict] = {}
-    for entry in _walk_module((plan.get("prior_state") or {}).get("values", {}).get("root_module")):
+    for entry in _walk_module(((plan.get("prior_state") or {}).get("values") or {}).get("root_module")):
         values[entry["address"]] = entry.get("values") or {}
     for entry in _walk_module((plan.get("planned_values") or {}).get("root_module")):
         values[entry["address"]] = entry.get("values") or {}
-    kinds = {}
     for change in plan.get("resource_changes") or []:
         after = (change.get("change") or {}).get("after")
         address = change.get("address", "")
-        kinds[address] = change.get("type")
         if isinstance(after, dict):
             values.setdefault(address, after)
         unknown[address] = (change.get("change") or {}).get("after_unknown") or {}
@@ -309,6 +307,8 @@ def load_plan(path: Path) -> Stack:
 
     def rtype(address: str) -> str:
         parts = address.split(".")
+        while len(parts) > 2 and parts[0] == "module":  # module.<name>.<type>.<name>
+            parts = parts[2:]
         return f"data.{parts[1]}" if parts[0] == "data" else parts[0]
 
     # Concrete values -> placeholders (longest first), for ARNs that are known in the plan.
@@ -387,6 +387,8 @@ def load_plan(path: Path) -> Stack:
             found = parse(body.get("policy"), address) or from_config(address, "policy", address)
             if role is not None:
                 (role.policies.append(found) if found else role.unverifiable.append(f"{address}: unknown until apply"))
+                if found and any(UNKNOWN in s.resources for s in found.statements):
+                    role.unverifiable.append(f"{found.document}: resources unknown until apply (verify the synthesized stack)")
         elif kind == "aws_iam_role_policy_attachment":
             role = role_for(address, body)
             if role is None:

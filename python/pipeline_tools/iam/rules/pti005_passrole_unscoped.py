@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from ..loader import UNKNOWN
 from . import Context, Rule, make
 
 RULE = Rule(
@@ -15,7 +14,7 @@ RULE = Rule(
 
 
 def _unscoped(resource: str) -> bool:
-    return resource in ("*", UNKNOWN) or resource.endswith(":role/*") or resource.endswith(":*")
+    return resource == "*" or resource.endswith(":role/*") or resource.endswith(":*")
 
 
 def check(context: Context):
