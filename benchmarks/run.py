@@ -1,0 +1,371 @@
+"""`make bench`: synth, gate and pipeline benchmarks, written to docs/benchmarks.md.
+
+Measures, in one run on this machine (issue 6):
+
+* synth: our app (`pipeline-tools synth`), cold and warm, and cached (an unchanged project);
+  the same stack with the archived cdktf 0.21 (throwaway venv ``benchmarks/.venv-cdktf``, created
+  here when missing); the framework floor (a cdktn app with one S3 bucket);
+* gate: synth, validate, verify-iam, scan, each stage timed (stages whose command or prerequisite
+  is missing are reported as skipped, with the reason);
+* pipeline: the plain scripts (generate -> transform -> xgboost) per row count, wall time and peak
+  memory per step; and the local run (`pipeline-tools run --target local --rows N`) when the
+  emulator is available, with the overhead ratio.
+
+Only public tools: ``time.perf_counter`` for wall time, ``resource.getrusage(RUSAGE_CHILDREN)``
+in a fresh wrapper process per command for peak RSS. Each number is the median of ``--runs``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = ROOT / "benchmarks"
+VENV_BIN = ROOT / ".venv" / "bin"
+PIPELINE_TOOLS = VENV_BIN / "pipeline-tools"
+PYTHON = VENV_BIN / "python"
+CDKTF_VENV = BENCH / ".venv-cdktf"
+CDKTF_PINS = ["cdktf==0.21.0", "cdktf-cdktf-provider-aws>=21,<22", "constructs>=10.4,<10.5", "pydantic>=2.7,<3"]
+WORK = BENCH / "work"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+# Runs one command and prints its children's peak RSS (KiB on Linux) to the file in argv[1].
+_RSS_WRAPPER = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[2:])\n"
+    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "sys.exit(code)\n"
+)
+
+
+def base_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    return env
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT, check: bool = True) -> dict:
+    """Wall seconds and peak RSS (MiB) of one command, run under a fresh wrapper process."""
+    with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        start = time.perf_counter()
+        result = subprocess.run(
+            [sys.executable, "-c", _RSS_WRAPPER, rss.name, *map(str, cmd)],
+            env=env or base_env(), cwd=cwd, capture_output=True, text=True,
+        )
+        wall = time.perf_counter() - start
+        peak = int(Path(rss.name).read_text() or 0) / 1024
+    if check and result.returncode != 0:
+        tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
+        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {result.returncode}: {' | '.join(tail)}")
+    return {"seconds": wall, "peak_mib": peak, "returncode": result.returncode}
+
+
+def median(samples: list[dict], key: str = "seconds") -> float:
+    return statistics.median(s[key] for s in samples)
+
+
+def clear_bytecode() -> None:
+    """Cold start: drop the project's bytecode caches (site-packages and the OS page cache stay)."""
+    for folder in ("infra", "python", "benchmarks", "scripts"):
+        for cache in (ROOT / folder).rglob("__pycache__"):
+            if ".venv" not in cache.parts:
+                shutil.rmtree(cache, ignore_errors=True)
+
+
+def cold_env(tag: str) -> dict[str, str]:
+    """A fresh, empty jsii runtime package cache, so jsii unpacks its assemblies again."""
+    cache = WORK / f"jsii-cache-{tag}-{time.time_ns()}"
+    env = base_env()
+    env["JSII_RUNTIME_PACKAGE_CACHE_ROOT"] = str(cache)
+    return env
+
+
+# ----------------------------------------------------------------------------------------- synth
+
+
+def ensure_cdktf_venv() -> str | None:
+    """Create the throwaway cdktf 0.21 venv if missing; None when it works, else why not."""
+    python = CDKTF_VENV / "bin" / "python"
+    if not python.exists():
+        print("creating benchmarks/.venv-cdktf (cdktf 0.21, archived) ...", flush=True)
+        subprocess.run([sys.executable, "-m", "venv", str(CDKTF_VENV)], check=True)
+        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *CDKTF_PINS])
+        if done.returncode != 0:
+            shutil.rmtree(CDKTF_VENV, ignore_errors=True)
+            return "pip could not install " + " ".join(CDKTF_PINS)
+    return None
+
+
+def synth_commands() -> dict[str, tuple[list[str], dict[str, str]]]:
+    no_cache = {"PIPELINE_TOOLS_NO_SYNTH_CACHE": "1"}
+    return {
+        "ours (cdktn)": ([str(PIPELINE_TOOLS), "synth", "--out", str(WORK / "synth-ours")], no_cache),
+        "cdktf 0.21 (same stack)": ([str(CDKTF_VENV / "bin" / "python"), str(BENCH / "cdktf_app.py"), str(WORK / "synth-cdktf")], {}),
+        "floor (cdktn, one bucket)": ([str(PYTHON), str(BENCH / "floor_app.py"), str(WORK / "synth-floor")], {}),
+    }
+
+
+def bench_synth(runs: int) -> dict:
+    problem = ensure_cdktf_venv()
+    results: dict = {}
+    for name, (cmd, extra) in synth_commands().items():
+        if problem and "cdktf" in name:
+            results[name] = {"skipped": problem}
+            continue
+        print(f"synth: {name}", flush=True)
+        cold = []
+        for index in range(runs):
+            clear_bytecode()
+            cold.append(measure(cmd, {**cold_env(f"{index}"), **extra}))
+        warm_env = {**cold_env("warm"), **extra}
+        measure(cmd, warm_env)  # fill the caches once
+        warm = [measure(cmd, warm_env) for _ in range(runs)]
+        results[name] = {"cold": median(cold), "warm": median(warm), "peak_mib": median(warm, "peak_mib")}
+    # Cached: an unchanged project, synthesized again into the same directory.
+    out = WORK / "synth-cached"
+    cmd = [str(PIPELINE_TOOLS), "synth", "--out", str(out)]
+    measure(cmd)
+    cached = [measure(cmd) for _ in range(max(runs, 5))]
+    results["ours, cached (unchanged project)"] = {"warm": median(cached), "peak_mib": median(cached, "peak_mib")}
+    return results
+
+
+# ------------------------------------------------------------------------------------------ gate
+
+
+def bench_gate(runs: int) -> dict:
+    stack = WORK / "gate" / "stacks" / "ml-pipeline"
+    env = {**base_env(), "PIPELINE_TOOLS_NO_SYNTH_CACHE": "1"}
+    stages: dict[str, tuple[list[str], str | None]] = {
+        "synth": ([str(PIPELINE_TOOLS), "synth", "--out", str(WORK / "gate")], None),
+        "validate": (
+            [str(PIPELINE_TOOLS), "validate", "--stack-dir", str(stack)],
+            None if env.get("PIPELINE_TOOLS_PLUGIN_DIR") else "PIPELINE_TOOLS_PLUGIN_DIR unset (terraform init needs the provider mirror)",
+        ),
+        "verify-iam": ([str(PIPELINE_TOOLS), "verify-iam", "--stack-dir", str(stack)], None),
+        "scan": ([str(PIPELINE_TOOLS), "scan", "--stack-dir", str(stack)], None),
+    }
+    available = subprocess.run([str(PIPELINE_TOOLS), "--help"], capture_output=True, text=True, env=env).stdout
+    results: dict = {}
+    for name, (cmd, skip) in stages.items():
+        if skip is None and f"  {name} " not in available and f"  {name}\n" not in available:
+            skip = f"`pipeline-tools {name}` is not there yet"
+        if skip:
+            results[name] = {"skipped": skip}
+            continue
+        print(f"gate: {name}", flush=True)
+        samples = [measure(cmd, env, check=False) for _ in range(runs)]
+        results[name] = {"seconds": median(samples), "peak_mib": median(samples, "peak_mib"), "exit": samples[-1]["returncode"]}
+    timed = [r["seconds"] for r in results.values() if "seconds" in r]
+    results["total"] = {"seconds": sum(timed)}
+    return results
+
+
+# -------------------------------------------------------------------------------------- pipeline
+
+
+def bench_plain(rows: int, runs: int) -> dict:
+    """generate -> transform -> xgboost as plain scripts, wall time and peak memory per step."""
+    folder = WORK / f"plain-{rows}"
+    steps = {
+        "generate": [str(PYTHON), str(ROOT / "scripts" / "generate_dataset.py"), "--rows", str(rows), "--seed", "1",
+                     "--out", str(folder / "raw" / "raw.csv")],
+        "transform": [str(PYTHON), str(ROOT / "scripts" / "transform.py"), "--input-dir", str(folder / "raw"),
+                      "--output-dir", str(folder / "train")],
+        "train": [str(PYTHON), str(BENCH / "train_xgboost.py"), "--input", str(folder / "train" / "train.csv"),
+                  "--model", str(folder / "model.json")],
+    }
+    samples: dict[str, list[dict]] = {name: [] for name in steps}
+    for _ in range(runs):
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "raw").mkdir(parents=True)
+        for name, cmd in steps.items():
+            samples[name].append(measure(cmd))
+    shutil.rmtree(folder, ignore_errors=True)
+    result = {name: {"seconds": median(s), "peak_mib": median(s, "peak_mib")} for name, s in samples.items()}
+    result["total"] = {"seconds": sum(r["seconds"] for r in result.values()), "peak_mib": max(r["peak_mib"] for r in result.values())}
+    return result
+
+
+def bench_local(rows: int, runs: int) -> dict:
+    """HOOK (local run): `pipeline-tools run --target local --rows N`, per-state durations from
+    artifacts/<execution>/summary.json. Needs a running emulator (`pipeline-tools local up`) and a
+    deployed local stack; skipped with the reason when either is missing."""
+    status = subprocess.run([str(PIPELINE_TOOLS), "local", "status"], capture_output=True, text=True, env=base_env(), cwd=ROOT)
+    if status.returncode != 0:
+        return {"skipped": "local emulator not running (`pipeline-tools local up` and `deploy --target local` first)"}
+    artifacts = WORK / "artifacts"
+    samples = []
+    for index in range(runs):
+        name = f"bench-{rows}-{index}-{time.time_ns() % 10**8}"
+        sample = measure([str(PIPELINE_TOOLS), "run", "--target", "local", "--rows", str(rows), "--name", name,
+                          "--artifacts-dir", str(artifacts)], check=False)
+        summary_file = artifacts / name / "summary.json"
+        if sample["returncode"] != 0 or not summary_file.exists():
+            return {"skipped": f"`pipeline-tools run` exited {sample['returncode']}"}
+        summary = json.loads(summary_file.read_text())
+        sample["states"] = {s.get("name"): s.get("duration_seconds") for s in summary.get("states", [])}
+        sample["execution_seconds"] = summary.get("duration_seconds")
+        samples.append(sample)
+    states = {key: statistics.median(s["states"][key] or 0 for s in samples) for key in samples[0]["states"]}
+    return {"seconds": median(samples), "peak_mib": median(samples, "peak_mib"),
+            "execution_seconds": statistics.median(s["execution_seconds"] or 0 for s in samples), "states": states}
+
+
+# --------------------------------------------------------------------------------------- machine
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kib = next((int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                    if line.startswith("MemTotal")), 0)
+
+    def version(dist: str) -> str:
+        try:
+            return metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            return "absent"
+
+    def tool(cmd: list[str]) -> str:
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=60).stdout.strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "absent"
+
+    cdktf_versions = tool([str(CDKTF_VENV / "bin" / "python"), "-c",
+                           "from importlib.metadata import version as v; print(v('cdktf'), v('cdktf-cdktf-provider-aws'), v('constructs'), v('jsii'))"])
+    return {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": cpu, "nproc": os.cpu_count(), "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "os": platform.platform(), "python": platform.python_version(), "node": tool(["node", "--version"]),
+        "terraform": tool(["terraform", "version"]),
+        "versions": {d: version(d) for d in ("cdktn", "cdktn-provider-aws", "constructs", "jsii", "xgboost-cpu", "pandas", "numpy", "moto")},
+        "cdktf_venv": cdktf_versions,
+    }
+
+
+# ---------------------------------------------------------------------------------------- report
+
+
+def fmt(value, unit="s") -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f} {unit}" if unit == "s" else f"{value:.0f} {unit}"
+
+
+def markdown(results: dict) -> str:
+    m = results["machine"]
+    lines = [
+        "## Results (written by `make bench`)", "",
+        f"Machine: {m['cpu']}, {m['nproc']} cores, {m['memory_gib']} GiB; {m['os']}. Date: {m['date']}. "
+        f"Median of {results['runs']} runs.", "",
+        f"Versions: Python {m['python']}, node {m['node']}, {m['terraform']}; "
+        + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+        + f"; cdktf venv (cdktf, cdktf-cdktf-provider-aws, constructs, jsii): {m['cdktf_venv']}.", "",
+    ]
+    synth = results.get("synth")
+    if synth:
+        lines += ["### Synth", "", "| app | cold | warm | peak RSS (warm) |", "|---|---:|---:|---:|"]
+        for name, r in synth.items():
+            if "skipped" in r:
+                lines.append(f"| {name} | skipped: {r['skipped']} | | |")
+            else:
+                lines.append(f"| {name} | {fmt(r.get('cold'))} | {fmt(r.get('warm'))} | {fmt(r.get('peak_mib'), 'MiB')} |")
+        ours, floor = synth.get("ours (cdktn)", {}), synth.get("floor (cdktn, one bucket)", {})
+        cdktf = synth.get("cdktf 0.21 (same stack)", {})
+        if ours.get("warm") and floor.get("warm"):
+            lines += ["", f"Warm synth / framework floor: **{ours['warm'] / floor['warm']:.2f}x** (target <= 1.3x)."]
+        if ours.get("warm") and cdktf.get("warm"):
+            lines += [f"cdktf 0.21 / ours, warm: **{cdktf['warm'] / ours['warm']:.1f}x**; cold: "
+                      f"**{cdktf['cold'] / ours['cold']:.1f}x**."]
+        cached = synth.get("ours, cached (unchanged project)", {})
+        if cached.get("warm"):
+            lines += [f"Cached synth of an unchanged project: **{cached['warm']:.2f} s** (target < 0.3 s)."]
+        lines.append("")
+    gate = results.get("gate")
+    if gate:
+        lines += ["### Gate", "", "| stage | time | peak RSS | exit |", "|---|---:|---:|---:|"]
+        for name, r in gate.items():
+            if "skipped" in r:
+                lines.append(f"| {name} | skipped: {r['skipped']} | | |")
+            else:
+                lines.append(f"| {name} | {fmt(r.get('seconds'))} | {fmt(r.get('peak_mib'), 'MiB')} | {r.get('exit', '')} |")
+        lines.append("")
+    pipeline = results.get("pipeline")
+    if pipeline:
+        lines += ["### Pipeline", "", "Plain scripts (generate -> transform -> xgboost, 5 rounds reg:logistic):", "",
+                  "| rows | generate | transform | train | total | peak RSS |", "|---:|---:|---:|---:|---:|---:|"]
+        for rows, r in pipeline.items():
+            p = r["plain"]
+            lines.append(f"| {int(rows):,} | {fmt(p['generate']['seconds'])} | {fmt(p['transform']['seconds'])} | "
+                         f"{fmt(p['train']['seconds'])} | {fmt(p['total']['seconds'])} | {fmt(p['total']['peak_mib'], 'MiB')} |")
+        lines += ["", "Local runs (`pipeline-tools run --target local --rows N`):", "",
+                  "| rows | wall | execution | per state | peak RSS (CLI) | overhead vs plain |", "|---:|---:|---:|---|---:|---:|"]
+        for rows, r in pipeline.items():
+            local = r["local"]
+            if "skipped" in local:
+                lines.append(f"| {int(rows):,} | skipped: {local['skipped']} | | | | |")
+                continue
+            states = ", ".join(f"{k}: {v:.2f} s" for k, v in local["states"].items())
+            ratio = local["seconds"] / r["plain"]["total"]["seconds"]
+            lines.append(f"| {int(rows):,} | {fmt(local['seconds'])} | {fmt(local['execution_seconds'])} | {states} | "
+                         f"{fmt(local['peak_mib'], 'MiB')} | {ratio:.2f}x |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+MARK = "<!-- results: everything below is rewritten by `make bench` -->"
+
+
+def write_doc(results: dict) -> None:
+    """Replace the results part of docs/benchmarks.md, keeping the hand-written method and notes."""
+    text = DOC.read_text() if DOC.exists() else f"# Benchmarks\n\n{MARK}\n"
+    head = text.split(MARK)[0] if MARK in text else text + "\n"
+    tmp = DOC.with_suffix(".md.tmp")
+    tmp.write_text(head + MARK + "\n\n" + markdown(results))
+    tmp.replace(DOC)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
+    parser.add_argument("--rows", default="5000,100000,1000000", help="comma-separated row counts (add 10000000 for the big one)")
+    parser.add_argument("--only", default="synth,gate,pipeline", help="comma-separated parts to run")
+    parser.add_argument("--no-doc", action="store_true", help="print the tables, leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+    parts = set(args.only.split(","))
+    WORK.mkdir(parents=True, exist_ok=True)
+    results: dict = {"runs": args.runs, "machine": machine()}
+    if "synth" in parts:
+        results["synth"] = bench_synth(args.runs)
+    if "gate" in parts:
+        results["gate"] = bench_gate(args.runs)
+    if "pipeline" in parts:
+        results["pipeline"] = {}
+        for rows in (int(r) for r in args.rows.split(",") if r):
+            print(f"pipeline: {rows:,} rows", flush=True)
+            results["pipeline"][str(rows)] = {"plain": bench_plain(rows, args.runs), "local": bench_local(rows, args.runs)}
+    (WORK / "results.json").write_text(json.dumps(results, indent=2))
+    print(markdown(results))
+    if not args.no_doc:
+        write_doc(results)
+    for cache in WORK.glob("jsii-cache-*"):
+        shutil.rmtree(cache, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
