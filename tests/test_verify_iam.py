@@ -22,6 +22,8 @@ from pipeline_tools.iam.loader import load_plan
 from pipeline_tools.iam.report import render_json, render_junit, render_sarif, render_text
 from pipeline_tools.iam.rules import run_rules
 
+# The OASIS SARIF 2.1.0 (rtm.5, the final 2.1.0 schema) JSON schema, copied unchanged from the npm package
+# @microsoft/jest-sarif 1.0.0-beta.0 (MIT), file lib/schemas/sarif-2.1.0-rtm.5.json. Draft-04.
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-2.1.0.json"
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
