@@ -10,6 +10,11 @@ PYTEST_ARGS ?= -n 2
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export PIPELINE_TOOLS_CHECKOV ?= $(abspath $(CHECKOV_VENV))/bin/checkov
+# Offline machines: use the provider mirror on the machine unless one is given.
+ifndef PIPELINE_TOOLS_PLUGIN_DIR
+PIPELINE_TOOLS_PLUGIN_DIR := $(shell .ci/find-provider-mirror)
+endif
+export PIPELINE_TOOLS_PLUGIN_DIR
 
 .PHONY: setup demo test check bench clean help
 

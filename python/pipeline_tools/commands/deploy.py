@@ -70,6 +70,21 @@ def check_aws_credentials(region: str) -> None:
         raise EnvironmentProblem(f"cannot reach AWS STS in {region}: {error}", "check the network and region") from None
 
 
+def forget_state_of_stopped_emulators(state_dir: Path) -> None:
+    """The emulator keeps everything in memory: once it restarts, the local Terraform state
+    describes resources that no longer exist. Start from an empty state for each emulator."""
+    from ..emulator import read_state
+
+    emulator = read_state()
+    owner = state_dir / "emulator"
+    current = f"{emulator['pid']}@{emulator['port']}"
+    if owner.is_file() and owner.read_text() == current:
+        return
+    for stale in state_dir.glob("terraform.tfstate*"):
+        stale.unlink()
+    owner.write_text(current)
+
+
 def prepare(config_path, target, out_dir, plugin_dir, terraform_bin) -> Terraform:
     """Synthesize and `terraform init` (with the backend), ready to plan."""
     if target == "aws":
@@ -77,7 +92,10 @@ def prepare(config_path, target, out_dir, plugin_dir, terraform_bin) -> Terrafor
 
         check_aws_credentials(read_config(config_path).region)
     stack_dir = synthesize(config_path, target, out_dir)
-    (Path.cwd() / ".pipeline-tools" / "state" / target).mkdir(parents=True, exist_ok=True)
+    state_dir = Path.cwd() / ".pipeline-tools" / "state" / target
+    state_dir.mkdir(parents=True, exist_ok=True)
+    if target == "local":
+        forget_state_of_stopped_emulators(state_dir)
     terraform = Terraform(stack_dir, binary=terraform_bin, plugin_dir=plugin_dir, env=terraform_env(target))
     terraform.init()
     return terraform

@@ -1,0 +1,61 @@
+"""`pipeline-tools demo`: the whole pipeline on the embedded local emulator, end to end."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from ..emulator import lifecycle
+from ..emulator.state import DEFAULT_DIRECTORY
+from ..errors import Findings
+from ..options import config_option, plugin_dir_option, port_option, terraform_option
+from ..synthesis import synthesize
+from .deploy import deploy_stack
+from .run import report_of, start_and_watch
+from .validate import validate_stack
+
+
+@click.command()
+@config_option
+@port_option
+@plugin_dir_option
+@terraform_option
+@click.option("--rows", type=click.IntRange(1, 100_000_000), default=None, help="Rows to generate (default: config).")
+@click.option("--keep", is_flag=True, help="Leave the emulator running afterwards (explore it with `pipeline-tools local status`).")
+def demo(config_path, port, plugin_dir, terraform_bin, rows, keep):
+    """Run everything locally: local up -> synth -> validate -> deploy -> run -> summary -> local down.
+
+    No AWS account needed: the real Terraform applies the stack to the local emulator, the real
+    Lambda handler generates the data, the real transform.py standardizes it and real XGBoost trains.
+    """
+    t0 = time.monotonic()
+    was_running = lifecycle.running_state(DEFAULT_DIRECTORY) is not None
+
+    def step(title: str) -> None:
+        click.secho(f"\n[{time.monotonic() - t0:5.1f} s] {title}", bold=True)
+
+    try:
+        step("local up")
+        state = lifecycle.start_emulator(port, DEFAULT_DIRECTORY)
+        click.echo(f"emulator: {state['endpoint']}")
+        step("synth --target local")
+        click.echo(synthesize(config_path, "local"))
+        step("validate (statelint + terraform validate)")
+        problems = validate_stack(None, plugin_dir, terraform_bin)
+        if problems:
+            raise Findings(f"validate found {len(problems)} problem(s): {problems[0]}")
+        click.echo("valid")
+        step("deploy --target local")
+        outputs = deploy_stack(config_path, "local", Path("cdktf.out"), plugin_dir, terraform_bin, auto_approve=True)
+        click.echo(f"state machine: {next(v for k, v in outputs.items() if k.endswith('state_machine_arn'))}")
+        step("run --target local")
+        summary = start_and_watch(config_path, "local", rows, None)
+        step("summary")
+        report_of(summary, Path("artifacts"))
+        click.secho(f"\ndemo finished in {time.monotonic() - t0:.1f} s", fg="green", bold=True)
+    finally:
+        if not keep and not was_running:
+            lifecycle.stop_emulator(DEFAULT_DIRECTORY)
+            click.echo("local emulator stopped (use --keep to leave it running)")
