@@ -49,6 +49,7 @@ def render_text(stack: Stack, findings: list[Finding]) -> str:
     minimum = load_minimum()
     for role_key, rows in side_by_side(stack).items():
         title = minimum[role_key].title if role_key in minimum else role_key
+        role = next(r for r in stack.roles if (r.purpose or r.address) == role_key)
         table = Table(title=f"{title} ({role_key}): granted vs documented minimum", show_lines=False)
         table.add_column("action", overflow="fold")
         table.add_column("documented resources", overflow="fold")
@@ -59,6 +60,7 @@ def render_text(stack: Stack, findings: list[Finding]) -> str:
             mark = "ok" if ok else ("+" if not row["documented"] else "!=")
             table.add_row(row["action"], "\n".join(row["documented"]) or "(not documented)", "\n".join(row["granted"]) or "(not granted)", mark)
         console.print(table)
+        console.print(_trust_line(role), markup=False, highlight=False)
     if findings:
         console.print(f"{len(findings)} finding(s):")
         for f in findings:
@@ -66,6 +68,16 @@ def render_text(stack: Stack, findings: list[Finding]) -> str:
     else:
         console.print(f"verify-iam: {len(stack.roles)} roles match the documented minimum, no findings.")
     return buffer.getvalue()
+
+
+def _trust_line(role) -> str:
+    """The trust policy next to what is expected: principals and confused-deputy condition keys."""
+    minimum = load_minimum()
+    principals = sorted({f"{k}:{i}" for s in (role.trust.statements if role.trust else ()) if s.allows for k, i in s.principals})
+    keys = sorted({c.variable for s in (role.trust.statements if role.trust else ()) if s.allows for c in s.conditions})
+    expected = minimum[role.purpose] if role.purpose in minimum else None
+    wanted = f" | expected: Service:{expected.service} with one of {', '.join(expected.trust_conditions_any)}" if expected else ""
+    return f"trust: {', '.join(principals) or 'none'} with {', '.join(keys) or 'no conditions'}{wanted}"
 
 
 def render_json(stack: Stack, findings: list[Finding]) -> str:
