@@ -7,7 +7,6 @@ is the very same construct, with no security setting switched off.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from cdktn import App, LocalBackend, TerraformStack
@@ -16,21 +15,9 @@ from constructs import Construct
 
 from .config import PipelineConfig
 from .construct import MlPipeline
+from .targets import LOCAL_SERVICES, STACK_NAME, LocalEndpoint
 
-STACK_NAME = "ml-pipeline"
-
-# Every service the stack and the pipeline touch; the local target sends them all to the emulator.
-LOCAL_SERVICES = ("cloudwatch", "events", "iam", "kms", "lambda", "logs", "s3", "sagemaker", "sfn", "sts", "xray")
-
-
-@dataclass(frozen=True)
-class LocalEndpoint:
-    """Where the local emulator listens (from `.pipeline-tools/emulator.json`)."""
-
-    url: str
-    ca_bundle: str | None = None
-    access_key: str = "testing"
-    secret_key: str = "testing"  # noqa: S105 - throwaway credentials the emulator accepts
+__all__ = ["LOCAL_SERVICES", "STACK_NAME", "LocalEndpoint", "MlPipelineStack", "build_app"]
 
 
 class MlPipelineStack(TerraformStack):

@@ -22,7 +22,7 @@ DEFAULT_OUT = Path("cdktf.out")
 
 
 def stack_dir_of(out_dir: Path = DEFAULT_OUT) -> Path:
-    from sfn_ml_pipeline.stack import STACK_NAME
+    from sfn_ml_pipeline.targets import STACK_NAME
 
     return out_dir / "stacks" / STACK_NAME
 
@@ -36,7 +36,7 @@ def read_config(config_path: Path | None) -> PipelineConfig:
 
 def local_endpoint():
     """The running emulator's endpoint, from the state file `pipeline-tools local up` writes."""
-    from sfn_ml_pipeline.stack import LocalEndpoint
+    from sfn_ml_pipeline.targets import LocalEndpoint
 
     state_file = Path(".pipeline-tools") / "emulator.json"
     try:
@@ -50,12 +50,12 @@ def local_endpoint():
 
 def app_for(config_path: Path | None, target: str, out_dir: Path | None = None, *, final_out: Path | None = None):
     """Build (not synthesize) the cdktf app for a config and target."""
-    from sfn_ml_pipeline.stack import build_app
-
     if target not in ("aws", "local"):
         raise UsageError(f"unknown target {target!r}", "use --target aws or --target local")
-    config = read_config(config_path)
+    config = read_config(config_path)  # before jsii starts: a bad config fails in milliseconds
     local = local_endpoint() if target == "local" else None
+    from sfn_ml_pipeline.stack import build_app  # starts jsii: seconds
+
     final_stack = stack_dir_of(final_out or out_dir or DEFAULT_OUT).resolve()
     state_file = (Path.cwd() / STATE_DIR / target / "terraform.tfstate").resolve()
     state_rel = os.path.relpath(state_file, final_stack)

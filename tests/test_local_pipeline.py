@@ -1,0 +1,151 @@
+"""The embedded default, end to end: the real Terraform applies the stack to the local emulator,
+and the same definition runs there with the real handler, transform.py and XGBoost.
+
+One emulator and one deploy per module (in a private working directory); every test drives the
+real `pipeline-tools` CLI in a subprocess, as a user would.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+import tarfile
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from .conftest import run_cli
+
+pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory, plugin_dir):
+    """A project directory with a running emulator and the stack deployed to it."""
+    directory = tmp_path_factory.mktemp("local-pipeline")
+    up = run_cli("local", "up", "--port", str(free_port()), cwd=directory)
+    assert up.returncode == 0, up.stderr
+    deployed = run_cli("deploy", "--target", "local", "--auto-approve", cwd=directory, timeout=600)
+    assert deployed.returncode == 0, deployed.stderr
+    assert "Plan: 18 to add, 0 to change, 0 to destroy." in deployed.stdout
+    yield directory
+    run_cli("local", "down", cwd=directory)
+
+
+@pytest.fixture(scope="module")
+def aws(workdir):
+    """boto3 clients on the module's emulator."""
+    from pipeline_tools.emulator import client, read_state
+
+    state = read_state(workdir / ".pipeline-tools")
+    return {service: client(service, state) for service in ("s3", "stepfunctions", "sagemaker")}
+
+
+@pytest.fixture(scope="module")
+def outputs(workdir):
+    from pipeline_tools.terraform import Terraform
+
+    return Terraform(workdir / "cdktf.out" / "stacks" / "ml-pipeline").outputs()
+
+
+def read_csv(s3, bucket: str, key: str) -> pd.DataFrame:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return pd.read_csv(io.BytesIO(body), header=None)
+
+
+def test_a_run_succeeds_and_the_model_beats_a_constant_predictor(workdir, aws, outputs):
+    result = run_cli("run", "--target", "local", "--rows", "4000", "--name", "quality", cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCEEDED" in result.stdout
+
+    summary = json.loads((workdir / "artifacts" / "quality" / "summary.json").read_text())
+    assert summary["status"] == "SUCCEEDED"
+    assert [s["name"] for s in summary["states"]] == ["Generate dataset", "Standardization: x' = (x - x̄) / σ", "Train model (XGBoost)"]
+    assert all(s["status"] == "SUCCEEDED" and s["duration_seconds"] >= 0 for s in summary["states"])
+    assert summary["dataset"]["rows"] == 4000
+    assert 0 <= summary["training"]["metrics"]["train:rmse"] < 0.5
+
+    import xgboost as xgb
+
+    with tarfile.open(workdir / "artifacts" / "quality" / "model.tar.gz") as archive:
+        assert archive.getnames() == ["xgboost-model"]
+        raw = archive.extractfile("xgboost-model").read()
+    booster = xgb.Booster()
+    booster.load_model(bytearray(raw))
+
+    bucket = outputs["mlpipe_bucket"]
+    standardized = read_csv(aws["s3"], bucket, "runs/quality/train/train.csv")
+    labels, features = standardized[0].to_numpy(), standardized[[1, 2]].to_numpy()
+    predictions = booster.predict(xgb.DMatrix(features))
+    assert predictions.min() >= 0 and predictions.max() <= 1
+    rmse = float(np.sqrt(np.mean((predictions - labels) ** 2)))
+    constant = float(np.sqrt(np.mean((labels.mean() - labels) ** 2)))
+    assert rmse < 0.5 * constant, (rmse, constant)
+
+
+def test_training_read_only_the_standardized_data(workdir, aws, outputs):
+    bucket = outputs["mlpipe_bucket"]
+    raw = read_csv(aws["s3"], bucket, "runs/quality/input/raw.csv")
+    standardized = read_csv(aws["s3"], bucket, "runs/quality/train/train.csv")
+    assert len(raw) == len(standardized) == 4000
+    assert (raw[0] == standardized[0]).all(), "label first, untouched"
+    for column in (1, 2):
+        expected = (raw[column] - raw[column].mean()) / raw[column].std()
+        assert np.allclose(standardized[column], expected, atol=1e-9)
+
+
+def test_a_failing_transform_fails_the_execution_with_the_cause(workdir):
+    # One row cannot be standardized (the sample std needs two): transform.py exits non-zero.
+    result = run_cli("run", "--target", "local", "--rows", "1", "--name", "too-small", cwd=workdir)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    (line,) = [l for l in result.stderr.splitlines() if l.startswith("error:")]
+    assert "FAILED in state \"Standardization: x' = (x - x̄) / σ\"" in line
+    assert "rows" in line.lower()  # transform.py's own message travels up as the cause
+    summary = json.loads((workdir / "artifacts" / "too-small" / "summary.json").read_text())
+    assert summary["status"] == "FAILED" and summary["error"]["cause"]
+
+
+def test_two_executions_at_once_keep_separate_data(workdir, aws, outputs):
+    for name, rows in (("parallel-a", 300), ("parallel-b", 500)):
+        started = run_cli("run", "--target", "local", "--rows", str(rows), "--name", name, "--no-wait", cwd=workdir)
+        assert started.returncode == 0, started.stderr
+    sfn = aws["stepfunctions"]
+    machine = outputs["mlpipe_state_machine_arn"]
+    arns = [machine.replace(":stateMachine:", ":execution:") + f":{name}" for name in ("parallel-a", "parallel-b")]
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        statuses = [sfn.describe_execution(executionArn=arn)["status"] for arn in arns]
+        if all(s != "RUNNING" for s in statuses):
+            break
+        time.sleep(0.5)
+    assert statuses == ["SUCCEEDED", "SUCCEEDED"]
+    bucket = outputs["mlpipe_bucket"]
+    assert len(read_csv(aws["s3"], bucket, "runs/parallel-a/train/train.csv")) == 300
+    assert len(read_csv(aws["s3"], bucket, "runs/parallel-b/train/train.csv")) == 500
+    models = aws["s3"].list_objects_v2(Bucket=bucket, Prefix="runs/parallel-")["Contents"]
+    assert sum(key["Key"].endswith("model.tar.gz") for key in models) == 2
+
+
+def test_redeploying_changes_nothing(workdir):
+    planned = run_cli("plan", "--target", "local", cwd=workdir, timeout=600)
+    assert planned.returncode == 0, planned.stderr
+    assert "No changes." in planned.stdout, planned.stdout
+    again = run_cli("deploy", "--target", "local", "--auto-approve", cwd=workdir, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "No changes." in again.stdout
+
+
+def test_run_without_a_deployed_stack_is_a_clear_error(tmp_path):
+    result = run_cli("run", "--target", "local", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "local emulator is not running" in result.stderr
