@@ -163,6 +163,21 @@ def test_condition_operators_follow_iam_semantics():
     assert condition_holds({"Null": {"aws:SourceVpc": "true"}}, {})
 
 
+def test_lifecycle_configuration_reads_back_what_was_put(emulator):
+    """terraform waits until GetBucketLifecycleConfiguration equals what it put, incl. this value."""
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket="lifecycle-bucket")
+    rules = [{"ID": "expire", "Status": "Enabled", "Filter": {"Prefix": ""}, "NoncurrentVersionExpiration": {"NoncurrentDays": 30}}]
+    s3.put_bucket_lifecycle_configuration(
+        Bucket="lifecycle-bucket", LifecycleConfiguration={"Rules": rules}, TransitionDefaultMinimumObjectSize="varies_by_storage_class"
+    )
+    answer = s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-bucket")
+    assert answer["TransitionDefaultMinimumObjectSize"] == "varies_by_storage_class"
+    assert answer["Rules"] == rules
+    s3.put_bucket_lifecycle_configuration(Bucket="lifecycle-bucket", LifecycleConfiguration={"Rules": rules})
+    assert s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-bucket")["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
+
+
 # ---------------------------------------------------------------------------------------------
 # Step Functions API calls terraform makes
 # ---------------------------------------------------------------------------------------------
@@ -230,6 +245,17 @@ def handler_function(emulator):
         Timeout=60,
     )
     return created["FunctionArn"], role
+
+
+def test_lambda_keeps_its_logging_config(emulator, handler_function):
+    lam = client("lambda", emulator)
+    assert lam.get_function_configuration(FunctionName="handler-fn")["LoggingConfig"] == {
+        "LogFormat": "Text",
+        "LogGroup": "/aws/lambda/handler-fn",
+    }
+    lam.update_function_configuration(FunctionName="handler-fn", LoggingConfig={"LogFormat": "JSON", "LogGroup": "/custom/group"})
+    logging_config = lam.get_function(FunctionName="handler-fn")["Configuration"]["LoggingConfig"]
+    assert logging_config == {"LogFormat": "JSON", "LogGroup": "/custom/group", "ApplicationLogLevel": "INFO", "SystemLogLevel": "INFO"}
 
 
 def test_lambda_invoke_runs_the_handler(emulator, handler_function):

@@ -17,6 +17,7 @@ MODULES = (
     "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
     "sagemaker_jobs",  # processing and training jobs that really run
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
+    "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)
     "s3_secure_transport",  # bucket policies see aws:SecureTransport; conditions evaluated
     "s3_lifecycle",  # GetBucketLifecycleConfiguration returns what was put
 )
