@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from pipeline_tools.emulator import client
+from pipeline_tools.emulator import client, job_directory
 from sfn_ml_pipeline.config import config_from_mapping
 from sfn_ml_pipeline.definition import FAILED, GENERATE, STANDARDIZE, TRAIN, DefinitionRefs, build_definition
 
@@ -100,7 +100,7 @@ def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tm
     assert job["TrainingJobStatus"] == "Completed"
     metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
     assert set(metrics) == {"train:rmse"}
-    metrics_file = Path(emulator["ca_bundle"]).parents[1] / "jobs" / "run-5000" / "metrics.json"
+    metrics_file = job_directory("run-5000", Path(emulator["ca_bundle"]).parents[1]) / "metrics.json"
     rounds = json.loads(metrics_file.read_text())["rounds"]
     assert [r["round"] for r in rounds] == list(range(5))  # num_round=5, as in the sample
     assert rounds[-1]["train:rmse"] == pytest.approx(metrics["train:rmse"])
@@ -185,3 +185,18 @@ def test_training_job_over_max_runtime_fails_with_the_reason(emulator, deployed)
     assert job["TrainingJobStatus"] == "Failed"
     assert "MaxRuntimeInSeconds (2 s)" in job["FailureReason"]
     assert job["SecondaryStatus"] == "MaxRuntimeExceeded"
+
+
+def test_two_executions_at_once_keep_separate_data(emulator, deployed):
+    sfn, s3 = client("stepfunctions", emulator), client("s3", emulator)
+    runs = {"parallel-a": 300, "parallel-b": 700}
+    arns = {
+        name: sfn.start_execution(stateMachineArn=deployed["good"], name=name, input=json.dumps({"rows": rows}))["executionArn"]
+        for name, rows in runs.items()
+    }
+    for name, rows in runs.items():
+        described = wait_execution(sfn, arns[name], timeout=240)
+        assert described["status"] == "SUCCEEDED", (name, described.get("cause"))
+        train = s3.get_object(Bucket=BUCKET, Key=f"runs/{name}/train/train.csv")["Body"].read()
+        assert len(train.decode().strip().splitlines()) == rows
+        s3.head_object(Bucket=BUCKET, Key=f"runs/{name}/models/{name}/output/model.tar.gz")

@@ -24,6 +24,7 @@ __all__ = [
     "client",
     "client_kwargs",
     "endpoint_for",
+    "job_directory",
     "read_state",
     "running_state",
     "start_emulator",
@@ -54,5 +55,8 @@ def client(service: str, state: dict[str, Any] | None = None) -> Any:
     return boto3.session.Session().client(service, **client_kwargs(state))
 
 
-def state_directory(directory: Path | None = None) -> Path:
-    return Path(directory) if directory is not None else DEFAULT_DIRECTORY
+def job_directory(job_name: str, directory: Path = DEFAULT_DIRECTORY) -> Path:
+    """Where the emulator keeps a SageMaker job's files: ``stdout.log``, ``stderr.log`` and,
+    for a training job, ``metrics.json`` (``{"rounds": [{"round": 0, "train:rmse": ...}],
+    "final": {"train:rmse": ...}}``)."""
+    return Path(directory) / "jobs" / job_name

@@ -137,7 +137,9 @@ def _health(port: int, ca: Path) -> dict[str, Any] | None:
     """A real HTTPS request to the server, verified against our CA: None until it answers."""
     try:
         context = ssl.create_default_context(cafile=str(ca))
-        with urllib.request.urlopen(f"{endpoint_for(port)}{HEALTH_PATH}", timeout=2, context=context) as response:
+        # No proxies: an HTTPS_PROXY in the environment must not intercept a loopback probe.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+        with opener.open(f"{endpoint_for(port)}{HEALTH_PATH}", timeout=2) as response:
             return json.loads(response.read())
     except (OSError, ValueError, ssl.SSLError):
         return None

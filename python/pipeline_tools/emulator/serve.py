@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> None:
             "AWS_ACCESS_KEY_ID": ACCESS_KEY_ID,
             "AWS_SECRET_ACCESS_KEY": SECRET_ACCESS_KEY,
             "AWS_DEFAULT_REGION": REGION,
+            # Calls back into the emulator must never go through a proxy from the environment.
+            "NO_PROXY": ",".join(filter(None, [os.environ.get("NO_PROXY"), "127.0.0.1,localhost"])),
+            "no_proxy": ",".join(filter(None, [os.environ.get("no_proxy"), "127.0.0.1,localhost"])),
         }
     )
     os.environ.pop("AWS_PROFILE", None)

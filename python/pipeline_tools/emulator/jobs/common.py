@@ -70,9 +70,13 @@ def upload_directory(s3: Any, source: Path, uri: str) -> int:
 
 
 def jobs_directory(job_name: str) -> Path:
-    """``<state dir>/jobs/<job>/``: the job's log and metrics, readable by the CLI."""
+    """``<state dir>/jobs/<job>/``, emptied: the job's ``stdout.log``, ``stderr.log`` (and, for
+    training, ``metrics.json``), readable by the CLI. A name reused after a restart starts clean."""
     base = Path(os.environ.get("PIPELINE_TOOLS_EMULATOR_DIR", ".pipeline-tools")) / "jobs" / job_name
     base.mkdir(parents=True, exist_ok=True)
+    for stale in base.iterdir():
+        if stale.is_file():
+            stale.unlink()
     return base
 
 
