@@ -117,6 +117,49 @@ class LambdaConfig(_Strict):
     reserved_concurrency: int = Field(5, ge=1, le=1000)
 
 
+class BackendConfig(_Strict):
+    """Where Terraform keeps the state. ``local`` (default): ``.pipeline-tools/state/<target>/``, out of
+    the source tree. ``s3``: an S3 bucket with S3-native locking (``use_lockfile``, Terraform >= 1.10),
+    so no DynamoDB table is needed. Only ``--target aws`` uses it; the local target always keeps its
+    state locally (the emulator forgets everything when it stops)."""
+
+    type: Literal["local", "s3"] = "local"
+    bucket: str | None = Field(None, description="State bucket (type = 's3' only; must already exist).")
+    key: str = Field("sfn-ml-pipeline/terraform.tfstate", description="Object key of the state file.")
+    region: str | None = Field(None, description="Region of the state bucket. Default: the pipeline's region.")
+    use_lockfile: bool = Field(True, description="S3-native state locking (Terraform >= 1.10).")
+    encrypt: bool = Field(True, description="Server-side encryption of the state object.")
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str | None) -> str | None:
+        if value is not None and not _BUCKET.match(value):
+            raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 chars: a-z, 0-9, '.', '-')")
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _key(cls, value: str) -> str:
+        if not value or value.startswith("/") or len(value) > 1024 or any(ord(c) < 32 for c in value):
+            raise ValueError(f"{value!r} is not a usable S3 object key (non-empty, no leading '/', printable)")
+        return value
+
+    @field_validator("region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is not None and not _REGION.match(value):
+            raise ValueError(f"{value!r} is not an AWS region name (e.g. 'eu-west-1')")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> "BackendConfig":
+        if self.type == "s3" and self.bucket is None:
+            raise ValueError("type = 's3' needs bucket = '<existing state bucket>'")
+        if self.type == "local" and self.bucket is not None:
+            raise ValueError("bucket is only used with type = 's3'")
+        return self
+
+
 class PipelineConfig(_Strict):
     """Everything the `MlPipeline` construct needs. All fields have production-sane defaults."""
 
@@ -131,6 +174,7 @@ class PipelineConfig(_Strict):
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     generate_lambda: LambdaConfig = Field(default_factory=LambdaConfig, alias="lambda")
+    backend: BackendConfig = Field(default_factory=BackendConfig)
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
 

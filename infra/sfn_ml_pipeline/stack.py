@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdktn import App, LocalBackend, TerraformStack
+from cdktn import App, LocalBackend, S3Backend, TerraformStack
 from cdktn_provider_aws.provider import AwsProvider
 from constructs import Construct
 
@@ -47,7 +47,22 @@ class MlPipelineStack(TerraformStack):
             if local.ca_bundle:
                 provider.custom_ca_bundle = local.ca_bundle
             provider.add_override("endpoints", [{service: local.url for service in LOCAL_SERVICES}])
-        if state_file:
+        backend = config.backend
+        if local is None and backend.type == "s3":
+            s3_backend = S3Backend(
+                self,
+                bucket=backend.bucket,
+                key=backend.key,
+                region=backend.region or config.region,
+                use_lockfile=backend.use_lockfile,
+                encrypt=backend.encrypt,
+            )
+            if backend.use_lockfile:
+                # S3-native locking exists since Terraform/OpenTofu 1.10: declare it (cdktn validates the
+                # feature against the declared target versions, default >= 1.5.7) and make Terraform check it.
+                s3_backend.node.set_context("targetVersions", {"terraform": ">=1.10.0", "opentofu": ">=1.10.0"})
+                self.add_override("terraform.required_version", ">= 1.10")
+        elif state_file:
             LocalBackend(self, path=state_file)
         # cdktn-provider-aws binds provider 6.x; the construct only uses arguments 5.100 has too.
         self.add_override("terraform.required_providers.aws.version", config.provider_version)
