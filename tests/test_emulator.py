@@ -303,3 +303,32 @@ def test_state_machine_lambda_task_and_catch(emulator, handler_function):
     error = json.loads(caught["output"])["error"]
     assert error["Error"] == "ValueError"
     assert json.loads(error["Cause"])["errorMessage"] == "asked to fail: x"
+
+
+# ---------------------------------------------------------------------------------------------
+# Pure helpers of the patches
+# ---------------------------------------------------------------------------------------------
+
+
+def test_sagemaker_results_are_step_functions_json():
+    import datetime as dt
+
+    from pipeline_tools.emulator.patches.sfn_sagemaker_sync import to_sfn_json
+
+    stamp = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone.utc)
+    converted = to_sfn_json({"CreationTime": stamp, "List": [{"T": stamp.replace(tzinfo=None)}], "ResponseMetadata": {}})
+    assert converted == {"CreationTime": 1767323045678, "List": [{"T": 1767323045678}]}
+    json.dumps(converted)  # what moto's DescribeExecution needs
+
+
+def test_xgboost_hyperparameters_are_parsed_from_sagemaker_strings():
+    from pipeline_tools.emulator.jobs.xgboost_train import InputProblem, booster_params
+
+    params, rounds, early = booster_params(
+        {"objective": "reg:logistic", "eval_metric": "rmse,logloss", "num_round": "5", "max_depth": "4", "eta": "0.3", "seed": "7"}
+    )
+    assert rounds == 5 and early is None
+    assert params["objective"] == "reg:logistic" and params["eval_metric"] == ["rmse", "logloss"]
+    assert params["max_depth"] == 4 and params["seed"] == 7 and params["eta"] == pytest.approx(0.3)
+    with pytest.raises(InputProblem, match="num_round"):
+        booster_params({"objective": "reg:logistic"})

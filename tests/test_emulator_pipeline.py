@@ -200,3 +200,25 @@ def test_two_executions_at_once_keep_separate_data(emulator, deployed):
         train = s3.get_object(Bucket=BUCKET, Key=f"runs/{name}/train/train.csv")["Body"].read()
         assert len(train.decode().strip().splitlines()) == rows
         s3.head_object(Bucket=BUCKET, Key=f"runs/{name}/models/{name}/output/model.tar.gz")
+
+
+def test_training_job_with_a_bad_hyperparameter_fails_with_the_reason(emulator, deployed):
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    s3.put_object(Bucket=BUCKET, Key="bad/train/data.csv", Body=b"1,0.5,0.2\n0,0.1,0.9\n1,0.7,0.3\n")
+    sagemaker.create_training_job(
+        TrainingJobName="bad-objective",
+        RoleArn=deployed["role"],
+        AlgorithmSpecification={"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
+        HyperParameters={"objective": "reg:nonsense", "num_round": "2"},
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/bad/train/"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/bad/models"},
+        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 120},
+    )
+    deadline = time.monotonic() + 60
+    while (job := sagemaker.describe_training_job(TrainingJobName="bad-objective"))["TrainingJobStatus"] == "InProgress":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("AlgorithmError: exit code 1: error: ")
+    assert "reg:nonsense" in job["FailureReason"]

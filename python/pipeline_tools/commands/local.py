@@ -26,8 +26,9 @@ def up(port: int) -> None:
     """Start the emulator in the background and wait until it answers (idempotent)."""
     already = lifecycle.running_state(DEFAULT_DIRECTORY)
     if already is not None:
-        note = "" if already["port"] == port else f" (already running on port {already['port']}; `local down` first to move it)"
-        click.echo(f"{already['endpoint']}{note}")
+        click.echo(already["endpoint"])
+        if already["port"] != port:
+            click.echo(f"note: already running on port {already['port']} (`pipeline-tools local down` first to move it)", err=True)
         return
     started = time.monotonic()
     state = lifecycle.start_emulator(port, DEFAULT_DIRECTORY)
