@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import socket
-import ssl
 import urllib.error
 import urllib.request
 from pathlib import Path
