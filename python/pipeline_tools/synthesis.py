@@ -7,7 +7,6 @@ failed synth never leaves a half-written stack behind.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -15,7 +14,7 @@ from pathlib import Path
 
 from sfn_ml_pipeline.config import ConfigError, PipelineConfig, load_config
 
-from .errors import EnvironmentProblem, UsageError
+from .errors import UsageError
 
 STATE_DIR = Path(".pipeline-tools") / "state"
 DEFAULT_OUT = Path("cdktf.out")
@@ -35,16 +34,12 @@ def read_config(config_path: Path | None) -> PipelineConfig:
 
 
 def local_endpoint():
-    """The running emulator's endpoint, from the state file `pipeline-tools local up` writes."""
+    """The running emulator's endpoint (raises a one-line EnvironmentProblem when none runs)."""
     from sfn_ml_pipeline.targets import LocalEndpoint
 
-    state_file = Path(".pipeline-tools") / "emulator.json"
-    try:
-        state = json.loads(state_file.read_text())
-    except FileNotFoundError:
-        raise EnvironmentProblem("local emulator is not running", "run `pipeline-tools local up`") from None
-    except (OSError, ValueError) as error:
-        raise EnvironmentProblem(f"{state_file} is unreadable: {error}", "run `pipeline-tools local up` again") from None
+    from .emulator.state import read_state  # checks the recorded process is alive, not just the file
+
+    state = read_state()
     return LocalEndpoint(url=state["endpoint"], ca_bundle=state.get("ca_bundle"))
 
 
