@@ -131,6 +131,11 @@ def deploy_stack(
             click.confirm(f"Apply these changes to {target}?", abort=True)
         echo(f"applying to {target} ...")
         terraform.apply(PLAN_FILE)
+        # Record what AWS reports back (a refresh-only apply changes no infrastructure). Without it the
+        # state keeps the values as written, and every later refresh "drifts" on attributes the provider
+        # fills in from sibling resources (aws_s3_bucket.versioning, aws_iam_role.inline_policy, tags {}),
+        # so `pipeline-tools drift` could not tell real out-of-band changes from that noise.
+        terraform.run("apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color")
     return terraform.outputs()
 
 
