@@ -27,6 +27,9 @@ _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 _PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
 _KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
+# An unresolved CDK Terrain string token (e.g. `KmsKey(...).arn` in an estate composing the
+# construct): Terraform resolves it at apply time, so only literal values can be checked here.
+_TOKEN = re.compile(r"^\$\{TfToken\[TOKEN\.\d+\]\}$")
 
 
 class ConfigError(ValueError):
@@ -209,8 +212,8 @@ class PipelineConfig(_Strict):
     @field_validator("kms_key_arn")
     @classmethod
     def _kms(cls, value: str | None) -> str | None:
-        if value is not None and not _KMS_ARN.match(value):
-            raise ValueError("must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)")
+        if value is not None and not (_KMS_ARN.match(value) or _TOKEN.match(value)):
+            raise ValueError("must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or a CDK Terrain token such as KmsKey(...).arn")
         return value
 
     @field_validator("provider_version")
