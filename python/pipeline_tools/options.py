@@ -88,3 +88,13 @@ port_option = click.option(
     show_default=True,
     help="Port of the local emulator on 127.0.0.1.",
 )
+
+plan_file_option = click.option(
+    "--plan",
+    "plan_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PIPELINE_TOOLS_PLAN",
+    show_envvar=True,
+    default=None,
+    help="A plan exported with `terraform show -json PLANFILE` (IAM checks see resolved policies there).",
+)

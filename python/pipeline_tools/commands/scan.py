@@ -23,7 +23,7 @@ from pathlib import Path
 import click
 
 from ..errors import EnvironmentProblem, Findings, UsageError
-from ..options import stack_dir_option
+from ..options import plan_file_option, stack_dir_option
 
 SKIPS_FILE = "checkov-skips.toml"
 FORMATS = {"cli": "cli", "json": "json", "sarif": "sarif", "junitxml": "junitxml"}
@@ -152,15 +152,7 @@ def scan_stack(stack_dir: Path | None = None, plan: Path | None = None, output_f
 
 @click.command()
 @stack_dir_option
-@click.option(
-    "--plan",
-    "plan_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="PIPELINE_TOOLS_PLAN",
-    show_envvar=True,
-    default=None,
-    help="Also scan a plan exported with `terraform show -json PLANFILE` (checkov's IAM checks run on plans).",
-)
+@plan_file_option
 @click.option("--format", "output_format", type=click.Choice(list(FORMATS)), default="cli", show_default=True, help="checkov's output format.")
 @click.option(
     "--skips",

@@ -7,20 +7,12 @@ from pathlib import Path
 import click
 
 from ..errors import Findings, UsageError
-from ..options import stack_dir_option
+from ..options import plan_file_option, stack_dir_option
 
 
 @click.command("verify-iam")
 @stack_dir_option
-@click.option(
-    "--plan",
-    "plan_path",
-    type=click.Path(dir_okay=False, path_type=Path),
-    envvar="PIPELINE_TOOLS_PLAN",
-    show_envvar=True,
-    default=None,
-    help="A plan exported with `terraform show -json PLANFILE` (instead of the synthesized stack).",
-)
+@plan_file_option
 @click.option(
     "--format",
     "output_format",

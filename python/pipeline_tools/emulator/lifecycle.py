@@ -35,6 +35,7 @@ from .state import (
     state_path,
     write_state,
 )
+from .jobs.common import read_tail
 from .tls import ensure_certificates
 
 HOST = "127.0.0.1"  # loopback only: the emulator accepts any credentials, so it must not be reachable
@@ -164,21 +165,11 @@ def _busy(port: int) -> EnvironmentProblem:
 
 
 def _start_failure(port: int, log_path: Path, code: int) -> EnvironmentProblem:
-    tail = _tail(log_path)
+    tail = read_tail(log_path)
     if "Address already in use" in tail:
         return _busy(port)
     last = tail.strip().splitlines()[-1] if tail.strip() else f"exit code {code}"
     return EnvironmentProblem(f"local emulator exited while starting: {last}", f"see {log_path}")
-
-
-def _tail(path: Path, size: int = 4000) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - size))
-            return handle.read().decode(errors="replace")
-    except OSError:
-        return ""
 
 
 def _terminate(pid: int) -> None:
