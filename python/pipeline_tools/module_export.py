@@ -1,0 +1,336 @@
+"""Export the pipeline as a plain Terraform module (JSON syntax) for Terraform/OpenTofu users.
+
+Technique: synthesize the very same construct with *sentinel* config values (a prefix, instance
+types, images, hyperparameters and a KMS key nobody would use), then rewrite the synthesized JSON:
+each sentinel becomes a ``${var.x}`` / ``${local.x}`` reference, the provider and backend blocks
+are dropped, tags move from the provider's ``default_tags`` onto the resources, the KMS-only
+policy statements become ``dynamic`` blocks (present only when ``var.kms_key_arn`` is set), the
+hyperparameters map is spliced into the state machine definition (a Terraform template) as
+``${jsonencode(var.hyperparameters)}``, and asset paths become ``${path.module}/assets/...``.
+
+So the module and the CDK Terrain stack can never disagree: both are one synth of one construct.
+Every rewrite asserts that it found what it rewrites, so a construct change that would make the
+module silently wrong fails the export (and its test) instead.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .errors import UsageError
+
+MARKER = ".pipeline-tools-module"
+
+PREFIX = "pxmodprefixq"
+PROCESSING_INSTANCE = "ml.pxproc.sentinel"
+TRAINING_INSTANCE = "ml.pxtrain.sentinel"
+KMS_ARN = "arn:aws:kms:us-east-1:000000000009:key/pxkmssentinel"
+PROCESSING_IMAGE = "000000000001.dkr.ecr.us-east-1.amazonaws.com/pxprocimage:pxtag"
+TRAINING_IMAGE = "000000000002.dkr.ecr.us-east-1.amazonaws.com/pxtrainimage:pxtag"
+PROCESSING_REPO = "ecr:us-east-1:000000000001:repository/pxprocimage"
+TRAINING_REPO = "ecr:us-east-1:000000000002:repository/pxtrainimage"
+HYPERPARAMETERS_MARK = "__pxhyperparameters__"
+
+# Resource types of the construct that take `tags` (on the CDK stack they come from default_tags).
+TAGGABLE = ("aws_s3_bucket", "aws_cloudwatch_log_group", "aws_iam_role", "aws_lambda_function", "aws_s3_object", "aws_sfn_state_machine")
+
+_IMAGE_PARTS = r'regex("^(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repo>[^:@]+)", local.%s_image)'
+
+
+def _sentinel_config():
+    from sfn_ml_pipeline.config import PipelineConfig
+
+    return PipelineConfig(
+        name_prefix=PREFIX,
+        kms_key_arn=KMS_ARN,
+        processing={"instance_type": PROCESSING_INSTANCE, "image": PROCESSING_IMAGE},
+        training={
+            "instance_type": TRAINING_INSTANCE,
+            "image": TRAINING_IMAGE,
+            "hyperparameters": {"num_round": "1", "pxhpsentinel": "1"},
+        },
+    )
+
+
+def _synth(work: Path) -> tuple[dict, Path]:
+    """Synthesize the construct with sentinel values; return (cdk.tf.json, stack dir)."""
+    from cdktn import App
+
+    from sfn_ml_pipeline.stack import MlPipelineStack
+
+    app = App(outdir=str(work / "out"))
+    MlPipelineStack(app, "module", config=_sentinel_config())
+    app.synth()
+    stack_dir = work / "out" / "stacks" / "module"
+    return json.loads((stack_dir / "cdk.tf.json").read_text()), stack_dir
+
+
+def _strip_comments(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_comments(v) for k, v in value.items() if k != "//"}
+    if isinstance(value, list):
+        return [_strip_comments(v) for v in value]
+    return value
+
+
+class _Rewriter:
+    """String rewrites that must each happen at least once (see the module docstring)."""
+
+    def __init__(self) -> None:
+        repo = "ecr:${local.%s_image_parts.region}:${local.%s_image_parts.account}:repository/${local.%s_image_parts.repo}"
+        self.substrings = [
+            (PROCESSING_IMAGE, "${local.processing_image}"),
+            (TRAINING_IMAGE, "${local.training_image}"),
+            (PROCESSING_REPO, repo % (("processing",) * 3)),
+            (TRAINING_REPO, repo % (("training",) * 3)),
+            (PROCESSING_INSTANCE, "${var.processing_instance_type}"),
+            (TRAINING_INSTANCE, "${var.training_instance_type}"),
+            (KMS_ARN, "${var.kms_key_arn}"),
+            (PREFIX, "${var.name_prefix}"),
+        ]
+        self.used: set[str] = set()
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: self(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self(v) for v in value]
+        if isinstance(value, str):
+            for old, new in self.substrings:
+                if old in value:
+                    self.used.add(old)
+                    value = value.replace(old, new)
+        return value
+
+    def check(self) -> None:
+        missing = [old for old, _ in self.substrings if old not in self.used]
+        if missing:
+            raise RuntimeError(f"module export: sentinel(s) not found in the synthesized stack: {missing}")
+
+
+def _only(mapping: dict, kind: str) -> tuple[str, dict]:
+    if len(mapping) != 1:
+        raise RuntimeError(f"module export: expected one {kind}, found {len(mapping)}")
+    return next(iter(mapping.items()))
+
+
+def _definition_with_hyperparameters(definition: str) -> str:
+    """Replace the training job's HyperParameters object by a jsonencode() of the variable."""
+    document = json.loads(definition)
+    found = 0
+    for state in document["States"].values():
+        parameters = state.get("Parameters", {})
+        if "HyperParameters" in parameters:
+            parameters["HyperParameters"] = HYPERPARAMETERS_MARK
+            found += 1
+    if found != 1:
+        raise RuntimeError(f"module export: expected one state with HyperParameters, found {found}")
+    text = json.dumps(document, ensure_ascii=False, indent=2)
+    return text.replace(f'"{HYPERPARAMETERS_MARK}"', "${jsonencode(var.hyperparameters)}")
+
+
+def build_module(stack: dict) -> dict[str, dict]:
+    """The module's files (name -> JSON document) from the sentinel synth of the stack."""
+    from sfn_ml_pipeline.config import PipelineConfig, ecr_accounts
+
+    defaults = PipelineConfig()
+    stack = _strip_comments(stack)
+    data, resources = stack["data"], stack["resource"]
+
+    # The state machine definition first: its hyperparameters are a JSON object, not a string.
+    _, machine = _only(resources["aws_sfn_state_machine"], "state machine")
+    machine["definition"] = _definition_with_hyperparameters(machine["definition"])
+
+    rewrite = _Rewriter()
+    data, resources = rewrite(data), rewrite(resources)
+    rewrite.check()
+
+    region_id, _ = _only(data["aws_region"], "aws_region data source")
+    region = f"data.aws_region.{region_id}.name"
+
+    # Bucket name: the variable, else the construct's default (<prefix>-data-<account>-<region>).
+    _, bucket = _only(resources["aws_s3_bucket"], "bucket")
+    default_name = bucket["bucket"].replace('"', '\\"')
+    bucket["bucket"] = '${coalesce(var.bucket_name, "' + default_name + '")}'
+
+    # Encryption: SSE-KMS with the key when one is given, else SSE-S3 (as the construct decides).
+    _, encryption = _only(resources["aws_s3_bucket_server_side_encryption_configuration"], "bucket encryption")
+    for rule in encryption["rule"]:
+        rule["apply_server_side_encryption_by_default"]["sse_algorithm"] = '${var.kms_key_arn == null ? "AES256" : "aws:kms"}'
+        rule["bucket_key_enabled"] = "${var.kms_key_arn != null}"
+
+    # KMS statements exist only with a key: dynamic blocks keyed on the variable.
+    moved = 0
+    for document in data["aws_iam_policy_document"].values():
+        statements = document.get("statement", [])
+        kms = [s for s in statements if "${var.kms_key_arn}" in s.get("resources", [])]
+        if not kms:
+            continue
+        document["statement"] = [s for s in statements if s not in kms]
+        contents = []
+        for statement in kms:
+            content = dict(statement)
+            content["resources"] = ["${statement.value}" if r == "${var.kms_key_arn}" else r for r in statement["resources"]]
+            contents.append({"for_each": "${var.kms_key_arn == null ? [] : [var.kms_key_arn]}", "content": content})
+            moved += 1
+        document["dynamic"] = {"statement": contents}
+    if moved == 0:
+        raise RuntimeError("module export: no KMS policy statement found")
+
+    for kind in TAGGABLE:
+        for resource in resources.get(kind, {}).values():
+            resource["tags"] = "${local.tags}"
+    for resource in resources.get("aws_lambda_function", {}).values():
+        resource["filename"] = "${path.module}/" + resource["filename"]
+    for resource in resources.get("aws_s3_object", {}).values():
+        resource["source"] = "${path.module}/" + resource["source"]
+
+    locals_ = {
+        "region": "${" + region + "}",
+        "tags": '${merge({Project = var.name_prefix, ManagedBy = "sfn-ml-pipeline"}, var.tags)}',
+        "ecr_accounts": ecr_accounts(),
+        "ecr_domain": '${startswith(local.region, "cn-") ? "amazonaws.com.cn" : "amazonaws.com"}',
+        "processing_image": '${coalesce(var.processing_image, "${local.ecr_accounts[local.region]}.dkr.ecr.${local.region}.${local.ecr_domain}/sagemaker-scikit-learn:'
+        + defaults.processing.image_tag
+        + '")}',
+        "training_image": '${coalesce(var.training_image, "${local.ecr_accounts[local.region]}.dkr.ecr.${local.region}.${local.ecr_domain}/sagemaker-xgboost:'
+        + defaults.training.image_tag
+        + '")}',
+        "processing_image_parts": "${" + _IMAGE_PARTS % "processing" + "}",
+        "training_image_parts": "${" + _IMAGE_PARTS % "training" + "}",
+    }
+    main = {
+        "//": "Generated by `pipeline-tools module export` from the sfn_ml_pipeline construct. Do not edit.",
+        "terraform": {"required_providers": stack["terraform"]["required_providers"]},
+        "locals": locals_,
+        "data": data,
+        "resource": resources,
+    }
+    outputs = {
+        name.removeprefix(f"{PREFIX}_"): {k: v for k, v in output.items() if k in ("value", "description", "sensitive")}
+        for name, output in stack["output"].items()
+    }
+    return {"main.tf.json": main, "variables.tf.json": {"variable": variables(defaults)}, "outputs.tf.json": {"output": outputs}}
+
+
+def variables(defaults) -> dict[str, dict]:
+    instance = 'can(regex("^ml\\\\.[a-z0-9]+\\\\.[a-z0-9]+$", var.%s))'
+    ecr = 'var.%s == null || can(regex("^[0-9]{12}\\\\.dkr\\\\.ecr\\\\.[a-z0-9-]+\\\\.amazonaws\\\\.com(\\\\.cn)?/", var.%s))'
+    return {
+        "name_prefix": {
+            "type": "string",
+            "description": "Prefix of every resource name (lowercase letter first, a-z 0-9 '-', at most 20 chars).",
+            "validation": [{"condition": '${can(regex("^[a-z][a-z0-9-]{0,19}$", var.name_prefix))}', "error_message": "name_prefix must start with a lowercase letter and hold only a-z, 0-9 and '-', at most 20 chars."}],
+        },
+        "bucket_name": {
+            "type": "string",
+            "default": None,
+            "description": "Data bucket name. Default: <name_prefix>-data-<account>-<region>.",
+            "validation": [{"condition": '${var.bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))}', "error_message": "bucket_name must be a valid S3 bucket name (3-63 chars: a-z, 0-9, '.', '-')."}],
+        },
+        "processing_instance_type": {
+            "type": "string",
+            "default": defaults.processing.instance_type,
+            "description": "Instance type of the Standardization processing job.",
+            "validation": [{"condition": "${" + instance % "processing_instance_type" + "}", "error_message": "processing_instance_type must be a SageMaker instance type such as ml.m5.xlarge."}],
+        },
+        "training_instance_type": {
+            "type": "string",
+            "default": defaults.training.instance_type,
+            "description": "Instance type of the XGBoost training job.",
+            "validation": [{"condition": "${" + instance % "training_instance_type" + "}", "error_message": "training_instance_type must be a SageMaker instance type such as ml.m5.xlarge."}],
+        },
+        "hyperparameters": {
+            "type": "map(string)",
+            "default": {k: str(v) for k, v in defaults.training.hyperparameters.items()},
+            "description": "Built-in XGBoost hyperparameters (num_round is required).",
+            "validation": [{"condition": '${contains(keys(var.hyperparameters), "num_round")}', "error_message": "hyperparameters must include num_round."}],
+        },
+        "processing_image": {
+            "type": "string",
+            "default": None,
+            "description": f"Processing image URI. Default: sagemaker-scikit-learn:{defaults.processing.image_tag} in the provider's region.",
+            "validation": [{"condition": "${" + ecr % ("processing_image", "processing_image") + "}", "error_message": "processing_image must be an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)."}],
+        },
+        "training_image": {
+            "type": "string",
+            "default": None,
+            "description": f"Training image URI. Default: sagemaker-xgboost:{defaults.training.image_tag} in the provider's region.",
+            "validation": [{"condition": "${" + ecr % ("training_image", "training_image") + "}", "error_message": "training_image must be an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)."}],
+        },
+        "tags": {"type": "map(string)", "default": {}, "description": "Tags on every resource (merged over Project and ManagedBy)."},
+        "kms_key_arn": {
+            "type": "string",
+            "default": None,
+            "description": "Customer-managed KMS key for the bucket, the logs and the Lambda environment. Default: AWS-managed encryption.",
+            "validation": [{"condition": '${var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))}', "error_message": "kms_key_arn must be a KMS key ARN."}],
+        },
+    }
+
+
+def readme(files: dict[str, dict]) -> str:
+    def default(spec: dict) -> str:
+        if "default" not in spec:
+            return "required"
+        return "`null`" if spec["default"] is None else f"`{json.dumps(spec['default'])}`"
+
+    lines = [
+        "# sfn-ml-pipeline Terraform module",
+        "",
+        "Generated by `pipeline-tools module export`; do not edit (re-export instead). The Step Functions",
+        "ML pipeline (Generate dataset -> Standardization -> Train model (XGBoost)) with its bucket, Lambda,",
+        "roles and logs. No provider or backend block: configure `hashicorp/aws` in the calling module.",
+        "",
+        "```hcl",
+        'module "pipeline" {',
+        '  source      = "./path/to/this/module"',
+        '  name_prefix = "churn"',
+        "}",
+        "```",
+        "",
+        "## Inputs",
+        "",
+        "| Name | Type | Default | Description |",
+        "|---|---|---|---|",
+    ]
+    for name, spec in files["variables.tf.json"]["variable"].items():
+        lines.append(f"| `{name}` | `{spec['type']}` | {default(spec)} | {spec['description']} |")
+    lines += ["", "## Outputs", "", "| Name | Description |", "|---|---|"]
+    for name, spec in files["outputs.tf.json"]["output"].items():
+        lines.append(f"| `{name}` | {spec.get('description', '')} |")
+    return "\n".join(lines) + "\n"
+
+
+def export_module(directory: Path) -> Path:
+    """Write the module into ``directory`` all-or-nothing (staging dir, then rename). A directory
+    that exists must be empty or a previous export (it holds the marker file)."""
+    directory = Path(directory)
+    if directory.exists():
+        if not directory.is_dir():
+            raise UsageError(f"{directory} exists and is not a directory", "pass a new or empty directory")
+        if any(directory.iterdir()) and not (directory / MARKER).exists():
+            raise UsageError(f"{directory} is not empty and holds no previous module export", "pass a new or empty directory")
+    parent = directory.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="pipeline-tools-module-") as work:
+        stack, stack_dir = _synth(Path(work))
+        files = build_module(stack)
+        staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=parent))
+        try:
+            for name, document in files.items():
+                (staging / name).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+            (staging / "README.md").write_text(readme(files))
+            shutil.copytree(stack_dir / "assets", staging / "assets")
+            (staging / MARKER).write_text("generated by pipeline-tools module export\n")
+            if directory.exists():
+                shutil.rmtree(directory)
+            staging.rename(directory)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging, ignore_errors=True)
+    return directory
