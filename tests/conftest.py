@@ -13,8 +13,10 @@ import pytest
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
-SAMPLE_DEFINITION = REFERENCE / "sample-state-machine.asl.json"
+REFERENCE = ROOT.parent / "shared" / "reference"  # the team's reference folder, beside the checkout
+# A verbatim copy of the sample's state machine, so the comparison runs wherever the tests run;
+# tests/test_definition.py checks it still equals the reference when the reference is there.
+SAMPLE_DEFINITION = ROOT / "tests" / "data" / "sample-state-machine.asl.json"
 
 
 @pytest.fixture(scope="session")

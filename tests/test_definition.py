@@ -19,7 +19,7 @@ from sfn_ml_pipeline.definition import (
     build_definition,
 )
 
-from .conftest import SAMPLE_DEFINITION
+from .conftest import REFERENCE, SAMPLE_DEFINITION
 
 SAMPLE = json.loads(SAMPLE_DEFINITION.read_text())
 SAMPLE_BUCKET = "featuretransform-bucketforcodeanddata-1jn1le6gadwfz"
@@ -51,6 +51,13 @@ def lookup(node, path):
     for part in path:
         node = node[int(part)] if isinstance(node, list) else node[part]
     return node
+
+
+def test_the_sample_copy_is_verbatim():
+    reference = REFERENCE / SAMPLE_DEFINITION.name
+    if not reference.is_file():
+        pytest.skip(f"{reference} not beside this checkout")
+    assert SAMPLE_DEFINITION.read_bytes() == reference.read_bytes()
 
 
 def test_same_states_in_the_same_order_with_the_same_integrations(definition):

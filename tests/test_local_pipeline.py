@@ -149,3 +149,29 @@ def test_run_without_a_deployed_stack_is_a_clear_error(tmp_path):
     result = run_cli("run", "--target", "local", cwd=tmp_path)
     assert result.returncode == 2
     assert "local emulator is not running" in result.stderr
+
+
+def test_ctrl_c_stops_watching_not_the_execution(workdir, aws, outputs):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pipeline_tools.cli", "run", "--target", "local", "--rows", "2000", "--name", "interrupted"],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert process.stdout.readline().startswith("started interrupted")
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    assert "stopped watching; the execution goes on" in stderr and "Traceback" not in stderr
+    arn = outputs["mlpipe_state_machine_arn"].replace(":stateMachine:", ":execution:") + ":interrupted"
+    deadline = time.monotonic() + 120
+    while aws["stepfunctions"].describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert aws["stepfunctions"].describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
