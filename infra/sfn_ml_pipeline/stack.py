@@ -17,7 +17,21 @@ from .config import PipelineConfig
 from .construct import MlPipeline
 from .targets import LOCAL_SERVICES, STACK_NAME, LocalEndpoint
 
-__all__ = ["LOCAL_SERVICES", "STACK_NAME", "LocalEndpoint", "MlPipelineStack", "build_app"]
+__all__ = ["LOCAL_SERVICES", "STACK_NAME", "LocalEndpoint", "MlPipelineStack", "build_app", "point_at_emulator"]
+
+
+def point_at_emulator(provider: AwsProvider, local: LocalEndpoint) -> None:
+    """Send every service the pipeline uses to the local emulator, with its throwaway credentials.
+    Public so that apps composing the construct (examples/estate) target the emulator the same way."""
+    provider.access_key = local.access_key
+    provider.secret_key = local.secret_key
+    provider.skip_credentials_validation = True
+    provider.skip_requesting_account_id = False
+    provider.skip_metadata_api_check = "true"
+    provider.s3_use_path_style = True
+    if local.ca_bundle:
+        provider.custom_ca_bundle = local.ca_bundle
+    provider.add_override("endpoints", [{service: local.url for service in LOCAL_SERVICES}])
 
 
 class MlPipelineStack(TerraformStack):
@@ -38,15 +52,7 @@ class MlPipelineStack(TerraformStack):
             default_tags=[{"tags": {"Project": config.name_prefix, "ManagedBy": "sfn-ml-pipeline", **config.tags}}],
         )
         if local is not None:
-            provider.access_key = local.access_key
-            provider.secret_key = local.secret_key
-            provider.skip_credentials_validation = True
-            provider.skip_requesting_account_id = False
-            provider.skip_metadata_api_check = "true"
-            provider.s3_use_path_style = True
-            if local.ca_bundle:
-                provider.custom_ca_bundle = local.ca_bundle
-            provider.add_override("endpoints", [{service: local.url for service in LOCAL_SERVICES}])
+            point_at_emulator(provider, local)
         backend = config.backend
         if local is None and backend.type == "s3":
             s3_backend = S3Backend(
