@@ -43,6 +43,7 @@ class MlPipelineStack(TerraformStack):
         config: PipelineConfig,
         local: LocalEndpoint | None = None,
         state_file: str | None = None,
+        scripts_dir: Path | None = None,
     ) -> None:
         super().__init__(scope, id)
         provider = AwsProvider(
@@ -72,7 +73,8 @@ class MlPipelineStack(TerraformStack):
             LocalBackend(self, path=state_file)
         # cdktn-provider-aws binds provider 6.x; the construct only uses arguments 5.100 has too.
         self.add_override("terraform.required_providers.aws.version", config.provider_version)
-        self.pipeline = MlPipeline(self, "pipeline", config=config)
+        extra = {"scripts_dir": scripts_dir} if scripts_dir is not None else {}
+        self.pipeline = MlPipeline(self, "pipeline", config=config, **extra)
 
 
 def build_app(
@@ -81,7 +83,9 @@ def build_app(
     out_dir: Path | None = None,
     local: LocalEndpoint | None = None,
     state_file: str | None = None,
+    scripts_dir: Path | None = None,
 ) -> App:
+    """The app with the one stack. ``scripts_dir`` overrides the packaged scripts (tests, forks)."""
     app = App(outdir=str(out_dir)) if out_dir is not None else App()
-    MlPipelineStack(app, STACK_NAME, config=config, local=local, state_file=state_file)
+    MlPipelineStack(app, STACK_NAME, config=config, local=local, state_file=state_file, scripts_dir=scripts_dir)
     return app
