@@ -91,7 +91,10 @@ def main(argv: list[str] | None = None) -> None:
     except PipelineToolsError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as abort:
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            click.echo("interrupted", err=True)
+            sys.exit(130)
         click.echo("aborted", err=True)
         sys.exit(EXIT_USAGE)
     except click.ClickException as error:

@@ -25,16 +25,16 @@ def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Pa
     execution_input = {"rows": rows} if rows else {}
     started = clients.sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(execution_input))
     arn = started["executionArn"]
-    echo(f"started {name} on {target} ({arn})")
-    if not wait:
-        return None
-    t0 = time.monotonic()
+    try:  # from here on, Ctrl-C leaves the execution running
+        echo(f"started {name} on {target} ({arn})")
+        if not wait:
+            return None
+        t0 = time.monotonic()
 
-    def show(run):
-        duration = f"{run.duration:6.1f} s" if run.duration is not None else f"{time.monotonic() - t0:6.1f} s elapsed"
-        echo(f"  {ICONS.get(run.status, '?')} {run.name:<40} {run.status:<10} {duration}")
+        def show(run):
+            duration = f"{run.duration:6.1f} s" if run.duration is not None else f"{time.monotonic() - t0:6.1f} s elapsed"
+            echo(f"  {ICONS.get(run.status, '?')} {run.name:<40} {run.status:<10} {duration}")
 
-    try:
         description, progress = watch(clients, arn, show)
     except KeyboardInterrupt:
         echo(f"stopped watching; the execution goes on: {arn}", err=True)
