@@ -16,7 +16,6 @@ module silently wrong fails the export (and its test) instead.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import tempfile
 from pathlib import Path
