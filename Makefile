@@ -6,7 +6,8 @@ VENV        ?= .venv
 CHECKOV_VENV?= .venv-checkov
 CHECKOV_PIN ?= checkov==3.3.30
 BIN         := $(VENV)/bin
-PYTEST_ARGS ?= -n 2
+# loadfile: a module's tests share one emulator and one deploy, so keep each module on one worker.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export PIPELINE_TOOLS_CHECKOV ?= $(abspath $(CHECKOV_VENV))/bin/checkov
