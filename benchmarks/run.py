@@ -26,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timezone
 from importlib import metadata
@@ -199,6 +200,60 @@ def bench_plain(rows: int, runs: int) -> dict:
     return result
 
 
+class TreeMemory:
+    """Samples the resident memory of a process tree (the emulator and the jobs it runs) from /proc.
+
+    Reports the peak of the tree's summed RSS and the peak of its largest single process: the
+    pipeline's memory lives there, not in the `pipeline-tools run` client.
+    """
+
+    def __init__(self, root_pid: int, interval: float = 0.05):
+        self.root_pid, self.interval = root_pid, interval
+        self.peak_total_kib = self.peak_single_kib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    @staticmethod
+    def _snapshot() -> tuple[dict[int, int], dict[int, int]]:
+        parents, rss = {}, {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+                parents[int(entry)] = int(fields[1])
+                rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+            except (OSError, IndexError, ValueError):
+                continue
+        return parents, rss
+
+    def _tree(self, parents: dict[int, int]) -> set[int]:
+        tree, frontier = {self.root_pid}, [self.root_pid]
+        while frontier:
+            parent = frontier.pop()
+            children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+            tree.update(children)
+            frontier.extend(children)
+        return tree
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            parents, rss = self._snapshot()
+            sizes = [rss.get(pid, 0) for pid in self._tree(parents)]
+            self.peak_total_kib = max(self.peak_total_kib, sum(sizes))
+            self.peak_single_kib = max(self.peak_single_kib, max(sizes, default=0))
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
 def bench_local(rows: int, runs: int) -> dict:
     """HOOK (local run): `pipeline-tools run --target local --rows N`, per-state durations from
     artifacts/<execution>/summary.json. Needs a running emulator (`pipeline-tools local up`) and a
@@ -210,8 +265,12 @@ def bench_local(rows: int, runs: int) -> dict:
     samples = []
     for index in range(runs):
         name = f"bench-{rows}-{index}-{time.time_ns() % 10**8}"
-        sample = measure([str(PIPELINE_TOOLS), "run", "--target", "local", "--rows", str(rows), "--name", name,
-                          "--artifacts-dir", str(artifacts)], check=False)
+        emulator_pid = json.loads((ROOT / ".pipeline-tools" / "emulator.json").read_text())["pid"]
+        with TreeMemory(emulator_pid) as tree:
+            sample = measure([str(PIPELINE_TOOLS), "run", "--target", "local", "--rows", str(rows), "--name", name,
+                              "--artifacts-dir", str(artifacts)], check=False)
+        sample["emulator_tree_peak_mib"] = tree.peak_total_kib / 1024
+        sample["emulator_single_peak_mib"] = tree.peak_single_kib / 1024
         summary_file = artifacts / name / "summary.json"
         if sample["returncode"] != 0 or not summary_file.exists():
             return {"skipped": f"`pipeline-tools run` exited {sample['returncode']}"}
@@ -221,6 +280,8 @@ def bench_local(rows: int, runs: int) -> dict:
         samples.append(sample)
     states = {key: statistics.median(s["states"][key] or 0 for s in samples) for key in samples[0]["states"]}
     return {"seconds": median(samples), "peak_mib": median(samples, "peak_mib"),
+            "emulator_tree_peak_mib": median(samples, "emulator_tree_peak_mib"),
+            "emulator_single_peak_mib": median(samples, "emulator_single_peak_mib"),
             "execution_seconds": statistics.median(s["execution_seconds"] or 0 for s in samples), "states": states}
 
 
@@ -313,7 +374,8 @@ def markdown(results: dict) -> str:
             lines.append(f"| {int(rows):,} | {fmt(p['generate']['seconds'])} | {fmt(p['transform']['seconds'])} | "
                          f"{fmt(p['train']['seconds'])} | {fmt(p['total']['seconds'])} | {fmt(p['total']['peak_mib'], 'MiB')} |")
         lines += ["", "Local runs (`pipeline-tools run --target local --rows N`):", "",
-                  "| rows | wall | execution | per state | peak RSS (CLI) | overhead vs plain |", "|---:|---:|---:|---|---:|---:|"]
+                  "| rows | wall | execution | per state | peak RSS: CLI / emulator tree (sum) / largest process | overhead vs plain |",
+                  "|---:|---:|---:|---|---:|---:|"]
         for rows, r in pipeline.items():
             local = r["local"]
             if "skipped" in local:
@@ -322,7 +384,8 @@ def markdown(results: dict) -> str:
             states = ", ".join(f"{k}: {v:.2f} s" for k, v in local["states"].items())
             ratio = local["seconds"] / r["plain"]["total"]["seconds"]
             lines.append(f"| {int(rows):,} | {fmt(local['seconds'])} | {fmt(local['execution_seconds'])} | {states} | "
-                         f"{fmt(local['peak_mib'], 'MiB')} | {ratio:.2f}x |")
+                         f"{fmt(local['peak_mib'], 'MiB')} / {fmt(local.get('emulator_tree_peak_mib'), 'MiB')} / "
+                         f"{fmt(local.get('emulator_single_peak_mib'), 'MiB')} | {ratio:.2f}x |")
         lines.append("")
     return "\n".join(lines) + "\n"
 
