@@ -98,3 +98,10 @@ plan_file_option = click.option(
     default=None,
     help="A plan exported with `terraform show -json PLANFILE` (IAM checks see resolved policies there).",
 )
+
+
+def terraform_stack_options(command):
+    """The options of every command that runs Terraform on the stack (plan, deploy, destroy, drift, outputs)."""
+    for option in reversed((config_option, target_option, out_option, plugin_dir_option, terraform_option)):
+        command = option(command)
+    return command

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from ..errors import EnvironmentProblem, UsageError
-from ..options import auto_approve_option, config_option, out_option, plugin_dir_option, target_option, terraform_option
+from ..options import auto_approve_option, terraform_stack_options
 from ..synthesis import synthesize
 from ..terraform import Terraform
 
@@ -140,11 +140,7 @@ def deploy_stack(
 
 
 @click.command()
-@config_option
-@target_option
-@out_option
-@plugin_dir_option
-@terraform_option
+@terraform_stack_options
 def plan(config_path, target, out_dir, plugin_dir, terraform_bin):
     """Synthesize and run `terraform plan`; save the plan file and print what would be added,
     changed and destroyed. Exit 0 either way (see `deploy` to apply)."""
@@ -155,11 +151,7 @@ def plan(config_path, target, out_dir, plugin_dir, terraform_bin):
 
 
 @click.command()
-@config_option
-@target_option
-@out_option
-@plugin_dir_option
-@terraform_option
+@terraform_stack_options
 @auto_approve_option
 def deploy(config_path, target, out_dir, plugin_dir, terraform_bin, auto_approve):
     """Synthesize, plan and apply the stack with the real Terraform.

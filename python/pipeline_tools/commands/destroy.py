@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import click
 
 from ..errors import UsageError
-from ..options import auto_approve_option, config_option, out_option, plugin_dir_option, target_option, terraform_option
+from ..options import auto_approve_option, terraform_stack_options
 from ..terraform import Terraform
 from .deploy import PlanSummary, prepare
 
@@ -142,11 +142,7 @@ def destroy_stack(config_path, target, out_dir, plugin_dir, terraform_bin, auto_
 
 
 @click.command()
-@config_option
-@target_option
-@out_option
-@plugin_dir_option
-@terraform_option
+@terraform_stack_options
 @auto_approve_option
 @click.option(
     "--force",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import click
 
 from ..errors import UsageError
-from ..options import config_option, out_option, plugin_dir_option, target_option, terraform_option
+from ..options import terraform_stack_options
 from .deploy import prepare
 
 DRIFT_PLAN_FILE = "tfplan-drift"
@@ -58,11 +58,7 @@ def detect_drift(config_path, target, out_dir, plugin_dir, terraform_bin) -> lis
 
 
 @click.command(epilog="\b\nExit codes: 0 no drift, 2 drift detected (or a usage/environment error, printed as `error: ...`).")
-@config_option
-@target_option
-@out_option
-@plugin_dir_option
-@terraform_option
+@terraform_stack_options
 @click.pass_context
 def drift(ctx, config_path, target, out_dir, plugin_dir, terraform_bin):
     """Compare the deployed infrastructure with the Terraform state (refresh-only plan).

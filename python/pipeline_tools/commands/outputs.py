@@ -7,16 +7,12 @@ import json
 import click
 
 from ..errors import UsageError
-from ..options import config_option, out_option, plugin_dir_option, target_option, terraform_option
+from ..options import terraform_stack_options
 from .deploy import prepare
 
 
 @click.command()
-@config_option
-@target_option
-@out_option
-@plugin_dir_option
-@terraform_option
+@terraform_stack_options
 def outputs(config_path, target, out_dir, plugin_dir, terraform_bin):
     """Print the stack outputs as one JSON object (name -> value), for scripts:
 
