@@ -185,7 +185,7 @@ def bench_plain(rows: int, runs: int) -> dict:
                      "--out", str(folder / "raw" / "raw.csv")],
         "transform": [str(PYTHON), str(ROOT / "scripts" / "transform.py"), "--input-dir", str(folder / "raw"),
                       "--output-dir", str(folder / "train")],
-        "train": [str(PYTHON), str(BENCH / "train_xgboost.py"), "--input", str(folder / "train" / "train.csv"),
+        "train": [str(PYTHON), str(BENCH / "train_xgboost.py"), "--input", str(folder / "train"),
                   "--model", str(folder / "model.json")],
     }
     samples: dict[str, list[dict]] = {name: [] for name in steps}

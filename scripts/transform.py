@@ -2,7 +2,8 @@
 
 Reads every ``*.csv`` file directly inside the input directory (not sub-directories: SageMaker
 mounts this script itself under ``<input>/code/``), each a headerless ``label,x,y`` CSV, and
-writes ``train.csv`` to the output directory: ``label`` untouched and first, ``x`` and ``y``
+writes ``train-00000.csv``, ``train-00001.csv``, ... (a million rows each) to the output
+directory: ``label`` untouched and first, ``x`` and ``y``
 replaced by ``(col - col.mean()) / col.std()`` (pandas' ``std``, i.e. ddof=1), no header and no
 index, which is the layout SageMaker's built-in XGBoost expects for ``text/csv``.
 
@@ -18,8 +19,8 @@ Why it is written the way it is:
   the input size.
 * Floats are written with pandas' default shortest round-trip representation, so the output
   equals the in-memory pandas one-liner to ~1e-15, not just to a printed precision.
-* The output is written to a temp file in the output directory and renamed at the end, so a
-  failed run leaves no half-written ``train.csv`` for the training job to pick up.
+* The output is written to temp files in the output directory and renamed at the end, so a
+  failed run leaves no half-written shard for the training job to pick up.
 * Bad input (no CSV files, an empty file, a wrong field count, a non-numeric or non-finite value,
   fewer than two rows, a constant feature) ends with a one-line ``error: ...`` on stderr naming
   the file (and line where known) and exit status 1, never a traceback.
@@ -41,11 +42,13 @@ import pandas as pd
 
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/output/train"
-OUTPUT_NAME = "train.csv"
+OUTPUT_PATTERN = "train-{:05d}.csv"
 COLUMNS = ["label", "x", "y"]
 FEATURES = ["x", "y"]
 #: Rows per chunk: three int64/float64 columns of 1M rows are ~24 MB, a few of them in flight.
 DEFAULT_CHUNK_ROWS = 1_000_000
+#: Rows per output file (~40 MB of CSV): one shard per million rows.
+DEFAULT_ROWS_PER_FILE = 1_000_000
 
 _PARSER_FIELDS_RE = re.compile(r"Expected (\d+) fields? in line (\d+), saw (\d+)")
 
@@ -192,29 +195,66 @@ def compute_moments(files: List[str], chunk_rows: int) -> Dict[str, Moments]:
     return moments
 
 
+def shard_name(index: int) -> str:
+    return OUTPUT_PATTERN.format(index)
+
+
 def write_standardized(
-    files: List[str], output_dir: str, moments: Dict[str, Moments], chunk_rows: int
-) -> str:
-    """Pass 2: write ``train.csv`` atomically (temp file in the output dir, then rename)."""
+    files: List[str],
+    output_dir: str,
+    moments: Dict[str, Moments],
+    chunk_rows: int,
+    rows_per_file: int = DEFAULT_ROWS_PER_FILE,
+) -> List[str]:
+    """Pass 2: write the standardized rows as ``train-00000.csv``, ``train-00001.csv``, ...
+
+    Each shard holds at most ``rows_per_file`` rows. Shards are written to temp files in the output
+    directory and renamed only once all of them are complete, so a failed run leaves none behind.
+    Several moderate files instead of one huge one: XGBoost's ``ShardedByS3Key`` can spread them
+    over instances, and no single S3 object has to be assembled in memory.
+    """
     os.makedirs(output_dir, exist_ok=True)
-    target = os.path.join(output_dir, OUTPUT_NAME)
-    fd, tmp = tempfile.mkstemp(prefix="." + OUTPUT_NAME + ".", suffix=".tmp", dir=output_dir)
+    temps: List[str] = []
+    out = None
+    in_shard = 0
+
+    def next_shard():
+        fd, tmp = tempfile.mkstemp(prefix="." + shard_name(len(temps)) + ".", suffix=".tmp", dir=output_dir)
+        temps.append(tmp)
+        return os.fdopen(fd, "w", newline="")
+
     try:
-        with os.fdopen(fd, "w", newline="") as out:
-            for path in files:
-                for chunk in read_chunks(path, chunk_rows):
-                    for column in FEATURES:
-                        m = moments[column]
-                        chunk[column] = (chunk[column] - m.mean) / m.std
-                    chunk[COLUMNS].to_csv(out, header=False, index=False)
-        os.replace(tmp, target)
+        for path in files:
+            for chunk in read_chunks(path, chunk_rows):
+                for column in FEATURES:
+                    m = moments[column]
+                    chunk[column] = (chunk[column] - m.mean) / m.std
+                chunk = chunk[COLUMNS]
+                start = 0
+                while start < len(chunk):
+                    if out is None or in_shard == rows_per_file:
+                        if out is not None:
+                            out.close()
+                        out, in_shard = next_shard(), 0
+                    piece = chunk.iloc[start : start + rows_per_file - in_shard]
+                    piece.to_csv(out, header=False, index=False)
+                    in_shard += len(piece)
+                    start += len(piece)
+        if out is not None:
+            out.close()
+        targets = [os.path.join(output_dir, shard_name(i)) for i in range(len(temps))]
+        for tmp, target in zip(temps, targets):
+            os.replace(tmp, target)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        if out is not None:
+            out.close()
+        for tmp in temps:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
         raise
-    return target
+    return targets
 
 
 def _one_line(exc: BaseException) -> str:
@@ -231,7 +271,13 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument(
         "--output-dir",
         default=os.environ.get("PROCESSING_OUTPUT_DIR") or DEFAULT_OUTPUT_DIR,
-        help="directory train.csv is written to (env PROCESSING_OUTPUT_DIR)",
+        help="directory the train-NNNNN.csv files are written to (env PROCESSING_OUTPUT_DIR)",
+    )
+    parser.add_argument(
+        "--rows-per-file",
+        type=int,
+        default=DEFAULT_ROWS_PER_FILE,
+        help="rows per output file train-NNNNN.csv (one shard per this many rows)",
     )
     parser.add_argument(
         "--chunk-rows",
@@ -242,6 +288,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.chunk_rows < 1:
         parser.error("--chunk-rows must be >= 1")
+    if args.rows_per_file < 1:
+        parser.error("--rows-per-file must be >= 1")
     return args
 
 
@@ -250,7 +298,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         files = find_inputs(args.input_dir)
         moments = compute_moments(files, args.chunk_rows)
-        target = write_standardized(files, args.output_dir, moments, args.chunk_rows)
+        targets = write_standardized(files, args.output_dir, moments, args.chunk_rows, args.rows_per_file)
     except InputProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -259,7 +307,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 1
     mx, my = moments["x"], moments["y"]
     print(
-        f"standardized {mx.n} rows from {len(files)} file(s) into {target}: "
+        f"standardized {mx.n} rows from {len(files)} file(s) into {len(targets)} file(s) in {args.output_dir}: "
         f"mean x={mx.mean:.6g} y={my.mean:.6g}, std x={mx.std:.6g} y={my.std:.6g}"
     )
     return 0

@@ -89,7 +89,7 @@ def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tm
 
     # The standardized data is what transform.py writes: label first, features with mean 0, std 1.
     raw = pd.read_csv(io.BytesIO(s3.get_object(Bucket=BUCKET, Key="runs/run-5000/input/raw.csv")["Body"].read()), header=None)
-    train = pd.read_csv(io.BytesIO(s3.get_object(Bucket=BUCKET, Key="runs/run-5000/train/train.csv")["Body"].read()), header=None)
+    train = pd.read_csv(io.BytesIO(s3.get_object(Bucket=BUCKET, Key="runs/run-5000/train/train-00000.csv")["Body"].read()), header=None)
     assert len(raw) == len(train) == 5000
     assert (raw[0] == train[0]).all()
     np.testing.assert_allclose(train[[1, 2]].mean(), 0, atol=1e-9)
@@ -197,7 +197,7 @@ def test_two_executions_at_once_keep_separate_data(emulator, deployed):
     for name, rows in runs.items():
         described = wait_execution(sfn, arns[name], timeout=240)
         assert described["status"] == "SUCCEEDED", (name, described.get("cause"))
-        train = s3.get_object(Bucket=BUCKET, Key=f"runs/{name}/train/train.csv")["Body"].read()
+        train = s3.get_object(Bucket=BUCKET, Key=f"runs/{name}/train/train-00000.csv")["Body"].read()
         assert len(train.decode().strip().splitlines()) == rows
         s3.head_object(Bucket=BUCKET, Key=f"runs/{name}/models/{name}/output/model.tar.gz")
 

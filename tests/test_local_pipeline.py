@@ -83,7 +83,7 @@ def test_a_run_succeeds_and_the_model_beats_a_constant_predictor(workdir, aws, o
     booster.load_model(bytearray(raw))
 
     bucket = outputs["mlpipe_bucket"]
-    standardized = read_csv(aws["s3"], bucket, "runs/quality/train/train.csv")
+    standardized = read_csv(aws["s3"], bucket, "runs/quality/train/train-00000.csv")
     labels, features = standardized[0].to_numpy(), standardized[[1, 2]].to_numpy()
     predictions = booster.predict(xgb.DMatrix(features))
     assert predictions.min() >= 0 and predictions.max() <= 1
@@ -95,7 +95,7 @@ def test_a_run_succeeds_and_the_model_beats_a_constant_predictor(workdir, aws, o
 def test_training_read_only_the_standardized_data(workdir, aws, outputs):
     bucket = outputs["mlpipe_bucket"]
     raw = read_csv(aws["s3"], bucket, "runs/quality/input/raw.csv")
-    standardized = read_csv(aws["s3"], bucket, "runs/quality/train/train.csv")
+    standardized = read_csv(aws["s3"], bucket, "runs/quality/train/train-00000.csv")
     assert len(raw) == len(standardized) == 4000
     assert (raw[0] == standardized[0]).all(), "label first, untouched"
     for column in (1, 2):
@@ -130,8 +130,8 @@ def test_two_executions_at_once_keep_separate_data(workdir, aws, outputs):
         time.sleep(0.5)
     assert statuses == ["SUCCEEDED", "SUCCEEDED"]
     bucket = outputs["mlpipe_bucket"]
-    assert len(read_csv(aws["s3"], bucket, "runs/parallel-a/train/train.csv")) == 300
-    assert len(read_csv(aws["s3"], bucket, "runs/parallel-b/train/train.csv")) == 500
+    assert len(read_csv(aws["s3"], bucket, "runs/parallel-a/train/train-00000.csv")) == 300
+    assert len(read_csv(aws["s3"], bucket, "runs/parallel-b/train/train-00000.csv")) == 500
     models = aws["s3"].list_objects_v2(Bucket=bucket, Prefix="runs/parallel-")["Contents"]
     assert sum(key["Key"].endswith("model.tar.gz") for key in models) == 2
 

@@ -318,8 +318,13 @@ def _reference(data: bytes) -> pd.DataFrame:
     return df
 
 
-def _read_output(path: Path) -> pd.DataFrame:
-    return pd.read_csv(path, header=None, names=["label", "x", "y"])
+def _read_output(out_dir: Path) -> pd.DataFrame:
+    """All shards of an output directory, in order, as one frame."""
+    shards = sorted(out_dir.glob("train-*.csv"))
+    assert shards, f"no train-NNNNN.csv in {out_dir}"
+    return pd.concat(
+        [pd.read_csv(path, header=None, names=["label", "x", "y"]) for path in shards], ignore_index=True
+    )
 
 
 def test_transform_matches_pandas_reference(tmp_path):
@@ -329,11 +334,11 @@ def test_transform_matches_pandas_reference(tmp_path):
     proc = _transform("--input-dir", str(in_dir), "--output-dir", str(out_dir))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("standardized 5000 rows from 1 file(s)")
-    assert sorted(p.name for p in out_dir.iterdir()) == ["train.csv"]  # no temp file left
-    text = (out_dir / "train.csv").read_text()
+    assert sorted(p.name for p in out_dir.iterdir()) == ["train-00000.csv"]  # no temp file left
+    text = (out_dir / "train-00000.csv").read_text()
     first = text.splitlines()[0].split(",")
     assert first[0] in {"0", "1"} and len(first) == 3  # no header, no index, label first
-    got = _read_output(out_dir / "train.csv")
+    got = _read_output(out_dir)
     want = _reference(data)
     assert len(got) == 5000
     assert got["label"].tolist() == want["label"].tolist()
@@ -353,7 +358,7 @@ def test_transform_chunked_equals_unchunked_across_files(tmp_path):
             "--input-dir", str(in_dir), "--output-dir", str(out_dir), "--chunk-rows", chunk
         )
         assert proc.returncode == 0, proc.stderr
-        outputs[chunk] = _read_output(out_dir / "train.csv")
+        outputs[chunk] = _read_output(out_dir)
     want = _reference(part_a + part_b)
     for got in outputs.values():
         assert len(got) == 1234 + 777
@@ -370,7 +375,26 @@ def test_transform_paths_from_environment(tmp_path):
         env={"PROCESSING_INPUT_DIR": str(in_dir), "PROCESSING_OUTPUT_DIR": str(out_dir)}
     )
     assert proc.returncode == 0, proc.stderr
-    assert len(_read_output(out_dir / "train.csv")) == 100
+    assert len(_read_output(out_dir)) == 100
+
+
+def test_transform_shards_the_output_whatever_the_chunking(tmp_path):
+    data = _dataset(_params(rows=2500, seed=5))
+    in_dir = _input_dir(tmp_path, {"raw.csv": data})
+    want = _reference(data)
+    for chunk in ("1000", "300", "7"):
+        out_dir = tmp_path / f"shards-{chunk}"
+        proc = _transform(
+            "--input-dir", str(in_dir), "--output-dir", str(out_dir), "--rows-per-file", "1000", "--chunk-rows", chunk
+        )
+        assert proc.returncode == 0, proc.stderr
+        names = sorted(p.name for p in out_dir.iterdir())
+        assert names == ["train-00000.csv", "train-00001.csv", "train-00002.csv"]
+        sizes = [len((out_dir / name).read_text().splitlines()) for name in names]
+        assert sizes == [1000, 1000, 500]
+        got = _read_output(out_dir)
+        assert got["label"].tolist() == want["label"].tolist()
+        np.testing.assert_allclose(got[["x", "y"]], want[["x", "y"]], rtol=0, atol=1e-9)
 
 
 @pytest.mark.parametrize(
@@ -404,7 +428,8 @@ def test_transform_malformed_input_is_one_line_error(tmp_path, files, expected):
 
 
 def test_transform_error_in_second_pass_leaves_no_output(tmp_path):
-    """A file that changes between the passes fails pass 2: the temp file must be removed."""
+    """A file that changes between the passes fails pass 2: every temp shard must be removed,
+    including the ones already complete."""
     data = _dataset(_params(rows=50, seed=4))
     in_dir = _input_dir(tmp_path, {"raw.csv": data})
     out_dir = tmp_path / "out"
@@ -413,7 +438,7 @@ def test_transform_error_in_second_pass_leaves_no_output(tmp_path):
     moments = transform.compute_moments(files, 10)
     (in_dir / "raw.csv").write_bytes(data + b"1,2\n")
     with pytest.raises(transform.InputProblem, match="line 51: missing y value"):
-        transform.write_standardized(files, str(out_dir), moments, 10)
+        transform.write_standardized(files, str(out_dir), moments, 10, rows_per_file=20)
     assert list(out_dir.iterdir()) == []
 
 

@@ -161,7 +161,7 @@ def watch(
     clients: Clients,
     execution_arn: str,
     on_change: Callable[[StateRun], None],
-    interval: float = 0.5,
+    interval: float = 0.25,
 ) -> tuple[dict, Progress]:
     """Poll until the execution ends; call ``on_change`` for every state transition."""
     progress = Progress()

@@ -142,9 +142,20 @@ def _service_class() -> type:
     return StateTaskServiceSageMaker
 
 
+# moto re-checks a .sync condition every 0.5 s. A local job's status is known the moment it changes,
+# and every .sync state waits half the interval on average: poll a describe call (in-process, cheap)
+# every 0.1 s instead.
+SYNC_POLL_SECONDS = 0.1
+
+
 def apply() -> None:
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_factory
-    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_factory
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback,
+        state_task_service_factory,
+    )
+
+    state_task_service_callback._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_POLL_SECONDS
 
     service_class = _service_class()
     original = state_task_service_factory.state_task_service_for
