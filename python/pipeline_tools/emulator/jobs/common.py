@@ -31,6 +31,19 @@ def s3_client() -> Any:
     )
 
 
+def transfer_config() -> Any:
+    """One plain GET or PUT per object, no threads.
+
+    boto3's defaults split transfers over 8 MB into ranged GETs / multipart PUTs on 10 threads.
+    moto answers every ranged GET by reading the whole object and concatenates multipart parts in
+    memory, so against the emulator those defaults multiply memory and CPU instead of saving time.
+    (transform.py shards its output, so no single object is large.)
+    """
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(multipart_threshold=5 * 1024**3, use_threads=False)
+
+
 def split_s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"not an S3 URI: {uri}")
@@ -54,7 +67,7 @@ def download_prefix(s3: Any, uri: str, destination: Path) -> int:
             if not str(target).startswith(str(destination.resolve())):
                 continue  # a key with ".." must not escape the job's root
             target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(target))
+            s3.download_file(bucket, key, str(target), Config=transfer_config())
             count += 1
     return count
 
@@ -64,7 +77,7 @@ def upload_directory(s3: Any, source: Path, uri: str) -> int:
     count = 0
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         key = "/".join(part for part in (prefix.rstrip("/"), path.relative_to(source).as_posix()) if part)
-        s3.upload_file(str(path), bucket, key)
+        s3.upload_file(str(path), bucket, key, Config=transfer_config())
         count += 1
     return count
 

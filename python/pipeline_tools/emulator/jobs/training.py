@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, split_s3_uri, tail, utcnow
+from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, split_s3_uri, tail, transfer_config, utcnow
 
 XGBOOST_IMAGE_MARKER = "xgboost"
 
@@ -94,7 +94,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             for path in sorted(model_dir.iterdir()):
                 tar.add(path, arcname=path.name)
         bucket, key = split_s3_uri(artifact_uri)
-        s3.upload_file(str(archive), bucket, key)
+        s3.upload_file(str(archive), bucket, key, Config=transfer_config())
 
         metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"final": {}}
         now = utcnow()

@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 CHUNK_ROWS = 500_000
 # SageMaker XGBoost hyperparameters that are not xgboost.train params.
@@ -54,25 +54,61 @@ def booster_params(hyperparameters: dict[str, str]) -> tuple[dict[str, Any], int
     return params, num_round, int(float(early)) if early else None
 
 
-def load_channel(directory: str) -> tuple[Any, Any]:
-    import numpy as np
-    import pandas as pd
-
+def channel_files(directory: str) -> list[Path]:
     files = sorted(p for p in Path(directory).rglob("*") if p.is_file() and not p.name.startswith("."))
     if not files:
         raise InputProblem(f"no files in channel directory {directory}")
-    labels, features = [], []
+    return files
+
+
+def csv_chunks(files: list[Path]) -> Iterator[Any]:
+    """(features, labels) float32 chunks of every file: label first, no header."""
+    import numpy as np
+    import pandas as pd
+
     for path in files:
         try:
             for chunk in pd.read_csv(path, header=None, chunksize=CHUNK_ROWS, dtype=np.float32):
                 values = chunk.to_numpy(dtype=np.float32)
                 if values.shape[1] < 2:
                     raise InputProblem(f"{path.name}: need a label and at least one feature per row")
-                labels.append(values[:, 0])
-                features.append(values[:, 1:])
+                yield values[:, 1:], values[:, 0]
         except (ValueError, pd.errors.ParserError) as error:
             raise InputProblem(f"{path.name}: {str(error).splitlines()[0]}") from None
-    return np.concatenate(features), np.concatenate(labels)
+
+
+def load_matrix(directory: str, params: dict[str, Any], ref: Any = None) -> Any:
+    """The channel as an XGBoost matrix, streamed: with the (default) ``hist`` tree method a
+    QuantileDMatrix is built chunk by chunk, so the raw float data of the whole channel is never
+    in memory at once (10M rows: ~0.2 GB instead of ~0.9 GB). Other tree methods need a DMatrix.
+    ``ref``: the training matrix, whose bin boundaries a validation matrix must share."""
+    import numpy as np
+    import xgboost as xgb
+
+    files = channel_files(directory)
+    if params.get("tree_method", "hist") not in ("hist", "auto"):
+        chunks = list(csv_chunks(files))
+        return xgb.DMatrix(np.concatenate([x for x, _ in chunks]), label=np.concatenate([y for _, y in chunks]))
+
+    class Chunks(xgb.DataIter):
+        def __init__(self) -> None:
+            self._iterator: Iterator[Any] | None = None
+            super().__init__()
+
+        def next(self, input_data: Any) -> bool:
+            if self._iterator is None:
+                self._iterator = csv_chunks(files)
+            try:
+                features, labels = next(self._iterator)
+            except StopIteration:
+                return False
+            input_data(data=features, label=labels)
+            return True
+
+        def reset(self) -> None:
+            self._iterator = None
+
+    return xgb.QuantileDMatrix(Chunks(), max_bin=int(params.get("max_bin", 256)), ref=ref)
 
 
 def main(argv: list[str]) -> int:
@@ -81,11 +117,15 @@ def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     try:
         params, num_round, early = booster_params(spec["hyperparameters"])
-        data = {name: load_channel(path) for name, path in spec["channels"].items() if name in ("train", "validation")}
+        channels = spec["channels"]
+        if "train" not in channels:
+            raise InputProblem("the built-in XGBoost algorithm needs a 'train' channel")
+        matrices = {"train": load_matrix(channels["train"], params)}
+        if "validation" in channels:
+            matrices["validation"] = load_matrix(channels["validation"], params, ref=matrices["train"])
     except InputProblem as problem:
         print(f"error: {problem}", file=sys.stderr)
         return 1
-    matrices = {name: xgb.DMatrix(x, label=y) for name, (x, y) in data.items()}
     evals = [(matrices[name], name) for name in ("train", "validation") if name in matrices]
     history: dict[str, dict[str, list[float]]] = {}
     try:
