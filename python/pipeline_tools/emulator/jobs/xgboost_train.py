@@ -79,8 +79,9 @@ def csv_chunks(files: list[Path]) -> Iterator[Any]:
 
 def load_matrix(directory: str, params: dict[str, Any], ref: Any = None) -> Any:
     """The channel as an XGBoost matrix, streamed: with the (default) ``hist`` tree method a
-    QuantileDMatrix is built chunk by chunk, so the raw float data of the whole channel is never
-    in memory at once (10M rows: ~0.2 GB instead of ~0.9 GB). Other tree methods need a DMatrix.
+    QuantileDMatrix is built chunk by chunk from float32 arrays: no pandas frame of the whole
+    channel and no concatenated copy (10M rows: ~0.3 GB instead of ~0.9 GB). Other tree methods
+    need a DMatrix.
     ``ref``: the training matrix, whose bin boundaries a validation matrix must share."""
     import numpy as np
     import xgboost as xgb
@@ -91,22 +92,36 @@ def load_matrix(directory: str, params: dict[str, Any], ref: Any = None) -> Any:
         return xgb.DMatrix(np.concatenate([x for x, _ in chunks]), label=np.concatenate([y for _, y in chunks]))
 
     class Chunks(xgb.DataIter):
+        """Parses the CSV once; XGBoost iterates several times (sketch, then build), so later
+        passes replay the parsed float32 chunks (12 bytes a row) instead of parsing text again."""
+
         def __init__(self) -> None:
-            self._iterator: Iterator[Any] | None = None
+            self._parsed: list[tuple[Any, Any]] = []
+            self._source: Iterator[Any] | None = None
+            self._position = 0
+            self._complete = False
             super().__init__()
 
         def next(self, input_data: Any) -> bool:
-            if self._iterator is None:
-                self._iterator = csv_chunks(files)
-            try:
-                features, labels = next(self._iterator)
-            except StopIteration:
-                return False
+            if self._complete:
+                if self._position == len(self._parsed):
+                    return False
+                features, labels = self._parsed[self._position]
+                self._position += 1
+            else:
+                if self._source is None:
+                    self._source = csv_chunks(files)
+                try:
+                    features, labels = next(self._source)
+                except StopIteration:
+                    self._complete = True
+                    return False
+                self._parsed.append((features, labels))
             input_data(data=features, label=labels)
             return True
 
         def reset(self) -> None:
-            self._iterator = None
+            self._position = 0
 
     return xgb.QuantileDMatrix(Chunks(), max_bin=int(params.get("max_bin", 256)), ref=ref)
 
