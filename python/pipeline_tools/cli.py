@@ -40,7 +40,9 @@ EPILOG = """\b
 Exit codes:
   0  success
   1  findings (policy findings, failed checks, a failed execution)
-  2  usage, input or environment error (bad config, broken JSON, missing binary, busy port)
+  2  usage, input or environment error (bad config, broken JSON, missing binary, busy port);
+     for `drift` alone, 2 means "drifted" (as `terraform plan -detailed-exitcode` does)
+  130 interrupted (Ctrl-C during `run` stops watching; the execution goes on)
 
 \b
 Typical flow:
