@@ -44,6 +44,28 @@ def transfer_config() -> Any:
     return TransferConfig(multipart_threshold=5 * 1024**3, use_threads=False)
 
 
+def sandbox_env(root: Path | str, *, aws: bool = True) -> dict[str, str]:
+    """The environment a Lambda handler or job process starts with: nothing inherited but PATH,
+    its own HOME/TMPDIR under ``root``, and (``aws``) the emulator's endpoint, CA and test credentials
+    so boto3 inside it talks to the emulator, never to AWS."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(root),
+        "TMPDIR": str(root),
+        "LANG": "C.UTF-8",
+        "PYTHONUNBUFFERED": "1",
+    }
+    if aws:
+        env.update(
+            AWS_ENDPOINT_URL=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT", ""),
+            AWS_CA_BUNDLE=os.environ.get("AWS_CA_BUNDLE", ""),
+            AWS_ACCESS_KEY_ID=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+            AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+            AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        )
+    return env
+
+
 def split_s3_uri(uri: str) -> tuple[str, str]:
     if not uri.startswith("s3://"):
         raise ValueError(f"not an S3 URI: {uri}")

@@ -11,7 +11,6 @@ scikit-learn image does). Non-zero exit -> ``Failed`` with the stderr tail as ``
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 import tempfile
@@ -19,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, tail, upload_directory
+from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, sandbox_env, tail, upload_directory
 
 CONTAINER_ROOT = "/opt/ml/"
 PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
@@ -62,19 +61,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
         command = [map_path(arg, root) for arg in command]
         if Path(command[0]).name in PYTHON_NAMES:
             command[0] = sys.executable
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(root),
-            "TMPDIR": str(root),
-            "LANG": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1",
-            "AWS_ENDPOINT_URL": os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT", ""),
-            "AWS_CA_BUNDLE": os.environ.get("AWS_CA_BUNDLE", ""),
-            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-            "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            **{str(k): str(v) for k, v in (job.environment or {}).items()},
-        }
+        env = {**sandbox_env(root), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
         data_inputs = [d for d in input_dirs if d.name != "code"] or input_dirs
         if data_inputs:
             env.setdefault("PROCESSING_INPUT_DIR", str(data_inputs[0]))

@@ -21,7 +21,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, split_s3_uri, tail, transfer_config, utcnow
+from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, sandbox_env, split_s3_uri, tail, transfer_config, utcnow
 
 XGBOOST_IMAGE_MARKER = "xgboost"
 
@@ -62,11 +62,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             )
         )
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(root),
-            "TMPDIR": str(root),
-            "LANG": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1",
+            **sandbox_env(root, aws=False),  # the algorithm reads local files only
             "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)),
         }
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)

@@ -26,6 +26,8 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+from ..jobs.common import sandbox_env
+
 PYTHON_RUNTIME_PREFIX = "python"
 
 
@@ -43,18 +45,11 @@ def run_handler(
         with zipfile.ZipFile(io.BytesIO(code_zip)) as archive:
             archive.extractall(task_dir)
         result_path = Path(root) / "result.json"
+        region = environment.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
         env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": root,
-            "TMPDIR": root,
-            "LANG": "C.UTF-8",
-            "PYTHONUNBUFFERED": "1",
-            "AWS_ENDPOINT_URL": os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT", ""),
-            "AWS_CA_BUNDLE": os.environ.get("AWS_CA_BUNDLE", ""),
-            "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-            "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
-            "AWS_REGION": environment.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            "AWS_DEFAULT_REGION": environment.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            **sandbox_env(root),
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
             "AWS_CONFIG_FILE": _path_style_config(Path(root)),
             "AWS_LAMBDA_FUNCTION_NAME": function_name,
             "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_seconds),
