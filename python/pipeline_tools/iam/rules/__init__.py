@@ -7,10 +7,10 @@ Rule ids are stable: add new rules with new ids, never renumber.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from ..minimum import RoleMinimum, load_minimum
+from ..minimum import Entry, RoleMinimum, load_minimum
 from ..model import Finding, Policy, Role, Stack, Statement
 
 MODULES = (
@@ -47,6 +47,20 @@ class Context:
 
     def allow_statements(self, role: Role) -> list[tuple[Policy, Statement]]:
         return [(p, s) for p, s in role.statements() if s.allows]
+
+    def documented_grants(self) -> Iterator[tuple[Role, Policy, Statement, str, Entry]]:
+        """Every (role, policy, statement, action) an Allow grants that the documented minimum
+        lists for that role, with the minimum's entry. Undocumented actions are PTI001's."""
+        for role in self.stack.roles:
+            minimum = self.role_minimum(role)
+            if minimum is None:
+                continue
+            entries = {e.action.lower(): e for e in minimum.active(self.stack.features)}
+            for policy, statement in self.allow_statements(role):
+                for action in literal_actions(statement):
+                    entry = entries.get(action.lower())
+                    if entry is not None:
+                        yield role, policy, statement, action, entry
 
 
 def role_label(role: Role) -> str:

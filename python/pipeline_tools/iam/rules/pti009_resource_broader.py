@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..loader import UNKNOWN
 from ..matching import resource_covers
-from . import Context, Rule, literal_actions, make
+from . import Context, Rule, make
 
 RULE = Rule(
     id="PTI009",
@@ -19,22 +19,13 @@ RULE = Rule(
 
 
 def check(context: Context):
-    for role in context.stack.roles:
-        minimum = context.role_minimum(role)
-        if minimum is None:
-            continue
-        entries = {e.action.lower(): e for e in minimum.active(context.stack.features)}
-        for policy, statement in context.allow_statements(role):
-            for action in literal_actions(statement):
-                entry = entries.get(action.lower())
-                if entry is None:
-                    continue  # PTI001
-                for resource in statement.resources:
-                    if resource == UNKNOWN or (resource == "*" and "*" not in entry.resources):
-                        continue
-                    if not any(resource_covers(pattern, resource) for pattern in entry.resources):
-                        yield make(
-                            RULE, role, statement,
-                            f"{action} is granted on {resource}, broader than the documented {list(entry.resources)}",
-                            policy.source,
-                        )
+    for role, policy, statement, action, entry in context.documented_grants():
+        for resource in statement.resources:
+            if resource == UNKNOWN or (resource == "*" and "*" not in entry.resources):
+                continue
+            if not any(resource_covers(pattern, resource) for pattern in entry.resources):
+                yield make(
+                    RULE, role, statement,
+                    f"{action} is granted on {resource}, broader than the documented {list(entry.resources)}",
+                    policy.source,
+                )

@@ -5,7 +5,7 @@ iam:PassRole's iam:PassedToService is PTI005's.
 
 from __future__ import annotations
 
-from . import Context, Rule, literal_actions, make
+from . import Context, Rule, make
 
 RULE = Rule(
     id="PTI010",
@@ -27,20 +27,13 @@ def _carries(statement, wanted) -> bool:
 
 
 def check(context: Context):
-    for role in context.stack.roles:
-        minimum = context.role_minimum(role)
-        if minimum is None:
+    for role, policy, statement, action, entry in context.documented_grants():
+        if action.lower() == "iam:passrole":
             continue
-        entries = {e.action.lower(): e for e in minimum.active(context.stack.features)}
-        for policy, statement in context.allow_statements(role):
-            for action in literal_actions(statement):
-                entry = entries.get(action.lower())
-                if entry is None or action.lower() == "iam:passrole":
-                    continue
-                for wanted in entry.conditions:
-                    if not _carries(statement, wanted):
-                        yield make(
-                            RULE, role, statement,
-                            f"{action} lacks the condition {wanted.test} {wanted.variable} in {list(wanted.values)}",
-                            policy.source,
-                        )
+        for wanted in entry.conditions:
+            if not _carries(statement, wanted):
+                yield make(
+                    RULE, role, statement,
+                    f"{action} lacks the condition {wanted.test} {wanted.variable} in {list(wanted.values)}",
+                    policy.source,
+                )
