@@ -22,6 +22,7 @@ from sfn_ml_pipeline.config import PipelineConfig
 from sfn_ml_pipeline.definition import STATE_NAMES, TRAIN
 
 from .errors import EnvironmentProblem, UsageError
+from .files import write_atomic
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
@@ -183,14 +184,6 @@ def _split_s3(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(data, handle, indent=2, default=str)
-    os.replace(tmp, path)
-
-
 def collect(
     clients: Clients,
     config: PipelineConfig,
@@ -241,7 +234,7 @@ def collect(
         clients.s3.download_file(bucket, key, tmp)
         os.replace(tmp, model_path)
         summary["model"] = {"path": str(model_path), "size_bytes": model_path.stat().st_size, **_model_facts(model_path)}
-    _write_json_atomic(out_dir / "summary.json", summary)
+    write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     return summary
 
 

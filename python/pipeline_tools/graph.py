@@ -15,9 +15,7 @@ matplotlib's Agg backend, which ships its own fonts and needs no system cairo.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -457,24 +455,6 @@ def to_png(graph: Graph, dpi: int = 144) -> bytes:
     figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
     plt.close(figure)
     return buffer.getvalue()
-
-
-def write_atomic(path: Path, data: str | bytes) -> Path:
-    """Write a file all-or-nothing (temp file in the same directory, then rename)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)  # mkstemp makes 0600; a picture is meant to be read
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data.encode("utf-8") if isinstance(data, str) else data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def render(graph: Graph, output_format: str) -> str | bytes:

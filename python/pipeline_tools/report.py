@@ -15,7 +15,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from .graph import write_atomic
+from .files import write_atomic
 
 STATUS_COLOURS = {
     "SUCCEEDED": "#1d8102",

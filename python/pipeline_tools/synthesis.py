@@ -8,13 +8,12 @@ failed synth never leaves a half-written stack behind.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from sfn_ml_pipeline.config import ConfigError, PipelineConfig, load_config
 
 from .errors import UsageError
+from .files import replacing_directory
 
 STATE_DIR = Path(".pipeline-tools") / "state"
 DEFAULT_OUT = Path("cdktf.out")
@@ -66,20 +65,11 @@ def synthesize(config_path: Path | None = None, target: str = "aws", out_dir: Pa
     cached = cache.lookup()
     if cached is not None:
         return cached
-    parent = out_dir.resolve().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
-    try:
+    with replacing_directory(out_dir) as staging:
         app = app_for(config_path, target, staging, final_out=out_dir)
         try:
             app.synth()
         except Exception as error:  # jsii surfaces construct errors as RuntimeError/JSIIError
             raise UsageError(f"synth failed: {str(error).splitlines()[0]}", "check the config values") from None
         cache.store(staging, stack_dir_of(out_dir))
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return stack_dir_of(out_dir)

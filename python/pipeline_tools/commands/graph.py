@@ -29,7 +29,8 @@ def graph(stack_dir: Path | None, output_format: str, output: Path | None) -> No
     """Draw the state machine from the synthesized stack (run `pipeline-tools synth` first):
     Start -> each state with its integration (e.g. "SageMaker: createTrainingJob.sync") -> End,
     with Catch transitions dashed. Needs no graphviz, browser or network."""
-    from ..graph import graph_from_stack, render, write_atomic
+    from ..files import write_atomic
+    from ..graph import graph_from_stack, render
     from ..stackfile import load_stack
 
     picture = render(graph_from_stack(load_stack(stack_dir)), output_format)

@@ -36,7 +36,8 @@ def verify_iam(stack_dir: Path | None, plan_path: Path | None, output_format: st
     Rules PTI001-PTI011 (see `pipeline_tools.iam.rules`). Exit 0 clean, 1 findings, 2 unreadable input.
     """
     from ..iam import verify
-    from ..iam.report import RENDERERS, write_atomic
+    from ..files import write_atomic
+    from ..iam.report import RENDERERS
 
     if stack_dir is not None and plan_path is not None:
         raise UsageError("--stack-dir and --plan are mutually exclusive", "pass one of them")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EnvironmentProblem
+from ..files import write_atomic
 
 DEFAULT_DIRECTORY = Path(".pipeline-tools")
 STATE_FILE = "emulator.json"
@@ -35,12 +36,7 @@ def state_path(directory: Path = DEFAULT_DIRECTORY) -> Path:
 
 def write_state(state: dict[str, Any], directory: Path = DEFAULT_DIRECTORY) -> Path:
     """Write the state file atomically (temp file + rename): readers never see half a file."""
-    path = state_path(directory)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_atomic(state_path(directory), json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 def load_state_file(directory: Path = DEFAULT_DIRECTORY) -> dict[str, Any] | None:

@@ -26,6 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from ..files import write_atomic
+
 VALID_DAYS = 825  # the longest validity Apple/Go clients accept for a server certificate
 
 
@@ -109,9 +111,9 @@ def ensure_certificates(directory: Path) -> TlsFiles:
     key_bytes = server_key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    _write_atomic(files.key, key_bytes, mode=0o600)
-    _write_atomic(files.cert, server_cert.public_bytes(pem) + ca_cert.public_bytes(pem))
-    _write_atomic(files.ca, ca_cert.public_bytes(pem))
+    write_atomic(files.key, key_bytes, mode=0o600)
+    write_atomic(files.cert, server_cert.public_bytes(pem) + ca_cert.public_bytes(pem))
+    write_atomic(files.ca, ca_cert.public_bytes(pem))
     return files
 
 
@@ -121,11 +123,3 @@ def _expires_soon(cert_path: Path) -> bool:
     except (OSError, ValueError):
         return True
     return cert.not_valid_after_utc < dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=7)
-
-
-def _write_atomic(path: Path, data: bytes, mode: int = 0o644) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    os.replace(tmp, path)
