@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import tarfile
 import time
 
@@ -18,14 +17,9 @@ import pandas as pd
 import pytest
 
 from .conftest import run_cli
+from .conftest_emulator import free_port
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
