@@ -177,6 +177,28 @@ def test_lifecycle_configuration_reads_back_what_was_put(emulator):
     assert s3.get_bucket_lifecycle_configuration(Bucket="lifecycle-bucket")["TransitionDefaultMinimumObjectSize"] == "all_storage_classes_128K"
 
 
+def test_aws_chunked_uploads_arrive_intact(emulator):
+    """botocore's default PutObject over HTTPS is aws-chunked (1 MiB chunks + a CRC trailer);
+    the s3_chunked_body patch decodes it: a multi-chunk body must come back byte for byte."""
+    import os
+
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket="chunked-bucket")
+    body = os.urandom(3 * 1024 * 1024 + 12345)  # four chunks, the last one short
+    s3.put_object(Bucket="chunked-bucket", Key="blob", Body=body)
+    assert s3.get_object(Bucket="chunked-bucket", Key="blob")["Body"].read() == body
+
+
+def test_aws_chunked_decoder():
+    from pipeline_tools.emulator.patches.s3_chunked_body import decode_aws_chunked
+
+    encoded = b"5\r\nhello\r\n3;chunk-signature=abc\r\n, w\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+    assert decode_aws_chunked(encoded) == b"hello, w"
+    assert decode_aws_chunked(b"") == b"" and decode_aws_chunked(b"0\r\n\r\n") == b""
+    with pytest.raises(ValueError, match="ends inside a chunk"):
+        decode_aws_chunked(b"a\r\nshort\r\n")
+
+
 # ---------------------------------------------------------------------------------------------
 # Step Functions API calls terraform makes
 # ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ MODULES = (
     "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)
     "s3_secure_transport",  # bucket policies see aws:SecureTransport; conditions evaluated
     "s3_lifecycle",  # GetBucketLifecycleConfiguration returns what was put
+    "s3_chunked_body",  # aws-chunked upload bodies decoded in linear, not quadratic, time
 )
 
 
