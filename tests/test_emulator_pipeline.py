@@ -100,11 +100,16 @@ def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tm
     assert job["TrainingJobStatus"] == "Completed"
     metrics = {m["MetricName"]: m["Value"] for m in job["FinalMetricDataList"]}
     assert set(metrics) == {"train:rmse"}
-    metrics_file = job_directory("run-5000", Path(emulator["ca_bundle"]).parents[1]) / "metrics.json"
+    metrics_file = job_directory("training", "run-5000", Path(emulator["ca_bundle"]).parents[1]) / "metrics.json"
     rounds = json.loads(metrics_file.read_text())["rounds"]
     assert [r["round"] for r in rounds] == list(range(5))  # num_round=5, as in the sample
     assert rounds[-1]["train:rmse"] == pytest.approx(metrics["train:rmse"])
     assert rounds[-1]["train:rmse"] < rounds[0]["train:rmse"]
+    # Both jobs are named after the execution; each keeps its own logs (the processing job's
+    # used to be wiped when the training job of the same name started).
+    processing_log = (job_directory("processing", "run-5000", metrics_file.parents[3]) / "runner.log").read_text()
+    assert "container exit: 0" in processing_log and "output: 1 object(s)" in processing_log
+    assert "algorithm exit: 0" in (metrics_file.parent / "runner.log").read_text()
 
     # The model: model.tar.gz holding xgboost-model, loadable, with predictions in [0, 1]
     # and an rmse well below a constant predictor's.

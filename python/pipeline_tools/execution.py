@@ -15,6 +15,7 @@ import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable
 
@@ -46,9 +47,15 @@ def check_execution_name(name: str) -> str:
 class Clients:
     sfn: Any
     s3: Any
-    sagemaker: Any
     target: str
     jobs_dir: Path | None = None  # local emulator only: per-job logs and per-round metrics
+    make_sagemaker: Callable[[], Any] | None = field(default=None, repr=False)
+
+    @cached_property
+    def sagemaker(self) -> Any:
+        """Made on first use: only collecting a finished run needs it, and its service model is
+        the largest of the three to load (~0.15 s)."""
+        return self.make_sagemaker()
 
     @classmethod
     def for_target(cls, target: str, region: str) -> "Clients":
@@ -56,14 +63,14 @@ class Clients:
             from .emulator import client, read_state
 
             state = read_state()
-            return cls(client("stepfunctions", state), client("s3", state), client("sagemaker", state), target, Path(".pipeline-tools") / "jobs")
+            return cls(client("stepfunctions", state), client("s3", state), target, Path(".pipeline-tools") / "jobs", lambda: client("sagemaker", state))
         import boto3
 
         return cls(
             boto3.client("stepfunctions", region_name=region),
             boto3.client("s3", region_name=region),
-            boto3.client("sagemaker", region_name=region),
             target,
+            make_sagemaker=lambda: boto3.session.Session().client("sagemaker", region_name=region),
         )
 
 
@@ -217,8 +224,9 @@ def collect(
         }
         model_uri = training["ModelArtifacts"]["S3ModelArtifacts"]
         rounds = []
-        if clients.jobs_dir and (clients.jobs_dir / name / "metrics.json").is_file():
-            rounds = json.loads((clients.jobs_dir / name / "metrics.json").read_text()).get("rounds", [])
+        metrics_file = clients.jobs_dir / "training" / name / "metrics.json" if clients.jobs_dir else None
+        if metrics_file and metrics_file.is_file():
+            rounds = json.loads(metrics_file.read_text()).get("rounds", [])
         summary["training"] = {
             "job_name": name,
             "model_s3_uri": model_uri,

@@ -5,30 +5,50 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 FAILURE_REASON_LIMIT = 1024  # SageMaker's FailureReason is at most 1,024 characters
+PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def s3_client() -> Any:
-    """boto3 S3 client for this emulator (over its own HTTPS, like a job's role would call S3)."""
-    import boto3
-    from botocore.config import Config
+_s3_client: Any = None
+_s3_client_lock = threading.Lock()
 
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT"),
-        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-        verify=os.environ.get("AWS_CA_BUNDLE") or True,
-        config=Config(s3={"addressing_style": "path"}),
-    )
+
+def s3_client() -> Any:
+    """The boto3 S3 client the job runners share, for this emulator over its own HTTPS (as a job's
+    role would call S3). Built once per server process: a client costs ~0.2 s to build in the
+    busy server, and botocore clients are thread-safe.
+
+    Checksums only ``when_required``: botocore's default sends every upload ``aws-chunked`` with a
+    CRC32 trailer, which moto then decodes and re-checksums in Python. These transfers stand in
+    for SageMaker's own data movement over loopback TLS; MD5 ETags are still computed."""
+    global _s3_client
+    with _s3_client_lock:
+        if _s3_client is None:
+            import boto3
+            from botocore.config import Config
+
+            _s3_client = boto3.session.Session().client(
+                "s3",
+                endpoint_url=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT"),
+                region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+                verify=os.environ.get("AWS_CA_BUNDLE") or True,
+                config=Config(
+                    s3={"addressing_style": "path"},
+                    request_checksum_calculation="when_required",
+                    response_checksum_validation="when_required",
+                ),
+            )
+        return _s3_client
 
 
 def transfer_config() -> Any:
@@ -104,10 +124,13 @@ def upload_directory(s3: Any, source: Path, uri: str) -> int:
     return count
 
 
-def jobs_directory(job_name: str) -> Path:
-    """``<state dir>/jobs/<job>/``, emptied: the job's ``stdout.log``, ``stderr.log`` (and, for
-    training, ``metrics.json``), readable by the CLI. A name reused after a restart starts clean."""
-    base = Path(os.environ.get("PIPELINE_TOOLS_EMULATOR_DIR", ".pipeline-tools")) / "jobs" / job_name
+def jobs_directory(kind: str, job_name: str) -> Path:
+    """``<state dir>/jobs/<kind>/<job>/``, emptied: the job's ``stdout.log``, ``stderr.log``,
+    ``runner.log`` (what the emulator did around the container, with timings) and, for training,
+    ``metrics.json``; readable by the CLI. ``kind`` (``processing``/``training``) keeps them apart:
+    as on SageMaker, a processing and a training job may share a name (the pipeline names both
+    after the execution). A name reused after a restart starts clean."""
+    base = Path(os.environ.get("PIPELINE_TOOLS_EMULATOR_DIR", ".pipeline-tools")) / "jobs" / kind / job_name
     base.mkdir(parents=True, exist_ok=True)
     for stale in base.iterdir():
         if stale.is_file():
@@ -115,32 +138,88 @@ def jobs_directory(job_name: str) -> Path:
     return base
 
 
+class RunnerLog:
+    """``runner.log`` in a job's directory: one timestamped line per step the emulator takes
+    around the container (download, start, exit, upload), with how long it took."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.path = log_dir / "runner.log"
+        self._last = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        now = time.monotonic()
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(f"{utcnow():%H:%M:%S.%f}"[:-3] + f" (+{now - self._last:.3f} s) {message}\n")
+        self._last = now
+
+
 def tail(text: str, limit: int = FAILURE_REASON_LIMIT - 100) -> str:
     text = text.strip()
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
-def run_subprocess(
-    args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path, timeout: float, stop: threading.Event
-) -> tuple[int | None, str]:
-    """Run ``args`` with stdout/stderr in ``log_dir/{stdout,stderr}.log``;
-    returns (exit code, "") or (None, "stopped"|"timeout")."""
-    with open(log_dir / "stdout.log", "ab") as log, open(log_dir / "stderr.log", "ab") as err:
-        process = subprocess.Popen(args, cwd=cwd, env=env, stdout=log, stderr=err, start_new_session=False)
+class JobProcess:
+    """A job's process: started early (:meth:`start`), run when its inputs are in place
+    (:meth:`run`), always cleaned up (:meth:`close`).
+
+    When ``args`` is ``python SCRIPT ...`` or ``python -m MODULE ...`` and ``preload`` names
+    modules, the interpreter starts at once through :mod:`.launch`, importing those while the
+    runner downloads; :meth:`run` then lets the job's code start. Any other command simply
+    starts in :meth:`run`. stdout/stderr go to ``log_dir/{stdout,stderr}.log``."""
+
+    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = ()) -> None:
+        self.args, self.cwd, self.env, self.log_dir = args, cwd, env, log_dir
+        self.preload = preload if preload and _is_python_program(args) else ()
+        self.process: subprocess.Popen | None = None
+
+    def _popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen:
+        with open(self.log_dir / "stdout.log", "ab") as out, open(self.log_dir / "stderr.log", "ab") as err:
+            return subprocess.Popen(args, cwd=self.cwd, env=self.env, stdout=out, stderr=err, **kwargs)
+
+    def start(self) -> "JobProcess":
+        if self.preload:
+            launcher = [self.args[0], "-m", "pipeline_tools.emulator.jobs.launch", ",".join(self.preload), "--", *self.args[1:]]
+            self.process = self._popen(launcher, stdin=subprocess.PIPE)
+        return self
+
+    def run(self, *, timeout: float, stop: threading.Event) -> tuple[int | None, str]:
+        """Run the job's code to the end; returns (exit code, "") or (None, "stopped"|"timeout")."""
+        if self.process is None:
+            self.process = self._popen(self.args, stdin=subprocess.DEVNULL)
+        else:
+            try:
+                self.process.stdin.write(b"run\n")
+                self.process.stdin.close()
+            except BrokenPipeError:
+                pass  # it already exited: its status and stderr tell why
         deadline = time.monotonic() + timeout
         while True:
-            code = process.poll()
+            code = self.process.poll()
             if code is not None:
                 return code, ""
             if stop.is_set() or time.monotonic() > deadline:
-                process.terminate()
-                try:
-                    process.wait(5)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+                self.close()
                 return None, "stopped" if stop.is_set() else "timeout"
-            time.sleep(0.05)
+            time.sleep(0.02)
+
+    def close(self) -> None:
+        """End the process if it still runs (a job stopped, or never released after a failed download)."""
+        process = self.process
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _is_python_program(args: list[str]) -> bool:
+    """``python SCRIPT ...`` or ``python -m MODULE ...`` (not ``-c``, other flags, or another program)."""
+    if len(args) < 2 or (Path(args[0]).name not in PYTHON_NAMES and args[0] != sys.executable):
+        return False
+    return (args[1] == "-m" and len(args) > 2) or not args[1].startswith("-")
 
 
 def read_tail(path: Path, size: int = 4000) -> str:

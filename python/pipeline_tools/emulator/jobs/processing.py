@@ -7,6 +7,9 @@ Python: every ``/opt/ml/...`` path is mapped into a private temp root (in the ar
 via ``PROCESSING_INPUT_DIR``/``PROCESSING_OUTPUT_DIR`` for scripts that read those), and
 ``python``/``python3`` is this interpreter (which has pandas and numpy, as the
 scikit-learn image does). Non-zero exit -> ``Failed`` with the stderr tail as ``FailureReason``.
+A Python entrypoint's interpreter starts (importing numpy and pandas) while the inputs
+download, and its code runs once they are all in place (:mod:`.launch`). What the emulator
+did, with timings, is in ``<state dir>/jobs/processing/<job>/runner.log``.
 """
 
 from __future__ import annotations
@@ -18,10 +21,12 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, sandbox_env, tail, upload_directory
+from .common import PYTHON_NAMES, JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, s3_client, sandbox_env, tail, upload_directory
 
 CONTAINER_ROOT = "/opt/ml/"
-PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
+# What the scikit-learn processing image ships and scripts like transform.py import: a Python
+# entrypoint starts importing these while its inputs download (see jobs/launch.py).
+IMAGE_LIBRARIES = ("numpy", "pandas")
 
 
 def map_path(value: str, root: Path) -> str:
@@ -32,19 +37,17 @@ def map_path(value: str, root: Path) -> str:
 def run(job: Any, stop: threading.Event) -> dict[str, Any]:
     """Run ``job`` (moto's FakeProcessingJob); returns the fields to set on it when it ends."""
     name = job.processing_job_name
-    log_dir = jobs_directory(name)
+    log_dir = jobs_directory("processing", name)
+    note = RunnerLog(log_dir)
     root = Path(tempfile.mkdtemp(prefix=f"processing-{name}-"))
+    container = None
     try:
-        s3 = s3_client()
-        input_dirs: list[Path] = []
+        inputs: list[tuple[dict, Path]] = []
         for item in job.processing_inputs or []:
             source = item.get("S3Input")
             if not source:
                 return _failed(f"ClientError: input {item.get('InputName')}: only S3Input is supported locally")
-            local = Path(map_path(source["LocalPath"], root))
-            if download_prefix(s3, source["S3Uri"], local) == 0:
-                return _failed(f"ClientError: no objects under {source['S3Uri']} (input {item.get('InputName')})")
-            input_dirs.append(local)
+            inputs.append((item, Path(map_path(source["LocalPath"], root))))
         outputs = []
         for item in (job.processing_output_config or {}).get("Outputs", []):
             target = item.get("S3Output")
@@ -62,13 +65,25 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
         if Path(command[0]).name in PYTHON_NAMES:
             command[0] = sys.executable
         env = {**sandbox_env(root), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
-        data_inputs = [d for d in input_dirs if d.name != "code"] or input_dirs
+        data_inputs = [local for _, local in inputs if local.name != "code"] or [local for _, local in inputs]
         if data_inputs:
             env.setdefault("PROCESSING_INPUT_DIR", str(data_inputs[0]))
         if outputs:
             env.setdefault("PROCESSING_OUTPUT_DIR", str(outputs[0][0]))
+        container = JobProcess(command, cwd=root, env=env, log_dir=log_dir, preload=IMAGE_LIBRARIES).start()
+
+        s3 = s3_client()
+        for item, local in inputs:
+            uri = item["S3Input"]["S3Uri"]
+            count = download_prefix(s3, uri, local)
+            if count == 0:
+                return _failed(f"ClientError: no objects under {uri} (input {item.get('InputName')})")
+            note(f"input {item.get('InputName')}: {count} object(s) from {uri}")
+
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
-        code, why = run_subprocess(command, cwd=root, env=env, log_dir=log_dir, timeout=limit, stop=stop)
+        note(f"container start: {' '.join(command)}")
+        code, why = container.run(timeout=limit, stop=stop)
+        note(f"container exit: {code if code is not None else why}")
         if code is None:
             if why == "timeout":
                 return _failed(f"Processing job exceeded MaxRuntimeInSeconds ({limit:.0f} s) and was stopped")
@@ -77,11 +92,13 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             stderr = read_tail(log_dir / "stderr.log")
             return _failed(f"AlgorithmError: exit code {code}: {tail(stderr) or 'no output on stderr'}")
         for local, uri in outputs:
-            upload_directory(s3, local, uri)
+            note(f"output: {upload_directory(s3, local, uri)} object(s) to {uri}")
         return {"processing_job_status": "Completed", "exit_message": "Completed: exit code 0"}
     except Exception as error:  # noqa: BLE001 - any runner problem is the job's failure, not the server's
         return _failed(f"InternalServerError: {type(error).__name__}: {error}")
     finally:
+        if container is not None:
+            container.close()
         shutil.rmtree(root, ignore_errors=True)
 
 

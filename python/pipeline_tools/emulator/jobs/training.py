@@ -4,8 +4,9 @@ As SageMaker does: each channel's S3 data is copied to ``<root>/input/data/<chan
 (File mode), the algorithm trains with the job's hyperparameters (strings, as SageMaker
 passes them), and ``model.tar.gz`` holding ``xgboost-model`` lands at
 ``<S3OutputPath>/<job name>/output/model.tar.gz``. The training itself runs in a subprocess
-(:mod:`.xgboost_train`) so ``MaxRuntimeInSeconds`` and StopTrainingJob can end it.
-Per-round metrics go to ``<state dir>/jobs/<job>/metrics.json``; the last round's values
+(:mod:`.xgboost_train`) so ``MaxRuntimeInSeconds`` and StopTrainingJob can end it; that
+process starts, importing xgboost, while the channels download.
+Per-round metrics go to ``<state dir>/jobs/training/<job>/metrics.json``; the last round's values
 become ``FinalMetricDataList`` (``train:rmse``, ...).
 """
 
@@ -21,57 +22,67 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import download_prefix, jobs_directory, read_tail, run_subprocess, s3_client, sandbox_env, split_s3_uri, tail, transfer_config, utcnow
+from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, s3_client, sandbox_env, split_s3_uri, tail, transfer_config, utcnow
 
 XGBOOST_IMAGE_MARKER = "xgboost"
+# The algorithm's interpreter starts importing these while the channels download (jobs/launch.py).
+ALGORITHM_LIBRARIES = ("numpy", "pandas", "xgboost")
 
 
 def run(job: Any, stop: threading.Event) -> dict[str, Any]:
     """Run ``job`` (moto's FakeTrainingJob); returns the fields to set on it when it ends."""
     name = job.training_job_name
-    log_dir = jobs_directory(name)
+    log_dir = jobs_directory("training", name)
+    note = RunnerLog(log_dir)
     image = (job.algorithm_specification or {}).get("TrainingImage", "")
     if XGBOOST_IMAGE_MARKER not in image:
         return _failed(f"ClientError: the local emulator trains the built-in XGBoost image only, not {image!r}")
     root = Path(tempfile.mkdtemp(prefix=f"training-{name}-"))
+    algorithm = None
     try:
-        s3 = s3_client()
-        channels: dict[str, str] = {}
+        sources: list[tuple[str, str, Path]] = []
         for channel in job.input_data_config or []:
             source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
             if not source.get("S3Uri"):
                 return _failed(f"ClientError: channel {channel.get('ChannelName')}: only S3DataSource is supported locally")
-            local = root / "input" / "data" / channel["ChannelName"]
-            if download_prefix(s3, source["S3Uri"], local) == 0:
-                return _failed(f"ClientError: no objects under {source['S3Uri']} (channel {channel['ChannelName']})")
-            channels[channel["ChannelName"]] = str(local)
-        if "train" not in channels:
+            sources.append((channel["ChannelName"], source["S3Uri"], root / "input" / "data" / channel["ChannelName"]))
+        if "train" not in {name for name, _, _ in sources}:
             return _failed("ClientError: the XGBoost algorithm needs a 'train' channel")
         model_dir = root / "model"
         model_dir.mkdir()
         spec_path = root / "spec.json"
         metrics_path = log_dir / "metrics.json"
+        env = {
+            **sandbox_env(root, aws=False),  # the algorithm reads local files only
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)),
+        }
+        algorithm = JobProcess(
+            [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_train", str(spec_path)],
+            cwd=root, env=env, log_dir=log_dir, preload=ALGORITHM_LIBRARIES,
+        ).start()
+
+        s3 = s3_client()
+        for channel_name, uri, local in sources:
+            count = download_prefix(s3, uri, local)
+            if count == 0:
+                return _failed(f"ClientError: no objects under {uri} (channel {channel_name})")
+            note(f"channel {channel_name}: {count} object(s) from {uri}")
         spec_path.write_text(
             json.dumps(
                 {
-                    "channels": channels,
+                    "channels": {channel_name: str(local) for channel_name, _, local in sources},
                     "hyperparameters": job.hyper_parameters or {},
                     "model_dir": str(model_dir),
                     "metrics_path": str(metrics_path),
                 }
             )
         )
-        env = {
-            **sandbox_env(root, aws=False),  # the algorithm reads local files only
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)),
-        }
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
         started = utcnow()
-        code, why = run_subprocess(
-            [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_train", str(spec_path)],
-            cwd=root, env=env, log_dir=log_dir, timeout=limit, stop=stop,
-        )
+        note("algorithm start: built-in XGBoost")
+        code, why = algorithm.run(timeout=limit, stop=stop)
         seconds = max(1, int((utcnow() - started).total_seconds()))
+        note(f"algorithm exit: {code if code is not None else why}")
         if code is None:
             if why == "timeout":
                 return {
@@ -91,6 +102,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                 tar.add(path, arcname=path.name)
         bucket, key = split_s3_uri(artifact_uri)
         s3.upload_file(str(archive), bucket, key, Config=transfer_config())
+        note(f"model: {artifact_uri}")
 
         metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"final": {}}
         now = utcnow()
@@ -108,6 +120,8 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
     except Exception as error:  # noqa: BLE001 - any runner problem is the job's failure, not the server's
         return _failed(f"InternalServerError: {type(error).__name__}: {error}")
     finally:
+        if algorithm is not None:
+            algorithm.close()
         shutil.rmtree(root, ignore_errors=True)
 
 

@@ -167,8 +167,13 @@ def main(argv: list[str]) -> int:
             rounds.append(row)
             print(f"[{index}]#011" + "#011".join(f"{k.replace(':', '-')}:{v:.5f}" for k, v in row.items() if k != "round"))
     final = {k: v for k, v in (rounds[-1] if rounds else {}).items() if k != "round"}
-    Path(spec["model_dir"], "xgboost-model").parent.mkdir(parents=True, exist_ok=True)
-    booster.save_model(os.path.join(spec["model_dir"], "xgboost-model"))
+    model_path = Path(spec["model_dir"], "xgboost-model")
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    # SageMaker's file name has no extension; xgboost picks the format from it and warns without
+    # one. Save as UBJSON (xgboost's default) explicitly, then name it as SageMaker does;
+    # Booster.load_model recognises the format from the content.
+    booster.save_model(model_path.with_suffix(".ubj"))
+    os.replace(model_path.with_suffix(".ubj"), model_path)
     metrics_path = Path(spec["metrics_path"])
     tmp = metrics_path.with_name(f".{metrics_path.name}.tmp")
     tmp.write_text(json.dumps({"rounds": rounds, "final": final}, indent=2))
