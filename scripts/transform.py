@@ -35,7 +35,7 @@ import os
 import re
 import sys
 import tempfile
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional
 
 import numpy as np
 import pandas as pd

@@ -4,17 +4,40 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
 import click
 
-from ..errors import EXIT_FINDINGS, Findings
+from ..errors import Findings
 from ..execution import Clients, check_execution_name, collect, failed_state_of, find_state_machine, new_execution_name, watch
 from ..options import config_option, target_option
 from ..synthesis import read_config
 
 ICONS = {"RUNNING": "…", "SUCCEEDED": "✔", "FAILED": "✘"}
+
+
+def preload_for_collecting(clients: Clients) -> threading.Thread:
+    """While the execution runs the CLI only polls, so make what collecting and reporting need
+    now, in the background: the SageMaker client, xgboost (the model's facts) and matplotlib (the
+    timeline). Otherwise they cost ~0.9 s after the execution has ended (measured at 1M rows)."""
+
+    def preload() -> None:
+        try:
+            clients.sagemaker
+            import xgboost  # noqa: F401
+
+            import matplotlib
+
+            matplotlib.use("Agg")
+            from matplotlib import pyplot  # noqa: F401
+        except Exception:  # noqa: BLE001 - only a head start; collecting reports real problems itself
+            pass
+
+    thread = threading.Thread(target=preload, name="preload-for-collecting", daemon=True)
+    thread.start()
+    return thread
 
 
 def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Path("artifacts"), echo=click.echo) -> dict | None:
@@ -29,6 +52,7 @@ def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Pa
         echo(f"started {name} on {target} ({arn})")
         if not wait:
             return None
+        preload_for_collecting(clients)
         t0 = time.monotonic()
 
         def show(run):
