@@ -15,8 +15,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .lifecycle import endpoint_for, running_state, start_emulator, stop_emulator
 from .state import ACCESS_KEY_ID, ACCOUNT_ID, DEFAULT_DIRECTORY, REGION, SECRET_ACCESS_KEY, read_state
+
+_LIFECYCLE = {"endpoint_for", "running_state", "start_emulator", "stop_emulator"}
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use: lifecycle pulls in TLS (cryptography, ~70 ms), and every Lambda
+    # invoke and job process imports this package (for its runtime/launcher) without needing it.
+    if name in _LIFECYCLE:
+        from . import lifecycle
+
+        return getattr(lifecycle, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "ACCOUNT_ID",
