@@ -1,10 +1,14 @@
-"""A minimal Lambda runtime: ``python -m pipeline_tools.emulator.lambda_runtime HANDLER RESULT_FILE``.
+"""A minimal Lambda runtime: ``python -m pipeline_tools.emulator.lambda_runtime HANDLER CONTROL_FD``.
 
-Runs in a subprocess whose working directory is the extracted function package (on
-``sys.path`` first, as ``/var/task`` is on AWS). Reads the event (JSON) on stdin, calls
-``module.function(event, context)`` and writes ``{"ok": true, "result": ...}`` or
-``{"ok": false, "errorMessage", "errorType", "stackTrace"}`` to RESULT_FILE, so the handler's
-own prints (stdout/stderr) stay its log, as on AWS.
+One process is one execution environment, as on AWS: it runs in the extracted function package
+(its working directory, first on ``sys.path``, as ``/var/task`` is on AWS), imports the handler
+module once, and then serves invocations one at a time until its stdin closes, so module-level
+state (SDK clients, caches) survives from one invoke to the next, as in a warm Lambda.
+
+Each invocation is one JSON line on stdin, ``{"event": ..., "result_path": ..., "timeout": s}``.
+The runtime calls ``module.function(event, context)``, writes ``{"ok": true, "result": ...}`` or
+``{"ok": false, "errorMessage", "errorType", "stackTrace"}`` to ``result_path`` and then one line
+to CONTROL_FD, so the handler's own prints (stdout/stderr) stay its log, as on AWS.
 """
 
 from __future__ import annotations
@@ -16,12 +20,13 @@ import sys
 import time
 import traceback
 import uuid
+from typing import Any, Callable
 
 
 class LambdaContext:
     """The attributes of AWS's context object that handlers commonly use."""
 
-    def __init__(self) -> None:
+    def __init__(self, timeout_seconds: float) -> None:
         self.function_name = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
         self.function_version = os.environ.get("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         self.invoked_function_arn = os.environ.get("PIPELINE_TOOLS_LAMBDA_ARN", "")
@@ -29,25 +34,21 @@ class LambdaContext:
         self.aws_request_id = str(uuid.uuid4())
         self.log_group_name = f"/aws/lambda/{self.function_name}"
         self.log_stream_name = self.aws_request_id
-        self._deadline = time.monotonic() + float(os.environ.get("AWS_LAMBDA_FUNCTION_TIMEOUT", "3"))
+        self._deadline = time.monotonic() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def main() -> int:
-    handler_spec, result_path = sys.argv[1], sys.argv[2]
-    sys.path.insert(0, os.getcwd())
+def invoke(load_handler: Callable[[], Callable], event: Any, timeout_seconds: float) -> str:
+    """One invocation's outcome as JSON."""
     try:
-        event = json.loads(sys.stdin.read() or "{}")
-        module_name, _, function_name = handler_spec.rpartition(".")
-        handler = getattr(importlib.import_module(module_name.replace("/", ".")), function_name)
-        result = handler(event, LambdaContext())
-        payload = {"ok": True, "result": result}
-        text = json.dumps(payload)
+        result = load_handler()(event, LambdaContext(timeout_seconds))
+        return json.dumps({"ok": True, "result": result})
     except Exception as error:  # noqa: BLE001 - every handler error becomes a function error
         traceback.print_exc()
-        text = json.dumps(
+        sys.stderr.flush()
+        return json.dumps(
             {
                 "ok": False,
                 "errorMessage": str(error),
@@ -55,8 +56,27 @@ def main() -> int:
                 "stackTrace": traceback.format_tb(error.__traceback__)[1:],  # without this runtime's frame
             }
         )
-    with open(result_path, "w") as handle:
-        handle.write(text)
+
+
+def main() -> int:
+    handler_spec, control = sys.argv[1], int(sys.argv[2])
+    sys.path[0] = os.getcwd()  # the function package, not this module's directory
+    module_name, _, function_name = handler_spec.rpartition(".")
+    loaded: list[Callable] = []
+
+    def load_handler() -> Callable:
+        # Imported on the first invocation, so an import error is that invocation's function error.
+        if not loaded:
+            loaded.append(getattr(importlib.import_module(module_name.replace("/", ".")), function_name))
+        return loaded[0]
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        text = invoke(load_handler, request["event"], float(request["timeout"]))
+        sys.stdout.flush()
+        with open(request["result_path"], "w") as handle:
+            handle.write(text)
+        os.write(control, b"done\n")
     return 0
 
 

@@ -5,23 +5,37 @@ What moto lacks: without Docker, moto cannot run a function; its Docker-less bac
 state machine "succeeds" without the handler ever running.
 
 The patch replaces ``LambdaFunction.invoke``: the function's zip is extracted to a private
-temp directory and the handler (``Handler`` = ``module.function``) runs in a subprocess with
-the local Python (:mod:`pipeline_tools.emulator.lambda_runtime`), with the function's
+temp directory and the handler (``Handler`` = ``module.function``) runs in a runtime process
+with the local Python (:mod:`pipeline_tools.emulator.lambda_runtime`), with the function's
 environment variables plus ``AWS_ENDPOINT_URL`` (this emulator), ``AWS_CA_BUNDLE``, test
 credentials and the region, so its boto3 calls land here over verified TLS. The function's
 ``Timeout`` is enforced. An exception in the handler becomes a function error
 (``X-Amz-Function-Error: Unhandled``, payload ``{"errorMessage", "errorType", "stackTrace"}``),
 which Step Functions' Retry/Catch see as they do on AWS. Handler output goes to the server log.
+
+Execution environments are reused, as on AWS: after an invocation the runtime process stays,
+idle, for :data:`IDLE_SECONDS`, and the next invocation of the same function (same code,
+handler and configuration) runs in it without a new interpreter, imports or package
+extraction (a warm start, ~0.3 s less); module-level state and ``/tmp`` files survive between
+invocations there, as they can on AWS. Concurrent invocations each get an environment of
+their own. A timed-out invocation ends its environment, as on AWS.
 """
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import io
 import json
 import os
+import select
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
+import uuid
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -29,6 +43,125 @@ from typing import Any
 from ..jobs.common import sandbox_env
 
 PYTHON_RUNTIME_PREFIX = "python"
+IDLE_SECONDS = 300.0  # AWS keeps an idle environment for minutes; so do we, then end it
+
+
+class Environment:
+    """One execution environment: the extracted package and a runtime process serving invokes."""
+
+    def __init__(self, code_zip: bytes, handler: str, environment: dict[str, str], function_name: str) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix=f"lambda-{function_name}-"))
+        task_dir = self.root / "task"
+        with zipfile.ZipFile(io.BytesIO(code_zip)) as archive:
+            archive.extractall(task_dir)
+        self.log_path = self.root / "runtime.log"
+        env = {
+            **sandbox_env(self.root),
+            "AWS_CONFIG_FILE": _path_style_config(self.root),
+            "AWS_LAMBDA_FUNCTION_NAME": function_name,
+            "LAMBDA_TASK_ROOT": str(task_dir),
+            **environment,
+        }
+        control_read, control_write = os.pipe()
+        with open(self.log_path, "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "pipeline_tools.emulator.lambda_runtime", handler, str(control_write)],
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=task_dir,
+                env=env,
+                pass_fds=(control_write,),
+            )
+        os.close(control_write)
+        self.control = os.fdopen(control_read, "rb", buffering=0)
+        self.idle_since = time.monotonic()
+
+    def invoke(self, event: Any, timeout_seconds: float) -> tuple[Any, bool, str, bool]:
+        """Returns (payload, errored, this invocation's log, environment still usable)."""
+        offset = self.log_path.stat().st_size
+        result_path = self.root / f"result-{uuid.uuid4().hex}.json"
+        request = json.dumps({"event": event, "result_path": str(result_path), "timeout": timeout_seconds})
+        try:
+            self.process.stdin.write(request.encode() + b"\n")
+            self.process.stdin.flush()
+            ready, _, _ = select.select([self.control], [], [], timeout_seconds)
+            done = bool(ready) and self.control.readline() == b"done\n"
+        except (BrokenPipeError, OSError):
+            ready, done = [True], False
+        log = self._log_since(offset)
+        if not ready:
+            self.close()
+            return {"errorMessage": f"Task timed out after {float(timeout_seconds):.2f} seconds", "errorType": "Sandbox.Timedout"}, True, log, False
+        if not done:
+            self.close()
+            tail = log.strip().splitlines()[-1] if log.strip() else f"exit code {self.process.poll()}"
+            return {"errorMessage": f"Runtime exited: {tail}", "errorType": "Runtime.ExitError"}, True, log, False
+        outcome = json.loads(result_path.read_text())
+        result_path.unlink()
+        if outcome.pop("ok"):
+            return outcome["result"], False, log, True
+        return outcome, True, log, True
+
+    def _log_since(self, offset: int) -> str:
+        with open(self.log_path, "rb") as handle:
+            handle.seek(offset)
+            return handle.read().decode(errors="replace")
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        for stream in (self.process.stdin, self.control):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+class EnvironmentPool:
+    """Idle environments per function version; ended after :data:`IDLE_SECONDS` or at exit."""
+
+    def __init__(self) -> None:
+        self._idle: dict[str, list[Environment]] = {}
+        self._lock = threading.Lock()
+        self._reaper: threading.Thread | None = None
+        atexit.register(self.close_all)
+
+    def acquire(self, key: str) -> Environment | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def release(self, key: str, environment: Environment) -> None:
+        environment.idle_since = time.monotonic()
+        with self._lock:
+            self._idle.setdefault(key, []).append(environment)
+            if self._reaper is None:
+                self._reaper = threading.Thread(target=self._reap, name="lambda-environment-reaper", daemon=True)
+                self._reaper.start()
+
+    def _reap(self) -> None:
+        while True:
+            time.sleep(min(30.0, IDLE_SECONDS / 4))
+            cutoff = time.monotonic() - IDLE_SECONDS
+            with self._lock:
+                expired = [e for envs in self._idle.values() for e in envs if e.idle_since < cutoff]
+                for key in list(self._idle):
+                    self._idle[key] = [e for e in self._idle[key] if e.idle_since >= cutoff]
+            for environment in expired:
+                environment.close()
+
+    def close_all(self) -> None:
+        with self._lock:
+            environments = [e for envs in self._idle.values() for e in envs]
+            self._idle.clear()
+        for environment in environments:
+            environment.close()
+
+
+POOL = EnvironmentPool()
 
 
 def run_handler(
@@ -39,48 +172,25 @@ def run_handler(
     timeout_seconds: float,
     function_name: str = "function",
 ) -> tuple[Any, bool]:
-    """Run ``handler`` from ``code_zip`` on ``event``; returns (payload, errored)."""
-    with tempfile.TemporaryDirectory(prefix=f"lambda-{function_name}-") as root:
-        task_dir = Path(root) / "task"
-        with zipfile.ZipFile(io.BytesIO(code_zip)) as archive:
-            archive.extractall(task_dir)
-        result_path = Path(root) / "result.json"
-        region = environment.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-        env = {
-            **sandbox_env(root),
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
-            "AWS_CONFIG_FILE": _path_style_config(Path(root)),
-            "AWS_LAMBDA_FUNCTION_NAME": function_name,
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_seconds),
-            "LAMBDA_TASK_ROOT": str(task_dir),
-            **{str(k): str(v) for k, v in environment.items()},
-        }
-        try:
-            completed = subprocess.run(
-                [sys.executable, "-m", "pipeline_tools.emulator.lambda_runtime", handler, str(result_path)],
-                input=json.dumps(event).encode(),
-                cwd=task_dir,
-                env=env,
-                capture_output=True,
-                timeout=timeout_seconds,
-            )
-        except subprocess.TimeoutExpired:
-            return {
-                "errorMessage": f"Task timed out after {float(timeout_seconds):.2f} seconds",
-                "errorType": "Sandbox.Timedout",
-            }, True
-        log = (completed.stdout + completed.stderr).decode(errors="replace")
-        if log.strip():
-            print(f"[lambda {function_name}] {log.rstrip()}", flush=True)
-        try:
-            outcome = json.loads(result_path.read_text())
-        except (OSError, ValueError):
-            tail = log.strip().splitlines()[-1] if log.strip() else f"exit code {completed.returncode}"
-            return {"errorMessage": f"Runtime exited: {tail}", "errorType": "Runtime.ExitError"}, True
-        if outcome.pop("ok"):
-            return outcome["result"], False
-        return outcome, True
+    """Run ``handler`` from ``code_zip`` on ``event`` in a warm environment if one is idle (else
+    a new one); returns (payload, errored)."""
+    region = environment.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+    environment = {
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_TIMEOUT": str(timeout_seconds),
+        **{str(k): str(v) for k, v in environment.items()},
+    }
+    key = hashlib.sha256(
+        json.dumps([hashlib.sha256(code_zip).hexdigest(), handler, function_name, environment], sort_keys=True).encode()
+    ).hexdigest()
+    runtime = POOL.acquire(key) or Environment(code_zip, handler, environment, function_name)
+    payload, errored, log, usable = runtime.invoke(event, timeout_seconds)
+    if log.strip():
+        print(f"[lambda {function_name}] {log.rstrip()}", flush=True)
+    if usable:
+        POOL.release(key, runtime)
+    return payload, errored
 
 
 def _path_style_config(root: Path) -> str:
