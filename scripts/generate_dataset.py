@@ -309,6 +309,19 @@ def upload_to_s3(
 # --------------------------------------------------------------------------------------------
 
 
+_CLIENTS: dict[str, Any] = {}
+
+
+def _s3_client() -> Any:
+    """One S3 client per execution environment, reused by later (warm) invocations, as AWS
+    advises for SDK clients ("initialize SDK clients outside of the function handler")."""
+    if "s3" not in _CLIENTS:
+        import boto3  # only the Lambda path needs it; the file path runs without boto3
+
+        _CLIENTS["s3"] = boto3.client("s3")
+    return _CLIENTS["s3"]
+
+
 def run(
     event: Mapping[str, Any],
     client: Any = None,
@@ -322,9 +335,7 @@ def run(
     _validate_target(bucket, key)
     params = resolve_params(event.get("options"), environ)
     if client is None:
-        import boto3  # only the Lambda path needs it; the file path runs without boto3
-
-        client = boto3.client("s3")
+        client = _s3_client()
     positives = upload_to_s3(params, bucket, key, client, part_size=part_size)
     result = {
         "s3_uri": f"s3://{bucket}/{key}",

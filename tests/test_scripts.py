@@ -199,6 +199,7 @@ def s3(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setattr(gen, "_CLIENTS", {})  # each test is a new execution environment
     with moto.mock_aws():
         client = boto3.client("s3")
         client.create_bucket(Bucket=BUCKET)
