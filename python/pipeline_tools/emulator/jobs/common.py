@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 FAILURE_REASON_LIMIT = 1024  # SageMaker's FailureReason is at most 1,024 characters
+DOWNLOAD_BUFFER = 1024 * 1024
 PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
 
 
@@ -51,17 +53,11 @@ def s3_client() -> Any:
         return _s3_client
 
 
-def transfer_config() -> Any:
-    """One plain GET or PUT per object, no threads.
-
-    boto3's defaults split transfers over 8 MB into ranged GETs / multipart PUTs on 10 threads.
-    moto answers every ranged GET by reading the whole object and concatenates multipart parts in
-    memory, so against the emulator those defaults multiply memory and CPU instead of saving time.
-    (transform.py shards its output, so no single object is large.)
-    """
-    from boto3.s3.transfer import TransferConfig
-
-    return TransferConfig(multipart_threshold=5 * 1024**3, use_threads=False)
+def put_file(s3: Any, path: Path, bucket: str, key: str) -> None:
+    """One plain PutObject streamed from the file (no s3transfer: its multipart uploads would be
+    assembled in memory by moto, and transform.py shards its output, so no object is large)."""
+    with open(path, "rb") as handle:
+        s3.put_object(Bucket=bucket, Key=key, Body=handle)
 
 
 def sandbox_env(root: Path | str, *, aws: bool = True) -> dict[str, str]:
@@ -109,7 +105,11 @@ def download_prefix(s3: Any, uri: str, destination: Path) -> int:
             if not str(target).startswith(str(destination.resolve())):
                 continue  # a key with ".." must not escape the job's root
             target.parent.mkdir(parents=True, exist_ok=True)
-            s3.download_file(bucket, key, str(target), Config=transfer_config())
+            # One streamed GetObject: s3transfer's download_file adds a HeadObject and a ranged
+            # GET written through its queue, ~3x slower here (40 MB: 0.24 s vs 0.08 s, measured).
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+            with open(target, "wb") as handle:
+                shutil.copyfileobj(body, handle, DOWNLOAD_BUFFER)
             count += 1
     return count
 
@@ -119,7 +119,7 @@ def upload_directory(s3: Any, source: Path, uri: str) -> int:
     count = 0
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         key = "/".join(part for part in (prefix.rstrip("/"), path.relative_to(source).as_posix()) if part)
-        s3.upload_file(str(path), bucket, key, Config=transfer_config())
+        put_file(s3, path, bucket, key)
         count += 1
     return count
 

@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, s3_client, sandbox_env, split_s3_uri, tail, transfer_config, utcnow
+from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, s3_client, sandbox_env, put_file, split_s3_uri, tail, utcnow
 
 XGBOOST_IMAGE_MARKER = "xgboost"
 # The algorithm's interpreter starts importing these while the channels download (jobs/launch.py).
@@ -101,7 +101,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             for path in sorted(model_dir.iterdir()):
                 tar.add(path, arcname=path.name)
         bucket, key = split_s3_uri(artifact_uri)
-        s3.upload_file(str(archive), bucket, key, Config=transfer_config())
+        put_file(s3, archive, bucket, key)
         note(f"model: {artifact_uri}")
 
         metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"final": {}}
