@@ -169,9 +169,15 @@ def watch(
     clients: Clients,
     execution_arn: str,
     on_change: Callable[[StateRun], None],
-    interval: float = 0.25,
+    interval: float | None = None,
 ) -> tuple[dict, Progress]:
-    """Poll until the execution ends; call ``on_change`` for every state transition."""
+    """Poll until the execution ends; call ``on_change`` for every state transition.
+
+    ``interval`` defaults to 0.1 s on the local emulator (each poll is two cheap loopback calls,
+    and the end of a run shows up sooner) and 1 s on AWS, whose Step Functions API throttles
+    per account and whose jobs run for minutes."""
+    if interval is None:
+        interval = 0.1 if clients.target == "local" else 1.0
     progress = Progress()
     while True:
         description = clients.sfn.describe_execution(executionArn=execution_arn)
