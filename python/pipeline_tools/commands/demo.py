@@ -48,7 +48,10 @@ def demo(config_path, port, plugin_dir, terraform_bin, rows, keep):
             raise Findings(f"validate found {len(problems)} problem(s): {problems[0]}")
         click.echo("valid")
         step("deploy --target local")
-        outputs = deploy_stack(config_path, "local", Path("cdktf.out"), plugin_dir, terraform_bin, auto_approve=True)
+        # The refresh-only apply serves later `drift` runs: only worth it if the emulator outlives the demo.
+        outputs = deploy_stack(
+            config_path, "local", Path("cdktf.out"), plugin_dir, terraform_bin, auto_approve=True, record_refreshed_state=keep or was_running
+        )
         click.echo(f"state machine: {next(v for k, v in outputs.items() if k.endswith('state_machine_arn'))}")
         step("run --target local")
         summary = start_and_watch(config_path, "local", rows, None)

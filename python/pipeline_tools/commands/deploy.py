@@ -119,8 +119,12 @@ def deploy_stack(
     terraform_bin: str | None = None,
     auto_approve: bool = True,
     echo=click.echo,
+    record_refreshed_state: bool = True,
 ) -> dict:
-    """Synth, init, plan, (confirm), apply. Returns the stack outputs."""
+    """Synth, init, plan, (confirm), apply. Returns the stack outputs.
+
+    ``record_refreshed_state=False`` skips the refresh-only apply (8-10 s locally) that only later
+    `drift` runs need: for a deployment that ends with the command (the demo's own emulator)."""
     terraform = prepare(config_path, target, out_dir, plugin_dir, terraform_bin)
     summary = make_plan(terraform)
     echo(str(summary))
@@ -135,7 +139,8 @@ def deploy_stack(
         # state keeps the values as written, and every later refresh "drifts" on attributes the provider
         # fills in from sibling resources (aws_s3_bucket.versioning, aws_iam_role.inline_policy, tags {}),
         # so `pipeline-tools drift` could not tell real out-of-band changes from that noise.
-        terraform.run("apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color")
+        if record_refreshed_state:
+            terraform.run("apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color")
     return terraform.outputs()
 
 
