@@ -23,7 +23,12 @@ from .validate import validate_stack
 @plugin_dir_option
 @terraform_option
 @click.option("--rows", type=click.IntRange(1, 100_000_000), default=None, help="Rows to generate (default: config).")
-@click.option("--keep", is_flag=True, help="Leave the emulator running afterwards (explore it with `pipeline-tools local status`).")
+@click.option(
+    "--keep",
+    is_flag=True,
+    help="Leave the emulator running afterwards (explore it with `pipeline-tools local status`); the deploy then also "
+    "records the refreshed state, so `pipeline-tools drift --target local` starts clean.",
+)
 def demo(config_path, port, plugin_dir, terraform_bin, rows, keep):
     """Run everything locally: local up -> synth -> validate -> deploy -> run -> summary -> local down.
 
