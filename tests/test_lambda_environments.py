@@ -4,6 +4,9 @@ in tests/test_emulator.py; these call the runner directly."""
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from pipeline_tools.emulator.patches.lambda_invoke import POOL, run_handler
@@ -76,3 +79,23 @@ def test_a_runtime_that_dies_is_a_runtime_exit_error(invoke):
 def test_an_import_error_is_the_invocations_function_error(invoke):
     error, errored = invoke({}, handler="missing.handler")
     assert errored and error["errorType"] == "ModuleNotFoundError"
+
+
+def test_an_idle_environment_that_died_is_replaced_not_reported(invoke):
+    import os
+    import signal
+
+    first, _ = invoke({})
+    os.kill(first["pid"], signal.SIGKILL)  # e.g. the OOM killer, while idle
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and "State:\tZ" not in _proc_status(first["pid"]):
+        time.sleep(0.01)  # until the kernel has ended it
+    after, errored = invoke({})
+    assert not errored and after["pid"] != first["pid"] and after["invocations"] == 1
+
+
+def _proc_status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return "State:\tZ (gone)"

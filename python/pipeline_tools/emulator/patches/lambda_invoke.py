@@ -130,9 +130,14 @@ class EnvironmentPool:
         atexit.register(self.close_all)
 
     def acquire(self, key: str) -> Environment | None:
-        with self._lock:
-            idle = self._idle.get(key)
-            return idle.pop() if idle else None
+        """An idle environment for ``key`` whose runtime is still alive (a dead one is dropped)."""
+        while True:
+            with self._lock:
+                idle = self._idle.get(key)
+                environment = idle.pop() if idle else None
+            if environment is None or environment.process.poll() is None:
+                return environment
+            environment.close()
 
     def release(self, key: str, environment: Environment) -> None:
         environment.idle_since = time.monotonic()
