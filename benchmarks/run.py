@@ -8,8 +8,8 @@ Measures, in one run on this machine (issue 6):
 * gate: synth, validate, verify-iam, scan, each stage timed (stages whose command or prerequisite
   is missing are reported as skipped, with the reason);
 * pipeline: the plain scripts (generate -> transform -> xgboost) per row count, wall time and peak
-  memory per step; and the local run (`pipeline-tools run --target local --rows N`) when the
-  emulator is available, with the overhead ratio.
+  memory per step; and the local run (`pipeline-tools run --target local --rows N`) with the
+  overhead ratio, on a running emulator, or on one started and deployed here (and stopped after).
 
 Only public tools: ``time.perf_counter`` for wall time, ``resource.getrusage(RUSAGE_CHILDREN)``
 in a fresh wrapper process per command for peak RSS. Each number is the median of ``--runs``.
@@ -254,13 +254,28 @@ class TreeMemory:
         self._thread.join()
 
 
+def local_stack_up() -> tuple[bool, str | None]:
+    """Make sure an emulator runs with the stack deployed: reuse a running one (as it is), else
+    `local up` + `deploy --target local` (~90 s, mostly the provider's lifecycle wait).
+    Returns (started here, why the local runs must be skipped or None)."""
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(PIPELINE_TOOLS), *args], capture_output=True, text=True, env=base_env(), cwd=ROOT)
+
+    if cli("local", "status").returncode == 0:
+        return False, None
+    print("pipeline: starting the local emulator and deploying the stack to it", flush=True)
+    up = cli("local", "up")
+    if up.returncode != 0:
+        return False, f"`pipeline-tools local up` failed: {(up.stderr or up.stdout).strip()[:200]}"
+    deploy = cli("deploy", "--target", "local", "--auto-approve")
+    if deploy.returncode != 0:
+        return True, f"`pipeline-tools deploy --target local` failed: {(deploy.stderr or deploy.stdout).strip()[:200]}"
+    return True, None
+
+
 def bench_local(rows: int, runs: int) -> dict:
-    """HOOK (local run): `pipeline-tools run --target local --rows N`, per-state durations from
-    artifacts/<execution>/summary.json. Needs a running emulator (`pipeline-tools local up`) and a
-    deployed local stack; skipped with the reason when either is missing."""
-    status = subprocess.run([str(PIPELINE_TOOLS), "local", "status"], capture_output=True, text=True, env=base_env(), cwd=ROOT)
-    if status.returncode != 0:
-        return {"skipped": "local emulator not running (`pipeline-tools local up` and `deploy --target local` first)"}
+    """The local run: `pipeline-tools run --target local --rows N`, per-state durations from
+    artifacts/<execution>/summary.json, on the emulator :func:`local_stack_up` provides."""
     artifacts = WORK / "artifacts"
     samples = []
     for index in range(runs):
@@ -421,9 +436,15 @@ def main() -> int:
         results["gate"] = bench_gate(args.runs)
     if "pipeline" in parts:
         results["pipeline"] = {}
-        for rows in (int(r) for r in args.rows.split(",") if r):
-            print(f"pipeline: {rows:,} rows", flush=True)
-            results["pipeline"][str(rows)] = {"plain": bench_plain(rows, args.runs), "local": bench_local(rows, args.runs)}
+        started, why_not = local_stack_up()
+        try:
+            for rows in (int(r) for r in args.rows.split(",") if r):
+                print(f"pipeline: {rows:,} rows", flush=True)
+                local = {"skipped": why_not} if why_not else bench_local(rows, args.runs)
+                results["pipeline"][str(rows)] = {"plain": bench_plain(rows, args.runs), "local": local}
+        finally:
+            if started:
+                subprocess.run([str(PIPELINE_TOOLS), "local", "down"], capture_output=True, env=base_env(), cwd=ROOT)
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
     if not args.no_doc:
