@@ -6,6 +6,8 @@ and is the one place that turns exceptions into clean one-line messages and exit
 
 from __future__ import annotations
 
+import atexit
+import gc
 import importlib
 import os
 import sys
@@ -83,8 +85,24 @@ def cli(ctx: click.Context, verbose: bool) -> None:
     ctx.obj["verbose"] = verbose
 
 
+def _quick_exit_setup() -> None:
+    """Skip the cyclic GC's passes over everything at interpreter exit.
+
+    After a run the process holds botocore's service models, pandas, xgboost and matplotlib:
+    millions of objects that the final collections traverse one by one, 0.3 s between the last
+    line printed and the shell prompt (measured). Registered first, so it runs after every other
+    exit handler: ``gc.freeze()`` then moves what is left out of the collector's reach.
+    Objects are still freed by reference counting and files flushed; only garbage cycles still
+    alive at exit are left to the OS, which Python does not promise to finalize anyway (every
+    file this CLI writes is closed, and renamed into place, before it returns)."""
+    if not getattr(_quick_exit_setup, "done", False):
+        atexit.register(gc.freeze)
+        _quick_exit_setup.done = True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: the one place that turns exceptions into messages and exit codes."""
+    _quick_exit_setup()
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     try:
         result = cli.main(args=argv, prog_name="pipeline-tools", standalone_mode=False)
