@@ -107,6 +107,16 @@ def test_transform_script_key_is_content_addressed(document):
     assert script["source_hash"] and script["key"].split("/")[1] == script["source_hash"][:16]
 
 
+def test_transform_script_waits_for_versioning_and_default_encryption(document):
+    script = only(document, "aws_s3_object")
+    (versioning,) = document["resource"]["aws_s3_bucket_versioning"]
+    (encryption,) = document["resource"]["aws_s3_bucket_server_side_encryption_configuration"]
+    assert set(script["depends_on"]) == {
+        f"aws_s3_bucket_versioning.{versioning}",
+        f"aws_s3_bucket_server_side_encryption_configuration.{encryption}",
+    }
+
+
 def test_state_machine_logs_everything_and_is_traced(document):
     machine = only(document, "aws_sfn_state_machine")
     assert machine["logging_configuration"]["level"] == "ALL"

@@ -100,13 +100,13 @@ class MlPipeline(Construct):
             bucket=config.bucket_name or f"{prefix}-data-{account}-{region}",
             force_destroy=False,
         )
-        S3BucketVersioningA(self, "bucket-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"})
+        versioning = S3BucketVersioningA(self, "bucket-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"})
         # Nested blocks inside lists must be binding structs: plain dicts there are dropped silently by jsii.
         encryption = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
             sse_algorithm="aws:kms" if config.kms_key_arn else "AES256",
             kms_master_key_id=config.kms_key_arn,
         )
-        S3BucketServerSideEncryptionConfigurationA(
+        default_encryption = S3BucketServerSideEncryptionConfigurationA(
             self,
             "bucket-encryption",
             bucket=self.bucket.id,
@@ -177,6 +177,10 @@ class MlPipeline(Construct):
             source=transform_asset.path,
             source_hash=transform.sha256_hex,
             content_type="text/x-python",
+            # Uploaded once versioning and default encryption are in place (else, created in parallel
+            # with them, it can land unversioned and, with a KMS key, not KMS-encrypted), and deleted
+            # before they go, so destroy finds only its own versions to remove.
+            depends_on=[versioning, default_encryption],
         )
 
         # -- log groups ---------------------------------------------------------------------------
