@@ -14,7 +14,6 @@ from typing import Any
 
 FAILURE_REASON_LIMIT = 1024  # SageMaker's FailureReason is at most 1,024 characters
 DOWNLOAD_BUFFER = 1024 * 1024
-PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
 
 
 def utcnow() -> dt.datetime:
@@ -216,8 +215,10 @@ class JobProcess:
 
 
 def _is_python_program(args: list[str]) -> bool:
-    """``python SCRIPT ...`` or ``python -m MODULE ...`` (not ``-c``, other flags, or another program)."""
-    if len(args) < 2 or (Path(args[0]).name not in PYTHON_NAMES and args[0] != sys.executable):
+    """This interpreter running ``SCRIPT ...`` or ``-m MODULE ...`` (not ``-c``, other flags, or another
+    program). Only this interpreter: the launcher is a module of this package, which another
+    ``python`` on PATH may not have (the processing runner maps ``python``/``python3`` to it)."""
+    if len(args) < 2 or args[0] != sys.executable:
         return False
     return (args[1] == "-m" and len(args) > 2) or not args[1].startswith("-")
 

@@ -21,9 +21,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import PYTHON_NAMES, JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, s3_client, sandbox_env, tail, upload_directory
+from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, s3_client, sandbox_env, tail, upload_directory
 
 CONTAINER_ROOT = "/opt/ml/"
+PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
 # What the scikit-learn processing image ships and scripts like transform.py import: a Python
 # entrypoint starts importing these while its inputs download (see jobs/launch.py).
 IMAGE_LIBRARIES = ("numpy", "pandas")
