@@ -1,4 +1,5 @@
-"""`pipeline-tools validate`: statelint on the definition, then the real `terraform validate`."""
+"""`pipeline-tools validate`: statelint and the service API request shapes on the definition, then the
+real `terraform validate`."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from ..api_shapes import check_stack
 from ..errors import Findings
 from ..options import plugin_dir_option, stack_dir_option, terraform_option
 from ..stackfile import load_stack, resolve_stack_dir, state_machine_definitions, with_placeholders
@@ -42,7 +44,8 @@ def terraform_problems(stack_dir: Path, plugin_dir: Path | None = None, terrafor
 def validate_stack(stack_dir: Path | None = None, plugin_dir: Path | None = None, terraform_bin: str | None = None) -> list[str]:
     """Every problem found in a synthesized stack (empty when valid)."""
     stack_dir = resolve_stack_dir(stack_dir)
-    problems = lint_definitions(load_stack(stack_dir))
+    stack = load_stack(stack_dir)
+    problems = lint_definitions(stack) + check_stack(stack)
     return problems + terraform_problems(stack_dir, plugin_dir, terraform_bin)
 
 
@@ -51,8 +54,10 @@ def validate_stack(stack_dir: Path | None = None, plugin_dir: Path | None = None
 @plugin_dir_option
 @terraform_option
 def validate(stack_dir, plugin_dir, terraform_bin):
-    """Check the synthesized stack: the state machine definition with statelint, then
-    `terraform init -backend=false` and `terraform validate` with the real AWS provider.
+    """Check the synthesized stack: the state machine definition with statelint, every SageMaker
+    task's Parameters against the SageMaker API's request shapes (botocore's service model: unknown
+    or missing keys, types, ranges, lengths, enums, patterns), then `terraform init -backend=false`
+    and `terraform validate` with the real AWS provider.
 
     Offline, point --plugin-dir (or PIPELINE_TOOLS_PLUGIN_DIR) at a provider mirror.
     Exit 0 valid, 1 problems found, 2 could not run.
@@ -62,4 +67,4 @@ def validate(stack_dir, plugin_dir, terraform_bin):
         click.echo(problem)
     if problems:
         raise Findings(f"{len(problems)} problem(s) in {resolve_stack_dir(stack_dir)}")
-    click.echo(f"valid: {resolve_stack_dir(stack_dir)} (statelint clean, terraform validate ok)")
+    click.echo(f"valid: {resolve_stack_dir(stack_dir)} (statelint clean, API shapes ok, terraform validate ok)")
