@@ -7,7 +7,10 @@ CHECKOV_VENV?= .venv-checkov
 CHECKOV_PIN ?= checkov==3.3.30
 BIN         := $(VENV)/bin
 # loadfile: a module's tests share one emulator and one deploy, so keep each module on one worker.
-PYTEST_ARGS ?= -n 2 --dist loadfile
+# Fixed (`override`): a PYTEST_ARGS in the environment or on the command line cannot replace them;
+# extra arguments go in PYTEST_EXTRA (e.g. `make test PYTEST_EXTRA="-k emulator"`).
+override PYTEST_ARGS := -n 2 --dist loadfile
+PYTEST_EXTRA ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
 export PIPELINE_TOOLS_CHECKOV ?= $(abspath $(CHECKOV_VENV))/bin/checkov
@@ -41,7 +44,7 @@ demo: setup
 	$(BIN)/pipeline-tools demo
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) $(PYTEST_EXTRA)
 	$(BIN)/pipeline-tools check
 
 bench: setup
