@@ -17,7 +17,7 @@ from pipeline_tools.emulator import client
 from pipeline_tools.emulator.state import is_emulator_process, read_state
 from pipeline_tools.errors import EnvironmentProblem
 
-from .conftest import run_cli
+from .conftest import assert_clean_error, run_cli
 from .conftest_emulator import create_role, emulator_in, free_port, tls_only_policy, wait_execution, zip_files
 
 pytestmark = pytest.mark.emulator
@@ -81,11 +81,8 @@ def test_local_up_on_a_busy_port_is_one_line_error(tmp_path):
         squatter.listen()
         port = squatter.getsockname()[1]
         result = run_cli("local", "up", "--port", str(port), cwd=tmp_path)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert lines[0].startswith(f"error: port {port} on 127.0.0.1 is already in use")
-    assert "--port" in lines[0]
+    line = assert_clean_error(result, "--port")
+    assert line.startswith(f"error: port {port} on 127.0.0.1 is already in use")
     assert not (tmp_path / ".pipeline-tools" / "emulator.json").exists()
 
 
@@ -125,20 +122,39 @@ def test_tls_only_bucket_policy_allows_https(emulator):
     assert s3.get_object(Bucket="tls-only-bucket", Key="a/b.txt")["Body"].read() == b"over TLS"
 
 
+def plain_http_answer(port: int) -> bytes:
+    """What the server sends back to a plain-HTTP request (a TLS-only server: no HTTP status line)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        connection.sendall(b"GET /tls-only-bucket/a/b.txt HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        answer = b""
+        try:
+            while chunk := connection.recv(4096):
+                answer += chunk
+        except (ConnectionError, socket.timeout):
+            pass
+    return answer
+
+
 def test_plain_http_is_not_served(emulator):
-    with pytest.raises((urllib.error.URLError, ConnectionError, OSError)):
+    # Any HTTP answer (a 403 from a plain-HTTP emulator is an HTTPError, a URLError) would fail this.
+    assert not plain_http_answer(emulator["port"]).startswith(b"HTTP/")
+    with pytest.raises(OSError) as raised:  # a reset or a refused handshake, never an HTTP status
         urllib.request.urlopen(f"http://127.0.0.1:{emulator['port']}/tls-only-bucket/a/b.txt", timeout=5).read()
+    assert not isinstance(raised.value, urllib.error.HTTPError), raised.value
 
 
-def test_tls_only_policy_denies_requests_without_tls():
-    """The patched evaluator, in-process: the same Deny statement denies a plain-HTTP request."""
+def test_tls_only_policy_denies_requests_without_tls(monkeypatch):
+    """The patched evaluator, in-process: the same Deny statement denies a plain-HTTP request.
+    The patch is undone afterwards (monkeypatch), so no later in-process test sees it."""
     from moto.iam.access_control import PermissionResult
     from moto.s3.models import FakeBucket
 
     from pipeline_tools.emulator.patches import s3_secure_transport
     from pipeline_tools.emulator.request_context import set_secure_transport
 
+    monkeypatch.setattr(FakeBucket, "get_permission", FakeBucket.get_permission)  # restored at teardown
     s3_secure_transport.apply()
+    assert FakeBucket.get_permission.__module__ == s3_secure_transport.__name__
     bucket = FakeBucket("policy-bucket", "123456789012", "us-east-1")
     bucket.policy = tls_only_policy("policy-bucket").encode()
     resource = "arn:aws:s3:::policy-bucket/key"
@@ -149,6 +165,13 @@ def test_tls_only_policy_denies_requests_without_tls():
         assert bucket.get_permission("s3:GetObject", resource) == PermissionResult.NEUTRAL
     finally:
         set_secure_transport(None)
+
+
+def test_the_in_process_patch_did_not_leak():
+    """Runs after the test above in the same worker (--dist loadfile keeps a file together)."""
+    from moto.s3.models import FakeBucket
+
+    assert FakeBucket.get_permission.__module__ == "moto.s3.models"
 
 
 def test_condition_operators_follow_iam_semantics():
