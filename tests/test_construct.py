@@ -45,10 +45,19 @@ def test_bucket_is_versioned_encrypted_private_and_owner_enforced(synthesized):
     assert Testing.to_have_resource_with_properties(
         synthesized, S3BucketVersioningA.TF_RESOURCE_TYPE, {"versioning_configuration": {"status": "Enabled"}}
     )
+    document = json.loads(synthesized)
+    (key,) = document["resource"]["aws_kms_key"]
     assert Testing.to_have_resource_with_properties(
         synthesized,
         S3BucketServerSideEncryptionConfigurationA.TF_RESOURCE_TYPE,
-        {"rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]},
+        {
+            "rule": [
+                {
+                    "apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms", "kms_master_key_id": f"${{aws_kms_key.{key}.arn}}"},
+                    "bucket_key_enabled": True,
+                }
+            ]
+        },
     )
     assert Testing.to_have_resource_with_properties(
         synthesized,
@@ -83,6 +92,43 @@ def test_bucket_policy_denies_insecure_transport(document):
     assert statement["condition"] == [{"test": "Bool", "variable": "aws:SecureTransport", "values": ["false"]}]
 
 
+def test_the_stack_creates_a_rotated_key_for_bucket_logs_and_lambda_by_default(document):
+    (name, key), = document["resource"]["aws_kms_key"].items()
+    reference = f"${{aws_kms_key.{name}.arn}}"
+    assert key["enable_key_rotation"] is True
+    assert all(group["kms_key_id"] == reference for group in document["resource"]["aws_cloudwatch_log_group"].values())
+    assert only(document, "aws_lambda_function")["kms_key_arn"] == reference
+    statements = {s["sid"]: s for s in document["data"]["aws_iam_policy_document"][key["policy"].split(".")[2]]["statement"]}
+    assert set(statements) == {"KeyAdministration", "UseThroughS3AndLambda", "CloudWatchLogsForThePipelineLogGroups"}
+    # Administration grants no data use; data use only through S3 and Lambda.
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(statements["KeyAdministration"]["actions"])
+    (via,) = [c for c in statements["UseThroughS3AndLambda"]["condition"] if c["variable"] == "kms:ViaService"]
+    assert [v.split(".")[0] for v in via["values"]] == ["s3", "lambda"]
+    logs = statements["CloudWatchLogsForThePipelineLogGroups"]
+    assert logs["principals"][0]["identifiers"][0].startswith("logs.${data.aws_region.")
+    (context,) = logs["condition"]
+    assert context["test"] == "ArnEquals" and context["variable"] == "kms:EncryptionContext:aws:logs:arn"
+    assert sorted(v.rsplit(":", 1)[1] for v in context["values"]) == ["/aws/lambda/mlpipe-generate-dataset", "/aws/vendedlogs/states/mlpipe-pipeline"]
+
+
+def test_aws_managed_encryption_is_an_opt_out():
+    from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
+        S3BucketServerSideEncryptionConfigurationA,
+    )
+
+    synthesized = synth(PipelineConfig(create_kms_key=False))
+    document = json.loads(synthesized)
+    assert "aws_kms_key" not in document["resource"]
+    assert Testing.to_have_resource_with_properties(
+        synthesized,
+        S3BucketServerSideEncryptionConfigurationA.TF_RESOURCE_TYPE,
+        {"rule": [{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}]},
+    )
+    assert not any(g.get("kms_key_id") for g in document["resource"]["aws_cloudwatch_log_group"].values())
+    statements = [s for doc in document["data"]["aws_iam_policy_document"].values() for s in doc["statement"]]
+    assert not any(a.startswith("kms:") for s in statements for a in s["actions"])
+
+
 def test_lifecycle_expires_noncurrent_versions_and_aborts_incomplete_uploads(document):
     rules = only(document, "aws_s3_bucket_lifecycle_configuration")["rule"]
     assert any("noncurrent_version_expiration" in rule for rule in rules)
@@ -92,13 +138,26 @@ def test_lifecycle_expires_noncurrent_versions_and_aborts_incomplete_uploads(doc
 def test_lambda_is_traced_limited_and_logs_to_its_own_group(document):
     function = only(document, "aws_lambda_function")
     assert function["tracing_config"] == {"mode": "Active"}
-    assert function["reserved_concurrent_executions"] == 5
+    # Unreserved by default: a reservation fails PutFunctionConcurrency on low-quota (new) accounts.
+    assert "reserved_concurrent_executions" not in function
     assert function["handler"] == "generate_dataset.handler"
     assert function["source_code_hash"]
     assert function["environment"]["variables"]["DATASET_ROWS"] == "5000"
     groups = document["resource"]["aws_cloudwatch_log_group"]
-    assert all(group["retention_in_days"] == 30 for group in groups.values())
+    assert all(group["retention_in_days"] == 365 for group in groups.values())
     assert any(group["name"] == "/aws/lambda/mlpipe-generate-dataset" for group in groups.values())
+
+
+def test_reserved_concurrency_is_kept_when_configured():
+    document = json.loads(synth(PipelineConfig(**{"lambda": {"reserved_concurrency": 3}})))
+    assert only(document, "aws_lambda_function")["reserved_concurrent_executions"] == 3
+
+
+def test_lambda_waits_for_its_role_policy_and_log_group(document):
+    function = only(document, "aws_lambda_function")
+    (policy,) = [n for n, b in document["resource"]["aws_iam_role_policy"].items() if "lambda-policy" in n]
+    (group,) = [n for n, b in document["resource"]["aws_cloudwatch_log_group"].items() if b["name"].startswith("/aws/lambda/")]
+    assert set(function["depends_on"]) == {f"aws_iam_role_policy.{policy}", f"aws_cloudwatch_log_group.{group}"}
 
 
 def test_transform_script_key_is_content_addressed(document):
@@ -137,12 +196,13 @@ def test_three_roles_with_confused_deputy_conditions(document):
             continue
         (statement,) = doc["statement"]
         (principal,) = statement["principals"]
-        variables = {c["variable"] for c in statement["condition"]}
-        services[principal["identifiers"][0]] = variables
+        services[principal["identifiers"][0]] = {c["variable"]: c["values"] for c in statement.get("condition", [])}
     assert set(services) == {"states.amazonaws.com", "sagemaker.amazonaws.com", "lambda.amazonaws.com"}
-    assert all("aws:SourceAccount" in variables for variables in services.values())
-    assert "aws:SourceArn" in services["states.amazonaws.com"]
-    assert "aws:SourceArn" in services["sagemaker.amazonaws.com"]
+    assert set(services["states.amazonaws.com"]) == set(services["sagemaker.amazonaws.com"]) == {"aws:SourceAccount", "aws:SourceArn"}
+    # SageMaker: only the job kinds the pipeline creates (its confused-deputy page), not sagemaker:*.
+    assert [arn.rsplit(":", 1)[1] for arn in services["sagemaker.amazonaws.com"]["aws:SourceArn"]] == ["processing-job/*", "training-job/*"]
+    # Lambda: no condition Lambda is not documented to send (iam_minimum.toml, roles.lambda).
+    assert services["lambda.amazonaws.com"] == {}
 
 
 def test_policies_are_data_sources_and_star_only_where_iam_allows_nothing_else(document):
@@ -154,7 +214,11 @@ def test_policies_are_data_sources_and_star_only_where_iam_allows_nothing_else(d
     }  # fmt: skip
     for policy in document["resource"]["aws_iam_role_policy"].values():
         assert policy["policy"].startswith("${data.aws_iam_policy_document.")
-    for doc in document["data"]["aws_iam_policy_document"].values():
+    # A key policy's "*" means the key itself; its statements are tested above.
+    key_policies = {key["policy"].split(".")[2] for key in document["resource"].get("aws_kms_key", {}).values()}
+    for name, doc in document["data"]["aws_iam_policy_document"].items():
+        if name in key_policies:
+            continue
         for statement in doc["statement"]:
             if "*" in statement.get("resources", []):
                 assert set(statement["actions"]) <= allowed_star, statement["sid"]

@@ -242,7 +242,9 @@ def _concrete(doc: dict, value: str) -> str:
     def one(match: re.Match) -> str:
         parts = match.group(1).split(".")
         if parts[0] == "data":
-            return {"aws_partition": "aws", "aws_region": REGION, "aws_caller_identity": ACCOUNT}[parts[1]]
+            if parts[1] == "aws_partition":
+                return {"partition": "aws", "dns_suffix": "amazonaws.com"}[parts[3]]
+            return {"aws_region": REGION, "aws_caller_identity": ACCOUNT}[parts[1]]
         kind, name = parts[0], parts[1]
         body = resources[kind][name]
         if kind == "aws_s3_bucket":
@@ -253,6 +255,8 @@ def _concrete(doc: dict, value: str) -> str:
             return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{body['function_name']}"
         if kind == "aws_cloudwatch_log_group":
             return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{body['name']}"
+        if kind == "aws_kms_key":
+            return f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0e1f2a3b-4c5d-6e7f-8091-a2b3c4d5e6f7"
         raise AssertionError(f"no literal for {match.group(0)}")
 
     return re.sub(r"\$\{([^{}]*)\}", one, value)
@@ -308,8 +312,16 @@ def _plan_from(stack: dict) -> dict:
         for name in stack["resource"][kind]:
             resources.append({
                 "address": f"{kind}.{name}", "mode": "managed", "type": kind, "name": name,
-                "values": {attribute: _concrete(stack, f"${{{kind}.{name}.arn}}"), **{k: v for k, v in stack["resource"][kind][name].items() if k != "//"}},
+                "values": {
+                    attribute: _concrete(stack, f"${{{kind}.{name}.arn}}"),
+                    **{k: _concrete(stack, v) if isinstance(v, str) else v for k, v in stack["resource"][kind][name].items() if k != "//"},
+                },
             })
+    for name, body in stack["resource"].get("aws_kms_key", {}).items():
+        resources.append({
+            "address": f"aws_kms_key.{name}", "mode": "managed", "type": "aws_kms_key", "name": name,
+            "values": {"arn": _concrete(stack, f"${{aws_kms_key.{name}.arn}}"), "policy": json.dumps(_iam_json(stack, _doc_name(body["policy"])))},
+        })
     for kind in ("aws_sfn_state_machine", "aws_lambda_function"):
         for name, body in stack["resource"][kind].items():
             # A plan shows nested blocks as lists, whatever shape the configuration used.
@@ -404,24 +416,26 @@ def test_cli_exit_codes_and_output_file(stack_dir, stack, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "content",
-    ["{ not json", json.dumps({"resource": {"aws_iam_role": {"r": {"assume_role_policy": "${data.aws_iam_policy_document.gone.json}"}}}}), "[]"],
+    ("content", "message"),
+    [
+        ("{ not json", "cdk.tf.json is not valid JSON (line 1, column 3"),
+        (json.dumps({"resource": {"aws_iam_role": {"r": {"assume_role_policy": "${data.aws_iam_policy_document.gone.json}"}}}}),
+         "malformed stack: data.aws_iam_policy_document.gone is referenced but not defined"),
+        ("[]", "malformed input: cdk.tf.json must be a dict"),
+    ],
     ids=["broken-json", "dangling-reference", "not-an-object"],
 )
-def test_cli_malformed_stack_is_one_line_exit_2(tmp_path, content):
+def test_cli_malformed_stack_is_one_line_exit_2(tmp_path, content, message):
     (tmp_path / "cdk.tf.json").write_text(content)
     done = _cli("verify-iam", "--stack-dir", str(tmp_path))
-    assert done.returncode == 2
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in done.stderr
+    assert_clean_error(done, message, "pipeline-tools synth")
 
 
 def test_cli_malformed_plan_is_one_line_exit_2(tmp_path):
     plan = tmp_path / "plan.json"
     plan.write_text(json.dumps({"hello": "world"}))
     done = _cli("verify-iam", "--plan", str(plan))
-    assert done.returncode == 2
-    assert done.stderr.strip().count("\n") == 0 and "terraform show -json" in done.stderr
+    assert_clean_error(done, "plan.json is not a Terraform plan in JSON", "terraform show -json")
 
 
 def test_plan_with_a_policy_unknown_until_apply(stack, tmp_path):
@@ -439,6 +453,8 @@ def test_plan_with_a_policy_unknown_until_apply(stack, tmp_path):
     blocks = copy.deepcopy(stack["data"]["aws_iam_policy_document"][lambda_doc]["statement"])
     for block in blocks:
         block["resources"] = None if any("${" in r for r in block["resources"]) else block["resources"]
+        for condition in block.get("condition", []):  # known at plan time (region, partition)
+            condition["values"] = [_concrete(stack, v) for v in condition["values"]]
     data_address = f"data.aws_iam_policy_document.{lambda_doc}"
     plan_doc["resource_changes"] = [{
         "address": data_address, "mode": "data", "type": "aws_iam_policy_document", "name": lambda_doc,

@@ -117,7 +117,12 @@ class LambdaConfig(_Strict):
     runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
     memory_mb: int = Field(512, ge=128, le=10_240)
     timeout_seconds: int = Field(300, ge=1, le=900)
-    reserved_concurrency: int = Field(5, ge=1, le=1000)
+    # Unset by default: PutFunctionConcurrency must leave at least 10 unreserved executions in the
+    # account (UnreservedConcurrentExecution >= 10), so on an account whose concurrency quota is 10
+    # (new accounts) any reservation fails the deploy.
+    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
+    # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html
+    reserved_concurrency: int | None = Field(None, ge=1, le=1000)
 
 
 class BackendConfig(_Strict):
@@ -169,8 +174,13 @@ class PipelineConfig(_Strict):
     name_prefix: str = Field("mlpipe", description="Prefix of every resource name (lowercase, <= 20 chars).")
     region: str = "us-east-1"
     bucket_name: str | None = Field(None, description="Default: <prefix>-data-<account>-<region>.")
-    log_retention_days: int = 30
-    kms_key_arn: str | None = Field(None, description="Customer-managed KMS key for the bucket and logs.")
+    log_retention_days: int = Field(365, description="CloudWatch Logs retention (>= 1 year by default, checkov CKV_AWS_338).")
+    kms_key_arn: str | None = Field(None, description="Your customer-managed KMS key for the bucket, logs and Lambda environment.")
+    create_kms_key: bool = Field(
+        True,
+        description="Without kms_key_arn: the stack creates its own customer-managed key (rotation on). "
+        "False: AWS-managed encryption (SSE-S3, CloudWatch Logs' and Lambda's own keys).",
+    )
     tags: dict[str, str] = Field(default_factory=dict)
     provider_version: str = Field(">= 5.100, < 7", description="hashicorp/aws version constraint.")
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
@@ -243,8 +253,36 @@ class PipelineConfig(_Strict):
         return self.training.image or _image_uri(self.region, "sagemaker-xgboost", self.training.image_tag)
 
     @property
+    def stack_key(self) -> bool:
+        """Whether the construct creates its own customer-managed KMS key."""
+        return self.kms_key_arn is None and self.create_kms_key
+
+    @property
+    def encrypted_with_kms(self) -> bool:
+        """Whether the bucket, log groups and Lambda environment use a customer-managed key."""
+        return self.kms_key_arn is not None or self.create_kms_key
+
+    @property
+    def partition(self) -> str:
+        """The AWS partition of the region (arn:<partition>:...)."""
+        return partition_of(self.region)
+
+    @property
     def state_machine_name(self) -> str:
         return f"{self.name_prefix}-pipeline"
+
+
+def partition_of(region: str) -> str:
+    """aws, aws-cn or aws-us-gov (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html)."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    if region.startswith("us-isob-"):
+        return "aws-iso-b"
+    if region.startswith("us-iso-"):
+        return "aws-iso"
+    return "aws"
 
 
 def _image_uri(region: str, repository: str, tag: str) -> str:

@@ -23,6 +23,8 @@ from cdktn_provider_aws.data_aws_partition import DataAwsPartition
 from cdktn_provider_aws.data_aws_region import DataAwsRegion
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
+from cdktn_provider_aws.kms_alias import KmsAlias
+from cdktn_provider_aws.kms_key import KmsKey
 from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.s3_bucket import S3Bucket
 from cdktn_provider_aws.s3_bucket_lifecycle_configuration import (
@@ -61,6 +63,11 @@ def ecr_repository_arn(image_uri: str, partition: str) -> str:
     return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
 
 
+def _address(resource) -> str:
+    """A resource's Terraform address (``type.name``), as ``depends_on`` takes it."""
+    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"
+
+
 def output_name(prefix: str, name: str) -> str:
     """Stack output names carry the prefix, so two pipelines in one stack never clash."""
     return f"{prefix}_{name}".replace("-", "_")
@@ -89,9 +96,22 @@ class MlPipeline(Construct):
         build_dir = build_dir or Path(tempfile.mkdtemp(prefix="sfn-ml-pipeline-build-"))
         artifacts = package_scripts(build_dir, scripts_dir)
 
-        partition = DataAwsPartition(self, "partition").partition
+        partition_data = DataAwsPartition(self, "partition")
+        partition, dns_suffix = partition_data.partition, partition_data.dns_suffix
         account = DataAwsCallerIdentity(self, "account").account_id
         region = DataAwsRegion(self, "region").name
+        function_name = f"{prefix}-generate-dataset"
+        lambda_log_group_name = f"/aws/lambda/{function_name}"
+        state_machine_log_group_name = f"/aws/vendedlogs/states/{config.state_machine_name}"
+
+        # -- encryption key: the given one, the stack's own (default), or none (AWS-managed) --------
+        self.kms_key: KmsKey | None = None
+        if config.stack_key:
+            self.kms_key = self._stack_key(
+                partition, dns_suffix, region, account,
+                [f"arn:{partition}:logs:{region}:{account}:log-group:{name}" for name in (lambda_log_group_name, state_machine_log_group_name)],
+            )
+        kms_key_arn = self.kms_key.arn if self.kms_key is not None else config.kms_key_arn
 
         # -- data bucket ------------------------------------------------------------------------
         self.bucket = S3Bucket(
@@ -103,8 +123,8 @@ class MlPipeline(Construct):
         versioning = S3BucketVersioningA(self, "bucket-versioning", bucket=self.bucket.id, versioning_configuration={"status": "Enabled"})
         # Nested blocks inside lists must be binding structs: plain dicts there are dropped silently by jsii.
         encryption = S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-            sse_algorithm="aws:kms" if config.kms_key_arn else "AES256",
-            kms_master_key_id=config.kms_key_arn,
+            sse_algorithm="aws:kms" if kms_key_arn else "AES256",
+            kms_master_key_id=kms_key_arn,
         )
         default_encryption = S3BucketServerSideEncryptionConfigurationA(
             self,
@@ -112,7 +132,7 @@ class MlPipeline(Construct):
             bucket=self.bucket.id,
             rule=[
                 S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=encryption, bucket_key_enabled=bool(config.kms_key_arn)
+                    apply_server_side_encryption_by_default=encryption, bucket_key_enabled=bool(kms_key_arn)
                 )
             ],
         )
@@ -184,33 +204,32 @@ class MlPipeline(Construct):
         )
 
         # -- log groups ---------------------------------------------------------------------------
-        function_name = f"{prefix}-generate-dataset"
         self.lambda_log_group = CloudwatchLogGroup(
             self,
             "lambda-logs",
-            name=f"/aws/lambda/{function_name}",
+            name=lambda_log_group_name,
             retention_in_days=config.log_retention_days,
-            kms_key_id=config.kms_key_arn,
+            kms_key_id=kms_key_arn,
         )
         self.state_machine_log_group = CloudwatchLogGroup(
             self,
             "state-machine-logs",
-            name=f"/aws/vendedlogs/states/{config.state_machine_name}",
+            name=state_machine_log_group_name,
             retention_in_days=config.log_retention_days,
-            kms_key_id=config.kms_key_arn,
+            kms_key_id=kms_key_arn,
         )
 
         # -- roles ----------------------------------------------------------------------------------
         state_machine_arn = f"arn:{partition}:states:{region}:{account}:stateMachine:{config.state_machine_name}"
-        self.lambda_role = self._role(
-            "lambda-role", f"{prefix}-generate-dataset", "lambda.amazonaws.com", account, source_arn=None
-        )
+        # Lambda: no source condition (Lambda is not documented to send aws:SourceAccount/SourceArn
+        # when it assumes an execution role; see iam_minimum.toml, roles.lambda).
+        self.lambda_role = self._role("lambda-role", f"{prefix}-generate-dataset", "lambda.amazonaws.com", None)
         self.sagemaker_role = self._role(
             "sagemaker-role", f"{prefix}-sagemaker-jobs", "sagemaker.amazonaws.com", account,
-            source_arn=f"arn:{partition}:sagemaker:{region}:{account}:*",
+            [f"arn:{partition}:sagemaker:{region}:{account}:{kind}/*" for kind in ("processing-job", "training-job")],
         )
         self.state_machine_role = self._role(
-            "state-machine-role", f"{prefix}-state-machine", "states.amazonaws.com", account, source_arn=state_machine_arn
+            "state-machine-role", f"{prefix}-state-machine", "states.amazonaws.com", account, [state_machine_arn]
         )
 
         # -- Generate dataset (Lambda) ----------------------------------------------------------------
@@ -230,7 +249,7 @@ class MlPipeline(Construct):
             source_code_hash=lambda_zip.sha256_base64,
             memory_size=lambda_config.memory_mb,
             timeout=lambda_config.timeout_seconds,
-            reserved_concurrent_executions=lambda_config.reserved_concurrency,
+            reserved_concurrent_executions=lambda_config.reserved_concurrency,  # None: omitted (unreserved)
             tracing_config={"mode": "Active"},
             logging_config={"log_format": "Text", "log_group": self.lambda_log_group.name},
             environment={
@@ -242,10 +261,8 @@ class MlPipeline(Construct):
                     "DATASET_MAX_VALUE": str(dataset.max_value),
                 }
             },
-            # With a customer key configured, environment variables are encrypted with it too (checkov
-            # CKV_AWS_173); the Lambda role already gets kms:Decrypt on that key.
-            kms_key_arn=config.kms_key_arn,
-            depends_on=[self.lambda_log_group],
+            # With a customer key, environment variables are encrypted with it too (checkov CKV_AWS_173).
+            kms_key_arn=kms_key_arn,
         )
 
         arns = iam.Arns(
@@ -259,9 +276,13 @@ class MlPipeline(Construct):
             ecr_repositories=sorted(
                 {ecr_repository_arn(config.processing_image, partition), ecr_repository_arn(config.training_image, partition)}
             ),
-            kms_key_arn=config.kms_key_arn,
+            kms_key_arn=kms_key_arn,
+            dns_suffix=dns_suffix,
         )
-        self._policy("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns))
+        lambda_policy = self._policy("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns))
+        # CreateFunction must not race IAM: with Active tracing and its log group, the function needs
+        # its role's policy in place when it is created.
+        self.generate_function.add_override("depends_on", [_address(self.lambda_log_group), _address(lambda_policy)])
         self._policy("sagemaker-policy", self.sagemaker_role, "run-jobs", iam.sagemaker_statements(arns))
         state_machine_policy = self._policy(
             "state-machine-policy", self.state_machine_role, "orchestrate", iam.state_machine_statements(arns)
@@ -275,6 +296,7 @@ class MlPipeline(Construct):
                 lambda_arn=self.generate_function.arn,
                 sagemaker_role_arn=self.sagemaker_role.arn,
                 transform_key=self.transform_key,
+                partition=partition,
             ),
         )
         self.state_machine = SfnStateMachine(
@@ -307,8 +329,24 @@ class MlPipeline(Construct):
             output = TerraformOutput(self, f"output-{name}", value=value, description=description)
             output.override_logical_id(output_name(prefix, name))
 
-    def _role(self, id: str, name: str, service: str, account: str, *, source_arn: str | None) -> IamRole:
-        trust = DataAwsIamPolicyDocument(self, f"{id}-trust", statement=[iam.trust_statement(service, account, source_arn)])
+    def _stack_key(self, partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str]) -> KmsKey:
+        """The stack's own customer-managed key, rotated yearly, with the key policy of iam.key_policy_statements."""
+        policy = DataAwsIamPolicyDocument(
+            self, "key-policy", statement=iam.key_policy_statements(partition, dns_suffix, region, account, log_group_arns)
+        )
+        key = KmsKey(
+            self,
+            "key",
+            description=f"{self.config.name_prefix}: pipeline data, logs and Lambda environment",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=policy.json,
+        )
+        KmsAlias(self, "key-alias", name=f"alias/{self.config.name_prefix}-pipeline", target_key_id=key.key_id)
+        return key
+
+    def _role(self, id: str, name: str, service: str, account: str | None, source_arns: list[str] | None = None) -> IamRole:
+        trust = DataAwsIamPolicyDocument(self, f"{id}-trust", statement=[iam.trust_statement(service, account, source_arns)])
         return IamRole(self, id, name=name, assume_role_policy=trust.json, max_session_duration=3600)
 
     def _policy(self, id: str, role: IamRole, name: str, statements: list[iam.Statement]) -> IamRolePolicy:

@@ -36,17 +36,28 @@ PROCESSING_INPUT = "/opt/ml/processing/input"
 PROCESSING_CODE = "/opt/ml/processing/input/code"
 PROCESSING_OUTPUT = "/opt/ml/processing/output/train"
 
+# Transient errors worth a retry. Step Functions names an integration's errors
+# "<Service>.<Exception>" (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+# Lambda: the four service errors AWS's best practices say to retry
+# (https://docs.aws.amazon.com/step-functions/latest/dg/sfn-best-practices.html#bp-lambda-serviceexception).
 LAMBDA_TRANSIENT_ERRORS = [
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",
     "Lambda.TooManyRequestsException",
 ]
-SAGEMAKER_TRANSIENT_ERRORS = [
-    "SageMaker.AmazonSageMakerException",
-    "SageMaker.ResourceLimitExceededException",
-    "ThrottlingException",
-]
+# SageMaker: only ResourceLimitExceeded ("You have exceeded an SageMaker resource limit. For example,
+# you might have too many training jobs created": the Errors of CreateProcessingJob/CreateTrainingJob,
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#API_CreateTrainingJob_Errors).
+# The create was refused, so no job of that name exists and the retry cannot fail on "job names
+# must be unique" (ResourceInUse). Not retried: SageMaker.AmazonSageMakerException (it also carries
+# validation errors that never succeed), States.TaskFailed (the job ran and failed: a retry with the
+# same name would be refused as ResourceInUse), and a bare "ThrottlingException" (no integration
+# error has that name; Step Functions itself retries the .sync polling).
+SAGEMAKER_TRANSIENT_ERRORS = ["SageMaker.ResourceLimitExceededException"]
+RETRY_INTERVAL_SECONDS = 5
+RETRY_MAX_ATTEMPTS = 3
+RETRY_BACKOFF_RATE = 2.0
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,12 @@ class DefinitionRefs:
     lambda_arn: str
     sagemaker_role_arn: str
     transform_key: str
+    partition: str = "aws"  # arn:<partition>:states:::... (a Terraform reference when synthesized)
+
+    def integration(self, service: str, api: str) -> str:
+        """An optimized integration's Resource ARN, in the stack's partition
+        (https://docs.aws.amazon.com/step-functions/latest/dg/integrate-optimized.html)."""
+        return f"arn:{self.partition}:states:::{service}:{api}"
 
 
 def _s3(bucket: str, key_template: str) -> str:
@@ -64,8 +81,16 @@ def _s3(bucket: str, key_template: str) -> str:
     return f"States.Format('s3://{bucket}/{key_template}', $$.Execution.Name)"
 
 
-def _retry(errors: list[str], attempts: int) -> list[dict[str, Any]]:
-    return [{"ErrorEquals": errors, "IntervalSeconds": 5, "MaxAttempts": attempts, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]
+def _retry(errors: list[str]) -> list[dict[str, Any]]:
+    return [
+        {
+            "ErrorEquals": errors,
+            "IntervalSeconds": RETRY_INTERVAL_SECONDS,
+            "MaxAttempts": RETRY_MAX_ATTEMPTS,
+            "BackoffRate": RETRY_BACKOFF_RATE,
+            "JitterStrategy": "FULL",
+        }
+    ]
 
 
 def _catch() -> list[dict[str, Any]]:
@@ -90,13 +115,13 @@ def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, 
                 },
                 "ResultSelector": {"s3_uri.$": "$.s3_uri", "rows.$": "$.rows"},
                 "ResultPath": "$.dataset",
-                "Retry": _retry(LAMBDA_TRANSIENT_ERRORS, 3),
+                "Retry": _retry(LAMBDA_TRANSIENT_ERRORS),
                 "Catch": _catch(),
                 "Next": STANDARDIZE,
             },
             STANDARDIZE: {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::sagemaker:createProcessingJob.sync",
+                "Resource": refs.integration("sagemaker", "createProcessingJob.sync"),
                 "Parameters": {
                     "ProcessingResources": {
                         "ClusterConfig": {
@@ -151,13 +176,13 @@ def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, 
                 },
                 "ResultSelector": {"ProcessingJobArn.$": "$.ProcessingJobArn", "ProcessingJobStatus.$": "$.ProcessingJobStatus"},
                 "ResultPath": "$.processing",
-                "Retry": _retry(SAGEMAKER_TRANSIENT_ERRORS, 3),
+                "Retry": _retry(SAGEMAKER_TRANSIENT_ERRORS),
                 "Catch": _catch(),
                 "Next": TRAIN,
             },
             TRAIN: {
                 "Type": "Task",
-                "Resource": "arn:aws:states:::sagemaker:createTrainingJob.sync",
+                "Resource": refs.integration("sagemaker", "createTrainingJob.sync"),
                 "Parameters": {
                     "AlgorithmSpecification": {"TrainingImage": config.training_image, "TrainingInputMode": "File"},
                     "OutputDataConfig": {"S3OutputPath.$": _s3(bucket, MODELS_PREFIX)},
@@ -190,7 +215,7 @@ def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, 
                     "ModelArtifacts.$": "$.ModelArtifacts",
                 },
                 "ResultPath": "$.training",
-                "Retry": _retry(SAGEMAKER_TRANSIENT_ERRORS, 3),
+                "Retry": _retry(SAGEMAKER_TRANSIENT_ERRORS),
                 "Catch": _catch(),
                 "End": True,
             },

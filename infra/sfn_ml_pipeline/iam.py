@@ -10,6 +10,9 @@ permissions use ``*`` (and carry a condition where IAM offers one). Sources:
 * SageMaker execution role:    https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html
   (the sample's policy, ../shared/reference/sample-iam-sagemaker-execution-role.json, scoped down)
 * Lambda execution role:       https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html
+* S3 ListBucket's s3:prefix:   https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html
+* KMS kms:ViaService:          https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service
+* SageMaker confused deputy:   https://docs.aws.amazon.com/sagemaker/latest/dg/security-confused-deputy-prevention.html
 
 The documented minimum that ``pipeline-tools verify-iam`` checks these against lives in
 ``pipeline_tools/data/``; this module is what the construct grants.
@@ -48,6 +51,7 @@ class Arns:
     sagemaker_role_arn: str
     ecr_repositories: list[str]
     kms_key_arn: str | None = None
+    dns_suffix: str = "amazonaws.com"  # amazonaws.com.cn in the China partition
 
     def service_arn(self, service: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"
@@ -70,13 +74,17 @@ XRAY_STATE_MACHINE_ACTIONS = [
     "xray:PutTraceSegments",
 ]
 XRAY_LAMBDA_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
+# Prefixes the SageMaker jobs list (S3DataType S3Prefix): code/<sha>/transform.py,
+# runs/<execution>/input/raw.csv and runs/<execution>/train/.
+SAGEMAKER_LISTED_PREFIXES = ("code/*", "runs/*/input/*", "runs/*/train/*")
 
 
 def state_machine_statements(arns: Arns) -> list[Statement]:
     processing_jobs = arns.service_arn("sagemaker", "processing-job/*")
     training_jobs = arns.service_arn("sagemaker", "training-job/*")
     return [
-        Statement("InvokeGenerateDataset", ["lambda:InvokeFunction"], [arns.lambda_arn, f"{arns.lambda_arn}:*"]),
+        # The task's Resource is the unqualified function ARN, so no version/alias (":*") grant.
+        Statement("InvokeGenerateDataset", ["lambda:InvokeFunction"], [arns.lambda_arn]),
         Statement(
             "RunProcessingJobs",
             ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"],
@@ -121,7 +129,13 @@ def sagemaker_statements(arns: Arns) -> list[Statement]:
             [f"{bucket}/code/*", f"{bucket}/runs/*/input/*", f"{bucket}/runs/*/train/*"],
         ),
         Statement("WritePipelineOutputs", ["s3:PutObject"], [f"{bucket}/runs/*/train/*", f"{bucket}/runs/*/models/*"]),
-        Statement("ListPipelineData", ["s3:ListBucket"], [bucket]),
+        # S3Prefix inputs list the prefix of their S3Uri: transform.py's, raw.csv's and train/'s.
+        Statement(
+            "ListPipelineData",
+            ["s3:ListBucket"],
+            [bucket],
+            [("StringLike", "s3:prefix", list(SAGEMAKER_LISTED_PREFIXES))],
+        ),
         Statement(
             "WriteJobLogs",
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
@@ -141,8 +155,18 @@ def sagemaker_statements(arns: Arns) -> list[Statement]:
         ),
     ]
     if arns.kms_key_arn:
-        statements.append(Statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [arns.kms_key_arn]))
+        statements.append(_use_data_key(arns))
     return statements
+
+
+def _use_data_key(arns: Arns) -> Statement:
+    """The key is used for S3 objects only (SSE-KMS): through S3 in the stack's region, never directly."""
+    return Statement(
+        "UseDataKey",
+        ["kms:Decrypt", "kms:GenerateDataKey"],
+        [arns.kms_key_arn],
+        [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
+    )
 
 
 def lambda_statements(arns: Arns) -> list[Statement]:
@@ -160,19 +184,112 @@ def lambda_statements(arns: Arns) -> list[Statement]:
         Statement("WriteTraces", XRAY_LAMBDA_ACTIONS, ["*"]),
     ]
     if arns.kms_key_arn:
-        statements.append(Statement("UseDataKey", ["kms:Decrypt", "kms:GenerateDataKey"], [arns.kms_key_arn]))
+        statements.append(_use_data_key(arns))
     return statements
 
 
-def trust_statement(service: str, account: str, source_arn: str | None) -> dict:
-    """Who may assume a role: one service, only on behalf of this account (confused-deputy protection)."""
-    conditions = [{"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account]}]
-    if source_arn:
-        conditions.append({"test": "ArnLike", "variable": "aws:SourceArn", "values": [source_arn]})
-    return {
+def trust_statement(service: str, account: str | None, source_arns: list[str] | None = None) -> dict:
+    """Who may assume a role: one service, on behalf of this account and, where the service sends
+    it, of the named resources only (confused-deputy protection). ``account=None``: no source
+    condition at all, for services not documented to send the keys (see iam_minimum.toml, lambda)."""
+    conditions = []
+    if account is not None:
+        conditions.append({"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account]})
+    if source_arns:
+        conditions.append({"test": "ArnLike", "variable": "aws:SourceArn", "values": source_arns})
+    statement = {
         "sid": "TrustedService",
         "effect": "Allow",
         "actions": ["sts:AssumeRole"],
         "principals": [{"type": "Service", "identifiers": [service]}],
-        "condition": conditions,
     }
+    if conditions:
+        statement["condition"] = conditions
+    return statement
+
+
+# -- the stack's own KMS key ------------------------------------------------------------------------
+# Key administration: the administrative actions of the key policy AWS writes for key administrators
+# (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-administrators),
+# spelled out instead of its "kms:Create*"-style wildcards, so no future action is granted unseen.
+# kms:CreateGrant is among them: Lambda creates a grant on the key with the deployer's permissions
+# when a function's environment is encrypted with it
+# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html).
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion",
+    "kms:CreateAlias",
+    "kms:CreateGrant",
+    "kms:DeleteAlias",
+    "kms:DescribeKey",
+    "kms:DisableKey",
+    "kms:DisableKeyRotation",
+    "kms:EnableKey",
+    "kms:EnableKeyRotation",
+    "kms:GetKeyPolicy",
+    "kms:GetKeyRotationStatus",
+    "kms:ListAliases",
+    "kms:ListGrants",
+    "kms:ListKeyPolicies",
+    "kms:ListKeyRotations",
+    "kms:ListResourceTags",
+    "kms:PutKeyPolicy",
+    "kms:RetireGrant",
+    "kms:RevokeGrant",
+    "kms:RotateKeyOnDemand",
+    "kms:ScheduleKeyDeletion",
+    "kms:TagResource",
+    "kms:UntagResource",
+    "kms:UpdateAlias",
+    "kms:UpdateKeyDescription",
+]
+# Data use through S3 (SSE-KMS with a bucket key: GenerateDataKey and Decrypt,
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html) and through Lambda
+# (environment variables: Encrypt and Decrypt, https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html).
+KEY_USE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+# What CloudWatch Logs needs on a key that encrypts log groups, exactly as AWS writes it
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, step 2);
+# the encryption context condition limits it to the named log groups.
+LOGS_KEY_ACTIONS = ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+LOGS_ENCRYPTION_CONTEXT_KEY = "kms:EncryptionContext:aws:logs:arn"
+
+
+def key_policy_statements(partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str]) -> list[dict]:
+    """The key policy of the stack's own key (``DataAwsIamPolicyDocumentStatement`` shape).
+
+    * The account administers the key (no data use from this statement), so IAM policies can
+      manage it and it can never become unmanageable (KMS's lockout safety check).
+    * Principals of the account may encrypt and decrypt with it only through S3 and Lambda in this
+      region, and only where their own IAM policies allow it too: the stack's roles (whose policies
+      carry the same kms:ViaService condition), Terraform and ``pipeline-tools run`` reading a model.
+    * CloudWatch Logs may use it for this stack's two log groups only (the encryption context
+      condition AWS documents for log group encryption).
+    """
+    root = f"arn:{partition}:iam::{account}:root"
+    return [
+        {
+            "sid": "KeyAdministration",
+            "effect": "Allow",
+            "actions": KEY_ADMIN_ACTIONS,
+            "resources": ["*"],
+            "principals": [{"type": "AWS", "identifiers": [root]}],
+        },
+        {
+            "sid": "UseThroughS3AndLambda",
+            "effect": "Allow",
+            "actions": KEY_USE_ACTIONS,
+            "resources": ["*"],
+            "principals": [{"type": "AWS", "identifiers": [root]}],
+            "condition": [
+                {"test": "StringEquals", "variable": "kms:ViaService", "values": [f"s3.{region}.{dns_suffix}", f"lambda.{region}.{dns_suffix}"]},
+                {"test": "StringEquals", "variable": "kms:CallerAccount", "values": [account]},
+            ],
+        },
+        {
+            "sid": "CloudWatchLogsForThePipelineLogGroups",
+            "effect": "Allow",
+            "actions": LOGS_KEY_ACTIONS,
+            "resources": ["*"],
+            "principals": [{"type": "Service", "identifiers": [f"logs.{region}.{dns_suffix}"]}],
+            "condition": [{"test": "ArnEquals", "variable": LOGS_ENCRYPTION_CONTEXT_KEY, "values": log_group_arns}],
+        },
+    ]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
-from .model import Condition, Policy, Role, Stack, Statement
+from .model import Condition, Key, Policy, Role, Stack, Statement
 from .normalize import INTERPOLATION, ROLE_PLACEHOLDER, Normalizer, normalize_arn_parts, split_reference
 
 # Service principal -> purpose key in the documented minimum.
@@ -32,6 +32,7 @@ PURPOSES = {
 _DOC_REF = re.compile(r"^\$\{data\.aws_iam_policy_document\.([^.}]+)\.json\}$")
 _POLICY_ARN_REF = re.compile(r"^\$\{aws_iam_policy\.([^.}]+)\.arn\}$")
 _ROLE_REF = re.compile(r"^\$\{aws_iam_role\.([^.}]+)\.(id|name)\}$")
+_KEY_REF = re.compile(r"^\$\{aws_kms_key\.([^.}]+)\.(arn|id|key_id)\}$")
 UNKNOWN = "{unknown}"
 
 
@@ -228,7 +229,17 @@ def load_synth(path: Path) -> Stack:
         elif role is not None:
             role.unverifiable.append(f"aws_iam_role_policy_attachment.{name}: {body.get('policy_arn')}")
 
-    return Stack(source=str(path), roles=list(roles.values()), features=_features(resources))
+    keys = []
+    for name, body in _check_type(resources.get("aws_kms_key", {}), dict, "aws_kms_key").items():
+        address = f"aws_kms_key.{name}"
+        key_policy = policy(body.get("policy"), address, normalize) if body.get("policy") else None
+        groups = [
+            f"aws_cloudwatch_log_group.{group}"
+            for group, group_body in (resources.get("aws_cloudwatch_log_group") or {}).items()
+            if isinstance(group_body, dict) and (m := _KEY_REF.match(str(group_body.get("kms_key_id", "")))) and m.group(1) == name
+        ]
+        keys.append(Key(address=address, policy=key_policy, log_groups=groups))
+    return Stack(source=str(path), roles=list(roles.values()), features=_features(resources), keys=keys)
 
 
 def _log_group_purposes(resources: dict) -> dict[str, str]:
@@ -410,7 +421,22 @@ def load_plan(path: Path) -> Stack:
     for address, body in values.items():
         if not address.startswith("data."):
             by_type.setdefault(rtype(address), {})[address] = body
-    return Stack(source=str(path), roles=list(roles.values()), features=_features(by_type))
+    keys = []
+    for address, body in values.items():
+        if rtype(address) != "aws_kms_key" or address.startswith("data."):
+            continue
+        key_policy = parse(body.get("policy"), address) or from_config(address, "policy", address)
+        groups = [
+            group
+            for group, group_body in values.items()
+            if rtype(group) == "aws_cloudwatch_log_group"
+            and (
+                (body.get("arn") and group_body.get("kms_key_id") == body.get("arn"))
+                or f"{address}.arn" in (((config.get(group) or {}).get("expressions") or {}).get("kms_key_id") or {}).get("references", [])
+            )
+        ]
+        keys.append(Key(address=address, policy=key_policy, log_groups=groups))
+    return Stack(source=str(path), roles=list(roles.values()), features=_features(by_type), keys=keys)
 
 
 def _mark_unknown(blocks: list, unknown_blocks: Any) -> list:

@@ -28,6 +28,8 @@ class RoleMinimum:
     trust_conditions_any: tuple[str, ...]
     trust_source: str
     entries: tuple[Entry, ...]
+    trust_source_arns: tuple[str, ...] = ()  # patterns every aws:SourceArn value must fall inside
+    trust_conditions_unsent: tuple[str, ...] = ()  # keys the service does not send: a condition on them is a finding
 
     def active(self, features: set[str]) -> list[Entry]:
         """Entries that apply to a stack with these features."""
@@ -59,6 +61,8 @@ def load_minimum() -> dict[str, RoleMinimum]:
             trust_conditions_any=tuple(body.get("trust_conditions_any", [])),
             trust_source=sources.get(body.get("trust_source", ""), body.get("trust_source", "")),
             entries=entries,
+            trust_source_arns=tuple(body.get("trust_source_arns", [])),
+            trust_conditions_unsent=tuple(body.get("trust_conditions_unsent", [])),
         )
     return roles
 

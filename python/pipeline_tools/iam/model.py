@@ -70,12 +70,22 @@ class Role:
 
 
 @dataclass
+class Key:
+    """A KMS key the stack declares: its key policy (None: the default key policy) and the log groups it encrypts."""
+
+    address: str  # aws_kms_key.<name>
+    policy: Policy | None
+    log_groups: list[str] = field(default_factory=list)  # Terraform addresses
+
+
+@dataclass
 class Stack:
     """Every role the stack creates, plus facts that switch optional parts of the minimum on."""
 
     source: str
     roles: list[Role]
     features: set[str] = field(default_factory=set)  # kms, sfn_logging, sfn_tracing, lambda_tracing
+    keys: list[Key] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

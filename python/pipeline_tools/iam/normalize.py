@@ -22,6 +22,7 @@ _ACCOUNT = re.compile(r"^\d{12}$")
 # (resource type, attribute) -> placeholder. Attribute None: any attribute.
 _BY_TYPE: dict[tuple[str, str | None], str] = {
     ("data.aws_partition", "partition"): "{partition}",
+    ("data.aws_partition", "dns_suffix"): "{dns_suffix}",
     ("data.aws_region", None): "{region}",
     ("data.aws_caller_identity", "account_id"): "{account}",
     ("aws_s3_bucket", "arn"): "{bucket_arn}",
@@ -86,8 +87,16 @@ class Normalizer:
         return normalize_arn_parts(text)
 
 
+# A regional service endpoint name, as kms:ViaService and regional service principals spell it.
+_SERVICE_HOST = re.compile(r"^(?P<service>[a-z0-9-]+)\.(?P<region>[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d)\.(?P<suffix>amazonaws\.com(\.cn)?)$")
+
+
 def normalize_arn_parts(text: str) -> str:
-    """Literal partition/region/account fields of an ARN -> placeholders (``arn:aws:...`` -> ``arn:{partition}:...``)."""
+    """Literal partition/region/account fields of an ARN -> placeholders (``arn:aws:...`` -> ``arn:{partition}:...``),
+    and literal regional service names (``s3.us-east-1.amazonaws.com`` -> ``s3.{region}.{dns_suffix}``)."""
+    host = _SERVICE_HOST.match(text)
+    if host:
+        return f"{host['service']}.{{region}}.{{dns_suffix}}"
     if not text.startswith("arn:"):
         return text
     parts = text.split(":", 5)

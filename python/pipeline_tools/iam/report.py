@@ -76,7 +76,12 @@ def _trust_line(role) -> str:
     principals = sorted({f"{k}:{i}" for s in (role.trust.statements if role.trust else ()) if s.allows for k, i in s.principals})
     keys = sorted({c.variable for s in (role.trust.statements if role.trust else ()) if s.allows for c in s.conditions})
     expected = minimum[role.purpose] if role.purpose in minimum else None
-    wanted = f" | expected: Service:{expected.service} with one of {', '.join(expected.trust_conditions_any)}" if expected else ""
+    if expected is None:
+        wanted = ""
+    elif expected.trust_conditions_any:
+        wanted = f" | expected: Service:{expected.service} with one of {', '.join(expected.trust_conditions_any)}"
+    else:
+        wanted = f" | expected: Service:{expected.service} without {', '.join(expected.trust_conditions_unsent)} (not sent by the service)"
     return f"trust: {', '.join(principals) or 'none'} with {', '.join(keys) or 'no conditions'}{wanted}"
 
 

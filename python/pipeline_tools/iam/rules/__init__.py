@@ -25,6 +25,9 @@ MODULES = (
     "pti009_resource_broader",
     "pti010_condition_missing",
     "pti011_unverifiable_policy",
+    "pti012_trust_source_arn_broader",
+    "pti013_trust_condition_unsent",
+    "pti014_log_key_policy",
 )
 
 

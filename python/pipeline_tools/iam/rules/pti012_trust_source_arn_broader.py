@@ -1,0 +1,39 @@
+"""PTI012: a trust policy's ``aws:SourceArn`` admits more than the resources the documented minimum names.
+
+E.g. ``arn:aws:sagemaker:REGION:ACCOUNT:*`` (any SageMaker resource) where only the pipeline's processing
+and training jobs assume the role.
+"""
+
+from __future__ import annotations
+
+from ..matching import resource_covers
+from . import Context, Rule, make
+
+RULE = Rule(
+    id="PTI012",
+    name="trust-source-arn-broader",
+    severity="medium",
+    inspects="aws:SourceArn values in Allow statements of trust policies",
+    description="A service may assume the role only for the resources the minimum names (confused-deputy guidance).",
+)
+
+
+def check(context: Context):
+    for role in context.stack.roles:
+        minimum = context.role_minimum(role)
+        if minimum is None or role.trust is None or not minimum.trust_source_arns:
+            continue
+        for statement in role.trust.statements:
+            if not statement.allows:
+                continue
+            for condition in statement.conditions:
+                if condition.variable.lower() != "aws:sourcearn":
+                    continue
+                for value in condition.values:
+                    if not any(resource_covers(pattern, value) for pattern in minimum.trust_source_arns):
+                        yield make(
+                            RULE, role, statement,
+                            f"aws:SourceArn admits {value}, broader than the documented {list(minimum.trust_source_arns)}; "
+                            f"source: {minimum.trust_source}",
+                            role.trust.source,
+                        )
