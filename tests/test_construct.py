@@ -98,17 +98,18 @@ def test_the_stack_creates_a_rotated_key_for_bucket_logs_and_lambda_by_default(d
     assert key["enable_key_rotation"] is True
     assert all(group["kms_key_id"] == reference for group in document["resource"]["aws_cloudwatch_log_group"].values())
     assert only(document, "aws_lambda_function")["kms_key_arn"] == reference
-    statements = {s["sid"]: s for s in document["data"]["aws_iam_policy_document"][key["policy"].split(".")[2]]["statement"]}
+    policy = json.loads(key["policy"])
+    statements = {s["Sid"]: s for s in policy["Statement"]}
     assert set(statements) == {"KeyAdministration", "UseThroughS3AndLambda", "CloudWatchLogsForThePipelineLogGroups"}
-    # Administration grants no data use; data use only through S3 and Lambda.
-    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(statements["KeyAdministration"]["actions"])
-    (via,) = [c for c in statements["UseThroughS3AndLambda"]["condition"] if c["variable"] == "kms:ViaService"]
-    assert [v.split(".")[0] for v in via["values"]] == ["s3", "lambda"]
+    assert all(s["Resource"] == "*" for s in statements.values())  # in a key policy: this key
+    # Administration grants no data use; data use only through S3 and Lambda, by this account.
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(statements["KeyAdministration"]["Action"])
+    via = statements["UseThroughS3AndLambda"]["Condition"]["StringEquals"]
+    assert [v.split(".")[0] for v in via["kms:ViaService"]] == ["s3", "lambda"] and "kms:CallerAccount" in via
     logs = statements["CloudWatchLogsForThePipelineLogGroups"]
-    assert logs["principals"][0]["identifiers"][0].startswith("logs.${data.aws_region.")
-    (context,) = logs["condition"]
-    assert context["test"] == "ArnEquals" and context["variable"] == "kms:EncryptionContext:aws:logs:arn"
-    assert sorted(v.rsplit(":", 1)[1] for v in context["values"]) == ["/aws/lambda/mlpipe-generate-dataset", "/aws/vendedlogs/states/mlpipe-pipeline"]
+    assert logs["Principal"]["Service"].startswith("logs.${data.aws_region.")
+    context = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert sorted(v.rsplit(":", 1)[1] for v in context) == ["/aws/lambda/mlpipe-generate-dataset", "/aws/vendedlogs/states/mlpipe-pipeline"]
 
 
 def test_aws_managed_encryption_is_an_opt_out():
@@ -214,11 +215,7 @@ def test_policies_are_data_sources_and_star_only_where_iam_allows_nothing_else(d
     }  # fmt: skip
     for policy in document["resource"]["aws_iam_role_policy"].values():
         assert policy["policy"].startswith("${data.aws_iam_policy_document.")
-    # A key policy's "*" means the key itself; its statements are tested above.
-    key_policies = {key["policy"].split(".")[2] for key in document["resource"].get("aws_kms_key", {}).values()}
-    for name, doc in document["data"]["aws_iam_policy_document"].items():
-        if name in key_policies:
-            continue
+    for doc in document["data"]["aws_iam_policy_document"].values():
         for statement in doc["statement"]:
             if "*" in statement.get("resources", []):
                 assert set(statement["actions"]) <= allowed_star, statement["sid"]

@@ -132,6 +132,36 @@ def test_tasks_retry_transient_errors_and_catch_into_a_fail_state_that_keeps_the
     assert (failed["Type"], failed["ErrorPath"], failed["CausePath"]) == ("Fail", "$.error.Error", "$.error.Cause")
 
 
+def test_retry_values_and_only_errors_a_retried_create_survives():
+    lambda_retry = [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                                     "Lambda.TooManyRequestsException"],
+                     "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]  # fmt: skip
+    sagemaker_retry = [{"ErrorEquals": ["SageMaker.ResourceLimitExceededException"],
+                        "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]  # fmt: skip
+    states = build_definition(PipelineConfig(), REFS)["States"]
+    assert states[GENERATE]["Retry"] == lambda_retry
+    for name in (STANDARDIZE, TRAIN):
+        errors = states[name]["Retry"][0]["ErrorEquals"]
+        assert states[name]["Retry"] == sagemaker_retry
+        # The old forms: a validation error never succeeds on retry, and no SageMaker integration error
+        # is named plain "ThrottlingException"; a failed job retried under the same name is ResourceInUse.
+        assert not {"SageMaker.AmazonSageMakerException", "ThrottlingException", "States.TaskFailed", "States.ALL"} & set(errors)
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"), [("us-east-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")]
+)
+def test_integration_arns_follow_the_partition(region, partition):
+    from dataclasses import replace
+
+    from sfn_ml_pipeline.config import partition_of
+
+    assert partition_of(region) == partition
+    states = build_definition(PipelineConfig(region=region), replace(REFS, partition=partition))["States"]
+    assert states[STANDARDIZE]["Resource"] == f"arn:{partition}:states:::sagemaker:createProcessingJob.sync"
+    assert states[TRAIN]["Resource"] == f"arn:{partition}:states:::sagemaker:createTrainingJob.sync"
+
+
 def test_images_follow_the_region():
     config = PipelineConfig(region="eu-west-1")
     params = build_definition(config, REFS)["States"]

@@ -22,6 +22,8 @@ from pipeline_tools.iam.loader import load_plan
 from pipeline_tools.iam.report import render_json, render_junit, render_sarif, render_text
 from pipeline_tools.iam.rules import run_rules
 
+from .conftest import assert_clean_error
+
 # The OASIS SARIF 2.1.0 (rtm.5, the final 2.1.0 schema) JSON schema, copied unchanged from the npm package
 # @microsoft/jest-sarif 1.0.0-beta.0 (MIT), file lib/schemas/sarif-2.1.0-rtm.5.json. Draft-04.
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-2.1.0.json"
@@ -232,6 +234,69 @@ def test_pti011_unverifiable_managed_policy(stack, tmp_path):
     assert "AdministratorAccess" in findings[0].message
 
 
+# --- the broad forms the stack carried before it was made ready for a real account: each is flagged ----
+
+
+def test_old_form_invoke_with_version_and_alias_qualifier(stack, tmp_path):
+    def qualified(doc):
+        grant = statement(doc, "state_machine", "InvokeGenerateDataset")
+        grant["resources"] = grant["resources"] + [grant["resources"][0] + ":*"]
+
+    findings = findings_after(stack, tmp_path, qualified)
+    assert rule_ids(findings) == ["PTI009"]
+    assert "{lambda_arn}:*" in findings[0].message
+
+
+def test_old_form_sagemaker_trust_on_any_sagemaker_resource(stack, tmp_path):
+    def any_resource(doc):
+        (source_arn,) = [c for c in trust_statement(doc, "sagemaker")["condition"] if c["variable"] == "aws:SourceArn"]
+        source_arn["values"] = [source_arn["values"][0].rsplit(":", 1)[0] + ":*"]
+
+    findings = findings_after(stack, tmp_path, any_resource)
+    assert rule_ids(findings) == ["PTI012"]
+    assert "arn:{partition}:sagemaker:{region}:{account}:*" in findings[0].message and findings[0].role == "sagemaker"
+
+
+def test_old_form_lambda_trust_with_source_account(stack, tmp_path):
+    def source_account(doc):
+        account = f"${{data.aws_caller_identity.{next(iter(doc['data']['aws_caller_identity']))}.account_id}}"
+        trust_statement(doc, "lambda")["condition"] = [{"test": "StringEquals", "variable": "aws:SourceAccount", "values": [account]}]
+
+    findings = findings_after(stack, tmp_path, source_account)
+    assert rule_ids(findings) == ["PTI013"]
+    assert "aws:SourceAccount" in findings[0].message and findings[0].role == "lambda"
+
+
+def test_old_form_list_bucket_without_prefix(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: statement(d, "sagemaker", "ListPipelineData").pop("condition"))
+    assert rule_ids(findings) == ["PTI010"]
+    assert "s3:prefix" in findings[0].message
+
+
+def test_old_form_kms_grant_without_via_service(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: statement(d, "lambda", "UseDataKey").pop("condition"))
+    assert rule_ids(findings) == ["PTI010", "PTI010"]  # kms:Decrypt and kms:GenerateDataKey
+    assert all("kms:ViaService" in f.message for f in findings)
+
+
+def test_old_form_key_without_the_cloudwatch_logs_statement(stack, tmp_path):
+    def drop_logs(doc):
+        (key,) = doc["resource"]["aws_kms_key"].values()
+        policy = json.loads(key["policy"])
+        policy["Statement"] = [s for s in policy["Statement"] if not s["Sid"].startswith("CloudWatchLogs")]
+        key["policy"] = json.dumps(policy)
+
+    findings = findings_after(stack, tmp_path, drop_logs)
+    assert rule_ids(findings) == ["PTI014"]
+    assert "docs/kms-key-policy.md" in findings[0].message and "aws_cloudwatch_log_group." in findings[0].message
+
+
+def test_key_with_the_default_key_policy_encrypting_logs_is_flagged(stack, tmp_path):
+    findings = findings_after(stack, tmp_path, lambda d: next(iter(d["resource"]["aws_kms_key"].values())).pop("policy"))
+    assert rule_ids(findings) == ["PTI014"]
+    assert "no key policy of its own" in findings[0].message
+
+
 # --- rendering the policies as real JSON: parliament, and a plan ------------------------------------
 
 
@@ -320,7 +385,7 @@ def _plan_from(stack: dict) -> dict:
     for name, body in stack["resource"].get("aws_kms_key", {}).items():
         resources.append({
             "address": f"aws_kms_key.{name}", "mode": "managed", "type": "aws_kms_key", "name": name,
-            "values": {"arn": _concrete(stack, f"${{aws_kms_key.{name}.arn}}"), "policy": json.dumps(_iam_json(stack, _doc_name(body["policy"])))},
+            "values": {"arn": _concrete(stack, f"${{aws_kms_key.{name}.arn}}"), "policy": _concrete(stack, body["policy"])},
         })
     for kind in ("aws_sfn_state_machine", "aws_lambda_function"):
         for name, body in stack["resource"][kind].items():

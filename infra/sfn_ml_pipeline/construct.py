@@ -330,17 +330,20 @@ class MlPipeline(Construct):
             output.override_logical_id(output_name(prefix, name))
 
     def _stack_key(self, partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str]) -> KmsKey:
-        """The stack's own customer-managed key, rotated yearly, with the key policy of iam.key_policy_statements."""
-        policy = DataAwsIamPolicyDocument(
-            self, "key-policy", statement=iam.key_policy_statements(partition, dns_suffix, region, account, log_group_arns)
-        )
+        """The stack's own customer-managed key, rotated yearly, with the key policy of iam.key_policy.
+
+        The key policy is the key's own JSON, not an aws_iam_policy_document: checkov runs its IAM
+        identity-policy checks (CKV_AWS_109/111/356) on policy documents and would read the key
+        policy's "Resource": "*" (this key) as "every resource"; its key-policy checks (CKV_AWS_33,
+        CKV2_AWS_64) still run on the key. verify-iam reads it either way (PTI014).
+        """
         key = KmsKey(
             self,
             "key",
             description=f"{self.config.name_prefix}: pipeline data, logs and Lambda environment",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=policy.json,
+            policy=json.dumps(iam.key_policy(partition, dns_suffix, region, account, log_group_arns)),
         )
         KmsAlias(self, "key-alias", name=f"alias/{self.config.name_prefix}-pipeline", target_key_id=key.key_id)
         return key

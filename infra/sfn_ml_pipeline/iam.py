@@ -253,8 +253,8 @@ LOGS_KEY_ACTIONS = ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:Genera
 LOGS_ENCRYPTION_CONTEXT_KEY = "kms:EncryptionContext:aws:logs:arn"
 
 
-def key_policy_statements(partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str]) -> list[dict]:
-    """The key policy of the stack's own key (``DataAwsIamPolicyDocumentStatement`` shape).
+def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str]) -> dict:
+    """The key policy of the stack's own key, as an IAM JSON policy document.
 
     * The account administers the key (no data use from this statement), so IAM policies can
       manage it and it can never become unmanageable (KMS's lockout safety check).
@@ -263,33 +263,41 @@ def key_policy_statements(partition: str, dns_suffix: str, region: str, account:
       carry the same kms:ViaService condition), Terraform and ``pipeline-tools run`` reading a model.
     * CloudWatch Logs may use it for this stack's two log groups only (the encryption context
       condition AWS documents for log group encryption).
+
+    In a key policy, ``"Resource": "*"`` means this key
+    (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-overview.html).
     """
     root = f"arn:{partition}:iam::{account}:root"
-    return [
-        {
-            "sid": "KeyAdministration",
-            "effect": "Allow",
-            "actions": KEY_ADMIN_ACTIONS,
-            "resources": ["*"],
-            "principals": [{"type": "AWS", "identifiers": [root]}],
-        },
-        {
-            "sid": "UseThroughS3AndLambda",
-            "effect": "Allow",
-            "actions": KEY_USE_ACTIONS,
-            "resources": ["*"],
-            "principals": [{"type": "AWS", "identifiers": [root]}],
-            "condition": [
-                {"test": "StringEquals", "variable": "kms:ViaService", "values": [f"s3.{region}.{dns_suffix}", f"lambda.{region}.{dns_suffix}"]},
-                {"test": "StringEquals", "variable": "kms:CallerAccount", "values": [account]},
-            ],
-        },
-        {
-            "sid": "CloudWatchLogsForThePipelineLogGroups",
-            "effect": "Allow",
-            "actions": LOGS_KEY_ACTIONS,
-            "resources": ["*"],
-            "principals": [{"type": "Service", "identifiers": [f"logs.{region}.{dns_suffix}"]}],
-            "condition": [{"test": "ArnEquals", "variable": LOGS_ENCRYPTION_CONTEXT_KEY, "values": log_group_arns}],
-        },
-    ]
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "KeyAdministration",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": KEY_ADMIN_ACTIONS,
+                "Resource": "*",
+            },
+            {
+                "Sid": "UseThroughS3AndLambda",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": KEY_USE_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {
+                        "kms:ViaService": [f"s3.{region}.{dns_suffix}", f"lambda.{region}.{dns_suffix}"],
+                        "kms:CallerAccount": account,
+                    }
+                },
+            },
+            {
+                "Sid": "CloudWatchLogsForThePipelineLogGroups",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.{dns_suffix}"},
+                "Action": LOGS_KEY_ACTIONS,
+                "Resource": "*",
+                "Condition": {"ArnEquals": {LOGS_ENCRYPTION_CONTEXT_KEY: log_group_arns}},
+            },
+        ],
+    }

@@ -167,12 +167,16 @@ def load_synth(path: Path) -> Stack:
         if match:
             name = match.group(1)
             return Policy(source, f"data.aws_iam_policy_document.{name}", document_statements(name, normalize))
-        if "${" not in text:
+        if text.lstrip().startswith("{") or "${" not in text:
+            # A JSON policy, maybe with interpolations inside its strings (a key policy on aws_kms_key):
+            # the interpolations become placeholders, which JSON strings can hold.
             try:
-                parsed = json.loads(text)
+                parsed = json.loads(INTERPOLATION.sub(lambda m: normalize("${" + m.group(1) + "}"), text))
             except json.JSONDecodeError:
+                if "${" in text:
+                    return None  # an expression we cannot evaluate offline
                 raise UsageError(f"malformed stack: {source} holds a policy that is not JSON", "re-run `pipeline-tools synth`") from None
-            return Policy(source, source, statements_from_json(parsed, lambda v: normalize_arn_parts(plain.resource(v)), source))
+            return Policy(source, source, statements_from_json(parsed, normalize, source))
         return None  # an expression we cannot evaluate offline
 
     # 1. trust policies first: they decide each role's purpose, which ARNs of roles are then named by.
