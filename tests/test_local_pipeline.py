@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import run_cli
+from .conftest import assert_clean_error, run_cli
 from .conftest_emulator import free_port
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
@@ -141,8 +141,7 @@ def test_redeploying_changes_nothing(workdir):
 
 def test_run_without_a_deployed_stack_is_a_clear_error(tmp_path):
     result = run_cli("run", "--target", "local", cwd=tmp_path)
-    assert result.returncode == 2
-    assert "local emulator is not running" in result.stderr
+    assert_clean_error(result, "local emulator is not running", "pipeline-tools local up")
 
 
 def test_ctrl_c_stops_watching_not_the_execution(workdir, aws, outputs):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, assert_clean_error, run_cli
 from .conftest_emulator import emulator_in
 
 EXAMPLE = ROOT / "examples" / "terraform-root"
@@ -86,8 +86,8 @@ def test_the_readme_lists_every_input_and_output(module_dir):
 def test_export_refuses_a_directory_that_is_not_an_earlier_export(tmp_path):
     (tmp_path / "mine.txt").write_text("keep me")
     result = run_cli("module", "export", str(tmp_path), cwd=tmp_path)
-    assert result.returncode == 2
-    assert result.stderr.startswith(f"error: {tmp_path} is not empty and holds no previous module export")
+    line = assert_clean_error(result)
+    assert line.startswith(f"error: {tmp_path} is not empty and holds no previous module export")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.txt"]
 
 

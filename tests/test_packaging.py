@@ -7,6 +7,8 @@ import zipfile
 
 from sfn_ml_pipeline.packaging import SCRIPTS_DIR, package_scripts
 
+from .conftest import assert_clean_error
+
 
 def test_same_sources_give_identical_bytes(tmp_path):
     first = package_scripts(tmp_path / "a")["generate_dataset.zip"]
@@ -45,5 +47,5 @@ def test_package_command_prints_hashes_and_is_stable(cli, tmp_path):
 
 def test_package_missing_scripts_is_exit_2(cli, tmp_path):
     result = cli("package", "--scripts-dir", str(tmp_path), "--build-dir", str(tmp_path / "b"))
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: script not found") and "Traceback" not in result.stderr
+    line = assert_clean_error(result, "--scripts-dir")
+    assert line.startswith(f"error: script not found: {tmp_path / 'generate_dataset.py'}")

@@ -9,6 +9,8 @@ import pytest
 
 from pipeline_tools.commands.validate import lint_definitions, validate_stack
 
+from .conftest import assert_clean_error
+
 
 def test_synth_writes_the_stack_and_prints_its_directory(cli, tmp_path):
     result = cli("synth", "--out", str(tmp_path / "cdktf.out"))
@@ -33,8 +35,7 @@ def test_synth_is_deterministic(default_stack_dir, tmp_path):
 
 def test_local_target_without_a_running_emulator_is_a_clear_error(cli, tmp_path):
     result = cli("synth", "--target", "local", "--out", str(tmp_path / "o"), cwd=tmp_path)
-    assert result.returncode == 2
-    assert "local emulator is not running" in result.stderr and "pipeline-tools local up" in result.stderr
+    assert_clean_error(result, "local emulator is not running", "pipeline-tools local up")
 
 
 def test_statelint_is_clean_on_the_synthesized_definition(default_stack):
@@ -72,10 +73,9 @@ def test_validate_command_exit_codes(cli, default_stack_dir, plugin_dir, tmp_pat
     ok = cli("validate", "--stack-dir", str(default_stack_dir), "--plugin-dir", str(plugin_dir))
     assert ok.returncode == 0, ok.stderr
     missing = cli("validate", "--stack-dir", str(tmp_path))
-    assert missing.returncode == 2 and "cdk.tf.json not found" in missing.stderr
+    assert_clean_error(missing, "cdk.tf.json not found", "pipeline-tools synth")
 
 
 def test_missing_terraform_binary_is_a_clear_error(cli, default_stack_dir):
     result = cli("validate", "--stack-dir", str(default_stack_dir), "--terraform", "/nonexistent/terraform")
-    assert result.returncode == 2
-    assert "not found or not executable" in result.stderr and "Traceback" not in result.stderr
+    assert_clean_error(result, "terraform binary '/nonexistent/terraform' not found or not executable", "install Terraform")
