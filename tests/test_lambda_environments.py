@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline_tools.emulator.patches import lambda_invoke
 from pipeline_tools.emulator.patches.lambda_invoke import POOL, run_handler
 
 from .conftest_emulator import zip_files
@@ -63,6 +64,7 @@ def test_a_handler_exception_is_a_function_error_and_the_environment_stays(invok
 
 
 def test_a_timeout_ends_the_environment(invoke):
+    # The clock starts after the Init phase (see below): a slow cold start cannot time this call out.
     first, _ = invoke({}, timeout=1.5)  # the Timeout is configuration: same value, same environment
     timed_out, errored = invoke({"sleep": 5}, timeout=1.5)
     assert errored and timed_out == {"errorMessage": "Task timed out after 1.50 seconds", "errorType": "Sandbox.Timedout"}
@@ -99,3 +101,39 @@ def _proc_status(pid: int) -> str:
         return Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
         return "State:\tZ (gone)"
+
+
+SLOW_INIT = "import time\ntime.sleep(1.5)  # static code: SDK clients, models...\n" + HANDLER
+
+
+def test_the_init_phase_does_not_count_against_the_function_timeout(invoke):
+    """As on AWS (lambda-runtime-environment.html): Init has its own limit (10 s on demand)."""
+    result, errored = invoke({}, timeout=1.0, package=zip_files({"app.py": SLOW_INIT}))
+    assert not errored, result
+    assert result["invocations"] == 1 and result["remaining"] > 500  # the handler's clock started after init
+
+
+def test_an_init_longer_than_its_limit_goes_on_under_the_function_timeout(invoke, monkeypatch):
+    monkeypatch.setattr(lambda_invoke, "INIT_TIMEOUT_SECONDS", 0.5)
+    timed_out, errored = invoke({}, timeout=0.5, package=zip_files({"app.py": SLOW_INIT}))
+    assert errored and timed_out["errorType"] == "Sandbox.Timedout"
+    done, errored = invoke({}, timeout=5.0, package=zip_files({"app.py": SLOW_INIT}))
+    assert not errored and 0 < done["remaining"] < 5000 - 400  # the init's overrun was charged
+
+
+def test_an_init_error_is_the_invocations_error_and_init_is_retried(invoke):
+    broken = zip_files({"app.py": "raise RuntimeError('no config')\n" + HANDLER})
+    for _ in range(2):
+        error, errored = invoke({}, package=broken)
+        assert errored and (error["errorType"], error["errorMessage"]) == ("RuntimeError", "no config")
+    assert not any(POOL._idle.values()), "an environment whose init failed is not kept"
+
+
+def test_a_warm_environment_expires_after_its_idle_time(invoke, monkeypatch):
+    monkeypatch.setenv(lambda_invoke.IDLE_SECONDS_ENV, "1.0")
+    first, _ = invoke({})
+    assert invoke({})[0]["pid"] == first["pid"]  # warm within the idle time
+    time.sleep(1.5)
+    after, errored = invoke({})
+    assert not errored and after["pid"] != first["pid"] and after["invocations"] == 1  # a cold start
+    assert "State:\tZ" in _proc_status(first["pid"])  # the expired environment's runtime has ended

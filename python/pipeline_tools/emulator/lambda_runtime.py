@@ -5,6 +5,11 @@ One process is one execution environment, as on AWS: it runs in the extracted fu
 module once, and then serves invocations one at a time until its stdin closes, so module-level
 state (SDK clients, caches) survives from one invoke to the next, as in a warm Lambda.
 
+Init phase, as on AWS: the runtime imports the handler module (the function's static code) as soon
+as it starts, then writes ``ready`` to CONTROL_FD; the caller starts an invocation's timeout clock
+only after that (init has its own limit). An import error is reported to every invocation of this
+environment as its function error.
+
 Each invocation is one JSON line on stdin, ``{"event": ..., "result_path": ..., "timeout": s}``.
 The runtime calls ``module.function(event, context)``, writes ``{"ok": true, "result": ...}`` or
 ``{"ok": false, "errorMessage", "errorType", "stackTrace"}`` to ``result_path`` and then one line
@@ -40,39 +45,44 @@ class LambdaContext:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
-def invoke(load_handler: Callable[[], Callable], event: Any, timeout_seconds: float) -> str:
+def _function_error(error: BaseException, skip_frames: int) -> str:
+    traceback.print_exc()
+    sys.stderr.flush()
+    return json.dumps(
+        {
+            "ok": False,
+            "errorMessage": str(error),
+            "errorType": type(error).__name__,
+            "stackTrace": traceback.format_tb(error.__traceback__)[skip_frames:],  # without this runtime's frames
+        }
+    )
+
+
+def invoke(handler: Callable, event: Any, timeout_seconds: float) -> str:
     """One invocation's outcome as JSON."""
     try:
-        result = load_handler()(event, LambdaContext(timeout_seconds))
+        result = handler(event, LambdaContext(timeout_seconds))
         return json.dumps({"ok": True, "result": result})
     except Exception as error:  # noqa: BLE001 - every handler error becomes a function error
-        traceback.print_exc()
-        sys.stderr.flush()
-        return json.dumps(
-            {
-                "ok": False,
-                "errorMessage": str(error),
-                "errorType": type(error).__name__,
-                "stackTrace": traceback.format_tb(error.__traceback__)[1:],  # without this runtime's frame
-            }
-        )
+        return _function_error(error, 1)
 
 
 def main() -> int:
     handler_spec, control = sys.argv[1], int(sys.argv[2])
     sys.path[0] = os.getcwd()  # the function package, not this module's directory
     module_name, _, function_name = handler_spec.rpartition(".")
-    loaded: list[Callable] = []
-
-    def load_handler() -> Callable:
-        # Imported on the first invocation, so an import error is that invocation's function error.
-        if not loaded:
-            loaded.append(getattr(importlib.import_module(module_name.replace("/", ".")), function_name))
-        return loaded[0]
+    # Init phase: the handler's module and its static code, before any invocation's clock starts.
+    handler: Callable | None = None
+    init_error: str | None = None
+    try:
+        handler = getattr(importlib.import_module(module_name.replace("/", ".")), function_name)
+    except Exception as error:  # noqa: BLE001 - reported to the invocations, as on AWS
+        init_error = _function_error(error, 0)
+    os.write(control, b"ready\n" if init_error is None else b"init-error\n")
 
     for line in sys.stdin:
         request = json.loads(line)
-        text = invoke(load_handler, request["event"], float(request["timeout"]))
+        text = init_error if handler is None else invoke(handler, request["event"], float(request["timeout"]))
         sys.stdout.flush()
         with open(request["result_path"], "w") as handle:
             handle.write(text)

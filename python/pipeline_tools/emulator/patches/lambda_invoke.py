@@ -9,12 +9,17 @@ temp directory and the handler (``Handler`` = ``module.function``) runs in a run
 with the local Python (:mod:`pipeline_tools.emulator.lambda_runtime`), with the function's
 environment variables plus ``AWS_ENDPOINT_URL`` (this emulator), ``AWS_CA_BUNDLE``, test
 credentials and the region, so its boto3 calls land here over verified TLS. The function's
-``Timeout`` is enforced. An exception in the handler becomes a function error
+``Timeout`` is enforced on the invocation only: as on AWS, the Init phase (runtime start and the
+handler module's import, its static code) does not count against it but has its own limit,
+:data:`INIT_TIMEOUT_SECONDS`; an init that outlasts it goes on within the first invocation, under
+the function timeout (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
+An exception in the handler becomes a function error
 (``X-Amz-Function-Error: Unhandled``, payload ``{"errorMessage", "errorType", "stackTrace"}``),
 which Step Functions' Retry/Catch see as they do on AWS. Handler output goes to the server log.
 
 Execution environments are reused, as on AWS: after an invocation the runtime process stays,
-idle, for :data:`IDLE_SECONDS`, and the next invocation of the same function (same code,
+idle, for :func:`idle_seconds` (5 minutes; ``PIPELINE_TOOLS_LAMBDA_IDLE_SECONDS`` in the
+emulator's environment changes it), and the next invocation of the same function (same code,
 handler and configuration) runs in it without a new interpreter, imports or package
 extraction (a warm start, ~0.3 s less); module-level state and ``/tmp`` files survive between
 invocations there, as they can on AWS. Concurrent invocations each get an environment of
@@ -44,6 +49,20 @@ from ..jobs.common import sandbox_env
 
 PYTHON_RUNTIME_PREFIX = "python"
 IDLE_SECONDS = 300.0  # AWS keeps an idle environment for minutes; so do we, then end it
+IDLE_SECONDS_ENV = "PIPELINE_TOOLS_LAMBDA_IDLE_SECONDS"
+# AWS: "The Init phase is limited to 10 seconds. If all three tasks do not complete within 10
+# seconds, Lambda retries the Init phase at the time of the first function invocation with the
+# configured function timeout." (lambda-runtime-environment.html, on-demand functions)
+INIT_TIMEOUT_SECONDS = 10.0
+
+
+def idle_seconds() -> float:
+    """How long an idle execution environment is kept (read each time: tests and users set it)."""
+    value = os.environ.get(IDLE_SECONDS_ENV)
+    try:
+        return float(value) if value else IDLE_SECONDS
+    except ValueError:
+        return IDLE_SECONDS
 
 
 class Environment:
@@ -76,16 +95,44 @@ class Environment:
         os.close(control_write)
         self.control = os.fdopen(control_read, "rb", buffering=0)
         self.idle_since = time.monotonic()
+        self.initialized = False  # the runtime has reported the end of its Init phase
+        self.init_failed = False  # ... with an error: every invocation reports it; not reused
+
+    def _await_init(self, timeout_seconds: float) -> tuple[dict[str, str] | None, float]:
+        """Wait for the Init phase (its own limit, then the function timeout, as on AWS).
+        Returns (an error payload or None, seconds of the function timeout init used up)."""
+        ready, _, _ = select.select([self.control], [], [], INIT_TIMEOUT_SECONDS)
+        used = 0.0
+        if not ready:  # init goes on within this invocation, under the function timeout
+            started = time.monotonic()
+            ready, _, _ = select.select([self.control], [], [], timeout_seconds)
+            used = time.monotonic() - started
+            if not ready:
+                return {"errorMessage": f"Task timed out after {float(timeout_seconds):.2f} seconds", "errorType": "Sandbox.Timedout"}, used
+        line = self.control.readline()
+        if line not in (b"ready\n", b"init-error\n"):
+            tail = self._log_since(0).strip().splitlines()
+            return {"errorMessage": f"Runtime exited during init: {tail[-1] if tail else self.process.poll()}", "errorType": "Runtime.ExitError"}, used
+        self.initialized, self.init_failed = True, line == b"init-error\n"
+        return None, used
 
     def invoke(self, event: Any, timeout_seconds: float) -> tuple[Any, bool, str, bool]:
         """Returns (payload, errored, this invocation's log, environment still usable)."""
         offset = self.log_path.stat().st_size
+        limit = timeout_seconds
+        if not self.initialized:
+            error, used = self._await_init(timeout_seconds)
+            if error is not None:
+                log = self._log_since(offset)
+                self.close()
+                return error, True, log, False
+            limit = max(0.0, timeout_seconds - used)
         result_path = self.root / f"result-{uuid.uuid4().hex}.json"
-        request = json.dumps({"event": event, "result_path": str(result_path), "timeout": timeout_seconds})
+        request = json.dumps({"event": event, "result_path": str(result_path), "timeout": limit})
         try:
             self.process.stdin.write(request.encode() + b"\n")
             self.process.stdin.flush()
-            ready, _, _ = select.select([self.control], [], [], timeout_seconds)
+            ready, _, _ = select.select([self.control], [], [], limit)
             done = bool(ready) and self.control.readline() == b"done\n"
         except (BrokenPipeError, OSError):
             ready, done = [True], False
@@ -101,7 +148,7 @@ class Environment:
         result_path.unlink()
         if outcome.pop("ok"):
             return outcome["result"], False, log, True
-        return outcome, True, log, True
+        return outcome, True, log, not self.init_failed  # a failed init is retried in a new environment
 
     def _log_since(self, offset: int) -> str:
         with open(self.log_path, "rb") as handle:
@@ -121,7 +168,7 @@ class Environment:
 
 
 class EnvironmentPool:
-    """Idle environments per function version; ended after :data:`IDLE_SECONDS` or at exit."""
+    """Idle environments per function version; ended after :func:`idle_seconds` idle, or at exit."""
 
     def __init__(self) -> None:
         self._idle: dict[str, list[Environment]] = {}
@@ -135,9 +182,11 @@ class EnvironmentPool:
             with self._lock:
                 idle = self._idle.get(key)
                 environment = idle.pop() if idle else None
-            if environment is None or environment.process.poll() is None:
+            if environment is None:
+                return None
+            if environment.process.poll() is None and time.monotonic() - environment.idle_since <= idle_seconds():
                 return environment
-            environment.close()
+            environment.close()  # its runtime died, or it idled past its time (the reaper may not have run yet)
 
     def release(self, key: str, environment: Environment) -> None:
         environment.idle_since = time.monotonic()
@@ -149,8 +198,9 @@ class EnvironmentPool:
 
     def _reap(self) -> None:
         while True:
-            time.sleep(min(30.0, IDLE_SECONDS / 4))
-            cutoff = time.monotonic() - IDLE_SECONDS
+            limit = idle_seconds()
+            time.sleep(max(0.05, min(30.0, limit / 4)))
+            cutoff = time.monotonic() - limit
             with self._lock:
                 expired = [e for envs in self._idle.values() for e in envs if e.idle_since < cutoff]
                 for key in list(self._idle):
