@@ -19,10 +19,21 @@ def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "pipeline_tools.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
 
 
+CONFIGS = {
+    "default": "",
+    # The China partition: integration and IAM ARNs from the partition, images from amazonaws.com.cn.
+    "cn-north-1": 'region = "cn-north-1"\n',
+    # The user's own key, given by ARN: no key of the stack's, everything encrypted with that one.
+    "kms": 'kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"\n',
+}
+
+
 @pytest.mark.terraform
 @pytest.mark.checkov
-def test_check_passes_on_the_default_stack(tmp_path, plugin_dir, checkov):
+@pytest.mark.parametrize("config", list(CONFIGS))
+def test_check_passes(config, tmp_path, plugin_dir, checkov):
     (tmp_path / "checkov-skips.toml").write_text((REPO / "checkov-skips.toml").read_text())
+    (tmp_path / "pipeline.toml").write_text(CONFIGS[config])
     done = _cli("check", "--out", str(tmp_path / "cdktf.out"), cwd=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     rows = {cells[1]: cells[2] for cells in ([c.strip() for c in line.split("│")] for line in done.stdout.splitlines()) if len(cells) > 3}

@@ -6,20 +6,20 @@ CDK Terrain app (`cdktn`; the `cdktf` CLI drives it through cdktf.json). Run fro
     ESTATE_TARGET=local python main.py              # provider pointed at `pipeline-tools local up`
                                                     # (reads .pipeline-tools/emulator.json in ESTATE_PROJECT_DIR or .)
 
-The key policy lets the account's IAM policies grant use of the key (as the default key policy
-does), lets CloudWatch Logs encrypt this estate's log groups, and names the pipelines' Lambda and
-SageMaker roles explicitly: each pipeline already grants its roles kms:Decrypt/GenerateDataKey on
-the key it is given, so the key is usable from both sides.
+The shared key carries the key policy the construct gives its own key (sfn_ml_pipeline.iam.key_policy,
+documented in docs/kms-key-policy.md): the account administers it, the account's principals use it only
+through S3 and Lambda and only where their IAM policies allow (each pipeline grants its roles
+kms:Decrypt/GenerateDataKey via S3), and CloudWatch Logs uses it for the four log groups only.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from cdktn import App, TerraformOutput, TerraformStack
 from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktn_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktn_provider_aws.data_aws_partition import DataAwsPartition
 from cdktn_provider_aws.data_aws_region import DataAwsRegion
 from cdktn_provider_aws.kms_alias import KmsAlias
@@ -28,6 +28,7 @@ from cdktn_provider_aws.provider import AwsProvider
 from constructs import Construct
 
 from sfn_ml_pipeline import MlPipeline, PipelineConfig
+from sfn_ml_pipeline.iam import key_policy
 
 REGION = "us-east-1"
 PIPELINES = {
@@ -47,51 +48,24 @@ class Estate(TerraformStack):
             point_at_emulator(provider, local)
         self.add_override("terraform.required_providers.aws.version", ">= 5.100, < 7")
 
-        partition = DataAwsPartition(self, "partition").partition
+        partition_data = DataAwsPartition(self, "partition")
+        partition, dns_suffix = partition_data.partition, partition_data.dns_suffix
         account = DataAwsCallerIdentity(self, "account").account_id
         region = DataAwsRegion(self, "region").name
 
-        key = KmsKey(self, "shared-key", description=f"{id}: pipelines' data and logs", enable_key_rotation=True, deletion_window_in_days=7)
-        KmsAlias(self, "shared-key-alias", name=f"alias/{id}-pipelines", target_key_id=key.key_id)
-
-        pipelines = [
-            MlPipeline(self, prefix, config=PipelineConfig(name_prefix=prefix, region=REGION, kms_key_arn=key.arn, **settings))
-            for prefix, settings in PIPELINES.items()
-        ]
-
-        roles = [role.arn for p in pipelines for role in (p.lambda_role, p.sagemaker_role)]
-        policy = DataAwsIamPolicyDocument(
+        configs = [PipelineConfig(name_prefix=prefix, region=REGION, **settings) for prefix, settings in PIPELINES.items()]
+        log_groups = [f"arn:{partition}:logs:{region}:{account}:log-group:{name}" for c in configs for name in c.log_group_names]
+        key = KmsKey(
             self,
-            "shared-key-policy",
-            statement=[
-                {
-                    "sid": "AccountIamPolicies",
-                    "actions": ["kms:*"],
-                    "resources": ["*"],
-                    "principals": [{"type": "AWS", "identifiers": [f"arn:{partition}:iam::{account}:root"]}],
-                },
-                {
-                    "sid": "CloudWatchLogsOfThisAccount",
-                    "actions": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                    "resources": ["*"],
-                    "principals": [{"type": "Service", "identifiers": [f"logs.{region}.amazonaws.com"]}],
-                    "condition": [
-                        {
-                            "test": "ArnLike",
-                            "variable": "kms:EncryptionContext:aws:logs:arn",
-                            "values": [f"arn:{partition}:logs:{region}:{account}:log-group:*"],
-                        }
-                    ],
-                },
-                {
-                    "sid": "PipelineRoles",
-                    "actions": ["kms:Decrypt", "kms:GenerateDataKey"],
-                    "resources": ["*"],
-                    "principals": [{"type": "AWS", "identifiers": roles}],
-                },
-            ],
+            "shared-key",
+            description=f"{id}: pipelines' data and logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=7,
+            policy=json.dumps(key_policy(partition, dns_suffix, region, account, log_groups)),
         )
-        key.policy = policy.json
+        KmsAlias(self, "shared-key-alias", name=f"alias/{id}-pipelines", target_key_id=key.key_id)
+        for config in configs:
+            MlPipeline(self, config.name_prefix, config=config.model_copy(update={"kms_key_arn": key.arn}))
 
         TerraformOutput(self, "shared_key_arn", value=key.arn, description="The estate's shared KMS key")
 

@@ -263,13 +263,17 @@ class PipelineConfig(_Strict):
         return self.kms_key_arn is not None or self.create_kms_key
 
     @property
-    def partition(self) -> str:
-        """The AWS partition of the region (arn:<partition>:...)."""
-        return partition_of(self.region)
-
-    @property
     def state_machine_name(self) -> str:
         return f"{self.name_prefix}-pipeline"
+
+    @property
+    def function_name(self) -> str:
+        return f"{self.name_prefix}-generate-dataset"
+
+    @property
+    def log_group_names(self) -> tuple[str, str]:
+        """The Lambda's and the state machine's log groups (a key policy names them before they exist)."""
+        return f"/aws/lambda/{self.function_name}", f"/aws/vendedlogs/states/{self.state_machine_name}"
 
 
 def partition_of(region: str) -> str:
@@ -280,8 +284,12 @@ def partition_of(region: str) -> str:
         return "aws-us-gov"
     if region.startswith("us-isob-"):
         return "aws-iso-b"
+    if region.startswith("us-isof-"):
+        return "aws-iso-f"
     if region.startswith("us-iso-"):
         return "aws-iso"
+    if region.startswith("eu-isoe-"):
+        return "aws-iso-e"
     return "aws"
 
 

@@ -100,16 +100,15 @@ class MlPipeline(Construct):
         partition, dns_suffix = partition_data.partition, partition_data.dns_suffix
         account = DataAwsCallerIdentity(self, "account").account_id
         region = DataAwsRegion(self, "region").name
-        function_name = f"{prefix}-generate-dataset"
-        lambda_log_group_name = f"/aws/lambda/{function_name}"
-        state_machine_log_group_name = f"/aws/vendedlogs/states/{config.state_machine_name}"
+        function_name = config.function_name
+        lambda_log_group_name, state_machine_log_group_name = config.log_group_names
 
         # -- encryption key: the given one, the stack's own (default), or none (AWS-managed) --------
         self.kms_key: KmsKey | None = None
         if config.stack_key:
             self.kms_key = self._stack_key(
                 partition, dns_suffix, region, account,
-                [f"arn:{partition}:logs:{region}:{account}:log-group:{name}" for name in (lambda_log_group_name, state_machine_log_group_name)],
+                [f"arn:{partition}:logs:{region}:{account}:log-group:{name}" for name in config.log_group_names],
             )
         kms_key_arn = self.kms_key.arn if self.kms_key is not None else config.kms_key_arn
 

@@ -49,7 +49,7 @@ Exit codes:
 \b
 Typical flow:
   pipeline-tools synth               # cdktf.out/stacks/<stack>/cdk.tf.json
-  pipeline-tools validate            # statelint + terraform validate
+  pipeline-tools validate            # statelint + API shapes + terraform validate
   pipeline-tools check               # synth, validate, verify-iam, scan: the CI gate
   pipeline-tools demo                # everything, locally, on the embedded emulator
 """

@@ -59,7 +59,7 @@ def run_check(config_path: Path | None, out_dir: Path, plugin_dir: Path | None, 
         from .validate import validate_stack
 
         problems = validate_stack(stack_dir["path"], plugin_dir=plugin_dir, terraform_bin=terraform_bin)
-        return ("statelint + terraform validate: valid" if not problems else f"{len(problems)} problem(s)"), problems
+        return ("statelint + API shapes + terraform validate: valid" if not problems else f"{len(problems)} problem(s)"), problems
 
     def do_verify_iam():
         from ..iam import verify
@@ -122,7 +122,7 @@ def render(stages: list[StageResult]) -> str:
 @plugin_dir_option
 @terraform_option
 def check(config_path: Path | None, out_dir: Path, plugin_dir: Path | None, terraform_bin: str | None) -> None:
-    """The CI gate: synth, then validate (statelint + terraform validate), verify-iam (the IAM
+    """The CI gate: synth, then validate (statelint, SageMaker API shapes, terraform validate), verify-iam (the IAM
     against the documented minimum) and scan (checkov with the checked-in skip list).
 
     Prints a table of stages with their result and time. Exit 0 all clean, 1 any finding, 2 any
