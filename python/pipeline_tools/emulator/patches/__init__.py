@@ -1,7 +1,8 @@
 """Patches to moto 5.2.5's internals, one module per gap, each small enough to offer upstream.
 
 Every module exposes ``apply()``; :func:`apply_all` applies them in order and returns their
-names (the health probe reports them). They are applied only inside the emulator's server
+names (the health probe reports them), leaving out a module whose ``apply()`` returns False
+(switched off in this server, e.g. ``iam_enforce`` without ``PIPELINE_TOOLS_EMULATOR_IAM=1``). They are applied only inside the emulator's server
 process (:mod:`pipeline_tools.emulator.serve`), never on import.
 """
 
@@ -21,12 +22,13 @@ MODULES = (
     "s3_secure_transport",  # bucket policies see aws:SecureTransport; conditions evaluated
     "s3_lifecycle",  # GetBucketLifecycleConfiguration returns what was put
     "s3_chunked_body",  # aws-chunked upload bodies decoded in linear, not quadratic, time
+    "iam_enforce",  # requests authenticated and authorized by AWS's policy evaluation (PIPELINE_TOOLS_EMULATOR_IAM=1)
 )
 
 
 def apply_all() -> list[str]:
     applied = []
     for name in MODULES:
-        importlib.import_module(f"{__name__}.{name}").apply()
-        applied.append(name)
+        if importlib.import_module(f"{__name__}.{name}").apply() is not False:
+            applied.append(name)
     return applied

@@ -1,4 +1,4 @@
-"""Bucket policies see ``aws:SecureTransport`` (and their conditions are evaluated as AWS does).
+"""Bucket policies see ``aws:SecureTransport`` (and are evaluated as AWS evaluates them).
 
 What moto lacks: ``FakeBucket.get_permission`` evaluates a bucket policy with no request
 context, and moto's condition support knows ``StringEquals`` only, ignoring any other
@@ -9,66 +9,34 @@ operator. The standard TLS-only statement::
 
 is therefore applied unconditionally: every object request is denied, over HTTPS too.
 
-The patch evaluates each statement's ``Condition`` against a request context (today:
-``aws:SecureTransport`` from the real request's scheme, recorded by the server's WSGI
-middleware, and ``s3:x-amz-server-side-encryption`` where known). A statement whose
-condition does not hold does not apply (AWS semantics); the rest goes to moto's own
-statement logic. Operators: ``Bool``, ``String(Not)Equals(IgnoreCase)``, ``String(Not)Like``,
-``ArnEquals/ArnLike`` (as strings), ``Null``, each with ``...IfExists``. A key absent from
-the context makes a positive operator false and a negated one true, as in IAM. So HTTPS
-passes the TLS-only Deny and plain HTTP is still denied.
+The patch decides with the project's one policy evaluator,
+:func:`pipeline_tools.iam.evaluation.evaluate`, for the account's administrator (the emulator's
+credentials) with ``aws:SecureTransport`` from the real request's scheme (recorded by the
+server's WSGI middleware): an explicit Deny -> DENIED, an Allow of the bucket policy -> PERMITTED,
+else NEUTRAL. So HTTPS passes the TLS-only Deny and plain HTTP is still denied. A condition key
+the evaluator cannot evaluate is an error, never ignored.
+
+With IAM enforcement on (:mod:`.iam_enforce`), moto's bucket-level pre-check steps aside
+(NEUTRAL): the enforcement evaluates the bucket policy for the real caller, identity policies
+included, and answers a denial in S3's words.
 """
 
 from __future__ import annotations
 
-import fnmatch
-from typing import Any
+from typing import Any, Mapping
 
 from ..request_context import secure_transport
 
 
-def _as_list(value: Any) -> list[str]:
-    values = value if isinstance(value, list) else [value]
-    return [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+def condition_holds(condition: Mapping[str, Any], context: Mapping[str, str]) -> bool:
+    """True if every operator/key of an IAM ``Condition`` block holds for ``context``, which the
+    caller declares complete (a key it lacks is absent). Delegates to the project's evaluator."""
+    from ...iam.evaluation import DEFAULT_REGISTRY
+    from ...iam.evaluation.conditions import condition_holds as evaluate_condition
 
-
-def _match_one(operator: str, expected: list[str], actual: str) -> bool:
-    if operator == "Bool":
-        return actual.lower() in [e.lower() for e in expected]
-    if operator in ("StringEquals", "ArnEquals"):
-        return actual in expected
-    if operator == "StringEqualsIgnoreCase":
-        return actual.lower() in [e.lower() for e in expected]
-    if operator in ("StringLike", "ArnLike"):
-        return any(fnmatch.fnmatchcase(actual, e) for e in expected)
-    raise KeyError(operator)
-
-
-def condition_holds(condition: dict[str, Any], context: dict[str, str]) -> bool:
-    """True if every operator/key of an IAM ``Condition`` block holds for ``context``."""
-    for raw_operator, entries in condition.items():
-        if_exists = raw_operator.endswith("IfExists")
-        operator = raw_operator[: -len("IfExists")] if if_exists else raw_operator
-        for key, value in entries.items():
-            expected = _as_list(value)
-            actual = next((v for k, v in context.items() if k.lower() == key.lower()), None)
-            if operator == "Null":
-                if (actual is None) != (expected[0].lower() == "true"):
-                    return False
-                continue
-            negated = operator in ("StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike")
-            positive = operator.replace("Not", "", 1) if negated else operator
-            if actual is None:
-                if if_exists or negated:
-                    continue
-                return False
-            try:
-                matched = _match_one(positive, expected, actual)
-            except KeyError:
-                continue  # an operator we do not model: ignore it, as moto always did
-            if matched == negated:
-                return False
-    return True
+    keys = tuple(key for entries in condition.values() for key in entries)
+    registry = DEFAULT_REGISTRY.extended(tuple(k for k in keys if ":" in k))
+    return evaluate_condition(condition, {k.lower(): v for k, v in context.items()}, registry)
 
 
 def request_context() -> dict[str, str]:
@@ -77,28 +45,21 @@ def request_context() -> dict[str, str]:
 
 
 def apply() -> None:
-    import json
-
-    from moto.iam.access_control import IAMPolicyStatement, PermissionResult
+    from moto.iam.access_control import PermissionResult
     from moto.s3.models import FakeBucket
 
+    from ...iam.evaluation import Kind, Principal, Request, evaluate
+    from ..authz import enforce
+
     def get_permission(self: FakeBucket, action: str, resource: str) -> Any:
-        if self.policy is None:
+        if self.policy is None or enforce.enabled():
             return PermissionResult.NEUTRAL
-        policy = json.loads(self.policy.decode() if isinstance(self.policy, bytes) else self.policy)
-        statements = policy.get("Statement", [])
-        statements = statements if isinstance(statements, list) else [statements]
-        context = request_context()
-        permitted = False
-        for statement in statements:
-            if "Condition" in statement:
-                if not condition_holds(statement["Condition"], context):
-                    continue
-                statement = {k: v for k, v in statement.items() if k != "Condition"}
-            result = IAMPolicyStatement(statement).is_action_permitted(action, resource)
-            if result == PermissionResult.DENIED:
-                return result
-            permitted = permitted or result == PermissionResult.PERMITTED
-        return PermissionResult.PERMITTED if permitted else PermissionResult.NEUTRAL
+        text = self.policy.decode() if isinstance(self.policy, bytes) else self.policy
+        policy = enforce._parsed(f"bucket policy of {self.name}", text)
+        request = Request(Principal.root(self.account_id), action, resource, request_context())
+        decision = evaluate(request, [], policy)
+        if decision.kind is Kind.EXPLICIT_DENY:
+            return PermissionResult.DENIED
+        return PermissionResult.PERMITTED if decision.allowed else PermissionResult.NEUTRAL
 
     FakeBucket.get_permission = get_permission

@@ -1,0 +1,367 @@
+"""Every request is authenticated and authorized with AWS's policy evaluation logic (opt-in for now).
+
+What moto lacks: its own enforcement (``INITIAL_NO_AUTH_ACTION_COUNT``,
+``moto/core/authorization.py`` + ``moto/iam/access_control.py``) authorizes every action of a
+service without ``_determine_resource`` against resource ``*``, so least-privilege policies
+scoped to real ARNs cannot be enforced with it.
+
+The patch, active when the server runs with ``PIPELINE_TOOLS_EMULATOR_IAM=1``, wraps moto's
+authorization step for the request's service:
+
+* ``BaseResponse.call_action`` (every query/JSON/REST-JSON service): the operation is moto's
+  ``_get_action()``; its parameters are parsed with moto's protocol parsers into botocore's shape;
+* ``S3Response.{bucket,key,ambiguous}_response`` + ``_authenticate_and_authorize_s3_action``: the
+  operation is matched by moto's router on the request, the parameters are the bucket and key of
+  the path, the query (``prefix``, ``versionId``...) and the ``x-amz-*`` headers.
+
+Then :func:`pipeline_tools.emulator.authz.resolve` names the IAM action(s), the real resource ARN(s)
+and the condition keys, and :mod:`pipeline_tools.emulator.authz.enforce` decides. A denial is
+answered as the service answers it on AWS: S3 ``403 AccessDenied`` (XML, the resource quoted as
+S3 quotes it), query services ``403 AccessDenied`` (XML ``ErrorResponse``), JSON and REST-JSON
+services ``AccessDeniedException`` (HTTP 400 for JSON 1.x, 403 for REST-JSON), each with AWS's
+message (https://docs.aws.amazon.com/IAM/latest/UserGuide/troubleshoot_access-denied.html,
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.html). An unknown
+access key is ``InvalidClientTokenId`` (S3: ``InvalidAccessKeyId``). An operation the resolver
+does not know, called by anyone but the administrator, is an error naming the gap, never an allow.
+
+S3 objects encrypted with SSE-KMS also need the caller's KMS permission, which S3 uses on the
+caller's behalf (``kms:ViaService = s3.REGION.amazonaws.com``, encryption context ``aws:s3:arn``):
+``kms:GenerateDataKey`` to write, ``kms:Decrypt`` to read
+(https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html#require-sse-kms,
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html for the bucket ARN as context).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+from xml.sax.saxutils import escape
+
+from ..authz import enforce
+from ..authz.resolve import Authorization, RequestFacts, UnresolvedOperation
+from ..request_context import secure_transport
+
+_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
+
+
+class Rejected(Exception):
+    """A finished error response (status, headers, body) for a request that may not proceed."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: str) -> None:
+        super().__init__(body)
+        self.status, self.headers, self.body = status, headers, body
+
+    def response(self) -> tuple[int, dict[str, str], bytes]:
+        return self.status, dict(self.headers), self.body.encode()
+
+
+def _request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _xml_error(code: str, message: str, status: int, *, s3: bool) -> Rejected:
+    if s3:
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f"<Error><Code>{code}</Code><Message>{escape(message)}</Message>"
+            f"<RequestId>{_request_id()}</RequestId><HostId>emulator</HostId></Error>"
+        )
+    else:
+        body = (
+            f'<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code><Message>{escape(message)}</Message></Error>'
+            f"<RequestId>{_request_id()}</RequestId></ErrorResponse>"
+        )
+    return Rejected(status, {"Content-Type": "application/xml", "x-amzn-RequestId": _request_id()}, body)
+
+
+def _json_error(code: str, message: str, status: int) -> Rejected:
+    body = json.dumps({"__type": code, "message": message, "Message": message})
+    return Rejected(status, {"Content-Type": "application/x-amz-json-1.1", "x-amzn-ErrorType": code, "x-amzn-RequestId": _request_id()}, body)
+
+
+def _protocol(response: Any) -> str:
+    from moto.core.model import ServiceModel  # noqa: F401 - moto's botocore models
+    from moto.core.request import determine_request_protocol
+    from moto.core.responses import get_service_model
+
+    service_model = get_service_model(response.boto3_service_name)
+    return determine_request_protocol(service_model, response.normalized_request.content_type)
+
+
+def _rejection(response: Any, code: str, message: str, *, denied: bool, status: int | None = None) -> Rejected:
+    protocol = _protocol(response)
+    if protocol in ("query", "ec2", "rest-xml"):
+        return _xml_error("AccessDenied" if denied else code, message, status or 403, s3=False)
+    default = 403 if protocol == "rest-json" else 400
+    return _json_error("AccessDeniedException" if denied else code, message, status or default)
+
+
+# 501: not retried by the SDKs (500 is), and not an answer AWS would give: the gap is the emulator's.
+GAP_STATUS = 501
+
+
+# ---- who is calling --------------------------------------------------------------------------
+
+
+def _credentials(response: Any) -> tuple[str | None, str | None]:
+    headers = response.headers
+    authorization = headers.get("Authorization") or ""
+    match = _CREDENTIAL.search(authorization)
+    token = headers.get("X-Amz-Security-Token")
+    if match:
+        return match.group(1), token
+    query = response.querystring or {}
+    credential = (query.get("X-Amz-Credential") or [None])[0]
+    if credential:
+        token = token or (query.get("X-Amz-Security-Token") or [None])[0]
+        return credential.split("/", 1)[0], token
+    return None, token
+
+
+def _facts(response: Any) -> RequestFacts:
+    secure = secure_transport()
+    return RequestFacts(secure_transport=secure, source_ip=response.normalized_request.environ.get("REMOTE_ADDR") if hasattr(response, "normalized_request") else None)
+
+
+# ---- JSON / query / REST-JSON services -----------------------------------------------------------
+
+
+def _params(response: Any, operation: str) -> dict[str, Any]:
+    params = getattr(response, "params", None)
+    if isinstance(params, dict) and params:
+        return params
+    from moto.core.parse import PROTOCOL_PARSERS
+    from moto.core.request import determine_request_protocol
+    from moto.core.responses import get_service_model
+
+    request = response.normalized_request
+    service_model = get_service_model(response.boto3_service_name)
+    operation_model = service_model.operation_model(operation)
+    protocol = determine_request_protocol(service_model, request.content_type)
+    parser = PROTOCOL_PARSERS[protocol](operation_model, map_type=dict)
+    return dict(
+        parser.parse(
+            {
+                "method": request.method,
+                "values": request.values,
+                "headers": request.headers,
+                "body": request.data,
+                "url_path": request.path,
+                "url_params": getattr(response, "uri_match", None) or {},
+            }
+        )
+    )
+
+
+def _service_of(response: Any) -> str:
+    """The IAM service prefix of a moto response class (``stepfunctions`` -> ``states``...)."""
+    name = response.boto3_service_name
+    return {"stepfunctions": "states", "monitoring": "cloudwatch", "cloudwatch": "cloudwatch"}.get(name, name)
+
+
+def check_normal(response: Any) -> None:
+    access_key, token = _credentials(response)
+    try:
+        caller = enforce.caller_for(access_key, token)
+    except enforce.Unauthenticated as error:
+        raise _rejection(response, error.code, error.message, denied=False) from None
+    service = _service_of(response)
+    if caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES:
+        return  # the root: nothing to evaluate, nothing to parse
+    operation = response._get_action()
+    try:
+        params = _params(response, operation)
+        enforce.authorize_request(caller, service, operation, params, _facts(response), fallback_resource=_kms_fallback(params))
+    except enforce.Denied as denial:
+        raise _rejection(response, "AccessDenied", denial.decision.message(), denied=True) from None
+    except UnresolvedOperation as gap:
+        raise _rejection(response, "NotImplemented", f"IAM enforcement: {gap}", denied=False, status=GAP_STATUS) from None
+
+
+def _kms_fallback(params: dict[str, Any]) -> str:
+    key = params.get("KeyId") or params.get("TargetKeyId")
+    if not key:
+        return "*"
+    key = str(key)
+    if key.startswith("arn:"):
+        return key
+    return enforce.ACCOUNT.arn("kms", f"key/{key}") if not key.startswith("alias/") else "*"
+
+
+# ---- S3 ----------------------------------------------------------------------------------------
+
+_S3_QUERY = {"prefix": "Prefix", "delimiter": "Delimiter", "max-keys": "MaxKeys", "versionId": "VersionId", "uploadId": "UploadId"}
+_S3_HEADERS = {
+    "x-amz-copy-source": "CopySource",
+    "x-amz-server-side-encryption": "ServerSideEncryption",
+    "x-amz-server-side-encryption-aws-kms-key-id": "SSEKMSKeyId",
+}
+
+
+def _s3_operation(response: Any) -> str:
+    from moto.core.routing import NotFound, get_service_router
+
+    try:
+        operation, _ = get_service_router("s3").match(response.normalized_request)
+        name = operation.name
+    except (NotFound, NotImplementedError):
+        name = str(response.data.get("Action") or "Unknown")
+    if "x-amz-copy-source" in response.headers:
+        name = {"PutObject": "CopyObject", "UploadPart": "UploadPartCopy"}.get(name, name)
+    return name
+
+
+def _s3_params(response: Any, bucket: str | None, key: str | None) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    if bucket:
+        params["Bucket"] = bucket
+    if key:
+        params["Key"] = key
+    for name, field in _S3_QUERY.items():
+        values = response.querystring.get(name)
+        if values:
+            params[field] = values[0] if isinstance(values, list) else values
+    for header, field in _S3_HEADERS.items():
+        value = response.headers.get(header)
+        if value:
+            params[field] = value
+    return params
+
+
+def _s3_denied(message: str) -> Rejected:
+    return _xml_error("AccessDenied", message, 403, s3=True)
+
+
+def _s3_message(decision: Any) -> str:
+    # S3 quotes the resource: 'is not authorized to perform: s3:GetObject on resource:
+    # "arn:aws:s3:::bucket/key" because ...' (troubleshoot-403-errors.html, examples).
+    text = decision.message()
+    resource = decision.request.resource
+    return text.replace(f"on resource: {resource}", f'on resource: "{resource}"', 1)
+
+
+def _key_arn(reference: str) -> str | None:
+    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key)."""
+    if reference.startswith("arn:") and ":key/" in reference:
+        return reference
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[enforce.ACCOUNT.account][enforce.ACCOUNT.region]
+    try:
+        key_id = backend.any_id_to_key_id(reference)
+    except Exception:  # noqa: BLE001 - an unknown key: S3 answers the request with its own error
+        return None
+    return enforce.ACCOUNT.arn("kms", f"key/{key_id}") if key_id else None
+
+
+def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None, key_name: str | None) -> list[Authorization]:
+    """The KMS use S3 makes for the caller on an SSE-KMS object."""
+    if not bucket_name:
+        return []
+    from moto.s3.models import s3_backends
+
+    backend = s3_backends[enforce.ACCOUNT.account]["aws"]
+    bucket = backend.buckets.get(bucket_name)
+    if bucket is None:
+        return []
+    writes = operation in ("PutObject", "CreateMultipartUpload", "CopyObject")
+    reads = operation in ("GetObject", "HeadObject", "CopyObject")
+    needed: list[tuple[str, str, bool]] = []  # (action, key reference, bucket key enabled)
+    if writes and key_name:
+        rule = ((bucket.encryption or {}).get("Rule") or {})
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        algorithm = params.get("ServerSideEncryption") or default.get("SSEAlgorithm")
+        key_ref = params.get("SSEKMSKeyId") or default.get("KMSMasterKeyID")
+        if algorithm == "aws:kms" and key_ref:
+            needed.append(("kms:GenerateDataKey", key_ref, str(rule.get("BucketKeyEnabled", "false")).lower() == "true"))
+    if reads:
+        source_bucket, source_key = bucket_name, key_name
+        if operation == "CopyObject":
+            text = str(params.get("CopySource", "")).lstrip("/").split("?", 1)[0]
+            source_bucket, _, source_key = text.partition("/")
+        source = backend.buckets.get(source_bucket) if source_bucket else None
+        obj = source.keys.get(source_key) if source is not None and source_key else None
+        if obj is not None and getattr(obj, "encryption", None) == "aws:kms" and getattr(obj, "kms_key_id", None):
+            needed.append(("kms:Decrypt", obj.kms_key_id, bool(getattr(obj, "bucket_key_enabled", False))))
+    out = []
+    for action, reference, bucket_key in needed:
+        arn = _key_arn(str(reference))
+        if arn is None:
+            continue
+        context_arn = f"arn:aws:s3:::{bucket_name}" if bucket_key else f"arn:aws:s3:::{bucket_name}/{key_name}"
+        out.append(
+            Authorization(
+                action,
+                arn,
+                {
+                    "kms:ViaService": f"s3.{enforce.ACCOUNT.region}.amazonaws.com",
+                    "kms:CallerAccount": enforce.ACCOUNT.account,
+                    "kms:EncryptionContext:aws:s3:arn": context_arn,
+                    "kms:EncryptionContextKeys": ["aws:s3:arn"],
+                    "aws:RequestedRegion": enforce.ACCOUNT.region,
+                },
+            )
+        )
+    return out
+
+
+def check_s3(response: Any, bucket_name: str | None, key_name: str | None) -> None:
+    access_key, token = _credentials(response)
+    try:
+        caller = enforce.caller_for(access_key, token)
+    except enforce.Unauthenticated as error:
+        code = "InvalidAccessKeyId" if error.code == "InvalidClientTokenId" else error.code
+        message = "The AWS Access Key Id you provided does not exist in our records." if code == "InvalidAccessKeyId" else error.message
+        raise _xml_error(code, message, 403, s3=True) from None
+    operation = _s3_operation(response)
+    params = _s3_params(response, bucket_name, key_name)
+    fallback = f"arn:aws:s3:::{bucket_name}/{key_name}" if key_name else (f"arn:aws:s3:::{bucket_name}" if bucket_name else "*")
+    try:
+        enforce.authorize_request(caller, "s3", operation, params, _facts(response), fallback_resource=fallback)
+        kms = _kms_for_s3(operation, params, bucket_name, key_name)
+        if kms:
+            enforce.authorize_all(caller, kms, execution_arn=enforce.execution_of(caller.access_key), via="s3 for the caller")
+    except enforce.Denied as denial:
+        raise _s3_denied(_s3_message(denial.decision)) from None
+    except UnresolvedOperation as gap:
+        raise _xml_error("NotImplemented", f"IAM enforcement: {gap}", GAP_STATUS, s3=True) from None
+
+
+# ---- wiring ------------------------------------------------------------------------------------
+
+
+def apply() -> bool:
+    if not enforce.enabled():
+        return False
+    from moto.core.responses import BaseResponse
+    from moto.s3.responses import S3Response
+
+    original_call_action = BaseResponse.call_action
+
+    def call_action(self: BaseResponse) -> Any:
+        try:
+            check_normal(self)
+        except Rejected as rejected:
+            return rejected.response()
+        return original_call_action(self)
+
+    BaseResponse.call_action = call_action
+
+    def authorize_s3(self: S3Response, bucket_name: str | None = None, key_name: str | None = None) -> None:
+        check_s3(self, bucket_name, key_name)
+
+    S3Response._authenticate_and_authorize_s3_action = authorize_s3
+
+    for name in ("bucket_response", "key_response", "ambiguous_response"):
+        original = getattr(S3Response, name)
+
+        def wrapped(self: S3Response, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            try:
+                return __original(self, *args, **kwargs)
+            except Rejected as rejected:
+                return rejected.response()
+
+        setattr(S3Response, name, wrapped)
+    return True

@@ -1,0 +1,183 @@
+"""IAM enforcement in the emulator (issue 11): a real server with ``PIPELINE_TOOLS_EMULATOR_IAM=1``,
+driven through its APIs with the administrator's key and with role sessions from its STS."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+
+from pipeline_tools.emulator import client, client_kwargs
+
+from .conftest_emulator import emulator_in, tls_only_policy
+
+pytestmark = pytest.mark.emulator
+
+ACCOUNT = "123456789012"
+BUCKET = "iam-enforced-bucket"
+ROOT_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "sts:AssumeRole"}],
+}
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIPELINE_TOOLS_EMULATOR_IAM", "1")
+        with emulator_in(tmp_path_factory.mktemp("emulator-iam") / ".pipeline-tools") as state:
+            yield state
+
+
+@pytest.fixture(scope="module")
+def bucket(emulator):
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=tls_only_policy(BUCKET))
+    s3.put_object(Bucket=BUCKET, Key="runs/a/input/raw.csv", Body=b"1,2,3\n")
+    return BUCKET
+
+
+def _role(emulator, name: str, statements: list[dict]) -> str:
+    iam = client("iam", emulator)
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(ROOT_TRUST))["Role"]["Arn"]
+    iam.put_role_policy(RoleName=name, PolicyName="inline", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": statements}))
+    return arn
+
+
+def _as_role(emulator, role_arn: str, service: str, session: str = "test-session"):
+    credentials = client("sts", emulator).assume_role(RoleArn=role_arn, RoleSessionName=session)["Credentials"]
+    kwargs = client_kwargs(emulator)
+    kwargs.update(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    return boto3.session.Session().client(service, **kwargs)
+
+
+def _error(call) -> dict:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return {**caught.value.response["Error"], "status": caught.value.response["ResponseMetadata"]["HTTPStatusCode"]}
+
+
+def test_the_administrator_may_do_anything_the_bucket_policy_does_not_deny(emulator, bucket):
+    s3 = client("s3", emulator)
+    assert s3.get_object(Bucket=bucket, Key="runs/a/input/raw.csv")["Body"].read() == b"1,2,3\n"
+    assert client("stepfunctions", emulator).list_state_machines()["stateMachines"] == []
+
+
+def test_a_role_gets_what_its_policy_allows_on_the_real_resource_arn_and_nothing_else(emulator, bucket):
+    role = _role(emulator, "reader", [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/runs/*/input/*"}])
+    s3 = _as_role(emulator, role, "s3", "reader-session")
+    assert s3.get_object(Bucket=bucket, Key="runs/a/input/raw.csv")["Body"].read() == b"1,2,3\n"
+
+    denied = _error(lambda: s3.put_object(Bucket=bucket, Key="runs/a/input/other.csv", Body=b"x"))
+    assert denied == {
+        "Code": "AccessDenied",
+        "Message": f"User: arn:aws:sts::{ACCOUNT}:assumed-role/reader/reader-session is not authorized to perform: "
+        f's3:PutObject on resource: "arn:aws:s3:::{bucket}/runs/a/input/other.csv" because no identity-based policy '
+        "allows the s3:PutObject action",
+        "status": 403,
+    }
+    listing = _error(lambda: s3.list_objects_v2(Bucket=bucket, Prefix="runs/"))
+    assert "s3:ListBucket" in listing["Message"] and f'"arn:aws:s3:::{bucket}"' in listing["Message"]
+
+    sagemaker = _as_role(emulator, role, "sagemaker", "reader-session")
+    error = _error(lambda: sagemaker.describe_training_job(TrainingJobName="Some-Job"))
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"].endswith(
+        f"sagemaker:DescribeTrainingJob on resource: arn:aws:sagemaker:us-east-1:{ACCOUNT}:training-job/some-job "
+        "because no identity-based policy allows the sagemaker:DescribeTrainingJob action"
+    )
+    iam_error = _error(lambda: _as_role(emulator, role, "iam", "reader-session").list_roles())
+    assert iam_error["Code"] == "AccessDenied" and iam_error["status"] == 403
+
+
+def test_a_policy_removed_through_the_iam_api_applies_to_the_next_request(emulator, bucket):
+    role = _role(emulator, "lister", [{"Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}",
+                                       "Condition": {"StringLike": {"s3:prefix": ["runs/*"]}}}])
+    s3 = _as_role(emulator, role, "s3")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="runs/a/")["Contents"]] == ["runs/a/input/raw.csv"]
+    assert "s3:ListBucket" in _error(lambda: s3.list_objects_v2(Bucket=bucket, Prefix="other/"))["Message"]  # s3:prefix evaluated
+    client("iam", emulator).delete_role_policy(RoleName="lister", PolicyName="inline")
+    assert _error(lambda: s3.list_objects_v2(Bucket=bucket, Prefix="runs/a/"))["Code"] == "AccessDenied"
+
+
+def test_an_explicit_deny_in_the_bucket_policy_stops_even_the_administrator(emulator):
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket="iam-deny-bucket")
+    s3.put_bucket_policy(Bucket="iam-deny-bucket", Policy=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "NoWritesUnderLocked", "Effect": "Deny", "Principal": "*", "Action": "s3:PutObject",
+                       "Resource": "arn:aws:s3:::iam-deny-bucket/locked/*"}],
+    }))
+    s3.put_object(Bucket="iam-deny-bucket", Key="open/a", Body=b"x")
+    error = _error(lambda: s3.put_object(Bucket="iam-deny-bucket", Key="locked/a", Body=b"x"))
+    assert error["Code"] == "AccessDenied"
+    assert error["Message"] == (
+        f'User: arn:aws:iam::{ACCOUNT}:root is not authorized to perform: s3:PutObject on resource: '
+        '"arn:aws:s3:::iam-deny-bucket/locked/a" with an explicit deny in a resource-based policy'
+    )
+
+
+def test_sse_kms_objects_need_the_key_through_s3(emulator):
+    """S3 calls KMS for the caller: GenerateDataKey to write, Decrypt to read, kms:ViaService = S3."""
+    kms, s3 = client("kms", emulator), client("s3", emulator)
+    key_policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+             "Action": ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy"], "Resource": "*"},
+            {"Sid": "ThroughS3", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+             "Action": ["kms:GenerateDataKey", "kms:Decrypt"], "Resource": "*",
+             "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+        ],
+    }
+    key = kms.create_key(Policy=json.dumps(key_policy))["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket="iam-kms-bucket")
+    s3.put_bucket_encryption(Bucket="iam-kms-bucket", ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key}, "BucketKeyEnabled": True}]})
+    s3.put_object(Bucket="iam-kms-bucket", Key="data/a", Body=b"secret")  # the root, through S3: allowed
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["Arn"] == key
+    direct = _error(lambda: kms.encrypt(KeyId=key, Plaintext=b"x"))  # not through S3, not in the key policy
+    assert direct["Code"] == "AccessDeniedException" and "kms:Encrypt" in direct["Message"]
+
+    s3_only = _role(emulator, "s3-only", [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::iam-kms-bucket/*"}])
+    as_role = _as_role(emulator, s3_only, "s3")
+    error = _error(lambda: as_role.get_object(Bucket="iam-kms-bucket", Key="data/a"))
+    assert error["Code"] == "AccessDenied" and f"kms:Decrypt on resource: \"{key}\"" in error["Message"]
+    assert _error(lambda: as_role.put_object(Bucket="iam-kms-bucket", Key="data/b", Body=b"x"))["Message"].count("kms:GenerateDataKey") == 2
+
+    with_key = _role(emulator, "s3-and-key", [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::iam-kms-bucket/*"},
+        {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": key,
+         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+    ])
+    as_role = _as_role(emulator, with_key, "s3")
+    as_role.put_object(Bucket="iam-kms-bucket", Key="data/c", Body=b"mine")
+    assert as_role.get_object(Bucket="iam-kms-bucket", Key="data/a")["Body"].read() == b"secret"
+    assert _error(lambda: _as_role(emulator, with_key, "kms").decrypt(CiphertextBlob=b"x" * 40, KeyId=key))["Code"] == "AccessDeniedException"
+
+
+def test_unknown_keys_and_tokens_are_refused(emulator):
+    bad = {**client_kwargs(emulator), "aws_access_key_id": "AKIAIOSFODNN7EXAMPLE", "aws_secret_access_key": "x"}
+    assert _error(lambda: boto3.session.Session().client("s3", **bad).list_buckets())["Code"] == "InvalidAccessKeyId"
+    assert _error(lambda: boto3.session.Session().client("sagemaker", **bad).list_training_jobs())["Code"] == "InvalidClientTokenId"
+    role = _role(emulator, "token-check", [{"Effect": "Allow", "Action": "sagemaker:ListTrainingJobs", "Resource": "*"}])
+    credentials = client("sts", emulator).assume_role(RoleArn=role, RoleSessionName="token-session")["Credentials"]
+    forged = {**client_kwargs(emulator), "aws_access_key_id": credentials["AccessKeyId"],
+              "aws_secret_access_key": credentials["SecretAccessKey"], "aws_session_token": "forged"}
+    assert _error(lambda: boto3.session.Session().client("sagemaker", **forged).list_training_jobs())["Code"] == "InvalidClientTokenId"
+
+
+def test_health_reports_enforcement(emulator):
+    import urllib.request
+    import ssl
+
+    context = ssl.create_default_context(cafile=emulator["ca_bundle"])
+    with urllib.request.urlopen(f"{emulator['endpoint']}/_pipeline_tools/health", context=context) as response:
+        assert "iam_enforce" in json.loads(response.read())["patches"]
