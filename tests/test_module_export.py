@@ -60,7 +60,7 @@ def test_the_module_has_variables_outputs_and_assets_but_no_provider_or_backend(
     variables = load(module_dir, "variables.tf.json")["variable"]
     assert [name for name, spec in variables.items() if "default" not in spec] == ["name_prefix"]
     assert set(variables) >= {"bucket_name", "processing_instance_type", "training_instance_type", "hyperparameters",
-                              "processing_image", "training_image", "tags", "kms_key_arn"}
+                              "processing_image", "training_image", "tags", "kms_key_arn", "create_kms_key"}
     outputs = load(module_dir, "outputs.tf.json")["output"]
     assert set(outputs) == {"bucket", "state_machine_arn", "generate_function_name", "state_machine_role_arn",
                             "sagemaker_role_arn", "lambda_role_arn", "state_machine_log_group", "lambda_log_group"}
@@ -68,6 +68,13 @@ def test_the_module_has_variables_outputs_and_assets_but_no_provider_or_backend(
     for sentinel in ("pxmodprefixq", "pxsentinel", "pxkmssentinel", "pxprocimage", "pxtrainimage", "pxhpsentinel"):
         assert sentinel not in text, sentinel
     assert "${jsonencode(var.hyperparameters)}" in text
+    # Secure by default, as the construct: the module's own key unless one is given or opted out.
+    (key,) = main["resource"]["aws_kms_key"].values()
+    assert key["count"] == "${local.create_kms_key ? 1 : 0}" and key["enable_key_rotation"] is True
+    assert main["locals"]["create_kms_key"] == "${var.kms_key_arn == null && var.create_kms_key}"
+    assert variables["create_kms_key"]["default"] is True
+    assert {g["kms_key_id"] for g in main["resource"]["aws_cloudwatch_log_group"].values()} == {"${local.kms_key_arn}"}
+    assert "aws_kms_key." not in text.replace(f"aws_kms_key.{next(iter(main['resource']['aws_kms_key']))}[0]", "")
     # Asset paths are relative to the module, and the files are there.
     (function,) = main["resource"]["aws_lambda_function"].values()
     assert function["filename"].startswith("${path.module}/assets/")
@@ -111,7 +118,7 @@ def test_the_terraform_root_example_applies_to_the_emulator_and_converges(projec
         assert init.returncode == 0, init.stderr
         applied = terraform(root, "apply", "-auto-approve", "-input=false", "-no-color", *variables)
         assert applied.returncode == 0, applied.stderr
-        assert "Apply complete! Resources: 18 added, 0 changed, 0 destroyed." in applied.stdout
+        assert "Apply complete! Resources: 20 added, 0 changed, 0 destroyed." in applied.stdout
 
         again = terraform(root, "plan", "-detailed-exitcode", "-input=false", "-no-color", *variables)
         assert again.returncode == 0, again.stdout + again.stderr

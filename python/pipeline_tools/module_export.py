@@ -3,8 +3,11 @@
 Technique: synthesize the very same construct with *sentinel* config values (a prefix, instance
 types, images, hyperparameters and a KMS key nobody would use), then rewrite the synthesized JSON:
 each sentinel becomes a ``${var.x}`` / ``${local.x}`` reference, the provider and backend blocks
-are dropped, tags move from the provider's ``default_tags`` onto the resources, the KMS-only
-policy statements become ``dynamic`` blocks (present only when ``var.kms_key_arn`` is set), the
+are dropped, tags move from the provider's ``default_tags`` onto the resources, the stack's own KMS
+key (and its alias) gets ``count`` (created unless ``var.kms_key_arn`` is given or
+``var.create_kms_key`` is false, as the construct decides), every use of the key becomes
+``local.kms_key_arn``, the KMS-only policy statements become ``dynamic`` blocks (present only when
+there is a key), the
 hyperparameters map is spliced into the state machine definition (a Terraform template) as
 ``${jsonencode(var.hyperparameters)}``, and asset paths become ``${path.module}/assets/...``.
 
@@ -29,7 +32,6 @@ MARKER = ".pipeline-tools-module"
 PREFIX = "pxmodprefixq"
 PROCESSING_INSTANCE = "ml.pxproc.sentinel"
 TRAINING_INSTANCE = "ml.pxtrain.sentinel"
-KMS_ARN = "arn:aws:kms:us-east-1:000000000009:key/pxkmssentinel"
 PROCESSING_IMAGE = "000000000001.dkr.ecr.us-east-1.amazonaws.com/pxprocimage:pxtag"
 TRAINING_IMAGE = "000000000002.dkr.ecr.us-east-1.amazonaws.com/pxtrainimage:pxtag"
 PROCESSING_REPO = "ecr:us-east-1:000000000001:repository/pxprocimage"
@@ -37,7 +39,7 @@ TRAINING_REPO = "ecr:us-east-1:000000000002:repository/pxtrainimage"
 HYPERPARAMETERS_MARK = "__pxhyperparameters__"
 
 # Resource types of the construct that take `tags` (on the CDK stack they come from default_tags).
-TAGGABLE = ("aws_s3_bucket", "aws_cloudwatch_log_group", "aws_iam_role", "aws_lambda_function", "aws_s3_object", "aws_sfn_state_machine")
+TAGGABLE = ("aws_s3_bucket", "aws_cloudwatch_log_group", "aws_iam_role", "aws_kms_key", "aws_lambda_function", "aws_s3_object", "aws_sfn_state_machine")
 
 _IMAGE_PARTS = r'regex("^(?P<account>[0-9]{12})\\.dkr\\.ecr\\.(?P<region>[a-z0-9-]+)\\.amazonaws\\.com(?:\\.cn)?/(?P<repo>[^:@]+)", local.%s_image)'
 
@@ -47,7 +49,6 @@ def _sentinel_config():
 
     return PipelineConfig(
         name_prefix=PREFIX,
-        kms_key_arn=KMS_ARN,
         processing={"instance_type": PROCESSING_INSTANCE, "image": PROCESSING_IMAGE},
         training={
             "instance_type": TRAINING_INSTANCE,
@@ -90,7 +91,6 @@ class _Rewriter:
             (TRAINING_REPO, repo % (("training",) * 3)),
             (PROCESSING_INSTANCE, "${var.processing_instance_type}"),
             (TRAINING_INSTANCE, "${var.training_instance_type}"),
-            (KMS_ARN, "${var.kms_key_arn}"),
             (PREFIX, "${var.name_prefix}"),
         ]
         self.used: set[str] = set()
@@ -134,6 +134,27 @@ def _definition_with_hyperparameters(definition: str) -> str:
     return text.replace(f'"{HYPERPARAMETERS_MARK}"', "${jsonencode(var.hyperparameters)}")
 
 
+def _replace_everywhere(value: Any, old: str, new: str) -> Any:
+    """Every string in a JSON value with ``old`` replaced; fails when ``old`` occurs nowhere."""
+    found = False
+
+    def walk(node: Any) -> Any:
+        nonlocal found
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, (list, tuple)):
+            return type(node)(walk(v) for v in node)
+        if isinstance(node, str) and old in node:
+            found = True
+            return node.replace(old, new)
+        return node
+
+    replaced = walk(value)
+    if not found:
+        raise RuntimeError(f"module export: {old} not found in the synthesized stack")
+    return replaced
+
+
 def build_module(stack: dict) -> dict[str, dict]:
     """The module's files (name -> JSON document) from the sentinel synth of the stack."""
     from sfn_ml_pipeline.config import PipelineConfig, ecr_accounts
@@ -158,25 +179,33 @@ def build_module(stack: dict) -> dict[str, dict]:
     default_name = bucket["bucket"].replace('"', '\\"')
     bucket["bucket"] = '${coalesce(var.bucket_name, "' + default_name + '")}'
 
-    # Encryption: SSE-KMS with the key when one is given, else SSE-S3 (as the construct decides).
+    # The key: the stack's own unless one is given or AWS-managed encryption is chosen (as the construct decides).
+    key_id, key = _only(resources["aws_kms_key"], "KMS key")
+    alias_id, alias = _only(resources["aws_kms_alias"], "KMS key alias")
+    key["count"] = alias["count"] = "${local.create_kms_key ? 1 : 0}"
+    alias["target_key_id"] = alias["target_key_id"].replace(f"aws_kms_key.{key_id}.key_id", f"aws_kms_key.{key_id}[0].key_id")
+    key_reference = f"${{aws_kms_key.{key_id}.arn}}"
+    data, resources = _replace_everywhere((data, resources), key_reference, "${local.kms_key_arn}")
+
+    # Encryption: SSE-KMS with the key when there is one, else SSE-S3 (as the construct decides).
     _, encryption = _only(resources["aws_s3_bucket_server_side_encryption_configuration"], "bucket encryption")
     for rule in encryption["rule"]:
-        rule["apply_server_side_encryption_by_default"]["sse_algorithm"] = '${var.kms_key_arn == null ? "AES256" : "aws:kms"}'
-        rule["bucket_key_enabled"] = "${var.kms_key_arn != null}"
+        rule["apply_server_side_encryption_by_default"]["sse_algorithm"] = '${local.kms_key_arn == null ? "AES256" : "aws:kms"}'
+        rule["bucket_key_enabled"] = "${local.kms_key_arn != null}"
 
-    # KMS statements exist only with a key: dynamic blocks keyed on the variable.
+    # KMS statements exist only with a key: dynamic blocks keyed on it.
     moved = 0
     for document in data["aws_iam_policy_document"].values():
         statements = document.get("statement", [])
-        kms = [s for s in statements if "${var.kms_key_arn}" in s.get("resources", [])]
+        kms = [s for s in statements if "${local.kms_key_arn}" in s.get("resources", [])]
         if not kms:
             continue
         document["statement"] = [s for s in statements if s not in kms]
         contents = []
         for statement in kms:
             content = dict(statement)
-            content["resources"] = ["${statement.value}" if r == "${var.kms_key_arn}" else r for r in statement["resources"]]
-            contents.append({"for_each": "${var.kms_key_arn == null ? [] : [var.kms_key_arn]}", "content": content})
+            content["resources"] = ["${statement.value}" if r == "${local.kms_key_arn}" else r for r in statement["resources"]]
+            contents.append({"for_each": "${local.kms_key_arn == null ? [] : [local.kms_key_arn]}", "content": content})
             moved += 1
         document["dynamic"] = {"statement": contents}
     if moved == 0:
@@ -192,6 +221,8 @@ def build_module(stack: dict) -> dict[str, dict]:
 
     locals_ = {
         "region": "${" + region + "}",
+        "create_kms_key": "${var.kms_key_arn == null && var.create_kms_key}",
+        "kms_key_arn": f"${{var.kms_key_arn != null ? var.kms_key_arn : (local.create_kms_key ? aws_kms_key.{key_id}[0].arn : null)}}",
         "tags": '${merge({Project = var.name_prefix, ManagedBy = "sfn-ml-pipeline"}, var.tags)}',
         "ecr_accounts": ecr_accounts(),
         "ecr_domain": '${startswith(local.region, "cn-") ? "amazonaws.com.cn" : "amazonaws.com"}',
@@ -267,8 +298,13 @@ def variables(defaults) -> dict[str, dict]:
         "kms_key_arn": {
             "type": "string",
             "default": None,
-            "description": "Customer-managed KMS key for the bucket, the logs and the Lambda environment. Default: AWS-managed encryption.",
+            "description": "Your customer-managed KMS key for the bucket, the logs and the Lambda environment (its key policy: docs/kms-key-policy.md). Default: the module's own key, unless create_kms_key is false.",
             "validation": [{"condition": '${var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", var.kms_key_arn))}', "error_message": "kms_key_arn must be a KMS key ARN."}],
+        },
+        "create_kms_key": {
+            "type": "bool",
+            "default": defaults.create_kms_key,
+            "description": "Without kms_key_arn: create the module's own customer-managed key (rotation on). false: AWS-managed encryption.",
         },
     }
 
