@@ -11,6 +11,7 @@ import gc
 import importlib
 import os
 import sys
+import traceback
 
 import click
 
@@ -109,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(result, int):  # click returns Exit codes instead of raising without standalone mode
             sys.exit(result)
     except PipelineToolsError as error:
+        if _verbose():  # where it was raised, then the same one line
+            traceback.print_exc()
         click.echo(f"error: {error}", err=True)
         sys.exit(error.exit_code)
     except click.exceptions.Abort as abort:
@@ -126,11 +129,15 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(130)
     except Exception as error:  # noqa: BLE001 - last resort: one line unless --verbose
-        if "-v" in sys.argv or "--verbose" in sys.argv or os.environ.get("PIPELINE_TOOLS_VERBOSE"):
+        if _verbose():
             raise
         click.echo(f"error: unexpected {type(error).__name__}: {error} (re-run with --verbose for a traceback)", err=True)
         sys.exit(EXIT_USAGE)
     sys.exit(0)
+
+
+def _verbose() -> bool:
+    return "-v" in sys.argv or "--verbose" in sys.argv or bool(os.environ.get("PIPELINE_TOOLS_VERBOSE"))
 
 
 if __name__ == "__main__":
