@@ -49,7 +49,7 @@ from constructs import Construct
 
 from . import iam
 from .config import PipelineConfig
-from .definition import DefinitionRefs, build_definition
+from .definition import DefinitionRefs, build_definition, pipeline_tasks
 from .packaging import SCRIPTS_DIR, package_scripts
 
 _ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)")
@@ -283,21 +283,20 @@ class MlPipeline(Construct):
         # its role's policy in place when it is created.
         self.generate_function.add_override("depends_on", [_address(self.lambda_log_group), _address(lambda_policy)])
         self._policy("sagemaker-policy", self.sagemaker_role, "run-jobs", iam.sagemaker_statements(arns))
-        state_machine_policy = self._policy(
-            "state-machine-policy", self.state_machine_role, "orchestrate", iam.state_machine_statements(arns)
-        )
 
-        # -- the state machine ------------------------------------------------------------------------
-        self.definition = build_definition(
-            config,
-            DefinitionRefs(
-                bucket=self.bucket.bucket,
-                lambda_arn=self.generate_function.arn,
-                sagemaker_role_arn=self.sagemaker_role.arn,
-                transform_key=self.transform_key,
-                partition=partition,
-            ),
+        # -- the state machine: its tasks render the states and say what the role needs ------------------
+        refs = DefinitionRefs(
+            bucket=self.bucket.bucket,
+            lambda_arn=self.generate_function.arn,
+            sagemaker_role_arn=self.sagemaker_role.arn,
+            transform_key=self.transform_key,
+            partition=partition,
         )
+        state_machine_policy = self._policy(
+            "state-machine-policy", self.state_machine_role, "orchestrate",
+            iam.state_machine_statements(arns, pipeline_tasks(config, refs), logging=True, tracing=True),
+        )
+        self.definition = build_definition(config, refs)
         self.state_machine = SfnStateMachine(
             self,
             "state-machine",

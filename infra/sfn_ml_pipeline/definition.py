@@ -14,10 +14,19 @@ Job names stay ``$$.Execution.Name``-based, as in the sample.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from .config import PipelineConfig
+from .tasks import DefinitionRefs, LambdaInvoke, SageMakerCreateProcessingJob, SageMakerCreateTrainingJob, Task
+from .tasks.base import RETRY_BACKOFF_RATE, RETRY_INTERVAL_SECONDS, RETRY_MAX_ATTEMPTS
+from .tasks.lambda_invoke import LAMBDA_TRANSIENT_ERRORS
+from .tasks.sagemaker import SAGEMAKER_TRANSIENT_ERRORS
+
+__all__ = [
+    "FAILED", "GENERATE", "LAMBDA_TRANSIENT_ERRORS", "RETRY_BACKOFF_RATE", "RETRY_INTERVAL_SECONDS",
+    "RETRY_MAX_ATTEMPTS", "SAGEMAKER_TRANSIENT_ERRORS", "SAMPLE_DEVIATIONS", "STANDARDIZE", "STATE_NAMES",
+    "TRAIN", "DefinitionRefs", "build_definition", "pipeline_tasks",
+]
 
 GENERATE = "Generate dataset"
 STANDARDIZE = "Standardization: x' = (x - x̄) / σ"
@@ -36,196 +45,141 @@ PROCESSING_INPUT = "/opt/ml/processing/input"
 PROCESSING_CODE = "/opt/ml/processing/input/code"
 PROCESSING_OUTPUT = "/opt/ml/processing/output/train"
 
-# Transient errors worth a retry. Step Functions names an integration's errors
-# "<Service>.<Exception>" (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
-# Lambda: the four service errors AWS's best practices say to retry
-# (https://docs.aws.amazon.com/step-functions/latest/dg/sfn-best-practices.html#bp-lambda-serviceexception).
-LAMBDA_TRANSIENT_ERRORS = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
-# SageMaker: only ResourceLimitExceeded ("You have exceeded an SageMaker resource limit. For example,
-# you might have too many training jobs created": the Errors of CreateProcessingJob/CreateTrainingJob,
-# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#API_CreateTrainingJob_Errors).
-# The create was refused, so no job of that name exists and the retry cannot fail on "job names
-# must be unique" (ResourceInUse). Not retried: SageMaker.AmazonSageMakerException (it also carries
-# validation errors that never succeed), States.TaskFailed (the job ran and failed: a retry with the
-# same name would be refused as ResourceInUse), and a bare "ThrottlingException" (no integration
-# error has that name; Step Functions itself retries the .sync polling).
-SAGEMAKER_TRANSIENT_ERRORS = ["SageMaker.ResourceLimitExceededException"]
-RETRY_INTERVAL_SECONDS = 5
-RETRY_MAX_ATTEMPTS = 3
-RETRY_BACKOFF_RATE = 2.0
-
-
-@dataclass(frozen=True)
-class DefinitionRefs:
-    """Values the definition points at. Literal strings, or Terraform references when synthesized."""
-
-    bucket: str
-    lambda_arn: str
-    sagemaker_role_arn: str
-    transform_key: str
-    partition: str = "aws"  # arn:<partition>:states:::... (a Terraform reference when synthesized)
-
-    def integration(self, service: str, api: str) -> str:
-        """An optimized integration's Resource ARN, in the stack's partition
-        (https://docs.aws.amazon.com/step-functions/latest/dg/integrate-optimized.html)."""
-        return f"arn:{self.partition}:states:::{service}:{api}"
-
-
 def _s3(bucket: str, key_template: str) -> str:
     """An intrinsic building s3://bucket/<key with the execution name>."""
     return f"States.Format('s3://{bucket}/{key_template}', $$.Execution.Name)"
 
 
-def _retry(errors: list[str]) -> list[dict[str, Any]]:
-    return [
-        {
-            "ErrorEquals": errors,
-            "IntervalSeconds": RETRY_INTERVAL_SECONDS,
-            "MaxAttempts": RETRY_MAX_ATTEMPTS,
-            "BackoffRate": RETRY_BACKOFF_RATE,
-            "JitterStrategy": "FULL",
-        }
-    ]
+def _s3_input(name: str, local_path: str, **uri: str) -> dict[str, Any]:
+    """A processing input (S3Prefix, File mode, FullyReplicated, as in the sample). ``uri``: S3Uri or S3Uri.$."""
+    return {
+        "InputName": name,
+        "S3Input": {
+            **uri,
+            "LocalPath": local_path,
+            "S3DataType": "S3Prefix",
+            "S3InputMode": "File",
+            "S3DataDistributionType": "FullyReplicated",
+            "S3CompressionType": "None",
+        },
+    }
 
 
-def _catch() -> list[dict[str, Any]]:
-    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FAILED}]
+def generate_dataset(refs: DefinitionRefs) -> LambdaInvoke:
+    """Generate dataset: the Lambda writes runs/<execution>/input/raw.csv."""
+    return LambdaInvoke(
+        name=GENERATE,
+        function_arn=refs.lambda_arn,
+        sid="InvokeGenerateDataset",
+        parameters={"bucket": refs.bucket, "key.$": f"States.Format('{RAW_KEY}', $$.Execution.Name)", "options.$": "$"},
+        result_selector={"s3_uri.$": "$.s3_uri", "rows.$": "$.rows"},
+        result_path="$.dataset",
+    )
+
+
+def standardize(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateProcessingJob:
+    """Standardization: transform.py in the scikit-learn image, raw.csv in, train/ out."""
+    bucket, processing = refs.bucket, config.processing
+    return SageMakerCreateProcessingJob(
+        name=STANDARDIZE,
+        parameters={
+            "ProcessingResources": {
+                "ClusterConfig": {
+                    "InstanceCount": processing.instance_count,
+                    "InstanceType": processing.instance_type,
+                    "VolumeSizeInGB": processing.volume_size_gb,
+                }
+            },
+            "ProcessingInputs": [
+                _s3_input("input-1", PROCESSING_INPUT, **{"S3Uri.$": _s3(bucket, RAW_KEY)}),
+                _s3_input("code", PROCESSING_CODE, S3Uri=f"s3://{bucket}/{refs.transform_key}"),
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": "train_data",
+                        "S3Output": {
+                            "S3Uri.$": _s3(bucket, TRAIN_PREFIX),
+                            "LocalPath": PROCESSING_OUTPUT,
+                            "S3UploadMode": "EndOfJob",
+                        },
+                    }
+                ]
+            },
+            "AppSpecification": {
+                "ImageUri": config.processing_image,
+                "ContainerEntrypoint": ["python3", f"{PROCESSING_CODE}/transform.py"],
+            },
+            "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
+            "RoleArn": refs.sagemaker_role_arn,
+            "ProcessingJobName.$": "$$.Execution.Name",
+        },
+        result_selector={"ProcessingJobArn.$": "$.ProcessingJobArn", "ProcessingJobStatus.$": "$.ProcessingJobStatus"},
+        result_path="$.processing",
+    )
+
+
+def train(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTrainingJob:
+    """Train model (XGBoost): the built-in XGBoost image on train/ only (the sample read the bucket root)."""
+    bucket, training = refs.bucket, config.training
+    return SageMakerCreateTrainingJob(
+        name=TRAIN,
+        parameters={
+            "AlgorithmSpecification": {"TrainingImage": config.training_image, "TrainingInputMode": "File"},
+            "OutputDataConfig": {"S3OutputPath.$": _s3(bucket, MODELS_PREFIX)},
+            "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
+            "ResourceConfig": {
+                "InstanceCount": training.instance_count,
+                "InstanceType": training.instance_type,
+                "VolumeSizeInGB": training.volume_size_gb,
+            },
+            "RoleArn": refs.sagemaker_role_arn,
+            "InputDataConfig": [
+                {
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataDistributionType": "ShardedByS3Key",
+                            "S3DataType": "S3Prefix",
+                            "S3Uri.$": _s3(bucket, TRAIN_PREFIX + "/"),
+                        }
+                    },
+                    "ChannelName": "train",
+                    "ContentType": "text/csv",
+                }
+            ],
+            "HyperParameters": {key: str(value) for key, value in training.hyperparameters.items()},
+            "TrainingJobName.$": "$$.Execution.Name",
+        },
+        result_selector={
+            "TrainingJobArn.$": "$.TrainingJobArn",
+            "TrainingJobStatus.$": "$.TrainingJobStatus",
+            "ModelArtifacts.$": "$.ModelArtifacts",
+        },
+        result_path="$.training",
+    )
+
+
+def pipeline_tasks(config: PipelineConfig, refs: DefinitionRefs) -> list[Task]:
+    """The pipeline's tasks, in order: what the definition chains and the state machine role needs."""
+    return [generate_dataset(refs), standardize(config, refs), train(config, refs)]
 
 
 def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, Any]:
     """Return the ASL document as a dict. Pure: same inputs, same output."""
-    bucket = refs.bucket
-    processing, training = config.processing, config.training
+    tasks = pipeline_tasks(config, refs)
+    states: dict[str, Any] = {}
+    for task, following in zip(tasks, tasks[1:] + [None]):
+        states[task.name] = {**task.state(refs, FAILED), **({"Next": following.name} if following else {"End": True})}
+    states[FAILED] = {
+        "Type": "Fail",
+        "Comment": "Any state's error ends here; the execution keeps the original error and cause.",
+        "ErrorPath": "$.error.Error",
+        "CausePath": "$.error.Cause",
+    }
     return {
         "Comment": "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training).",
-        "StartAt": GENERATE,
-        "States": {
-            GENERATE: {
-                "Type": "Task",
-                "Resource": refs.lambda_arn,
-                "Parameters": {
-                    "bucket": bucket,
-                    "key.$": f"States.Format('{RAW_KEY}', $$.Execution.Name)",
-                    "options.$": "$",
-                },
-                "ResultSelector": {"s3_uri.$": "$.s3_uri", "rows.$": "$.rows"},
-                "ResultPath": "$.dataset",
-                "Retry": _retry(LAMBDA_TRANSIENT_ERRORS),
-                "Catch": _catch(),
-                "Next": STANDARDIZE,
-            },
-            STANDARDIZE: {
-                "Type": "Task",
-                "Resource": refs.integration("sagemaker", "createProcessingJob.sync"),
-                "Parameters": {
-                    "ProcessingResources": {
-                        "ClusterConfig": {
-                            "InstanceCount": processing.instance_count,
-                            "InstanceType": processing.instance_type,
-                            "VolumeSizeInGB": processing.volume_size_gb,
-                        }
-                    },
-                    "ProcessingInputs": [
-                        {
-                            "InputName": "input-1",
-                            "S3Input": {
-                                "S3Uri.$": _s3(bucket, RAW_KEY),
-                                "LocalPath": PROCESSING_INPUT,
-                                "S3DataType": "S3Prefix",
-                                "S3InputMode": "File",
-                                "S3DataDistributionType": "FullyReplicated",
-                                "S3CompressionType": "None",
-                            },
-                        },
-                        {
-                            "InputName": "code",
-                            "S3Input": {
-                                "S3Uri": f"s3://{bucket}/{refs.transform_key}",
-                                "LocalPath": PROCESSING_CODE,
-                                "S3DataType": "S3Prefix",
-                                "S3InputMode": "File",
-                                "S3DataDistributionType": "FullyReplicated",
-                                "S3CompressionType": "None",
-                            },
-                        },
-                    ],
-                    "ProcessingOutputConfig": {
-                        "Outputs": [
-                            {
-                                "OutputName": "train_data",
-                                "S3Output": {
-                                    "S3Uri.$": _s3(bucket, TRAIN_PREFIX),
-                                    "LocalPath": PROCESSING_OUTPUT,
-                                    "S3UploadMode": "EndOfJob",
-                                },
-                            }
-                        ]
-                    },
-                    "AppSpecification": {
-                        "ImageUri": config.processing_image,
-                        "ContainerEntrypoint": ["python3", f"{PROCESSING_CODE}/transform.py"],
-                    },
-                    "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
-                    "RoleArn": refs.sagemaker_role_arn,
-                    "ProcessingJobName.$": "$$.Execution.Name",
-                },
-                "ResultSelector": {"ProcessingJobArn.$": "$.ProcessingJobArn", "ProcessingJobStatus.$": "$.ProcessingJobStatus"},
-                "ResultPath": "$.processing",
-                "Retry": _retry(SAGEMAKER_TRANSIENT_ERRORS),
-                "Catch": _catch(),
-                "Next": TRAIN,
-            },
-            TRAIN: {
-                "Type": "Task",
-                "Resource": refs.integration("sagemaker", "createTrainingJob.sync"),
-                "Parameters": {
-                    "AlgorithmSpecification": {"TrainingImage": config.training_image, "TrainingInputMode": "File"},
-                    "OutputDataConfig": {"S3OutputPath.$": _s3(bucket, MODELS_PREFIX)},
-                    "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
-                    "ResourceConfig": {
-                        "InstanceCount": training.instance_count,
-                        "InstanceType": training.instance_type,
-                        "VolumeSizeInGB": training.volume_size_gb,
-                    },
-                    "RoleArn": refs.sagemaker_role_arn,
-                    "InputDataConfig": [
-                        {
-                            "DataSource": {
-                                "S3DataSource": {
-                                    "S3DataDistributionType": "ShardedByS3Key",
-                                    "S3DataType": "S3Prefix",
-                                    "S3Uri.$": _s3(bucket, TRAIN_PREFIX + "/"),
-                                }
-                            },
-                            "ChannelName": "train",
-                            "ContentType": "text/csv",
-                        }
-                    ],
-                    "HyperParameters": {key: str(value) for key, value in training.hyperparameters.items()},
-                    "TrainingJobName.$": "$$.Execution.Name",
-                },
-                "ResultSelector": {
-                    "TrainingJobArn.$": "$.TrainingJobArn",
-                    "TrainingJobStatus.$": "$.TrainingJobStatus",
-                    "ModelArtifacts.$": "$.ModelArtifacts",
-                },
-                "ResultPath": "$.training",
-                "Retry": _retry(SAGEMAKER_TRANSIENT_ERRORS),
-                "Catch": _catch(),
-                "End": True,
-            },
-            FAILED: {
-                "Type": "Fail",
-                "Comment": "Any state's error ends here; the execution keeps the original error and cause.",
-                "ErrorPath": "$.error.Error",
-                "CausePath": "$.error.Cause",
-            },
-        },
+        "StartAt": tasks[0].name,
+        "States": states,
     }
 
 

@@ -79,41 +79,18 @@ XRAY_LAMBDA_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
 SAGEMAKER_LISTED_PREFIXES = ("code/*", "runs/*/input/*", "runs/*/train/*")
 
 
-def state_machine_statements(arns: Arns) -> list[Statement]:
-    processing_jobs = arns.service_arn("sagemaker", "processing-job/*")
-    training_jobs = arns.service_arn("sagemaker", "training-job/*")
-    return [
-        # The task's Resource is the unqualified function ARN, so no version/alias (":*") grant.
-        Statement("InvokeGenerateDataset", ["lambda:InvokeFunction"], [arns.lambda_arn]),
-        Statement(
-            "RunProcessingJobs",
-            ["sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"],
-            [processing_jobs],
-        ),
-        Statement(
-            "RunTrainingJobs",
-            ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob", "sagemaker:StopTrainingJob"],
-            [training_jobs],
-        ),
-        Statement("ReadJobTags", ["sagemaker:ListTags"], [processing_jobs, training_jobs]),
-        Statement(
-            "PassSageMakerRole",
-            ["iam:PassRole"],
-            [arns.sagemaker_role_arn],
-            [("StringEquals", "iam:PassedToService", ["sagemaker.amazonaws.com"])],
-        ),
-        Statement(
-            "WatchSyncJobs",
-            ["events:DescribeRule", "events:PutRule", "events:PutTargets"],
-            [
-                arns.service_arn("events", "rule/StepFunctionsGetEventsForSageMakerProcessingJobsRule"),
-                arns.service_arn("events", "rule/StepFunctionsGetEventsForSageMakerTrainingJobsRule"),
-            ],
-        ),
-        # These actions support no resource-level permissions (AWS docs above): "*" is the only option.
-        Statement("DeliverExecutionLogs", LOG_DELIVERY_ACTIONS, ["*"]),
-        Statement("WriteTraces", XRAY_STATE_MACHINE_ACTIONS, ["*"]),
-    ]
+def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing: bool = True) -> list[Statement]:
+    """The state machine role's grants: the union of what its tasks need (each task type states it,
+    sfn_ml_pipeline.tasks), plus log delivery and X-Ray only where those are turned on."""
+    from .tasks import merge_statements
+
+    statements = merge_statements([task.policy_statements(arns) for task in tasks])
+    # These actions support no resource-level permissions (AWS docs above): "*" is the only option.
+    if logging:
+        statements.append(Statement("DeliverExecutionLogs", LOG_DELIVERY_ACTIONS, ["*"]))
+    if tracing:
+        statements.append(Statement("WriteTraces", XRAY_STATE_MACHINE_ACTIONS, ["*"]))
+    return statements
 
 
 def sagemaker_statements(arns: Arns) -> list[Statement]:

@@ -1,0 +1,111 @@
+"""What every task type shares: the values a definition points at, Retry/Catch, and the union of
+the tasks' IAM statements."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, replace
+from typing import Any
+
+from ..iam import Arns, Statement
+
+RETRY_INTERVAL_SECONDS = 5
+RETRY_MAX_ATTEMPTS = 3
+RETRY_BACKOFF_RATE = 2.0
+
+
+@dataclass(frozen=True)
+class DefinitionRefs:
+    """Values the definition points at. Literal strings, or Terraform references when synthesized."""
+
+    bucket: str
+    lambda_arn: str
+    sagemaker_role_arn: str
+    transform_key: str
+    partition: str = "aws"  # arn:<partition>:states:::... (a Terraform reference when synthesized)
+
+    def integration(self, service: str, api: str) -> str:
+        """An optimized integration's Resource ARN, in the stack's partition
+        (https://docs.aws.amazon.com/step-functions/latest/dg/integrate-optimized.html)."""
+        return f"arn:{self.partition}:states:::{service}:{api}"
+
+
+def retry(errors: list[str]) -> list[dict[str, Any]]:
+    """Jittered exponential backoff on the given (transient) errors."""
+    return [
+        {
+            "ErrorEquals": errors,
+            "IntervalSeconds": RETRY_INTERVAL_SECONDS,
+            "MaxAttempts": RETRY_MAX_ATTEMPTS,
+            "BackoffRate": RETRY_BACKOFF_RATE,
+            "JitterStrategy": "FULL",
+        }
+    ]
+
+
+def catch(fail_state: str) -> list[dict[str, Any]]:
+    """Any error goes to ``fail_state``, keeping the error and cause under ``$.error``."""
+    return [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": fail_state}]
+
+
+@dataclass(frozen=True)
+class Task(ABC):
+    """A Task state: its name, what it is given, and where its result goes.
+
+    Subclasses say which Resource they call, which errors are transient for it, and what the state
+    machine's role needs to run it.
+    """
+
+    name: str
+    parameters: dict[str, Any]
+    result_selector: dict[str, str]
+    result_path: str
+
+    @property
+    @abstractmethod
+    def transient_errors(self) -> list[str]:
+        """Errors worth a retry for this integration."""
+
+    @abstractmethod
+    def resource(self, refs: DefinitionRefs) -> str:
+        """The state's Resource ARN."""
+
+    @abstractmethod
+    def policy_statements(self, arns: Arns) -> list[Statement]:
+        """What the state machine's role needs to run this task."""
+
+    def state(self, refs: DefinitionRefs, fail_state: str) -> dict[str, Any]:
+        """The state, without its Next/End (the pipeline chains the states)."""
+        return {
+            "Type": "Task",
+            "Resource": self.resource(refs),
+            "Parameters": self.parameters,
+            "ResultSelector": self.result_selector,
+            "ResultPath": self.result_path,
+            "Retry": retry(self.transient_errors),
+            "Catch": catch(fail_state),
+        }
+
+
+def merge_statements(groups: list[list[Statement]]) -> list[Statement]:
+    """The union of several tasks' statements, one statement per Sid.
+
+    Statements that share a Sid (e.g. iam:PassRole of the same role, the .sync rules) must agree on
+    actions and conditions; their resources are united in order. Order: statements only one task
+    has, in task order, then the shared ones in order of first appearance.
+    """
+    merged: dict[str, Statement] = {}
+    owners: dict[str, int] = {}
+    for group in groups:
+        for statement in group:
+            known = merged.get(statement.sid)
+            if known is None:
+                merged[statement.sid] = statement
+                owners[statement.sid] = 1
+                continue
+            if (known.actions, known.conditions) != (statement.actions, statement.conditions):
+                raise ValueError(f"statement {statement.sid!r}: two tasks grant different actions or conditions under one Sid")
+            resources = known.resources + [r for r in statement.resources if r not in known.resources]
+            merged[statement.sid] = replace(known, resources=resources)
+            owners[statement.sid] += 1
+    return [s for s in merged.values() if owners[s.sid] == 1] + [s for s in merged.values() if owners[s.sid] > 1]

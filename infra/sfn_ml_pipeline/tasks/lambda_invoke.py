@@ -1,0 +1,38 @@
+"""A Lambda function called directly by its ARN (the request-response integration).
+
+IAM: https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html. Retries: the four Lambda
+service errors AWS's best practices say to retry
+(https://docs.aws.amazon.com/step-functions/latest/dg/sfn-best-practices.html#bp-lambda-serviceexception).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..iam import Arns, Statement
+from .base import DefinitionRefs, Task
+
+LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+]
+
+
+@dataclass(frozen=True)
+class LambdaInvoke(Task):
+    """Calls the function ``function_arn`` (unqualified: no version or alias grant is needed)."""
+
+    function_arn: str = ""
+    sid: str = "InvokeFunction"
+
+    @property
+    def transient_errors(self) -> list[str]:
+        return LAMBDA_TRANSIENT_ERRORS
+
+    def resource(self, refs: DefinitionRefs) -> str:
+        return self.function_arn
+
+    def policy_statements(self, arns: Arns) -> list[Statement]:
+        return [Statement(self.sid, ["lambda:InvokeFunction"], [self.function_arn])]

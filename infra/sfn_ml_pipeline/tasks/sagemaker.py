@@ -1,0 +1,82 @@
+"""SageMaker jobs run to completion (``.sync``): processing and training.
+
+Each job type names its API, its job ARN type and the EventBridge managed rule Step Functions uses to
+learn that a job ended. IAM: https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html
+(training; processing by analogy, see iam_minimum.toml). Jobs run as ``RoleArn``, which the state
+machine passes to SageMaker only (``iam:PassedToService``).
+
+Retries: only ``SageMaker.ResourceLimitExceededException`` ("You have exceeded an SageMaker resource
+limit. For example, you might have too many training jobs created", the Errors of
+CreateProcessingJob/CreateTrainingJob,
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#API_CreateTrainingJob_Errors).
+The create was refused, so no job of that name exists and the retry cannot fail on "job names must
+be unique" (ResourceInUse). Not retried: ``SageMaker.AmazonSageMakerException`` (it also carries
+validation errors that never succeed), ``States.TaskFailed`` (the job ran and failed: a retry under
+the same name would be refused as ResourceInUse), and a bare ``ThrottlingException`` (no integration
+error has that name; Step Functions itself retries the ``.sync`` polling). Step Functions names an
+integration's errors ``<Service>.<Exception>``
+(https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from ..iam import Arns, Statement
+from .base import DefinitionRefs, Task
+
+SAGEMAKER_TRANSIENT_ERRORS = ["SageMaker.ResourceLimitExceededException"]
+
+
+@dataclass(frozen=True)
+class SageMakerSyncJob(Task):
+    """A SageMaker ``create<Job>.sync`` task. Subclasses name the job type."""
+
+    api: ClassVar[str]  # e.g. createTrainingJob
+    job_kind: ClassVar[str]  # the job's ARN type, e.g. training-job
+    noun: ClassVar[str]  # e.g. TrainingJob (CreateTrainingJob, ...JobsRule)
+
+    @property
+    def transient_errors(self) -> list[str]:
+        return SAGEMAKER_TRANSIENT_ERRORS
+
+    def resource(self, refs: DefinitionRefs) -> str:
+        return refs.integration("sagemaker", f"{self.api}.sync")
+
+    @property
+    def role_arn(self) -> str:
+        return self.parameters["RoleArn"]
+
+    def policy_statements(self, arns: Arns) -> list[Statement]:
+        jobs = arns.service_arn("sagemaker", f"{self.job_kind}/*")
+        rule = arns.service_arn("events", f"rule/StepFunctionsGetEventsForSageMaker{self.noun}sRule")
+        return [
+            Statement(
+                f"Run{self.noun}s",
+                [f"sagemaker:Create{self.noun}", f"sagemaker:Describe{self.noun}", f"sagemaker:Stop{self.noun}"],
+                [jobs],
+            ),
+            Statement("ReadJobTags", ["sagemaker:ListTags"], [jobs]),
+            Statement(
+                "PassSageMakerRole",
+                ["iam:PassRole"],
+                [self.role_arn],
+                [("StringEquals", "iam:PassedToService", ["sagemaker.amazonaws.com"])],
+            ),
+            Statement("WatchSyncJobs", ["events:DescribeRule", "events:PutRule", "events:PutTargets"], [rule]),
+        ]
+
+
+@dataclass(frozen=True)
+class SageMakerCreateProcessingJob(SageMakerSyncJob):
+    api: ClassVar[str] = "createProcessingJob"
+    job_kind: ClassVar[str] = "processing-job"
+    noun: ClassVar[str] = "ProcessingJob"
+
+
+@dataclass(frozen=True)
+class SageMakerCreateTrainingJob(SageMakerSyncJob):
+    api: ClassVar[str] = "createTrainingJob"
+    job_kind: ClassVar[str] = "training-job"
+    noun: ClassVar[str] = "TrainingJob"
