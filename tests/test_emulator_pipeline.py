@@ -1,6 +1,8 @@
 """The whole pipeline on the emulator, through moto's interpreter: the real Lambda handler
 (scripts/generate_dataset.py), the real processing script (scripts/transform.py) and real
-XGBoost training, with the definition the construct deploys (``build_definition``).
+XGBoost training, with the definition the construct deploys (``build_definition``) and the
+three roles the construct declares (their statements from ``sfn_ml_pipeline.iam``). Every test
+runs twice: with IAM enforced (``PIPELINE_TOOLS_EMULATOR_IAM=1``) and without.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pipeline_tools.emulator import client, job_directory
 from sfn_ml_pipeline.config import config_from_mapping
 from sfn_ml_pipeline.definition import FAILED, GENERATE, STANDARDIZE, TRAIN, DefinitionRefs, build_definition
 
-from .conftest_emulator import SCRIPTS, create_role, emulator_in, tls_only_policy, wait_execution, zip_files
+from .conftest_emulator import SCRIPTS, emulator_in, tls_only_policy, wait_execution, zip_files
 
 pytestmark = pytest.mark.emulator
 
@@ -29,39 +31,117 @@ FAILING_TRANSFORM_KEY = "code/failing/transform.py"
 FAILING_TRANSFORM = "import sys\nprint('standardizing...')\nsys.stderr.write('error: column x is constant\\n')\nsys.exit(3)\n"
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    with emulator_in(tmp_path_factory.mktemp("emulator-pipeline") / ".pipeline-tools") as state:
-        yield state
+ACCOUNT, REGION = "123456789012", "us-east-1"
+MACHINES = ("pipeline", "pipeline-failing")
+
+
+@pytest.fixture(scope="module", params=["iam", "no-iam"])
+def emulator(request, tmp_path_factory):
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PIPELINE_TOOLS_EMULATOR_IAM", "1" if request.param == "iam" else "0")
+        with emulator_in(tmp_path_factory.mktemp("emulator-pipeline") / ".pipeline-tools") as state:
+            yield state
+
+
+def policy_document(statements) -> str:
+    """sfn_ml_pipeline.iam statements as an IAM JSON policy."""
+    out = []
+    for statement in statements:
+        entry = {"Sid": statement.sid, "Effect": "Allow", "Action": statement.actions, "Resource": statement.resources}
+        for test, variable, values in statement.conditions:
+            entry.setdefault("Condition", {}).setdefault(test, {})[variable] = values
+        out.append(entry)
+    return json.dumps({"Version": "2012-10-17", "Statement": out})
+
+
+def trust_document(service: str, account: str | None, source_arns: list[str] | None = None) -> str:
+    from sfn_ml_pipeline import iam
+
+    binding = iam.trust_statement(service, account, source_arns)
+    statement = {"Sid": binding["sid"], "Effect": "Allow", "Action": binding["actions"],
+                 "Principal": {p["type"]: p["identifiers"] for p in binding["principals"]}}
+    for condition in binding.get("condition", []):
+        statement.setdefault("Condition", {}).setdefault(condition["test"], {})[condition["variable"]] = condition["values"]
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def create_stack_roles(iam_client, *, lambda_arn: str | None = None, bucket: str = BUCKET, images: list[str] = ()) -> dict:
+    """The construct's three roles (trust + scoped policy), as the stack declares them."""
+    from sfn_ml_pipeline import iam
+
+    def role(name: str, trust: str) -> str:
+        return iam_client.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+
+    machines = [f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{name}" for name in MACHINES]
+    jobs = [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/*" for kind in ("processing-job", "training-job")]
+    return {
+        "lambda": role("pipeline-generate-dataset", trust_document("lambda.amazonaws.com", None)),
+        "sagemaker": role("pipeline-sagemaker-jobs", trust_document("sagemaker.amazonaws.com", ACCOUNT, jobs)),
+        "state_machine": role("pipeline-state-machine", trust_document("states.amazonaws.com", ACCOUNT, machines)),
+    }
+
+
+def put_stack_policies(iam_client, roles: dict, lambda_arn: str, bucket: str = BUCKET) -> None:
+    from sfn_ml_pipeline import iam
+    from sfn_ml_pipeline.config import config_from_mapping as load
+
+    config = load({})
+    arns = iam.Arns(
+        partition="aws", region=REGION, account=ACCOUNT, bucket_arn=f"arn:aws:s3:::{bucket}", lambda_arn=lambda_arn,
+        lambda_log_group_arn=f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/generate-dataset",
+        sagemaker_role_arn=roles["sagemaker"],
+        ecr_repositories=sorted({f"arn:aws:ecr:{REGION}:{image.split('.', 1)[0]}:repository/{image.split('/', 1)[1].split(':')[0]}"
+                                 for image in (config.processing_image, config.training_image)}),
+    )
+    import inspect
+
+    if "tasks" in inspect.signature(iam.state_machine_statements).parameters:  # grants derived from the tasks
+        from sfn_ml_pipeline.definition import pipeline_tasks
+
+        refs = DefinitionRefs(bucket, lambda_arn, roles["sagemaker"], TRANSFORM_KEY)
+        machine_statements = iam.state_machine_statements(arns, pipeline_tasks(config, refs), logging=False, tracing=False)
+    else:
+        machine_statements = iam.state_machine_statements(arns)
+    for name, statements in (("state_machine", machine_statements), ("sagemaker", iam.sagemaker_statements(arns)),
+                             ("lambda", iam.lambda_statements(arns))):
+        iam_client.put_role_policy(RoleName=roles[name].rsplit("/", 1)[-1], PolicyName="stack", PolicyDocument=policy_document(statements))
 
 
 @pytest.fixture(scope="module")
 def deployed(emulator):
-    """Bucket (TLS-only policy), scripts, Lambda and role: what the stack creates, by hand."""
+    """Bucket (TLS-only policy), scripts, Lambda and the three roles: what the stack creates, by hand."""
     s3 = client("s3", emulator)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_policy(Bucket=BUCKET, Policy=tls_only_policy(BUCKET))
     s3.put_object(Bucket=BUCKET, Key=TRANSFORM_KEY, Body=(SCRIPTS / "transform.py").read_bytes())
     s3.put_object(Bucket=BUCKET, Key=FAILING_TRANSFORM_KEY, Body=FAILING_TRANSFORM.encode())
-    role = create_role(client("iam", emulator), "pipeline-role")
+    iam_client = client("iam", emulator)
+    roles = create_stack_roles(iam_client)
     function = client("lambda", emulator).create_function(
         FunctionName="generate-dataset",
         Runtime="python3.11",
-        Role=role,
+        Role=roles["lambda"],
         Handler="generate_dataset.handler",
         Code={"ZipFile": zip_files({"generate_dataset.py": (SCRIPTS / "generate_dataset.py").read_text()})},
         Timeout=300,
     )["FunctionArn"]
+    put_stack_policies(iam_client, roles, function)
+    # The direct job tests below read and write outside the pipeline's prefixes: a role of their own.
+    job_role = iam_client.create_role(RoleName="direct-jobs", AssumeRolePolicyDocument=trust_document("sagemaker.amazonaws.com", None))["Role"]["Arn"]
+    iam_client.put_role_policy(RoleName="direct-jobs", PolicyName="bucket", PolicyDocument=json.dumps({
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
+                                                "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]}]}))
     config = config_from_mapping({})
     sfn = client("stepfunctions", emulator)
 
     def machine(name: str, transform_key: str) -> str:
-        definition = build_definition(config, DefinitionRefs(BUCKET, function, role, transform_key))
+        definition = build_definition(config, DefinitionRefs(BUCKET, function, roles["sagemaker"], transform_key))
         check = sfn.validate_state_machine_definition(definition=json.dumps(definition))
         assert check["result"] == "OK", check["diagnostics"]
-        return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=role)["stateMachineArn"]
+        return sfn.create_state_machine(name=name, definition=json.dumps(definition), roleArn=roles["state_machine"])["stateMachineArn"]
 
-    return {"good": machine("pipeline", TRANSFORM_KEY), "failing": machine("pipeline-failing", FAILING_TRANSFORM_KEY), "role": role}
+    return {"good": machine(MACHINES[0], TRANSFORM_KEY), "failing": machine(MACHINES[1], FAILING_TRANSFORM_KEY),
+            "role": job_role, "roles": roles, "function": function}
 
 
 def _events(sfn, execution_arn: str) -> list[dict]:
@@ -227,3 +307,93 @@ def test_training_job_with_a_bad_hyperparameter_fails_with_the_reason(emulator, 
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("AlgorithmError: exit code 1: error: ")
     assert "reg:nonsense" in job["FailureReason"]
+
+
+# ---- IAM enforced: each permission a run uses is needed, and a role trusts only its service ----------
+
+# (role, action, the state that fails, what its error is): one small run per removed permission.
+REMOVALS = [
+    ("state_machine", "lambda:InvokeFunction", GENERATE, "Lambda.AccessDeniedException"),
+    ("lambda", "s3:PutObject", GENERATE, "AccessDenied"),
+    ("state_machine", "sagemaker:CreateProcessingJob", STANDARDIZE, "SageMaker.AmazonSageMakerException"),
+    ("state_machine", "iam:PassRole", STANDARDIZE, "SageMaker.AmazonSageMakerException"),
+    ("state_machine", "sagemaker:DescribeProcessingJob", STANDARDIZE, "SageMaker.AmazonSageMakerException"),
+    ("sagemaker", "s3:ListBucket", STANDARDIZE, "States.TaskFailed"),
+    ("sagemaker", "s3:GetObject", STANDARDIZE, "States.TaskFailed"),
+    ("state_machine", "sagemaker:CreateTrainingJob", TRAIN, "SageMaker.AmazonSageMakerException"),
+    ("sagemaker", "s3:PutObject", STANDARDIZE, "States.TaskFailed"),
+]
+
+
+def _without(document: dict, action: str) -> dict:
+    statements = []
+    for statement in document["Statement"]:
+        actions = [a for a in statement["Action"] if a != action] if isinstance(statement["Action"], list) else [statement["Action"]]
+        actions = [a for a in actions if a != action]
+        if actions:
+            statements.append({**statement, "Action": actions})
+    return {**document, "Statement": statements}
+
+
+def _failure(sfn, execution_arn: str) -> tuple[str, str, str]:
+    """(the state that failed, error, cause) of a FAILED execution."""
+    described = wait_execution(sfn, execution_arn, timeout=120)
+    assert described["status"] == "FAILED", described
+    events = _events(sfn, execution_arn)
+    entered = [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+    failed_state = [name for name in entered if name != FAILED][-1]
+    return failed_state, described["error"], described["cause"]
+
+
+@pytest.mark.parametrize("role, action, state, error", REMOVALS, ids=[f"{r}-{a}" for r, a, _, _ in REMOVALS])
+def test_removing_a_used_permission_fails_the_run_where_aws_would(emulator, deployed, role, action, state, error):
+    if not _enforced(emulator):
+        pytest.skip("IAM enforcement off in this emulator")
+    iam_client, sfn = client("iam", emulator), client("stepfunctions", emulator)
+    role_name = deployed["roles"][role].rsplit("/", 1)[-1]
+    original = iam_client.get_role_policy(RoleName=role_name, PolicyName="stack")["PolicyDocument"]
+    iam_client.put_role_policy(RoleName=role_name, PolicyName="stack", PolicyDocument=json.dumps(_without(original, action)))
+    try:
+        name = f"without-{role}-{action.replace(':', '-')}".lower()
+        arn = sfn.start_execution(stateMachineArn=deployed["good"], name=name, input=json.dumps({"rows": 20}))["executionArn"]
+        failed_state, got_error, cause = _failure(sfn, arn)
+    finally:
+        iam_client.put_role_policy(RoleName=role_name, PolicyName="stack", PolicyDocument=json.dumps(original))
+    assert failed_state == state, (failed_state, got_error, cause)
+    assert got_error == error, cause
+    assert f"assumed-role/{role_name}/" in cause and f"is not authorized to perform: {action}" in cause, cause
+
+
+def test_a_role_trusting_another_service_cannot_be_assumed(emulator, deployed):
+    if not _enforced(emulator):
+        pytest.skip("IAM enforcement off in this emulator")
+    iam_client, sfn = client("iam", emulator), client("stepfunctions", emulator)
+    role_name = deployed["roles"]["sagemaker"].rsplit("/", 1)[-1]
+    original = iam_client.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    iam_client.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust_document("ec2.amazonaws.com", None))
+    try:
+        arn = sfn.start_execution(stateMachineArn=deployed["good"], name="untrusted-sagemaker-role", input=json.dumps({"rows": 20}))["executionArn"]
+        failed_state, error, cause = _failure(sfn, arn)
+    finally:
+        iam_client.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(original))
+    assert failed_state == STANDARDIZE and error == "SageMaker.AmazonSageMakerException"
+    assert cause.startswith(f"Could not assume role {deployed['roles']['sagemaker']}. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com'")
+
+    role_name = deployed["roles"]["state_machine"].rsplit("/", 1)[-1]
+    original = iam_client.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
+    iam_client.update_assume_role_policy(RoleName=role_name, PolicyDocument=trust_document("lambda.amazonaws.com", None))
+    try:
+        arn = sfn.start_execution(stateMachineArn=deployed["good"], name="untrusted-machine-role", input=json.dumps({"rows": 20}))["executionArn"]
+        failed_state, error, cause = _failure(sfn, arn)
+    finally:
+        iam_client.update_assume_role_policy(RoleName=role_name, PolicyDocument=json.dumps(original))
+    assert failed_state == GENERATE and "states.amazonaws.com" in cause and "sts:AssumeRole" in cause, cause
+
+
+def _enforced(emulator) -> bool:
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context(cafile=emulator["ca_bundle"])
+    with urllib.request.urlopen(f"{emulator['endpoint']}/_pipeline_tools/health", context=context) as response:
+        return "iam_enforce" in json.loads(response.read())["patches"]

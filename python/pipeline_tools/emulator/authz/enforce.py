@@ -27,13 +27,14 @@ fetches it into ``artifacts/<execution>/access.json``.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from ...iam.evaluation import RESOURCE, TRUST, Decision, Kind, Policy, Principal, Request, evaluate
 from ..state import ACCESS_KEY_ID, ACCOUNT_ID, REGION
@@ -258,6 +259,20 @@ def current_execution() -> str | None:
 
 def set_current_execution(execution_arn: str | None) -> None:
     _current.execution = execution_arn
+
+
+@contextlib.contextmanager
+def acting_for(access_key: str | None, execution_arn: str | None) -> Iterator[None]:
+    """Attribute ``access_key``'s requests to ``execution_arn`` while the block runs (a Lambda
+    environment serving one invocation)."""
+    if not access_key or not execution_arn:
+        yield
+        return
+    act_for(access_key, execution_arn)
+    try:
+        yield
+    finally:
+        act_for(access_key, None)
 
 
 def record(decision: Decision, caller_role: str | None, execution_arn: str | None, via: str = "request") -> None:

@@ -22,6 +22,44 @@ def utcnow() -> dt.datetime:
 
 _s3_client: Any = None
 _s3_client_lock = threading.Lock()
+# Job ARN -> the credentials of the job's RoleArn (IAM enforcement on; set by the create call,
+# see patches/sagemaker_jobs.py). Kept off moto's job objects, which describe every attribute.
+JOB_CREDENTIALS: dict[str, Any] = {}
+
+
+def job_s3_client(job: Any) -> Any:
+    """The S3 client a job's data moves with: as the job's role when IAM is enforced (a client of
+    its own, as SageMaker uses the role's credentials), else the shared client."""
+    credentials = JOB_CREDENTIALS.get(job.arn)
+    if credentials is None:
+        return s3_client()
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT"),
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        verify=os.environ.get("AWS_CA_BUNDLE") or True,
+        config=Config(
+            s3={"addressing_style": "path"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+            retries={"max_attempts": 2, "mode": "standard"},
+        ),
+        **credentials.boto_kwargs(),
+    )
+
+
+def data_failure(direction: str, uri: str, error: Exception) -> str:
+    """A job's FailureReason when its data cannot move, as SageMaker words it: "ClientError: Data
+    download failed:Unable to download object s3://... (AccessDenied: Access Denied)" (seen on
+    SageMaker, e.g. aws/amazon-sagemaker-examples#4384); here S3's full message is kept."""
+    response = getattr(error, "response", None) or {}
+    code = response.get("Error", {}).get("Code", type(error).__name__)
+    message = response.get("Error", {}).get("Message", str(error))
+    verb = "download" if direction == "download" else "upload"
+    return f"ClientError: Data {verb} failed:Unable to {verb} {uri} ({code}: {message})"
 
 
 def s3_client() -> Any:

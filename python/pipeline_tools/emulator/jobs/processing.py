@@ -21,7 +21,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, s3_client, sandbox_env, tail, upload_directory
+from botocore.exceptions import ClientError
+
+from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, job_s3_client, data_failure, sandbox_env, tail, upload_directory
 
 CONTAINER_ROOT = "/opt/ml/"
 PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
@@ -73,10 +75,13 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             env.setdefault("PROCESSING_OUTPUT_DIR", str(outputs[0][0]))
         container = JobProcess(command, cwd=root, env=env, log_dir=log_dir, preload=IMAGE_LIBRARIES).start()
 
-        s3 = s3_client()
+        s3 = job_s3_client(job)
         for item, local in inputs:
             uri = item["S3Input"]["S3Uri"]
-            count = download_prefix(s3, uri, local)
+            try:
+                count = download_prefix(s3, uri, local)
+            except ClientError as error:
+                return _failed(data_failure("download", uri, error))
             if count == 0:
                 return _failed(f"ClientError: no objects under {uri} (input {item.get('InputName')})")
             note(f"input {item.get('InputName')}: {count} object(s) from {uri}")
@@ -93,7 +98,10 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             stderr = read_tail(log_dir / "stderr.log")
             return _failed(f"AlgorithmError: exit code {code}: {tail(stderr) or 'no output on stderr'}")
         for local, uri in outputs:
-            note(f"output: {upload_directory(s3, local, uri)} object(s) to {uri}")
+            try:
+                note(f"output: {upload_directory(s3, local, uri)} object(s) to {uri}")
+            except ClientError as error:
+                return _failed(data_failure("upload", uri, error))
         return {"processing_job_status": "Completed", "exit_message": "Completed: exit code 0"}
     except Exception as error:  # noqa: BLE001 - any runner problem is the job's failure, not the server's
         return _failed(f"InternalServerError: {type(error).__name__}: {error}")

@@ -22,7 +22,9 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, s3_client, sandbox_env, put_file, split_s3_uri, tail, utcnow
+from botocore.exceptions import ClientError
+
+from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, job_s3_client, data_failure, sandbox_env, put_file, split_s3_uri, tail, utcnow
 
 XGBOOST_IMAGE_MARKER = "xgboost"
 # The algorithm's interpreter starts importing these while the channels download (jobs/launch.py).
@@ -61,9 +63,12 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             cwd=root, env=env, log_dir=log_dir, preload=ALGORITHM_LIBRARIES,
         ).start()
 
-        s3 = s3_client()
+        s3 = job_s3_client(job)
         for channel_name, uri, local in sources:
-            count = download_prefix(s3, uri, local)
+            try:
+                count = download_prefix(s3, uri, local)
+            except ClientError as error:
+                return _failed(data_failure("download", uri, error))
             if count == 0:
                 return _failed(f"ClientError: no objects under {uri} (channel {channel_name})")
             note(f"channel {channel_name}: {count} object(s) from {uri}")
@@ -101,7 +106,10 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             for path in sorted(model_dir.iterdir()):
                 tar.add(path, arcname=path.name)
         bucket, key = split_s3_uri(artifact_uri)
-        put_file(s3, archive, bucket, key)
+        try:
+            put_file(s3, archive, bucket, key)
+        except ClientError as error:
+            return _failed(data_failure("upload", artifact_uri, error))
         note(f"model: {artifact_uri}")
 
         metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"final": {}}

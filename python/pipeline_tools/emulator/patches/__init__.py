@@ -12,6 +12,7 @@ import importlib
 
 MODULES = (
     "callback_tls",  # moto's interpreter calls back into the server: over HTTPS, verified
+    "sfn_execution_role",  # ... as the state machine's role, per execution (with IAM enforcement)
     "sfn_api",  # ValidateStateMachineDefinition (statelint) + ListStateMachineVersions
     "sfn_fail_error_path",  # a Fail state may re-raise a caught States.* error via ErrorPath
     "sfn_unicode_escapes",  # \uXXXX in a definition means the character (state names)

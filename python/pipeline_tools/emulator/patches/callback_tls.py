@@ -15,6 +15,12 @@ thread-safe across threads, and ~0.1 s each inside the busy server process: a La
 then each SageMaker task and its ``.sync`` poller). One client per (region, service) is built
 once and shared; botocore clients are thread-safe, and the credentials are moto's fixed
 ``ak``/``sk`` whatever the state's credentials say, as in moto.
+
+With IAM enforcement on, a call made while a state of an execution is evaluated
+(:mod:`.sfn_execution_role`) goes out with the state machine role's credentials instead: one role
+session per execution, assumed as ``states.amazonaws.com`` with the source keys Step Functions
+sends, and one client per (region, service, execution). A role the service may not assume raises
+``AccessDeniedException`` from the client, which fails the task.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import sys
 import threading
 from typing import Any
 
+from ..authz.enforce import RoleSessions
+
 ORIGINAL_QUALNAME = "boto_client_for"
 
 _clients: dict[tuple[str, str], Any] = {}
@@ -33,6 +41,14 @@ _clients_lock = threading.Lock()
 
 
 def boto_client_for(region: str, service: str, state_credentials: Any = None) -> Any:
+    from ..authz import enforce
+
+    if enforce.enabled():
+        from . import sfn_execution_role
+
+        context = sfn_execution_role.current()
+        if context is not None:
+            return _role_client(region, service, context)
     with _clients_lock:
         client = _clients.get((region, service))
         if client is None:
@@ -40,18 +56,56 @@ def boto_client_for(region: str, service: str, state_credentials: Any = None) ->
     return client
 
 
-def _new_client(region: str, service: str) -> Any:
+_role_clients: dict[tuple[str, str, str], Any] = {}
+_SESSIONS = RoleSessions()
+
+
+def _role_client(region: str, service: str, context: Any) -> Any:
+    """A client signed by the state machine role's session for this execution."""
+    from botocore.exceptions import ClientError
+
+    from ..authz import enforce
+
+    key = (region, service, context.execution_arn)
+    with _clients_lock:
+        client = _role_clients.get(key)
+    if client is not None:
+        return client
+    try:
+        credentials = _SESSIONS.get(
+            context.execution_arn,
+            lambda: enforce.credentials_for(
+                "states.amazonaws.com",
+                context.role_arn,
+                context.execution_arn.rsplit(":", 1)[-1],
+                source_account=enforce.ACCOUNT.account,
+                source_arn=context.state_machine_arn,
+                execution_arn=context.execution_arn,
+            ),
+        )
+    except enforce.AssumeRoleDenied as denied:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": str(denied)}, "ResponseMetadata": {"HTTPStatusCode": 400}},
+            "AssumeRole",
+        ) from None
+    client = _new_client(region, service, credentials.boto_kwargs())
+    with _clients_lock:
+        _role_clients[key] = client
+    return client
+
+
+def _new_client(region: str, service: str, credentials: dict[str, str] | None = None) -> Any:
     import boto3
     from botocore.config import Config
     from moto.settings import moto_server_port
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import TimeoutSeconds
 
     endpoint = os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT") or f"https://localhost:{moto_server_port()}"
+    keys = credentials or {"aws_access_key_id": "ak", "aws_secret_access_key": "sk"}
     return boto3.session.Session().client(
-        aws_access_key_id="ak",
+        **keys,
         region_name=region,
         service_name=service,
-        aws_secret_access_key="sk",
         endpoint_url=endpoint,
         verify=os.environ.get("AWS_CA_BUNDLE") or True,
         config=Config(

@@ -161,7 +161,7 @@ def _service_of(response: Any) -> str:
     return {"stepfunctions": "states", "monitoring": "cloudwatch", "cloudwatch": "cloudwatch"}.get(name, name)
 
 
-def check_normal(response: Any) -> None:
+def check_normal(response: Any) -> enforce.Caller:
     access_key, token = _credentials(response)
     try:
         caller = enforce.caller_for(access_key, token)
@@ -169,7 +169,7 @@ def check_normal(response: Any) -> None:
         raise _rejection(response, error.code, error.message, denied=False) from None
     service = _service_of(response)
     if caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES:
-        return  # the root: nothing to evaluate, nothing to parse
+        return caller  # the root: nothing to evaluate, nothing to parse
     operation = response._get_action()
     try:
         params = _params(response, operation)
@@ -178,6 +178,7 @@ def check_normal(response: Any) -> None:
         raise _rejection(response, "AccessDenied", denial.decision.message(), denied=True) from None
     except UnresolvedOperation as gap:
         raise _rejection(response, "NotImplemented", f"IAM enforcement: {gap}", denied=False, status=GAP_STATUS) from None
+    return caller
 
 
 def _kms_fallback(params: dict[str, Any]) -> str:
@@ -342,10 +343,16 @@ def apply() -> bool:
 
     def call_action(self: BaseResponse) -> Any:
         try:
-            check_normal(self)
+            caller = check_normal(self)
         except Rejected as rejected:
             return rejected.response()
-        return original_call_action(self)
+        # What the operation sets off in this thread (a Lambda invocation, a job) acts for the
+        # execution the caller acts for.
+        enforce.set_current_execution(enforce.execution_of(caller.access_key))
+        try:
+            return original_call_action(self)
+        finally:
+            enforce.set_current_execution(None)
 
     BaseResponse.call_action = call_action
 

@@ -226,9 +226,11 @@ def run_handler(
     environment: dict[str, str],
     timeout_seconds: float,
     function_name: str = "function",
+    credentials: Any = None,
 ) -> tuple[Any, bool]:
     """Run ``handler`` from ``code_zip`` on ``event`` in a warm environment if one is idle (else
-    a new one); returns (payload, errored)."""
+    a new one); returns (payload, errored). ``credentials`` (IAM enforcement): a callable giving a
+    new environment its execution role's credentials (variables), as Lambda gives each one."""
     region = environment.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     environment = {
         "AWS_REGION": region,
@@ -239,8 +241,15 @@ def run_handler(
     key = hashlib.sha256(
         json.dumps([hashlib.sha256(code_zip).hexdigest(), handler, function_name, environment], sort_keys=True).encode()
     ).hexdigest()
-    runtime = POOL.acquire(key) or Environment(code_zip, handler, environment, function_name)
-    payload, errored, log, usable = runtime.invoke(event, timeout_seconds)
+    runtime = POOL.acquire(key)
+    if runtime is None:
+        role_variables = credentials() if credentials else {}
+        runtime = Environment(code_zip, handler, {**environment, **role_variables}, function_name)
+        runtime.access_key = role_variables.get("AWS_ACCESS_KEY_ID")
+    from ..authz import enforce  # what the environment does now is done for the invoker's execution
+
+    with enforce.acting_for(getattr(runtime, "access_key", None), enforce.current_execution()):
+        payload, errored, log, usable = runtime.invoke(event, timeout_seconds)
     if log.strip():
         print(f"[lambda {function_name}] {log.rstrip()}", flush=True)
     if usable:
@@ -255,6 +264,29 @@ def _path_style_config(root: Path) -> str:
     return str(path)
 
 
+def _role_credentials(function: Any) -> Any:
+    """With IAM enforcement: a callable giving the function's execution role credentials, obtained
+    as lambda.amazonaws.com (its trust policy evaluated; session name = the function's name, as
+    Lambda names it: https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html).
+    A role Lambda may not assume fails the invoke with Lambda's words for it."""
+    from ..authz import enforce
+
+    if not enforce.enabled():
+        return None
+
+    def variables() -> dict[str, str]:
+        from moto.awslambda.exceptions import InvalidParameterValueException
+
+        try:
+            return enforce.credentials_for(
+                "lambda.amazonaws.com", function.role, function.function_name, execution_arn=enforce.current_execution()
+            ).environment()
+        except enforce.AssumeRoleDenied:
+            raise InvalidParameterValueException("The role defined for the function cannot be assumed by Lambda.") from None
+
+    return variables
+
+
 def apply() -> None:
     from moto.awslambda.models import LambdaFunction
 
@@ -267,7 +299,8 @@ def apply() -> None:
         environment = {**dict(self.environment_vars or {}), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size)}
         environment["PIPELINE_TOOLS_LAMBDA_ARN"] = self.function_arn
         payload, errored = run_handler(
-            self.code_bytes, self.handler, event, environment, float(self.timeout or 3), self.function_name
+            self.code_bytes, self.handler, event, environment, float(self.timeout or 3), self.function_name,
+            credentials=_role_credentials(self),
         )
         if errored:
             response_headers["x-amz-function-error"] = "Unhandled"
