@@ -132,8 +132,10 @@ def test_aws_managed_encryption_is_an_opt_out():
 
 def test_lifecycle_expires_noncurrent_versions_and_aborts_incomplete_uploads(document):
     rules = only(document, "aws_s3_bucket_lifecycle_configuration")["rule"]
-    assert any("noncurrent_version_expiration" in rule for rule in rules)
-    assert any("abort_incomplete_multipart_upload" in rule for rule in rules)
+    # The values the README promises: noncurrent versions 30 days, incomplete multipart uploads 1 day.
+    assert [rule["noncurrent_version_expiration"] for rule in rules if "noncurrent_version_expiration" in rule] == [[{"noncurrent_days": 30}]]
+    assert [rule["abort_incomplete_multipart_upload"] for rule in rules if "abort_incomplete_multipart_upload" in rule] == [[{"days_after_initiation": 1}]]
+    assert all(rule["status"] == "Enabled" and rule["filter"] == [{"prefix": ""}] for rule in rules)
 
 
 def test_lambda_is_traced_limited_and_logs_to_its_own_group(document):
@@ -243,7 +245,33 @@ def test_outputs_name_the_prefix_so_two_pipelines_coexist():
     assert sorted(names) == ["churn-pipeline", "fraud-pipeline"]
 
 
-def test_non_ecr_image_override_is_a_clear_error():
-    config = PipelineConfig.model_validate({"training": {"image": "docker.io/library/xgboost:1"}})
-    with pytest.raises(Exception, match="not an ECR image URI"):
-        synth(config)
+def test_non_ecr_image_override_is_a_config_error_naming_the_key():
+    from sfn_ml_pipeline.config import ConfigError, config_from_mapping
+
+    with pytest.raises(ConfigError, match=r"^config: training.image: 'docker.io/library/xgboost:1' must be an ECR image URI"):
+        config_from_mapping({"training": {"image": "docker.io/library/xgboost:1"}})
+
+
+def _with_provider(region: str, config: PipelineConfig) -> dict:
+    from cdktn_provider_aws.provider import AwsProvider
+
+    app = Testing.app()
+    stack = TerraformStack(app, "test")
+    AwsProvider(stack, "aws", region=region)
+    MlPipeline(stack, "pipeline", config=config)
+    return json.loads(Testing.synth(stack))
+
+
+def test_images_follow_the_providers_region_not_the_configs():
+    document = _with_provider("eu-west-1", PipelineConfig(region="us-east-1"))
+    definition = json.loads(only(document, "aws_sfn_state_machine")["definition"])
+    assert definition["States"][TRAIN]["Parameters"]["AlgorithmSpecification"]["TrainingImage"] == (
+        "141502667606.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+    )
+
+
+def test_a_provider_region_without_the_images_is_a_config_error():
+    from sfn_ml_pipeline.config import ConfigError
+
+    with pytest.raises(ConfigError, match="^provider region xx-east-9: .*has no known SageMaker image account"):
+        _with_provider("xx-east-9", PipelineConfig())

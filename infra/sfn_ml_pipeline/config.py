@@ -17,16 +17,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .rules import ECR_IMAGE, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX
+
 DEFAULT_CONFIG_FILE = Path("pipeline.toml")
 
 # CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
-_ML_INSTANCE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 _REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_PREFIX = re.compile(r"^[a-z][a-z0-9-]{0,19}$")
-_KMS_ARN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$")
 # An unresolved CDK Terrain string token (e.g. `KmsKey(...).arn` in an estate composing the
 # construct): Terraform resolves it at apply time, so only literal values can be checked here.
 _TOKEN = re.compile(r"^\$\{TfToken\[TOKEN\.\d+\]\}$")
@@ -48,8 +47,14 @@ def ecr_accounts() -> dict[str, str]:
 
 
 def _instance_type(value: str) -> str:
-    if not _ML_INSTANCE.match(value):
-        raise ValueError(f"{value!r} is not a SageMaker instance type (e.g. 'ml.m5.xlarge')")
+    if not ML_INSTANCE.match(value):
+        raise ValueError(f"{value!r} {ML_INSTANCE.message}")
+    return value
+
+
+def _image(value: str | None) -> str | None:
+    if value is not None and not ECR_IMAGE.match(value):
+        raise ValueError(f"{value!r} {ECR_IMAGE.message}")
     return value
 
 
@@ -78,6 +83,11 @@ class ProcessingConfig(_Strict):
     def _check_instance(cls, value: str) -> str:
         return _instance_type(value)
 
+    @field_validator("image")
+    @classmethod
+    def _check_image(cls, value: str | None) -> str | None:
+        return _image(value)
+
 
 class TrainingConfig(_Strict):
     """Train model (XGBoost): the SageMaker training job with the built-in XGBoost image."""
@@ -96,6 +106,11 @@ class TrainingConfig(_Strict):
     @classmethod
     def _check_instance(cls, value: str) -> str:
         return _instance_type(value)
+
+    @field_validator("image")
+    @classmethod
+    def _check_image(cls, value: str | None) -> str | None:
+        return _image(value)
 
     @field_validator("hyperparameters")
     @classmethod
@@ -169,7 +184,13 @@ class BackendConfig(_Strict):
 
 
 class PipelineConfig(_Strict):
-    """Everything the `MlPipeline` construct needs. All fields have production-sane defaults."""
+    """Everything the `MlPipeline` construct and its stack need. All fields have production-sane defaults.
+
+    ``region``, ``provider_version``, ``backend`` and ``tags`` are deployment settings: the stack
+    (``stack.py``) uses them for its provider and backend. The construct reads none of them: its ARNs
+    come from the provider's partition, region and account, and it resolves the images for the
+    provider's region (``in_region``), as the exported module does.
+    """
 
     name_prefix: str = Field("mlpipe", description="Prefix of every resource name (lowercase, <= 20 chars).")
     region: str = "us-east-1"
@@ -194,8 +215,8 @@ class PipelineConfig(_Strict):
     @field_validator("name_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
-        if not _PREFIX.match(value):
-            raise ValueError("must start with a lowercase letter and hold only a-z, 0-9 and '-', at most 20 chars")
+        if not NAME_PREFIX.match(value):
+            raise ValueError(NAME_PREFIX.message)
         return value
 
     @field_validator("region")
@@ -222,8 +243,8 @@ class PipelineConfig(_Strict):
     @field_validator("kms_key_arn")
     @classmethod
     def _kms(cls, value: str | None) -> str | None:
-        if value is not None and not (_KMS_ARN.match(value) or _TOKEN.match(value)):
-            raise ValueError("must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID) or a CDK Terrain token such as KmsKey(...).arn")
+        if value is not None and not (KMS_KEY_ARN.match(value) or _TOKEN.match(value)):
+            raise ValueError(f"{KMS_KEY_ARN.message} or a CDK Terrain token such as KmsKey(...).arn")
         return value
 
     @field_validator("provider_version")
@@ -251,6 +272,13 @@ class PipelineConfig(_Strict):
     @property
     def training_image(self) -> str:
         return self.training.image or _image_uri(self.region, "sagemaker-xgboost", self.training.image_tag)
+
+    def in_region(self, region: str) -> "PipelineConfig":
+        """This config with images resolved for ``region`` (the provider's): re-validated, so a region
+        without the SageMaker images is the same one-line ConfigError as in the file."""
+        if region == self.region:
+            return self
+        return config_from_mapping({**self.model_dump(by_alias=True, exclude_unset=True), "region": region}, f"provider region {region}")
 
     @property
     def stack_key(self) -> bool:

@@ -11,7 +11,6 @@ load thousands of bindings and slow synth down several-fold.
 from __future__ import annotations
 
 import json
-import re
 import tempfile
 from pathlib import Path
 
@@ -51,16 +50,28 @@ from . import iam
 from .config import PipelineConfig
 from .definition import DefinitionRefs, build_definition, pipeline_tasks
 from .packaging import SCRIPTS_DIR, package_scripts
+from .rules import ECR_IMAGE
 
-_ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/(?P<repo>[^:@]+)")
 
 
 def ecr_repository_arn(image_uri: str, partition: str) -> str:
     """The ECR repository ARN an image is pulled from (the SageMaker role may pull only these)."""
-    match = _ECR_IMAGE.match(image_uri)
+    match = ECR_IMAGE.match(image_uri)  # the config has validated it (rules.ECR_IMAGE)
     if not match:
-        raise ValueError(f"image {image_uri!r} is not an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)")
+        raise ValueError(f"image {image_uri!r} {ECR_IMAGE.message}")
     return f"arn:{partition}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
+
+
+def _provider_region(scope: Construct) -> str | None:
+    """The literal region of the stack's default AWS provider, when it has one."""
+    from cdktn import TerraformStack, Token
+    from cdktn_provider_aws.provider import AwsProvider
+
+    for node in TerraformStack.of(scope).node.find_all():
+        if isinstance(node, AwsProvider) and not node.alias:
+            region = node.region
+            return region if isinstance(region, str) and not Token.is_unresolved(region) else None
+    return None
 
 
 def _address(resource) -> str:
@@ -91,6 +102,9 @@ class MlPipeline(Construct):
         build_dir: Path | None = None,
     ) -> None:
         super().__init__(scope, id)
+        # Images follow the provider's region (not config.region, a deployment setting): the construct
+        # and the exported module cannot disagree when the two differ.
+        config = config.in_region(_provider_region(self) or config.region)
         self.config = config
         prefix = config.name_prefix
         build_dir = build_dir or Path(tempfile.mkdtemp(prefix="sfn-ml-pipeline-build-"))

@@ -1,0 +1,59 @@
+"""Input rules, each written once: the config model validates with them, and the exported Terraform
+module's variable validations are generated from them (``pipeline_tools.module_export``).
+
+The patterns use the subset of regular expressions that Python's ``re`` and Terraform's RE2
+``regex()`` read alike (no look-arounds, ``(?P<name>...)`` for the parts a caller extracts,
+``(?:...)`` for other groups). Python matches with ``fullmatch``; the patterns are anchored with
+``^...$`` so Terraform's search-style ``regex()`` means the same.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cached_property
+
+
+@dataclass(frozen=True)
+class InputRule:
+    name: str
+    pattern: str
+    message: str  # completes "<key> ...", e.g. "must be a KMS key ARN"
+
+    @cached_property
+    def _compiled(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
+
+    def match(self, value: str) -> re.Match[str] | None:
+        return self._compiled.fullmatch(value)
+
+    def terraform_condition(self, expression: str) -> str:
+        """``can(regex(...))`` over ``expression``, as an HCL template for a variable validation."""
+        return f'can(regex("{hcl_string(self.pattern)}", {expression}))'
+
+
+def hcl_string(text: str) -> str:
+    """``text`` as the inside of an HCL quoted string (backslashes, quotes and template openers escaped)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("${", "$${").replace("%{", "%%{")
+
+
+NAME_PREFIX = InputRule(
+    "name_prefix",
+    r"^[a-z][a-z0-9-]{0,19}$",
+    "must start with a lowercase letter and hold only a-z, 0-9 and '-', at most 20 chars",
+)
+KMS_KEY_ARN = InputRule(
+    "kms_key_arn",
+    r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$",
+    "must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID)",
+)
+# An ECR image: ACCOUNT.dkr.ecr.REGION.<partition domain>/REPOSITORY[:TAG|@DIGEST]. The domains are the
+# partitions' DNS suffixes where SageMaker images are published (data/ecr_accounts.json "_source").
+ECR_IMAGE = InputRule(
+    "image",
+    r"^(?P<account>[0-9]{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\."
+    r"(?:amazonaws\.com(?:\.cn)?|c2s\.ic\.gov|sc2s\.sgov\.gov|csp\.hci\.ic\.gov|cloud\.adc-e\.uk)"
+    r"/(?P<repo>[^:@]+)(?::[^:@/]+|@sha256:[a-f0-9]{64})?$",
+    "must be an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)",
+)
+ML_INSTANCE = InputRule("instance_type", r"^ml\.[a-z0-9]+\.[a-z0-9]+$", "is not a SageMaker instance type (e.g. ml.m5.xlarge)")
