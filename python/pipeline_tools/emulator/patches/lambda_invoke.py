@@ -287,6 +287,18 @@ def _role_credentials(function: Any) -> Any:
     return variables
 
 
+def _service_side_use(function: Any) -> None:
+    """With IAM enforcement: the logs and traces Lambda writes as the execution role for this invocation."""
+    from ..authz import enforce, service_side
+
+    if not enforce.enabled():
+        return
+    log_group = (getattr(function, "logging_config", None) or {}).get("LogGroup") or f"/aws/lambda/{function.function_name}"
+    stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
+    tracing = (getattr(function, "tracing_config", None) or {}).get("Mode") == "Active"
+    service_side.lambda_invocation(function.role, function.function_name, log_group, stream, tracing, enforce.current_execution())
+
+
 def apply() -> None:
     from moto.awslambda.models import LambdaFunction
 
@@ -302,6 +314,7 @@ def apply() -> None:
             self.code_bytes, self.handler, event, environment, float(self.timeout or 3), self.function_name,
             credentials=_role_credentials(self),
         )
+        _service_side_use(self)
         if errored:
             response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(payload).encode()

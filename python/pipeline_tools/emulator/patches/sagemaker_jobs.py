@@ -60,6 +60,10 @@ def start(job: Any, runner: Callable[[Any, threading.Event], dict[str, Any]], ki
                 {"Status": fields.get("secondary_status", "Completed"), "StartTime": end, "EndTime": end}
             )
         _stops.pop(job.arn, None)
+        try:
+            _job_ended(job, kind, now)
+        except Exception as error:  # noqa: BLE001 - the job's outcome stands; say why the record is missing
+            print(f"[sagemaker {kind}] {job.arn}: job logs/metrics authorization failed: {error}", flush=True)
 
     threading.Thread(target=work, name=f"sagemaker-{kind}-{job.arn.rsplit('/', 1)[-1]}", daemon=True).start()
 
@@ -67,13 +71,24 @@ def start(job: Any, runner: Callable[[Any, threading.Event], dict[str, Any]], ki
 SAGEMAKER = "sagemaker.amazonaws.com"
 
 
-def _assume_job_role(role_arn: str | None, kind: str, name: str | None) -> Any:
-    """The job role's credentials (IAM enforcement on), or None; raises SageMaker's ValidationException."""
-    from ..authz import enforce
+def _assume_job_role(role_arn: str | None, kind: str, name: str | None, image: str | None = None) -> Any:
+    """The job role's credentials (IAM enforcement on), or None; raises SageMaker's ValidationException
+    when the role cannot be assumed or may not pull the job's image."""
+    from ..authz import enforce, service_side
 
     if not enforce.enabled() or not role_arn or not name:
         return None
     from moto.sagemaker.exceptions import ValidationError
+
+    if image:
+        try:
+            service_side.job_image_pull(role_arn, image, enforce.current_execution())
+        except enforce.Denied:
+            # SageMaker refuses the create: "Access denied for repository: REPO in registry ID:
+            # ACCOUNT." (quoted in github.com/aws/sagemaker-spark-container/issues/158).
+            registry, _, rest = image.partition(".dkr.ecr.")
+            repository = image.split("/", 1)[-1].split("@", 1)[0].rsplit(":", 1)[0]
+            raise ValidationError(f"Access denied for repository: {repository} in registry ID: {registry}.") from None
 
     job_arn = enforce.ACCOUNT.arn("sagemaker", f"{kind}/{name.lower()}")
     try:
@@ -90,11 +105,27 @@ def _assume_job_role(role_arn: str | None, kind: str, name: str | None) -> Any:
         ) from None
 
 
+_job_executions: dict[str, str | None] = {}  # job ARN -> the execution that created it
+
+
 def _keep_credentials(job: Any, credentials: Any) -> None:
+    from ..authz import enforce
     from ..jobs.common import JOB_CREDENTIALS
 
     if credentials is not None:
         JOB_CREDENTIALS[job.arn] = credentials
+        _job_executions[job.arn] = enforce.current_execution()
+
+
+def _job_ended(job: Any, kind: str, started: Any) -> None:
+    """What SageMaker does as the job's role besides moving data: its logs and metrics."""
+    from ..authz import service_side
+    from ..jobs.common import JOB_CREDENTIALS
+
+    if JOB_CREDENTIALS.pop(job.arn, None) is None:
+        return
+    name = getattr(job, f"{kind}_job_name")
+    service_side.job_logs_and_metrics(job.role_arn, kind, name, int(started.timestamp()), _job_executions.pop(job.arn, None))
 
 
 def apply() -> None:
@@ -107,7 +138,8 @@ def apply() -> None:
     original_training = SageMakerResponse.create_training_job
 
     def create_processing_job(self: SageMakerResponse) -> Any:
-        credentials = _assume_job_role(self._get_param("RoleArn"), "processing-job", self._get_param("ProcessingJobName"))
+        image = (self._get_param("AppSpecification") or {}).get("ImageUri")
+        credentials = _assume_job_role(self._get_param("RoleArn"), "processing-job", self._get_param("ProcessingJobName"), image)
         result = original_processing(self)
         job = self.sagemaker_backend.processing_jobs[self._get_param("ProcessingJobName")]
         job.environment = self._get_param("Environment") or None
@@ -116,7 +148,8 @@ def apply() -> None:
         return result
 
     def create_training_job(self: SageMakerResponse) -> Any:
-        credentials = _assume_job_role(self._get_param("RoleArn"), "training-job", self._get_param("TrainingJobName"))
+        image = (self._get_param("AlgorithmSpecification") or {}).get("TrainingImage")
+        credentials = _assume_job_role(self._get_param("RoleArn"), "training-job", self._get_param("TrainingJobName"), image)
         result = original_training(self)
         job = self.sagemaker_backend.training_jobs[self._get_param("TrainingJobName")]
         _keep_credentials(job, credentials)

@@ -101,3 +101,27 @@ def apply() -> None:
         return event
 
     StateTaskLambda._from_error = _from_error
+
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+
+    original_start = StepFunctionsParserBackend.start_execution
+
+    def start_execution(self: Any, state_machine_arn: str, *args: Any, **kwargs: Any) -> Any:
+        execution = original_start(self, state_machine_arn, *args, **kwargs)
+        _execution_started(self, state_machine_arn, execution)
+        return execution
+
+    StepFunctionsParserBackend.start_execution = start_execution
+
+
+def _execution_started(backend: Any, state_machine_arn: str, execution: Any) -> None:
+    """Log delivery and X-Ray, as the state machine role, for an execution of a machine that has them on."""
+    from ..authz import enforce, service_side
+
+    if not enforce.enabled():
+        return
+    machine = backend.describe_state_machine(state_machine_arn)
+    logging = str((getattr(machine, "loggingConfiguration", None) or {}).get("level", "OFF")).upper() != "OFF"
+    tracing = bool((getattr(machine, "tracingConfiguration", None) or {}).get("enabled"))
+    arn = execution.execution_arn
+    service_side.execution_started(machine.roleArn, arn.rsplit(":", 1)[-1], arn, logging, tracing)

@@ -104,14 +104,25 @@ def _service_class() -> type:
 
         def _eval_service_task(self, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any) -> None:
             client = self._client(resource_runtime_part.region, state_credentials)
+            if self.resource.condition:
+                _managed_rule(self.resource.api_action)
             response = getattr(client, self._get_boto_service_action())(**normalised_parameters)
             env.stack.append(to_sfn_json(response))
+
+        def _eval_sync(self, env: Any, sync_resolver: Any, timeout_seconds: Any, callback_endpoint: Any, heartbeat_endpoint: Any) -> Any:
+            outcome = super()._eval_sync(env, sync_resolver, timeout_seconds, callback_endpoint, heartbeat_endpoint)
+            if not env.is_running():
+                _stop_job(self, env)  # the execution was stopped (or timed out) while the job ran
+            else:
+                _running_jobs.pop(id(env), None)
+            return outcome
 
         def _build_sync_resolver(self, env: Any, resource_runtime_part: Any, normalised_parameters: dict, state_credentials: Any) -> Any:
             name_param, describe, status_field = JOBS[self.resource.api_action]
             job_name = normalised_parameters[name_param]
             env.stack.pop()  # the Create call's output: .sync returns the describe output instead
             client = self._client(resource_runtime_part.region, state_credentials)
+            _running_jobs[id(env)] = (client, self.resource.api_action, job_name)
 
             def resolve() -> Any:
                 description = to_sfn_json(getattr(client, describe)(**{name_param: job_name}))
@@ -140,6 +151,46 @@ def _service_class() -> type:
             return resolve
 
     return StateTaskServiceSageMaker
+
+
+# id(env) -> (client, create action, job name) of the job a .sync state waits for, so that stopping
+# the execution stops the job: Step Functions calls Stop<Job> as the state machine role on
+# StopExecution (the reason .sync needs sagemaker:Stop*: https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html).
+_running_jobs: dict[int, tuple[Any, str, str]] = {}
+STOP_CALLS = {"createProcessingJob": "stop_processing_job", "createTrainingJob": "stop_training_job", "createTransformJob": "stop_transform_job"}
+
+
+def _stop_job(state: Any, env: Any) -> None:
+    entry = _running_jobs.pop(id(env), None)
+    if entry is None:
+        return
+    client, action, job_name = entry
+    name_param = JOBS[action][0]
+    try:
+        status = getattr(client, JOBS[action][1])(**{name_param: job_name}).get(JOBS[action][2])
+        if status in ("InProgress",):
+            getattr(client, STOP_CALLS[action])(**{name_param: job_name})
+    except Exception as error:  # noqa: BLE001 - the execution is already stopped; say why the job was not
+        print(f"[sfn] could not stop {job_name} after the execution stopped: {error}", flush=True)
+
+
+def _managed_rule(api_action: str) -> None:
+    """The .sync task's managed EventBridge rule, as the state machine role (IAM enforcement on)."""
+    from botocore.exceptions import ClientError
+
+    from ..authz import enforce, service_side
+    from . import sfn_execution_role
+
+    context = sfn_execution_role.current()
+    if context is None or not enforce.enabled():
+        return
+    try:
+        service_side.managed_rule(context.role_arn, context.execution_arn.rsplit(":", 1)[-1], api_action, context.execution_arn)
+    except enforce.Denied:
+        raise ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": f"'{context.role_arn}' is not authorized to create managed-rule."}},
+            "CreateManagedRule",
+        ) from None
 
 
 # moto re-checks a .sync condition every 0.5 s. A local job's status is known the moment it changes,

@@ -1,0 +1,154 @@
+"""What AWS services do with a role's permissions without an API request reaching the emulator.
+
+On AWS a service uses the role it was given for work no client request shows: SageMaker pulls a
+job's image and writes its logs and metrics as the job's role; Lambda writes a function's logs
+and traces as its execution role; Step Functions creates the EventBridge managed rule of a
+``.sync`` task, delivers the execution's logs and sends its traces as the state machine's role.
+The emulator does none of that work, but it asks IAM the same questions at the same moments, as
+that role's session, so a missing permission shows here as it would on AWS, and every decision
+lands in the execution's access log (``via`` names the service).
+
+Where AWS fails the work, so does the emulator (``fail=True``); where AWS only loses logs,
+metrics or traces, the denial is recorded and the work goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ...iam.evaluation import Decision, Principal
+from . import enforce
+from .resolve import Authorization, image_pull
+
+REGION = enforce.ACCOUNT.region
+
+
+def role_session(role_arn: str, session: str) -> enforce.Caller:
+    return enforce.Caller(Principal.assumed_role(role_arn, session), f"service-session:{session}", "role", role_arn=role_arn)
+
+
+def check(
+    role_arn: str,
+    session: str,
+    authorizations: Iterable[Authorization],
+    *,
+    execution_arn: str | None,
+    via: str,
+    fail: bool,
+) -> list[Decision]:
+    """Decide each authorization as ``role_arn``'s session; raise :class:`enforce.Denied` at the first
+    denial when ``fail``, else record every decision and go on."""
+    if not enforce.enabled():
+        return []
+    caller = role_session(role_arn, session)
+    if fail:
+        return enforce.authorize_all(caller, authorizations, execution_arn=execution_arn, via=via)
+    policies = enforce.identity_policies(caller)
+    decisions = []
+    for authorization in authorizations:
+        decision = enforce.decide(caller.principal, policies, authorization)
+        enforce.record(decision, role_arn, execution_arn, via)
+        decisions.append(decision)
+    return decisions
+
+
+def _context() -> dict[str, str]:
+    return {"aws:RequestedRegion": REGION}
+
+
+def log_writes(group: str, stream: str, *, create_group: bool) -> list[Authorization]:
+    """CloudWatch Logs calls that write ``stream`` in ``group`` (ARN forms: resolve.py, logs)."""
+    group_arn = enforce.ACCOUNT.arn("logs", f"log-group:{group}:log-stream:")
+    stream_arn = enforce.ACCOUNT.arn("logs", f"log-group:{group}:log-stream:{stream}")
+    out = [Authorization("logs:CreateLogGroup", group_arn, _context())] if create_group else []
+    return out + [
+        Authorization("logs:CreateLogStream", stream_arn, _context()),
+        Authorization("logs:PutLogEvents", stream_arn, _context()),
+    ]
+
+
+# ---- SageMaker jobs -------------------------------------------------------------------------------
+# The job's role pulls its image (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html,
+# "CreateTrainingJob API: Execution Role Permissions": ecr:GetAuthorizationToken,
+# ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, and logs:CreateLogGroup,
+# logs:CreateLogStream, logs:DescribeLogStreams, logs:PutLogEvents, cloudwatch:PutMetricData);
+# logs go to /aws/sagemaker/{ProcessingJobs,TrainingJobs}, stream <job>/algo-1-<epoch>, and metrics
+# to the /aws/sagemaker/{ProcessingJobs,TrainingJobs} namespaces
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html).
+
+JOB_LOG_GROUPS = {"processing": "/aws/sagemaker/ProcessingJobs", "training": "/aws/sagemaker/TrainingJobs"}
+
+
+def job_image_pull(role_arn: str, image: str, execution_arn: str | None) -> None:
+    """Raises :class:`enforce.Denied` if the job's role may not pull ``image`` (SageMaker then refuses the create)."""
+    if "dkr.ecr." not in image:
+        return
+    check(role_arn, "SageMaker", image_pull(enforce.ACCOUNT, image), execution_arn=execution_arn, via="sagemaker pulls the job image", fail=True)
+
+
+def job_logs_and_metrics(role_arn: str, kind: str, job_name: str, started_epoch: int, execution_arn: str | None) -> None:
+    group = JOB_LOG_GROUPS[kind]
+    stream = f"{job_name}/algo-1-{started_epoch}"
+    authorizations = [
+        *log_writes(group, stream, create_group=True),
+        Authorization("logs:DescribeLogStreams", enforce.ACCOUNT.arn("logs", f"log-group:{group}:log-stream:"), _context()),
+        Authorization("cloudwatch:PutMetricData", "*", {**_context(), "cloudwatch:namespace": group}),
+    ]
+    check(role_arn, "SageMaker", authorizations, execution_arn=execution_arn, via="sagemaker writes job logs and metrics", fail=False)
+
+
+# ---- Lambda -------------------------------------------------------------------------------------
+# The execution role writes the function's logs (logs:CreateLogStream, logs:PutLogEvents on its log
+# group) and, with active tracing, its traces (xray:PutTraceSegments, xray:PutTelemetryRecords):
+# https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html,
+# https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html.
+
+
+def lambda_invocation(role_arn: str, function_name: str, log_group: str, stream: str, tracing: bool, execution_arn: str | None) -> None:
+    authorizations = log_writes(log_group, stream, create_group=False)
+    if tracing:
+        authorizations += [Authorization(f"xray:{a}", "*", _context()) for a in ("PutTraceSegments", "PutTelemetryRecords")]
+    check(role_arn, function_name, authorizations, execution_arn=execution_arn, via="lambda writes logs and traces", fail=False)
+
+
+# ---- Step Functions -------------------------------------------------------------------------------
+# .sync tasks: Step Functions creates and reads the managed rule
+# StepFunctionsGetEventsFor<Service><Job>Rule as the state machine role (events:PutTargets, PutRule,
+# DescribeRule: https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html); without them
+# AWS answers "'<role ARN>' is not authorized to create managed-rule." (AccessDeniedException, quoted in
+# github.com/terraform-aws-modules/terraform-aws-step-functions/issues/33).
+
+SYNC_RULES = {
+    "createProcessingJob": "StepFunctionsGetEventsForSageMakerProcessingJobsRule",
+    "createTrainingJob": "StepFunctionsGetEventsForSageMakerTrainingJobsRule",
+    "createTransformJob": "StepFunctionsGetEventsForSageMakerTransformJobsRule",
+}
+
+
+def managed_rule(role_arn: str, session: str, api_action: str, execution_arn: str | None) -> None:
+    rule = SYNC_RULES.get(api_action)
+    if rule is None:
+        return
+    arn = enforce.ACCOUNT.arn("events", f"rule/{rule}")
+    authorizations = [Authorization(f"events:{a}", arn, _context()) for a in ("PutTargets", "PutRule", "DescribeRule")]
+    check(role_arn, session, authorizations, execution_arn=execution_arn, via="step functions manages the .sync rule", fail=True)
+
+
+# Logging (https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html) and X-Ray
+# (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-xray-tracing.html): actions without
+# resource-level permissions, used as the execution runs; a denial loses logs or traces only.
+LOG_DELIVERY_ACTIONS = (
+    "CreateLogDelivery", "GetLogDelivery", "UpdateLogDelivery", "DeleteLogDelivery",
+    "ListLogDeliveries", "PutResourcePolicy", "DescribeResourcePolicies", "DescribeLogGroups",
+)
+XRAY_ACTIONS = ("PutTraceSegments", "PutTelemetryRecords", "GetSamplingRules", "GetSamplingTargets")
+
+
+def execution_started(role_arn: str, session: str, execution_arn: str, logging: bool, tracing: bool) -> None:
+    authorizations = []
+    if logging:
+        authorizations += [Authorization(f"logs:{a}", "*", _context()) for a in LOG_DELIVERY_ACTIONS]
+    if tracing:
+        authorizations += [Authorization(f"xray:{a}", "*", _context()) for a in XRAY_ACTIONS]
+    if authorizations:
+        check(role_arn, session, authorizations, execution_arn=execution_arn, via="step functions delivers logs and traces", fail=False)
