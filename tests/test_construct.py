@@ -275,3 +275,37 @@ def test_a_provider_region_without_the_images_is_a_config_error():
 
     with pytest.raises(ConfigError, match="^provider region xx-east-9: .*has no known SageMaker image account"):
         _with_provider("xx-east-9", PipelineConfig())
+
+
+def test_grant_start_execution_lets_a_role_start_this_pipeline_only():
+    from cdktn_provider_aws.iam_role import IamRole
+
+    app = Testing.app()
+    stack = TerraformStack(app, "test")
+    pipeline = MlPipeline(stack, "pipeline", config=PipelineConfig())
+    scheduler = IamRole(stack, "scheduler", name="scheduler", assume_role_policy="{}")
+    pipeline.grant_start_execution(scheduler)
+    document = json.loads(Testing.synth(stack))
+    (grant,) = [p for p in document["resource"]["aws_iam_role_policy"].values() if p["name"] == "mlpipe-start-execution"]
+    assert grant["role"] == "${aws_iam_role.scheduler.id}"
+    doc_name = grant["policy"].split(".")[2]
+    (statement,) = document["data"]["aws_iam_policy_document"][doc_name]["statement"]
+    (machine,) = document["resource"]["aws_sfn_state_machine"]
+    assert statement["actions"] == ["states:StartExecution"]
+    assert statement["resources"] == [f"${{aws_sfn_state_machine.{machine}.arn}}"]
+
+
+def test_an_existing_role_is_used_instead_of_creating_one():
+    from cdktn_provider_aws.iam_role import IamRole
+
+    app = Testing.app()
+    stack = TerraformStack(app, "test")
+    jobs = IamRole(stack, "estate-jobs", name="estate-jobs", assume_role_policy="{}")
+    MlPipeline(stack, "pipeline", config=PipelineConfig(), sagemaker_role=jobs)
+    document = json.loads(Testing.synth(stack))
+    names = sorted(r["name"] for r in document["resource"]["aws_iam_role"].values())
+    assert names == ["estate-jobs", "mlpipe-generate-dataset", "mlpipe-state-machine"]
+    (policy,) = [p for p in document["resource"]["aws_iam_role_policy"].values() if p["name"] == "run-jobs"]
+    assert policy["role"] == "${aws_iam_role.estate-jobs.id}"
+    definition = json.loads(only(document, "aws_sfn_state_machine")["definition"])
+    assert definition["States"][TRAIN]["Parameters"]["RoleArn"] == "${aws_iam_role.estate-jobs.arn}"

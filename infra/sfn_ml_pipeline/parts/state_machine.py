@@ -1,0 +1,48 @@
+"""The state machine: its definition, logging (level ALL, with execution data) to its own log group,
+and X-Ray tracing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktn_provider_aws.iam_role import IamRole
+from cdktn_provider_aws.iam_role_policy import IamRolePolicy
+from cdktn_provider_aws.sfn_state_machine import SfnStateMachine
+from constructs import Construct
+
+from ..config import PipelineConfig
+
+
+class PipelineStateMachine:
+    def __init__(self, scope: Construct, config: PipelineConfig, kms_key_arn: str | None) -> None:
+        self._scope = scope
+        self._config = config
+        self.log_group = CloudwatchLogGroup(
+            scope,
+            "state-machine-logs",
+            name=config.log_group_names[1],
+            retention_in_days=config.log_retention_days,
+            kms_key_id=kms_key_arn,
+        )
+        self.state_machine: SfnStateMachine | None = None
+
+    def create(self, definition: dict[str, Any], role: IamRole, policy: IamRolePolicy) -> SfnStateMachine:
+        """The state machine, once its role has its policy (Step Functions checks the role on create)."""
+        self.state_machine = SfnStateMachine(
+            self._scope,
+            "state-machine",
+            name=self._config.state_machine_name,
+            role_arn=role.arn,
+            definition=json.dumps(definition, ensure_ascii=False, indent=2),
+            type="STANDARD",
+            logging_configuration={
+                "level": "ALL",
+                "include_execution_data": True,
+                "log_destination": f"{self.log_group.arn}:*",
+            },
+            tracing_configuration={"enabled": True},
+            depends_on=[policy],
+        )
+        return self.state_machine
