@@ -138,112 +138,138 @@ def statements_from_json(document: Any, normalize, where: str) -> tuple[Statemen
 
 
 def load_synth(path: Path) -> Stack:
-    doc = _read_json(path, "stack")
-    _check_type(doc, dict, "cdk.tf.json")
-    resources = _check_type(doc.get("resource", {}), dict, "resource")
-    data = _check_type(doc.get("data", {}), dict, "data")
-    documents = _check_type(data.get("aws_iam_policy_document", {}), dict, "data.aws_iam_policy_document")
-    raw_roles = _check_type(resources.get("aws_iam_role", {}), dict, "resource.aws_iam_role")
+    """Every role (with its trust and attached policies) and KMS key a synthesized stack declares."""
+    return _SynthReader(_check_type(_read_json(path, "stack"), dict, "cdk.tf.json")).stack(str(path))
 
-    plain = Normalizer()
 
-    def document_statements(name: str, normalize, seen: tuple[str, ...] = ()) -> tuple[Statement, ...]:
-        if name not in documents:
+class _SynthReader:
+    """Reads a cdk.tf.json in three passes: trust policies first (they decide each role's purpose,
+    by which role ARNs are then named), then the policies attached to the roles, then the keys."""
+
+    def __init__(self, doc: dict) -> None:
+        self.resources = _check_type(doc.get("resource", {}), dict, "resource")
+        data = _check_type(doc.get("data", {}), dict, "data")
+        self.documents = _check_type(data.get("aws_iam_policy_document", {}), dict, "data.aws_iam_policy_document")
+        self.raw_roles = _check_type(self.resources.get("aws_iam_role", {}), dict, "resource.aws_iam_role")
+        self.roles = self._roles_by_trust()
+        self.by_literal_name = {str(b.get("name")): n for n, b in self.raw_roles.items() if isinstance(b, dict) and b.get("name")}
+        self.log_group_purpose = _log_group_purposes(self.resources)
+        self.normalize = Normalizer(self._special).resource
+
+    def stack(self, source: str) -> Stack:
+        self._attach_role_policies()
+        return Stack(source=source, roles=list(self.roles.values()), features=_features(self.resources), keys=self._keys())
+
+    # -- policy documents ------------------------------------------------------------------------
+
+    def document_statements(self, name: str, normalize, seen: tuple[str, ...] = ()) -> tuple[Statement, ...]:
+        """A policy document data source's statements, with its source/override documents merged in."""
+        if name not in self.documents:
             raise UsageError(f"malformed stack: data.aws_iam_policy_document.{name} is referenced but not defined", "re-run `pipeline-tools synth`")
-        block = _check_type(documents[name], dict, f"data.aws_iam_policy_document.{name}")
+        block = _check_type(self.documents[name], dict, f"data.aws_iam_policy_document.{name}")
         merged: list[Statement] = []
         for key in ("source_policy_documents", "override_policy_documents"):
             for ref in _as_list(block.get(key)):
                 match = _DOC_REF.match(str(ref))
                 if match and match.group(1) not in seen:
-                    merged += document_statements(match.group(1), normalize, seen + (name,))
+                    merged += self.document_statements(match.group(1), normalize, seen + (name,))
         own = statements_from_blocks(block.get("statement"), normalize, f"data.aws_iam_policy_document.{name}")
         statements = merged + list(own)
         return tuple(Statement(**{**s.__dict__, "index": i}) for i, s in enumerate(statements))
 
-    def policy(value: Any, source: str, normalize) -> Policy | None:
+    def policy(self, value: Any, source: str, normalize) -> Policy | None:
+        """A policy value: a reference to a document data source, or JSON (maybe with interpolations
+        inside its strings, as a key policy on aws_kms_key has: they become placeholders). None: an
+        expression that cannot be evaluated offline."""
         text = str(value)
         match = _DOC_REF.match(text)
         if match:
             name = match.group(1)
-            return Policy(source, f"data.aws_iam_policy_document.{name}", document_statements(name, normalize))
+            return Policy(source, f"data.aws_iam_policy_document.{name}", self.document_statements(name, normalize))
         if text.lstrip().startswith("{") or "${" not in text:
-            # A JSON policy, maybe with interpolations inside its strings (a key policy on aws_kms_key):
-            # the interpolations become placeholders, which JSON strings can hold.
             try:
                 parsed = json.loads(INTERPOLATION.sub(lambda m: normalize("${" + m.group(1) + "}"), text))
             except json.JSONDecodeError:
                 if "${" in text:
-                    return None  # an expression we cannot evaluate offline
+                    return None
                 raise UsageError(f"malformed stack: {source} holds a policy that is not JSON", "re-run `pipeline-tools synth`") from None
             return Policy(source, source, statements_from_json(parsed, normalize, source))
-        return None  # an expression we cannot evaluate offline
-
-    # 1. trust policies first: they decide each role's purpose, which ARNs of roles are then named by.
-    roles: dict[str, Role] = {}
-    for name, body in raw_roles.items():
-        _check_type(body, dict, f"aws_iam_role.{name}")
-        address = f"aws_iam_role.{name}"
-        trust = policy(body.get("assume_role_policy", ""), address, plain.resource) if body.get("assume_role_policy") else None
-        role = Role(address=address, trust=trust)
-        role.purpose = _purpose(role.services)
-        roles[name] = role
-    by_literal_name = {str(b.get("name")): n for n, b in raw_roles.items() if isinstance(b, dict) and b.get("name")}
-
-    log_group_purpose = _log_group_purposes(resources)
-
-    def special(kind: str, name: str, attribute: str) -> str | None:
-        if kind == "aws_iam_role" and attribute == "arn" and name in roles:
-            return ROLE_PLACEHOLDER.format(purpose=roles[name].purpose or name)
-        if kind == "aws_cloudwatch_log_group" and attribute == "arn":
-            return log_group_purpose.get(name, "{log_group_arn}")
         return None
 
-    normalize = Normalizer(special).resource
+    # -- roles ----------------------------------------------------------------------------------
 
-    def role_of(value: Any) -> Role | None:
+    def _roles_by_trust(self) -> dict[str, Role]:
+        plain = Normalizer().resource
+        roles: dict[str, Role] = {}
+        for name, body in self.raw_roles.items():
+            _check_type(body, dict, f"aws_iam_role.{name}")
+            address = f"aws_iam_role.{name}"
+            trust = self.policy(body["assume_role_policy"], address, plain) if body.get("assume_role_policy") else None
+            role = Role(address=address, trust=trust)
+            role.purpose = _purpose(role.services)
+            roles[name] = role
+        return roles
+
+    def _special(self, kind: str, name: str, attribute: str) -> str | None:
+        """Stack-specific placeholders: a role's ARN by its purpose, a log group's by its user."""
+        if kind == "aws_iam_role" and attribute == "arn" and name in self.roles:
+            return ROLE_PLACEHOLDER.format(purpose=self.roles[name].purpose or name)
+        if kind == "aws_cloudwatch_log_group" and attribute == "arn":
+            return self.log_group_purpose.get(name, "{log_group_arn}")
+        return None
+
+    def _role_of(self, value: Any) -> Role | None:
         match = _ROLE_REF.match(str(value))
         if match:
-            return roles.get(match.group(1))
-        return roles.get(by_literal_name.get(str(value), ""))
+            return self.roles.get(match.group(1))
+        return self.roles.get(self.by_literal_name.get(str(value), ""))
 
-    def attach(role: Role | None, value: Any, source: str) -> None:
+    def _attach(self, role: Role | None, value: Any, source: str) -> None:
         if role is None:
             return
-        found = policy(value, source, normalize)
+        found = self.policy(value, source, self.normalize)
         if found is None:
             role.unverifiable.append(f"{source}: {value}")
         else:
             role.policies.append(found)
 
-    for name, body in raw_roles.items():
-        for index, inline in enumerate(_as_list(body.get("inline_policy"))):
-            if isinstance(inline, dict) and inline.get("policy"):
-                attach(roles[name], inline["policy"], f"aws_iam_role.{name}.inline_policy[{index}]")
-        for arn in _as_list(body.get("managed_policy_arns")):
-            roles[name].unverifiable.append(f"aws_iam_role.{name}.managed_policy_arns: {arn}")
-    for name, body in _check_type(resources.get("aws_iam_role_policy", {}), dict, "aws_iam_role_policy").items():
-        attach(role_of(body.get("role")), body.get("policy", ""), f"aws_iam_role_policy.{name}")
-    managed = _check_type(resources.get("aws_iam_policy", {}), dict, "aws_iam_policy")
-    for name, body in _check_type(resources.get("aws_iam_role_policy_attachment", {}), dict, "aws_iam_role_policy_attachment").items():
-        role = role_of(body.get("role"))
-        match = _POLICY_ARN_REF.match(str(body.get("policy_arn", "")))
-        if match and match.group(1) in managed:
-            attach(role, managed[match.group(1)].get("policy", ""), f"aws_iam_policy.{match.group(1)}")
-        elif role is not None:
-            role.unverifiable.append(f"aws_iam_role_policy_attachment.{name}: {body.get('policy_arn')}")
+    def _attach_role_policies(self) -> None:
+        """Inline policies, aws_iam_role_policy and aws_iam_policy attachments; managed policies by ARN
+        cannot be read offline and are recorded as unverifiable."""
+        for name, body in self.raw_roles.items():
+            for index, inline in enumerate(_as_list(body.get("inline_policy"))):
+                if isinstance(inline, dict) and inline.get("policy"):
+                    self._attach(self.roles[name], inline["policy"], f"aws_iam_role.{name}.inline_policy[{index}]")
+            for arn in _as_list(body.get("managed_policy_arns")):
+                self.roles[name].unverifiable.append(f"aws_iam_role.{name}.managed_policy_arns: {arn}")
+        for name, body in _check_type(self.resources.get("aws_iam_role_policy", {}), dict, "aws_iam_role_policy").items():
+            self._attach(self._role_of(body.get("role")), body.get("policy", ""), f"aws_iam_role_policy.{name}")
+        managed = _check_type(self.resources.get("aws_iam_policy", {}), dict, "aws_iam_policy")
+        attachments = _check_type(self.resources.get("aws_iam_role_policy_attachment", {}), dict, "aws_iam_role_policy_attachment")
+        for name, body in attachments.items():
+            role = self._role_of(body.get("role"))
+            match = _POLICY_ARN_REF.match(str(body.get("policy_arn", "")))
+            if match and match.group(1) in managed:
+                self._attach(role, managed[match.group(1)].get("policy", ""), f"aws_iam_policy.{match.group(1)}")
+            elif role is not None:
+                role.unverifiable.append(f"aws_iam_role_policy_attachment.{name}: {body.get('policy_arn')}")
 
-    keys = []
-    for name, body in _check_type(resources.get("aws_kms_key", {}), dict, "aws_kms_key").items():
-        address = f"aws_kms_key.{name}"
-        key_policy = policy(body.get("policy"), address, normalize) if body.get("policy") else None
-        groups = [
-            f"aws_cloudwatch_log_group.{group}"
-            for group, group_body in (resources.get("aws_cloudwatch_log_group") or {}).items()
-            if isinstance(group_body, dict) and (m := _KEY_REF.match(str(group_body.get("kms_key_id", "")))) and m.group(1) == name
-        ]
-        keys.append(Key(address=address, policy=key_policy, log_groups=groups))
-    return Stack(source=str(path), roles=list(roles.values()), features=_features(resources), keys=keys)
+    # -- keys -----------------------------------------------------------------------------------
+
+    def _keys(self) -> list[Key]:
+        """Each aws_kms_key with its key policy and the log groups it encrypts."""
+        groups = self.resources.get("aws_cloudwatch_log_group") or {}
+        keys = []
+        for name, body in _check_type(self.resources.get("aws_kms_key", {}), dict, "aws_kms_key").items():
+            address = f"aws_kms_key.{name}"
+            key_policy = self.policy(body["policy"], address, self.normalize) if body.get("policy") else None
+            encrypted = [
+                f"aws_cloudwatch_log_group.{group}"
+                for group, group_body in groups.items()
+                if isinstance(group_body, dict) and (m := _KEY_REF.match(str(group_body.get("kms_key_id", "")))) and m.group(1) == name
+            ]
+            keys.append(Key(address=address, policy=key_policy, log_groups=encrypted))
+        return keys
 
 
 def _log_group_purposes(resources: dict) -> dict[str, str]:
@@ -299,148 +325,184 @@ def _walk_module(module: dict | None) -> list[dict]:
 
 
 def load_plan(path: Path) -> Stack:
+    """Every role and KMS key in a ``terraform show -json`` plan."""
     plan = _read_json(path, "plan")
     if not isinstance(plan, dict) or "format_version" not in plan or not (
         "planned_values" in plan or "resource_changes" in plan
     ):
         raise UsageError(f"{path} is not a Terraform plan in JSON", "export it with `terraform show -json PLANFILE > plan.json`")
+    return _PlanReader(plan).stack(str(path))
 
-    # address -> values, planned values win over prior state; unknown attributes recorded per address.
-    values: dict[str, dict] = {}
-    unknown: dict[str, dict] = {}
-    for entry in _walk_module(((plan.get("prior_state") or {}).get("values") or {}).get("root_module")):
-        values[entry["address"]] = entry.get("values") or {}
-    for entry in _walk_module((plan.get("planned_values") or {}).get("root_module")):
-        values[entry["address"]] = entry.get("values") or {}
-    for change in plan.get("resource_changes") or []:
-        after = (change.get("change") or {}).get("after")
-        address = change.get("address", "")
-        if isinstance(after, dict):
-            values.setdefault(address, after)
-        unknown[address] = (change.get("change") or {}).get("after_unknown") or {}
-    config = {r.get("address"): r for r in _walk_module((plan.get("configuration") or {}).get("root_module"))}
 
-    def rtype(address: str) -> str:
-        parts = address.split(".")
-        while len(parts) > 2 and parts[0] == "module":  # module.<name>.<type>.<name>
-            parts = parts[2:]
-        return f"data.{parts[1]}" if parts[0] == "data" else parts[0]
+def _rtype(address: str) -> str:
+    """``module.m.aws_iam_role.r`` -> ``aws_iam_role``; ``data.x.y`` -> ``data.x``."""
+    parts = address.split(".")
+    while len(parts) > 2 and parts[0] == "module":  # module.<name>.<type>.<name>
+        parts = parts[2:]
+    return f"data.{parts[1]}" if parts[0] == "data" else parts[0]
 
-    # Concrete values -> placeholders (longest first), for ARNs that are known in the plan.
-    table: list[tuple[str, str]] = []
-    for address, body in values.items():
-        # Partition and region are left to normalize_arn_parts: replacing "aws" inside every string would
-        # mangle service principals such as sagemaker.amazonaws.com.
-        for attribute in ("arn", "account_id", "bucket"):
-            value = body.get(attribute)
-            if not isinstance(value, str) or not value:
-                continue
-            placeholder = Normalizer().reference(f"{address}.{attribute}")
-            if not placeholder.startswith(("{aws_", "{data.")):
-                table.append((value, placeholder))
-    groups = {a.split(".", 1)[1]: b for a, b in values.items() if rtype(a) == "aws_cloudwatch_log_group"}
-    for name, placeholder in _log_group_purposes({"aws_cloudwatch_log_group": groups}).items():
-        if groups[name].get("arn"):
-            table.append((groups[name]["arn"].removesuffix(":*"), placeholder))
-    table.sort(key=lambda pair: -len(pair[0]))
 
-    def normalize(value: str) -> str:
-        for concrete, placeholder in table:
+class _PlanReader:
+    """Reads a plan: values by address (planned over prior state), then ARNs known in the plan become
+    placeholders, then roles (trust first), their policies, and the keys. A policy unknown until
+    apply is followed through the configuration to its document data source."""
+
+    def __init__(self, plan: dict) -> None:
+        # address -> values, planned values win over prior state; unknown attributes recorded per address.
+        self.values: dict[str, dict] = {}
+        self.unknown: dict[str, dict] = {}
+        for entry in _walk_module(((plan.get("prior_state") or {}).get("values") or {}).get("root_module")):
+            self.values[entry["address"]] = entry.get("values") or {}
+        for entry in _walk_module((plan.get("planned_values") or {}).get("root_module")):
+            self.values[entry["address"]] = entry.get("values") or {}
+        for change in plan.get("resource_changes") or []:
+            after = (change.get("change") or {}).get("after")
+            address = change.get("address", "")
+            if isinstance(after, dict):
+                self.values.setdefault(address, after)
+            self.unknown[address] = (change.get("change") or {}).get("after_unknown") or {}
+        self.config = {r.get("address"): r for r in _walk_module((plan.get("configuration") or {}).get("root_module"))}
+        self.table = self._placeholder_table()
+        self.roles = self._roles_by_trust()
+        self.by_name = {self.values[a].get("name"): a for a in self.roles if self.values[a].get("name")}
+
+    def stack(self, source: str) -> Stack:
+        self._attach_role_policies()
+        by_type: dict[str, dict] = {}
+        for address, body in self.values.items():
+            if not address.startswith("data."):
+                by_type.setdefault(_rtype(address), {})[address] = body
+        return Stack(source=source, roles=list(self.roles.values()), features=_features(by_type), keys=self._keys())
+
+    # -- concrete values -> placeholders ---------------------------------------------------------
+
+    def _placeholder_table(self) -> list[tuple[str, str]]:
+        """Concrete ARNs known in the plan -> placeholders (longest first)."""
+        table: list[tuple[str, str]] = []
+        for address, body in self.values.items():
+            # Partition and region are left to normalize_arn_parts: replacing "aws" inside every string would
+            # mangle service principals such as sagemaker.amazonaws.com.
+            for attribute in ("arn", "account_id", "bucket"):
+                value = body.get(attribute)
+                if not isinstance(value, str) or not value:
+                    continue
+                placeholder = Normalizer().reference(f"{address}.{attribute}")
+                if not placeholder.startswith(("{aws_", "{data.")):
+                    table.append((value, placeholder))
+        groups = {a.split(".", 1)[1]: b for a, b in self.values.items() if _rtype(a) == "aws_cloudwatch_log_group"}
+        for name, placeholder in _log_group_purposes({"aws_cloudwatch_log_group": groups}).items():
+            if groups[name].get("arn"):
+                table.append((groups[name]["arn"].removesuffix(":*"), placeholder))
+        table.sort(key=lambda pair: -len(pair[0]))
+        return table
+
+    def normalize(self, value: str) -> str:
+        for concrete, placeholder in self.table:
             if concrete and concrete in value:
                 value = value.replace(concrete, placeholder)
         return normalize_arn_parts(value)
 
-    def parse(value: Any, source: str) -> Policy | None:
+    # -- policies -------------------------------------------------------------------------------
+
+    def parse(self, value: Any, source: str) -> Policy | None:
         if isinstance(value, str) and value.strip().startswith("{"):
             try:
-                return Policy(source, source, statements_from_json(json.loads(value), normalize, source))
+                return Policy(source, source, statements_from_json(json.loads(value), self.normalize, source))
             except json.JSONDecodeError:
                 raise UsageError(f"malformed plan: {source} is not JSON", "re-export the plan") from None
         return None
 
-    def from_config(address: str, attribute: str, source: str) -> Policy | None:
+    def from_config(self, address: str, attribute: str, source: str) -> Policy | None:
         """Unknown policy string: follow the configuration's reference to a policy document data source."""
-        expressions = (config.get(address) or {}).get("expressions") or {}
+        expressions = (self.config.get(address) or {}).get("expressions") or {}
         for ref in (expressions.get(attribute) or {}).get("references") or []:
             if ref.startswith("data.aws_iam_policy_document.") and ref.endswith(".json"):
                 doc_address = ref[: -len(".json")]
-                body = values.get(doc_address) or {}
-                known = parse(body.get("json"), doc_address)
+                body = self.values.get(doc_address) or {}
+                known = self.parse(body.get("json"), doc_address)
                 if known:
                     return Policy(source, doc_address, known.statements)
                 blocks = body.get("statement")
                 if blocks:
-                    marked = _mark_unknown(blocks, (unknown.get(doc_address) or {}).get("statement"))
-                    return Policy(source, doc_address, statements_from_blocks(marked, normalize, doc_address))
+                    marked = _mark_unknown(blocks, (self.unknown.get(doc_address) or {}).get("statement"))
+                    return Policy(source, doc_address, statements_from_blocks(marked, self.normalize, doc_address))
         return None
 
-    roles: dict[str, Role] = {}
-    for address, body in values.items():
-        if rtype(address) != "aws_iam_role" or address.startswith("data."):
-            continue
-        trust = parse(body.get("assume_role_policy"), address) or from_config(address, "assume_role_policy", address)
-        role = Role(address=address, trust=trust)
-        role.purpose = _purpose(role.services)
-        roles[address] = role
-        if role.purpose and body.get("arn"):
-            table.insert(0, (body["arn"], ROLE_PLACEHOLDER.format(purpose=role.purpose)))
-    by_name = {values[a].get("name"): a for a in roles if values[a].get("name")}
+    def policy_of(self, address: str, attribute: str) -> Policy | None:
+        return self.parse(self.values.get(address, {}).get(attribute), address) or self.from_config(address, attribute, address)
 
-    def role_for(address: str, body: dict) -> Role | None:
-        if body.get("role") in by_name:
-            return roles[by_name[body["role"]]]
-        expressions = (config.get(address) or {}).get("expressions") or {}
-        for ref in (expressions.get("role") or {}).get("references") or []:
-            if ref in roles:
-                return roles[ref]
-        return None
+    # -- roles ----------------------------------------------------------------------------------
 
-    for address, body in values.items():
-        kind = rtype(address)
-        if kind == "aws_iam_role_policy":
-            role = role_for(address, body)
-            found = parse(body.get("policy"), address) or from_config(address, "policy", address)
-            if role is not None:
-                (role.policies.append(found) if found else role.unverifiable.append(f"{address}: unknown until apply"))
-                if found and any(UNKNOWN in s.resources for s in found.statements):
-                    role.unverifiable.append(f"{found.document}: resources unknown until apply (verify the synthesized stack)")
-        elif kind == "aws_iam_role_policy_attachment":
-            role = role_for(address, body)
-            if role is None:
+    def _roles_by_trust(self) -> dict[str, Role]:
+        roles: dict[str, Role] = {}
+        for address, body in self.values.items():
+            if _rtype(address) != "aws_iam_role" or address.startswith("data."):
                 continue
-            policy_refs = ((config.get(address) or {}).get("expressions") or {}).get("policy_arn", {}).get("references") or []
-            target = next((r[: -len(".arn")] for r in policy_refs if r.startswith("aws_iam_policy.") and r.endswith(".arn")), None)
-            if target is None:
-                target = next((a for a, b in values.items() if rtype(a) == "aws_iam_policy" and b.get("arn") == body.get("policy_arn")), None)
-            found = (parse((values.get(target) or {}).get("policy"), target) or from_config(target, "policy", target)) if target else None
-            (role.policies.append(found) if found else role.unverifiable.append(f"{address}: {body.get('policy_arn')}"))
-    for address, role in roles.items():
-        for index, inline in enumerate(_as_list(values[address].get("inline_policy"))):
-            found = parse(inline.get("policy"), f"{address}.inline_policy[{index}]") if isinstance(inline, dict) else None
-            if found:
-                role.policies.append(found)
+            role = Role(address=address, trust=self.policy_of(address, "assume_role_policy"))
+            role.purpose = _purpose(role.services)
+            roles[address] = role
+            if role.purpose and body.get("arn"):
+                self.table.insert(0, (body["arn"], ROLE_PLACEHOLDER.format(purpose=role.purpose)))
+        return roles
 
-    # Features, from planned values shaped like the configuration.
-    by_type: dict[str, dict] = {}
-    for address, body in values.items():
-        if not address.startswith("data."):
-            by_type.setdefault(rtype(address), {})[address] = body
-    keys = []
-    for address, body in values.items():
-        if rtype(address) != "aws_kms_key" or address.startswith("data."):
-            continue
-        key_policy = parse(body.get("policy"), address) or from_config(address, "policy", address)
-        groups = [
-            group
-            for group, group_body in values.items()
-            if rtype(group) == "aws_cloudwatch_log_group"
-            and (
-                (body.get("arn") and group_body.get("kms_key_id") == body.get("arn"))
-                or f"{address}.arn" in (((config.get(group) or {}).get("expressions") or {}).get("kms_key_id") or {}).get("references", [])
-            )
-        ]
-        keys.append(Key(address=address, policy=key_policy, log_groups=groups))
-    return Stack(source=str(path), roles=list(roles.values()), features=_features(by_type), keys=keys)
+    def _role_for(self, address: str, body: dict) -> Role | None:
+        if body.get("role") in self.by_name:
+            return self.roles[self.by_name[body["role"]]]
+        expressions = (self.config.get(address) or {}).get("expressions") or {}
+        for ref in (expressions.get("role") or {}).get("references") or []:
+            if ref in self.roles:
+                return self.roles[ref]
+        return None
+
+    def _attachment_target(self, address: str, body: dict) -> str | None:
+        """The aws_iam_policy an attachment attaches: by configuration reference, else by ARN."""
+        policy_refs = ((self.config.get(address) or {}).get("expressions") or {}).get("policy_arn", {}).get("references") or []
+        target = next((r[: -len(".arn")] for r in policy_refs if r.startswith("aws_iam_policy.") and r.endswith(".arn")), None)
+        if target is None:
+            target = next((a for a, b in self.values.items() if _rtype(a) == "aws_iam_policy" and b.get("arn") == body.get("policy_arn")), None)
+        return target
+
+    def _attach_role_policies(self) -> None:
+        for address, body in self.values.items():
+            kind = _rtype(address)
+            if kind == "aws_iam_role_policy":
+                role = self._role_for(address, body)
+                found = self.policy_of(address, "policy")
+                if role is not None:
+                    (role.policies.append(found) if found else role.unverifiable.append(f"{address}: unknown until apply"))
+                    if found and any(UNKNOWN in s.resources for s in found.statements):
+                        role.unverifiable.append(f"{found.document}: resources unknown until apply (verify the synthesized stack)")
+            elif kind == "aws_iam_role_policy_attachment":
+                role = self._role_for(address, body)
+                if role is None:
+                    continue
+                target = self._attachment_target(address, body)
+                found = self.policy_of(target, "policy") if target else None
+                (role.policies.append(found) if found else role.unverifiable.append(f"{address}: {body.get('policy_arn')}"))
+        for address, role in self.roles.items():
+            for index, inline in enumerate(_as_list(self.values[address].get("inline_policy"))):
+                found = self.parse(inline.get("policy"), f"{address}.inline_policy[{index}]") if isinstance(inline, dict) else None
+                if found:
+                    role.policies.append(found)
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def _keys(self) -> list[Key]:
+        keys = []
+        for address, body in self.values.items():
+            if _rtype(address) != "aws_kms_key" or address.startswith("data."):
+                continue
+            encrypted = [
+                group
+                for group, group_body in self.values.items()
+                if _rtype(group) == "aws_cloudwatch_log_group"
+                and (
+                    (body.get("arn") and group_body.get("kms_key_id") == body.get("arn"))
+                    or f"{address}.arn" in (((self.config.get(group) or {}).get("expressions") or {}).get("kms_key_id") or {}).get("references", [])
+                )
+            ]
+            keys.append(Key(address=address, policy=self.policy_of(address, "policy"), log_groups=encrypted))
+        return keys
 
 
 def _mark_unknown(blocks: list, unknown_blocks: Any) -> list:
