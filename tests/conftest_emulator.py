@@ -1,4 +1,4 @@
-"""Helpers for the emulator tests: a free loopback port and a real emulator process per module.
+"""Helpers for the emulator tests: a real emulator process per module, on a port it picks itself.
 
 Not a ``conftest.py`` on purpose (the fixtures are module-scoped and opt-in): test modules
 import :func:`emulator_in` and wrap it in their own fixture.
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import socket
 import zipfile
 from pathlib import Path
 from typing import Iterator
@@ -17,18 +16,13 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @contextlib.contextmanager
 def emulator_in(directory: Path) -> Iterator[dict]:
-    """Start a real emulator (moto server process) with its state in ``directory``; stop it after."""
+    """Start a real emulator (moto server process) with its state in ``directory``; stop it after.
+    Port 0: the server binds one the kernel picks (no probe-then-bind race) and reports it."""
     from pipeline_tools.emulator import start_emulator, stop_emulator
 
-    state = start_emulator(free_port(), directory)
+    state = start_emulator(0, directory)
     try:
         yield state
     finally:

@@ -9,13 +9,12 @@ import re
 import pytest
 
 from .conftest import run_cli
-from .conftest_emulator import free_port
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
 
 def test_demo_runs_the_pipeline_and_cleans_up(tmp_path, plugin_dir):
-    result = run_cli("demo", "--rows", "3000", "--port", str(free_port()), cwd=tmp_path, timeout=900)
+    result = run_cli("demo", "--rows", "3000", "--port", "0", cwd=tmp_path, timeout=900)
     assert result.returncode == 0, result.stdout + result.stderr
     steps = re.findall(r"^\[\s*[\d.]+ s\] (.+)$", result.stdout, re.MULTILINE)
     assert steps == ["local up", "synth --target local", "validate (statelint + terraform validate)",
@@ -30,3 +29,18 @@ def test_demo_runs_the_pipeline_and_cleans_up(tmp_path, plugin_dir):
     # Its emulator is gone afterwards (it was not running before).
     assert "local emulator stopped" in result.stdout
     assert run_cli("local", "status", cwd=tmp_path).returncode != 0
+
+
+def test_demo_keep_leaves_the_emulator_running_with_a_clean_drift(tmp_path, plugin_dir):
+    """--keep: the emulator outlives the demo, and the recorded state lets drift start clean."""
+    result = run_cli("demo", "--rows", "500", "--port", "0", "--keep", cwd=tmp_path, timeout=900)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "local emulator stopped" not in result.stdout
+        status = run_cli("local", "status", cwd=tmp_path)
+        assert status.returncode == 0 and status.stdout.strip().startswith("https://127.0.0.1:"), status.stderr
+        drift = run_cli("drift", "--target", "local", cwd=tmp_path, timeout=600)
+        assert drift.returncode == 0, drift.stdout + drift.stderr
+        assert "No drift" in drift.stdout
+    finally:
+        run_cli("local", "down", cwd=tmp_path)

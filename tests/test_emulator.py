@@ -18,7 +18,7 @@ from pipeline_tools.emulator.state import is_emulator_process, read_state
 from pipeline_tools.errors import EnvironmentProblem
 
 from .conftest import assert_clean_error, run_cli
-from .conftest_emulator import create_role, emulator_in, free_port, tls_only_policy, wait_execution, zip_files
+from .conftest_emulator import create_role, emulator_in, tls_only_policy, wait_execution, zip_files
 
 pytestmark = pytest.mark.emulator
 
@@ -35,22 +35,26 @@ def emulator(tmp_path_factory):
 
 
 def test_local_lifecycle_up_idempotent_status_down(tmp_path):
-    port = free_port()
-    up = run_cli("local", "up", "--port", str(port), cwd=tmp_path)
+    up = run_cli("local", "up", "--port", "0", cwd=tmp_path)  # 0: the server binds a port the kernel picks
     assert up.returncode == 0, up.stderr
-    endpoint = f"https://127.0.0.1:{port}"
-    assert up.stdout.strip() == endpoint
+    endpoint = up.stdout.strip()
+    assert endpoint.startswith("https://127.0.0.1:")
+    port = int(endpoint.rsplit(":", 1)[1])
+    assert port >= 1024
     state_file = tmp_path / ".pipeline-tools" / "emulator.json"
     state = json.loads(state_file.read_text())
     assert set(state) == {"endpoint", "port", "pid", "ca_bundle", "region", "account_id", "log"}
     assert state["endpoint"] == endpoint and state["port"] == port
+    assert json.loads((tmp_path / ".pipeline-tools" / "emulator.port").read_text()) == {"pid": state["pid"], "port": port}
     assert state["region"] == "us-east-1" and state["account_id"] == "123456789012"
     assert Path(state["ca_bundle"]).is_absolute() and Path(state["ca_bundle"]).is_file()
     assert Path(f"/proc/{state['pid']}/cmdline").read_bytes().split(b"\0")[2] == b"pipeline_tools.emulator.serve"
     try:
-        again = run_cli("local", "up", "--port", str(port), cwd=tmp_path)
+        again = run_cli("local", "up", "--port", "0", cwd=tmp_path)
         assert again.returncode == 0, again.stderr
-        assert again.stdout.strip() == endpoint
+        assert again.stdout.strip() == endpoint and "note:" not in again.stderr
+        moved = run_cli("local", "up", "--port", str(port + 1 if port < 65535 else port - 1), cwd=tmp_path)
+        assert moved.stdout.strip() == endpoint and f"already running on port {port}" in moved.stderr
         assert json.loads(state_file.read_text())["pid"] == state["pid"]  # same process, not a second one
 
         status = run_cli("local", "status", cwd=tmp_path)
@@ -63,7 +67,7 @@ def test_local_lifecycle_up_idempotent_status_down(tmp_path):
         down = run_cli("local", "down", cwd=tmp_path)
     assert down.returncode == 0, down.stderr
     assert "stopped" in down.stdout
-    assert not state_file.exists()
+    assert not state_file.exists() and not (tmp_path / ".pipeline-tools" / "emulator.port").exists()
     assert not is_emulator_process(state["pid"])  # gone (or a zombie awaiting its reaper: no cmdline)
 
     status = run_cli("local", "status", cwd=tmp_path)

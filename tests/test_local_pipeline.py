@@ -2,7 +2,8 @@
 and the same definition runs there with the real handler, transform.py and XGBoost.
 
 One emulator and one deploy per module (in a private working directory); every test drives the
-real `pipeline-tools` CLI in a subprocess, as a user would.
+real `pipeline-tools` CLI in a subprocess, as a user would. Each test stands alone (runs under
+`-k` by itself): what two tests read, the "quality" run, is a fixture.
 """
 
 from __future__ import annotations
@@ -17,22 +18,35 @@ import pandas as pd
 import pytest
 
 from .conftest import assert_clean_error, run_cli
-from .conftest_emulator import free_port
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
 
+# Not the defaults, so the tests see these values travel from pipeline.toml into the job requests.
+PIPELINE_TOML = """
+[processing]
+max_runtime_seconds = 1200
+
+[training]
+max_runtime_seconds = 7200
+"""
+
+
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory, plugin_dir):
-    """A project directory with a running emulator and the stack deployed to it."""
+    """A project directory with a running emulator and the stack deployed to it (the emulator is
+    stopped afterwards even when the deploy fails)."""
     directory = tmp_path_factory.mktemp("local-pipeline")
-    up = run_cli("local", "up", "--port", str(free_port()), cwd=directory)
+    (directory / "pipeline.toml").write_text(PIPELINE_TOML)
+    up = run_cli("local", "up", "--port", "0", cwd=directory)
     assert up.returncode == 0, up.stderr
-    deployed = run_cli("deploy", "--target", "local", "--auto-approve", cwd=directory, timeout=600)
-    assert deployed.returncode == 0, deployed.stderr
-    assert "Plan: 18 to add, 0 to change, 0 to destroy." in deployed.stdout
-    yield directory
-    run_cli("local", "down", cwd=directory)
+    try:
+        deployed = run_cli("deploy", "--target", "local", "--auto-approve", cwd=directory, timeout=600)
+        assert deployed.returncode == 0, deployed.stderr
+        assert "Plan: 20 to add, 0 to change, 0 to destroy." in deployed.stdout
+        yield directory
+    finally:
+        run_cli("local", "down", cwd=directory)
 
 
 @pytest.fixture(scope="module")
@@ -56,17 +70,23 @@ def read_csv(s3, bucket: str, key: str) -> pd.DataFrame:
     return pd.read_csv(io.BytesIO(body), header=None)
 
 
-def test_a_run_succeeds_and_the_model_beats_a_constant_predictor(workdir, aws, outputs):
+@pytest.fixture(scope="module")
+def quality_run(workdir):
+    """One 4000-row execution named "quality", run once for the tests that inspect it."""
     result = run_cli("run", "--target", "local", "--rows", "4000", "--name", "quality", cwd=workdir)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "SUCCEEDED" in result.stdout
+    return result
+
+
+def test_a_run_succeeds_and_the_model_beats_a_constant_predictor(workdir, aws, outputs, quality_run):
+    assert "SUCCEEDED" in quality_run.stdout
 
     summary = json.loads((workdir / "artifacts" / "quality" / "summary.json").read_text())
     assert summary["status"] == "SUCCEEDED"
     assert [s["name"] for s in summary["states"]] == ["Generate dataset", "Standardization: x' = (x - x̄) / σ", "Train model (XGBoost)"]
     assert all(s["status"] == "SUCCEEDED" and s["duration_seconds"] >= 0 for s in summary["states"])
     assert summary["dataset"]["rows"] == 4000
-    assert 0 <= summary["training"]["metrics"]["train:rmse"] < 0.5
+    reported_rmse = summary["training"]["metrics"]["train:rmse"]
 
     import xgboost as xgb
 
@@ -82,12 +102,19 @@ def test_a_run_succeeds_and_the_model_beats_a_constant_predictor(workdir, aws, o
     predictions = booster.predict(xgb.DMatrix(features))
     assert predictions.min() >= 0 and predictions.max() <= 1
     rmse = float(np.sqrt(np.mean((predictions - labels) ** 2)))
-    constant = float(np.sqrt(np.mean((labels.mean() - labels) ** 2)))
+    constant = float(np.sqrt(np.mean((labels.mean() - labels) ** 2)))  # the best constant predictor (~0.36 here)
     assert rmse < 0.5 * constant, (rmse, constant)
+    # The metric the run reports is this model's error on this data, so it beats the constant too.
+    assert reported_rmse == pytest.approx(rmse, rel=1e-3, abs=1e-4), (reported_rmse, rmse)
+    assert 0 <= reported_rmse < 0.5 * constant, (reported_rmse, constant)
 
 
-def test_training_read_only_the_standardized_data(workdir, aws, outputs):
+def test_training_read_only_the_standardized_data(workdir, aws, outputs, quality_run):
     bucket = outputs["mlpipe_bucket"]
+    # What the training job was asked to read: the run's standardized shards, one channel, nothing else.
+    job = aws["sagemaker"].describe_training_job(TrainingJobName="quality")
+    sources = [(c["ChannelName"], c["DataSource"]["S3DataSource"]["S3Uri"]) for c in job["InputDataConfig"]]
+    assert sources == [("train", f"s3://{bucket}/runs/quality/train/")], sources
     raw = read_csv(aws["s3"], bucket, "runs/quality/input/raw.csv")
     standardized = read_csv(aws["s3"], bucket, "runs/quality/train/train-00000.csv")
     assert len(raw) == len(standardized) == 4000
@@ -168,3 +195,19 @@ def test_ctrl_c_stops_watching_not_the_execution(workdir, aws, outputs):
     while aws["stepfunctions"].describe_execution(executionArn=arn)["status"] == "RUNNING" and time.monotonic() < deadline:
         time.sleep(0.5)
     assert aws["stepfunctions"].describe_execution(executionArn=arn)["status"] == "SUCCEEDED"
+
+
+def test_max_runtime_from_the_config_reaches_both_job_requests(workdir, aws, quality_run):
+    sagemaker = aws["sagemaker"]
+    processing = sagemaker.describe_processing_job(ProcessingJobName="quality")
+    assert processing["StoppingCondition"] == {"MaxRuntimeInSeconds": 1200}
+    training = sagemaker.describe_training_job(TrainingJobName="quality")
+    assert training["StoppingCondition"]["MaxRuntimeInSeconds"] == 7200
+
+
+def test_the_deployed_bucket_has_the_promised_lifecycle_rules(aws, outputs):
+    """README: noncurrent versions expire after 30 days, incomplete multipart uploads are aborted after 1."""
+    rules = aws["s3"].get_bucket_lifecycle_configuration(Bucket=outputs["mlpipe_bucket"])["Rules"]
+    by_id = {rule["ID"]: rule for rule in rules if rule["Status"] == "Enabled"}
+    assert by_id["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+    assert by_id["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}

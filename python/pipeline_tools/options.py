@@ -79,14 +79,22 @@ auto_approve_option = click.option(
     help="Do not ask for confirmation.",
 )
 
+def _port(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value != 0 and value < 1024:
+        raise click.BadParameter(f"{value} is not 0 or in the range 1024<=x<=65535.", ctx, param)
+    return value
+
+
 port_option = click.option(
     "--port",
-    type=click.IntRange(1024, 65535),
+    type=click.IntRange(0, 65535),
+    callback=_port,
     envvar="PIPELINE_TOOLS_LOCAL_PORT",
     show_envvar=True,
     default=47145,
     show_default=True,
-    help="Port of the local emulator on 127.0.0.1.",
+    help="Port of the local emulator on 127.0.0.1 (0: any free port, picked when the server binds; "
+    "`local up` prints the endpoint).",
 )
 
 plan_file_option = click.option(

@@ -27,7 +27,7 @@ def up(port: int) -> None:
     already = lifecycle.running_state(DEFAULT_DIRECTORY)
     if already is not None:
         click.echo(already["endpoint"])
-        if already["port"] != port:
+        if port and already["port"] != port:
             click.echo(f"note: already running on port {already['port']} (`pipeline-tools local down` first to move it)", err=True)
         return
     started = time.monotonic()

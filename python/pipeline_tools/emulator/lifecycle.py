@@ -27,6 +27,7 @@ from .state import (
     ACCOUNT_ID,
     DEFAULT_DIRECTORY,
     LOG_FILE,
+    PORT_FILE,
     REGION,
     SERVE_MODULE,
     is_emulator_process,
@@ -51,11 +52,13 @@ def endpoint_for(port: int) -> str:
 def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> dict[str, Any]:
     """Start the emulator on ``127.0.0.1:port`` (or find the one already running) and return its state.
 
+    ``port=0``: the server binds a port the kernel picks (free at that moment, with no window for
+    another process to take it) and reports it; the state's ``port``/``endpoint`` carry it.
     Idempotent: if an emulator recorded in ``directory`` answers, its state is returned as is
     (whatever its port). A busy port raises :class:`EnvironmentProblem` naming the fix.
     """
-    if not 1024 <= int(port) <= 65535:
-        raise UsageError(f"port {port} is out of range", "pick a port between 1024 and 65535")
+    if int(port) != 0 and not 1024 <= int(port) <= 65535:
+        raise UsageError(f"port {port} is out of range", "pick a port between 1024 and 65535, or 0 for any free one")
     directory = Path(directory).resolve()
     directory.mkdir(parents=True, exist_ok=True)
     with _lock(directory):
@@ -63,7 +66,8 @@ def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> di
         if running is not None:
             return running
         _clear_stale_state(directory)
-        _require_free_port(port)
+        if port:
+            _require_free_port(port)
         tls = ensure_certificates(directory)
         log_path = directory / LOG_FILE
         with open(log_path, "wb") as log:
@@ -81,8 +85,10 @@ def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> di
             code = process.poll()
             if code is not None:
                 raise _start_failure(port, log_path, code)
-            health = _health(port, tls.ca)
+            bound = _bound_port(directory, process.pid)
+            health = _health(bound, tls.ca) if bound else None
             if health is not None and health.get("pid") == process.pid:
+                port = bound
                 break
             if time.monotonic() > deadline:
                 _terminate(process.pid)
@@ -117,8 +123,9 @@ def stop_emulator(directory: Path = DEFAULT_DIRECTORY) -> bool:
         if state is not None and is_emulator_process(state["pid"], state.get("port")):
             _terminate(state["pid"])
             stopped = True
-        with contextlib.suppress(FileNotFoundError):
-            state_path(directory).unlink()
+        for recorded in (state_path(directory), directory / PORT_FILE):
+            with contextlib.suppress(FileNotFoundError):
+                recorded.unlink()
         return stopped
 
 
@@ -132,6 +139,15 @@ def running_state(directory: Path = DEFAULT_DIRECTORY) -> dict[str, Any] | None:
     if health is None or health.get("pid") != state["pid"]:
         return None
     return state
+
+
+def _bound_port(directory: Path, pid: int) -> int | None:
+    """The port the server process ``pid`` bound (from its port file), None until it has."""
+    try:
+        data = json.loads((directory / PORT_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return int(data["port"]) if isinstance(data, dict) and data.get("pid") == pid else None
 
 
 def _health(port: int, ca: Path) -> dict[str, Any] | None:
@@ -208,8 +224,9 @@ def _alive(pid: int) -> bool:
 
 
 def _clear_stale_state(directory: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        state_path(directory).unlink()
+    for stale in (state_path(directory), directory / PORT_FILE):
+        with contextlib.suppress(FileNotFoundError):
+            stale.unlink()
 
 
 @contextlib.contextmanager

@@ -1,5 +1,9 @@
 """The emulator server process: ``python -m pipeline_tools.emulator.serve --port P --state-dir DIR``.
 
+``--port 0`` lets the kernel pick a free port when the socket is bound (no probe-then-bind race
+with another process); the port bound is written to ``DIR/emulator.port`` (``{"pid", "port"}``)
+before the server answers, and the health probe reports it too.
+
 moto's WSGI app, with our patches applied (:mod:`.patches`), served over HTTPS on
 127.0.0.1 only, with the certificate from :mod:`.tls`. Started in the background by
 ``pipeline-tools local up`` (:func:`pipeline_tools.emulator.lifecycle.start_emulator`),
@@ -34,12 +38,22 @@ def main(argv: list[str] | None = None) -> None:
 
     directory = args.state_dir.resolve()
     tls = tls_files(directory)
-    endpoint = endpoint_for(args.port)
+
+    from werkzeug.serving import make_server
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(str(tls.cert), str(tls.key))
+    # Bound first (port 0: the kernel's pick), so everything below knows the real port.
+    server = make_server(args.host, args.port, _not_ready, threaded=True, request_handler=MotoRequestHandler, ssl_context=context)
+    port = server.port
+    endpoint = endpoint_for(port)
     # Everything in this process that talks back to the emulator (moto's interpreter, the job
     # runners) reads these: the port moto calls itself on, our CA, throwaway credentials.
     os.environ.update(
         {
-            "MOTO_PORT": str(args.port),
+            "MOTO_PORT": str(port),
             "PIPELINE_TOOLS_EMULATOR_ENDPOINT": endpoint,
             "PIPELINE_TOOLS_EMULATOR_DIR": str(directory),
             "AWS_CA_BUNDLE": str(tls.ca),
@@ -55,35 +69,31 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.pop("AWS_SESSION_TOKEN", None)
 
     from moto.core.config import default_user_config
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import run_simple
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from ..files import write_atomic
     from . import patches
+    from .state import PORT_FILE
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     applied = patches.apply_all()
 
     moto_app = DomainDispatcherApplication(create_backend_app)
-    app = _middleware(moto_app, {"pid": os.getpid(), "port": args.port, "patches": applied})
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(str(tls.cert), str(tls.key))
+    server.app = _middleware(moto_app, {"pid": os.getpid(), "port": port, "patches": applied})
 
     def stop(signum: int, frame: Any) -> None:
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    write_atomic(directory / PORT_FILE, json.dumps({"pid": os.getpid(), "port": port}) + "\n")
     print(f"pipeline-tools local emulator (moto) on {endpoint}, patches: {', '.join(applied)}", flush=True)
-    run_simple(
-        args.host,
-        args.port,
-        app,
-        threaded=True,
-        ssl_context=context,
-        request_handler=MotoRequestHandler,
-    )
+    server.serve_forever()
+
+
+def _not_ready(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
+    start_response("503 Service Unavailable", [("Content-Length", "0")])
+    return [b""]
 
 
 def _middleware(inner: Callable, health: dict[str, Any]) -> Callable:

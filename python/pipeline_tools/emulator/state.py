@@ -19,6 +19,7 @@ from ..files import write_atomic
 
 DEFAULT_DIRECTORY = Path(".pipeline-tools")
 STATE_FILE = "emulator.json"
+PORT_FILE = "emulator.port"  # written by the server once bound: {"pid", "port"} (port 0 asks the kernel for one)
 LOG_FILE = "emulator.log"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account: what any test credentials map to
@@ -64,7 +65,8 @@ def is_emulator_process(pid: int, port: int | None = None) -> bool:
     args = [part.decode(errors="replace") for part in raw.split(b"\0") if part]
     if SERVE_MODULE not in args:
         return False
-    return port is None or str(port) in args
+    asked = args[args.index("--port") + 1] if "--port" in args[:-1] else None
+    return port is None or asked in (str(port), "0")  # "0": the kernel picked it (see the port file)
 
 
 def read_state(directory: Path = DEFAULT_DIRECTORY) -> dict[str, Any]:
