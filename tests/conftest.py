@@ -71,7 +71,7 @@ def plugin_dir(terraform_binary) -> Path:
 @pytest.fixture(scope="session")
 def checkov() -> str:
     """checkov from its own environment (`make setup` creates .venv-checkov)."""
-    from pipeline_tools.commands.scan import find_checkov
+    from pipeline_tools.gates.scan import find_checkov
     from pipeline_tools.errors import EnvironmentProblem
 
     try:

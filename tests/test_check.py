@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_tools.commands.check import StageResult, exit_code, render
+from pipeline_tools.gates.check import StageResult, exit_code, render
 
 from .conftest import assert_clean_error
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline_tools.commands.scan import load_skips, run_checkov, scan_stack
+from pipeline_tools.gates.scan import load_skips, run_checkov, scan_stack
 from pipeline_tools.errors import UsageError
 
 from .conftest import assert_clean_error

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from pipeline_tools.commands.validate import lint_definitions, validate_stack
+from pipeline_tools.gates.validate import lint_definitions, validate_stack
 
 from .conftest import assert_clean_error
 

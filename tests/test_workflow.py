@@ -90,7 +90,7 @@ def test_plan_saves_a_plan_file_and_an_unchanged_project_plans_no_changes(workdi
 def test_a_changed_transform_script_is_a_visible_diff(workdir, tmp_path):
     """Content-addressed upload: a new transform.py is a new object key, so the plan replaces the
     object and updates the state machine (which names the key). Nothing else moves."""
-    from pipeline_tools.commands.deploy import make_plan, terraform_env
+    from pipeline_tools.operations.stack import make_plan, terraform_env
     from pipeline_tools.synthesis import local_endpoint
     from pipeline_tools.terraform import Terraform
     from sfn_ml_pipeline.config import PipelineConfig

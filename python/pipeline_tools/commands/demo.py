@@ -12,9 +12,9 @@ from ..emulator.state import DEFAULT_DIRECTORY
 from ..errors import Findings
 from ..options import config_option, plugin_dir_option, port_option, terraform_option
 from ..synthesis import synthesize
-from .deploy import deploy_stack
+from ..gates.validate import validate_stack
+from ..operations.stack import deploy_stack
 from .run import report_of, start_and_watch
-from .validate import validate_stack
 
 
 @click.command()

@@ -1,147 +1,13 @@
-"""`pipeline-tools plan` and `pipeline-tools deploy`: synth, then the real Terraform.
-
-Both targets run the same steps on the same stack; `--target local` only points the provider
-at the emulator (started by `pipeline-tools local up`) with throwaway credentials.
-"""
+"""`pipeline-tools plan` and `pipeline-tools deploy`: synth, then the real Terraform (operations.stack)."""
 
 from __future__ import annotations
 
-import sys
-from dataclasses import dataclass
-from pathlib import Path
+import json
 
 import click
 
-from ..errors import EnvironmentProblem, UsageError
+from ..operations.stack import deploy_stack, make_plan, prepare
 from ..options import auto_approve_option, terraform_stack_options
-from ..synthesis import synthesize
-from ..terraform import Terraform
-
-PLAN_FILE = "tfplan"
-
-
-@dataclass
-class PlanSummary:
-    add: int
-    change: int
-    destroy: int
-    plan_file: Path
-
-    @property
-    def has_changes(self) -> bool:
-        return bool(self.add or self.change or self.destroy)
-
-    def __str__(self) -> str:
-        if not self.has_changes:
-            return "No changes. Infrastructure matches the configuration."
-        return f"Plan: {self.add} to add, {self.change} to change, {self.destroy} to destroy."
-
-
-def terraform_env(target: str) -> dict[str, str]:
-    """Environment for terraform: the local target must never fall back to real credentials or IMDS."""
-    if target == "local":
-        return {
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_PROFILE": "",
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "",
-        }
-    return {}
-
-
-def check_aws_credentials(region: str) -> None:
-    """Fail before terraform starts when the AWS credentials are missing or expired."""
-    import boto3
-    import botocore.exceptions
-
-    try:
-        boto3.client("sts", region_name=region).get_caller_identity()
-    except botocore.exceptions.NoCredentialsError:
-        raise EnvironmentProblem(
-            "no AWS credentials found", "set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or use --target local"
-        ) from None
-    except botocore.exceptions.ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        raise EnvironmentProblem(
-            f"AWS rejected the credentials ({code})", "refresh the session (e.g. `aws sso login`) or check the region"
-        ) from None
-    except botocore.exceptions.BotoCoreError as error:
-        raise EnvironmentProblem(f"cannot reach AWS STS in {region}: {error}", "check the network and region") from None
-
-
-def forget_state_of_stopped_emulators(state_dir: Path) -> None:
-    """The emulator keeps everything in memory: once it restarts, the local Terraform state
-    describes resources that no longer exist. Start from an empty state for each emulator."""
-    from ..emulator import read_state
-
-    emulator = read_state()
-    owner = state_dir / "emulator"
-    current = f"{emulator['pid']}@{emulator['port']}"
-    if owner.is_file() and owner.read_text() == current:
-        return
-    for stale in state_dir.glob("terraform.tfstate*"):
-        stale.unlink()
-    owner.write_text(current)
-
-
-def prepare(config_path, target, out_dir, plugin_dir, terraform_bin) -> Terraform:
-    """Synthesize and `terraform init` (with the backend), ready to plan."""
-    if target == "aws":
-        from ..synthesis import read_config
-
-        check_aws_credentials(read_config(config_path).region)
-    stack_dir = synthesize(config_path, target, out_dir)
-    state_dir = Path.cwd() / ".pipeline-tools" / "state" / target
-    state_dir.mkdir(parents=True, exist_ok=True)
-    if target == "local":
-        forget_state_of_stopped_emulators(state_dir)
-    terraform = Terraform(stack_dir, binary=terraform_bin, plugin_dir=plugin_dir, env=terraform_env(target))
-    terraform.init()
-    return terraform
-
-
-def make_plan(terraform: Terraform) -> PlanSummary:
-    terraform.plan(PLAN_FILE)
-    counts = {"create": 0, "update": 0, "delete": 0}
-    for change in terraform.show_json(PLAN_FILE).get("resource_changes", []):
-        for action in change["change"]["actions"]:
-            if action in counts:
-                counts[action] += 1
-    return PlanSummary(counts["create"], counts["update"], counts["delete"], terraform.stack_dir / PLAN_FILE)
-
-
-def deploy_stack(
-    config_path: Path | None = None,
-    target: str = "local",
-    out_dir: Path = Path("cdktf.out"),
-    plugin_dir: Path | None = None,
-    terraform_bin: str | None = None,
-    auto_approve: bool = True,
-    echo=click.echo,
-    record_refreshed_state: bool = True,
-) -> dict:
-    """Synth, init, plan, (confirm), apply. Returns the stack outputs.
-
-    ``record_refreshed_state=False`` skips the refresh-only apply (8-10 s locally) that only later
-    `drift` runs need: for a deployment that ends with the command (the demo's own emulator)."""
-    terraform = prepare(config_path, target, out_dir, plugin_dir, terraform_bin)
-    summary = make_plan(terraform)
-    echo(str(summary))
-    if summary.has_changes:
-        if not auto_approve:
-            if not sys.stdin.isatty():
-                raise UsageError("deploy needs confirmation but there is no terminal", "pass --auto-approve")
-            click.confirm(f"Apply these changes to {target}?", abort=True)
-        echo(f"applying to {target} ...")
-        terraform.apply(PLAN_FILE)
-        # Record what AWS reports back (a refresh-only apply changes no infrastructure). Without it the
-        # state keeps the values as written, and every later refresh "drifts" on attributes the provider
-        # fills in from sibling resources (aws_s3_bucket.versioning, aws_iam_role.inline_policy, tags {}),
-        # so `pipeline-tools drift` could not tell real out-of-band changes from that noise.
-        if record_refreshed_state:
-            terraform.run("apply", "-refresh-only", "-auto-approve", "-input=false", "-no-color")
-    return terraform.outputs()
 
 
 @click.command()
@@ -167,7 +33,5 @@ def deploy(config_path, target, out_dir, plugin_dir, terraform_bin, auto_approve
 
     Asks for confirmation unless --auto-approve. Prints the stack outputs as JSON.
     """
-    import json
-
     outputs = deploy_stack(config_path, target, out_dir, plugin_dir, terraform_bin, auto_approve)
     click.echo(json.dumps(outputs, indent=2, sort_keys=True))

@@ -6,9 +6,8 @@ import json
 
 import click
 
-from ..errors import UsageError
+from ..operations.stack import stack_outputs
 from ..options import terraform_stack_options
-from .deploy import prepare
 
 
 @click.command()
@@ -19,8 +18,4 @@ def outputs(config_path, target, out_dir, plugin_dir, terraform_bin):
     \b
     pipeline-tools outputs --target local | jq -r .mlpipe_state_machine_arn
     """
-    terraform = prepare(config_path, target, out_dir, plugin_dir, terraform_bin)
-    values = terraform.outputs()
-    if not values:
-        raise UsageError(f"no outputs: nothing is deployed to {target}", f"run `pipeline-tools deploy --target {target}` first")
-    click.echo(json.dumps(values, indent=2, sort_keys=True))
+    click.echo(json.dumps(stack_outputs(config_path, target, out_dir, plugin_dir, terraform_bin), indent=2, sort_keys=True))
