@@ -211,3 +211,24 @@ def test_the_deployed_bucket_has_the_promised_lifecycle_rules(aws, outputs):
     by_id = {rule["ID"]: rule for rule in rules if rule["Status"] == "Enabled"}
     assert by_id["expire-noncurrent-versions"]["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
     assert by_id["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+
+
+def test_a_transient_sagemaker_error_is_retried_and_the_run_succeeds(workdir, aws):
+    """The Retry policy end to end: CreateProcessingJob answers ResourceLimitExceeded once (an injected
+    fault), Step Functions names it SageMaker.ResourceLimitExceededException, the state retries under the
+    same job name and the execution succeeds."""
+    from pipeline_tools.emulator import read_state
+    from pipeline_tools.emulator.faults import inject
+
+    state = read_state(workdir / ".pipeline-tools")
+    inject(state["endpoint"], state.get("ca_bundle"), "SageMaker.CreateProcessingJob", "ResourceLimitExceeded",
+           "The account-level service limit 'ml.m5.xlarge for processing job usage' is 0 Instances", times=1)
+    result = run_cli("run", "--target", "local", "--rows", "300", "--name", "retried", cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    machine = next(m["stateMachineArn"] for m in aws["stepfunctions"].list_state_machines()["stateMachines"])
+    arn = f"{machine.replace(':stateMachine:', ':execution:')}:retried"
+    events = aws["stepfunctions"].get_execution_history(executionArn=arn, maxResults=1000)["events"]
+    failed = [e["taskFailedEventDetails"] for e in events if e["type"] == "TaskFailed"]
+    assert [(f["error"], f["resource"]) for f in failed] == [("SageMaker.ResourceLimitExceededException", "createProcessingJob.sync")]
+    assert "0 Instances" in failed[0]["cause"]
+    assert aws["sagemaker"].describe_processing_job(ProcessingJobName="retried")["ProcessingJobStatus"] == "Completed"

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from . import faults
 from .lifecycle import HEALTH_PATH, HOST, endpoint_for
 from .request_context import set_secure_transport
 from .state import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
@@ -97,13 +98,18 @@ def _not_ready(environ: dict[str, Any], start_response: Callable) -> Iterable[by
 
 
 def _middleware(inner: Callable, health: dict[str, Any]) -> Callable:
-    """Answer the health probe, and record per request whether it came over TLS."""
+    """Answer the health probe and injected faults (faults.py), and record per request whether it came over TLS."""
     body = json.dumps(health).encode()
 
     def app(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH:
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        if environ.get("PATH_INFO") == faults.PATH and environ.get("REQUEST_METHOD") == "POST":
+            return faults.register(environ, start_response)
+        fault = faults.take(environ)
+        if fault is not None:
+            return faults.respond(fault, start_response)
         set_secure_transport(environ.get("wsgi.url_scheme") == "https")
         try:
             return inner(environ, start_response)

@@ -11,13 +11,19 @@ moto's Glue one: call CreateProcessingJob/CreateTrainingJob/CreateTransformJob, 
 is the describe output), or ``Failed``/``Stopped`` (the task fails with ``States.TaskFailed``
 and the job's ``FailureReason`` as cause, as on AWS). Datetimes in the result become epoch
 milliseconds, as Step Functions' JSON has them (moto otherwise fails DescribeExecution with
-"datetime is not JSON serializable"). API errors surface as
-``SageMaker.AmazonSageMakerException``.
+"datetime is not JSON serializable"). API errors surface as Step Functions names an integration's
+errors, ``<Service>.<Exception>``
+(https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html): an error the
+SageMaker API models (ResourceLimitExceeded, ResourceInUse, ResourceNotFound, ConflictException in
+botocore's service model) as ``SageMaker.<Error>Exception`` (the SDK's exception class), anything
+else (validation errors, throttling, access denied) as ``SageMaker.AmazonSageMakerException``, the
+SDK's base class.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from typing import Any
 
 ERROR_NAME = "SageMaker.AmazonSageMakerException"
@@ -31,6 +37,21 @@ JOBS = {
 OTHER_ACTIONS = {"createModel", "createEndpoint", "createEndpointConfig", "updateEndpoint", "createHyperParameterTuningJob", "createLabelingJob"}
 SUCCEEDED = {"Completed"}
 FAILED = {"Failed", "Stopped"}
+
+
+@cache
+def _modeled_errors() -> frozenset[str]:
+    """The error shapes botocore's SageMaker service model declares."""
+    import botocore.session
+
+    return frozenset(shape.name for shape in botocore.session.get_session().get_service_model("sagemaker").error_shapes)
+
+
+def error_name(code: str) -> str:
+    """The Step Functions error name of a SageMaker API error code (see the module docstring)."""
+    if code in _modeled_errors():
+        return f"SageMaker.{code if code.endswith('Exception') else code + 'Exception'}"
+    return ERROR_NAME
 
 
 def to_sfn_json(value: Any) -> Any:
@@ -87,13 +108,14 @@ def _service_class() -> type:
 
         def _from_error(self, env: Any, ex: Exception) -> Any:
             if isinstance(ex, ClientError):
+                name = error_name(ex.response.get("Error", {}).get("Code", ""))
                 return FailureEvent(
                     env=env,
-                    error_name=CustomErrorName(ERROR_NAME),
+                    error_name=CustomErrorName(name),
                     event_type=HistoryEventType.TaskFailed,
                     event_details=EventDetails(
                         taskFailedEventDetails=TaskFailedEventDetails(
-                            error=ERROR_NAME,
+                            error=name,
                             cause=ex.response["Error"].get("Message", str(ex)),
                             resource=self._get_sfn_resource(),
                             resourceType=self._get_sfn_resource_type(),
