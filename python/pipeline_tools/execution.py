@@ -50,6 +50,7 @@ class Clients:
     target: str
     jobs_dir: Path | None = None  # local emulator only: per-job logs and per-round metrics
     make_sagemaker: Callable[[], Any] | None = field(default=None, repr=False)
+    emulator_state: dict | None = field(default=None, repr=False)  # local emulator only: its access log
 
     @cached_property
     def sagemaker(self) -> Any:
@@ -63,7 +64,7 @@ class Clients:
             from .emulator import client, read_state
 
             state = read_state()
-            return cls(client("stepfunctions", state), client("s3", state), target, Path(".pipeline-tools") / "jobs", lambda: client("sagemaker", state))
+            return cls(client("stepfunctions", state), client("s3", state), target, Path(".pipeline-tools") / "jobs", lambda: client("sagemaker", state), state)
         import boto3
 
         return cls(
@@ -248,6 +249,19 @@ def collect(
         clients.s3.download_file(bucket, key, tmp)
         os.replace(tmp, model_path)
         summary["model"] = {"path": str(model_path), "size_bytes": model_path.stat().st_size, **_model_facts(model_path)}
+    if clients.emulator_state is not None:
+        # Every authorization decision made on the execution's behalf (IAM enforcement on).
+        from .emulator.access import fetch_access_log, first_denial
+
+        access = {"execution": name, "execution_arn": description["executionArn"], **fetch_access_log(clients.emulator_state, description["executionArn"])}
+        out_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(out_dir / "access.json", json.dumps(access, indent=2))
+        summary["access"] = {"path": str(out_dir / "access.json"), "enforced": access["enforced"],
+                             "decisions": len(access["decisions"]), "denied": sum(d["decision"] != "allowed" for d in access["decisions"])}
+        denial = first_denial(access["decisions"])
+        if denial is not None and description["status"] != "SUCCEEDED":
+            summary["error"] = {**(summary.get("error") or {}), "access_denied": denial}
+    out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     return summary
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import click
@@ -22,18 +23,34 @@ def local() -> None:
 
 @local.command("up")
 @port_option
-def up(port: int) -> None:
+@click.option(
+    "--iam/--no-iam",
+    "iam",
+    default=None,
+    help="Enforce IAM: every request is authenticated and authorized as its role, as in an account "
+    "(default: the PIPELINE_TOOLS_EMULATOR_IAM variable, else off).",
+)
+def up(port: int, iam: bool | None) -> None:
     """Start the emulator in the background and wait until it answers (idempotent)."""
+    from ..emulator.access import enforcement_of, mode_line
+    from ..emulator.authz.enforce import ENV_FLAG
+
+    if iam is not None:
+        os.environ[ENV_FLAG] = "1" if iam else "0"  # read by the server process it starts
     already = lifecycle.running_state(DEFAULT_DIRECTORY)
     if already is not None:
         click.echo(already["endpoint"])
         if port and already["port"] != port:
             click.echo(f"note: already running on port {already['port']} (`pipeline-tools local down` first to move it)", err=True)
+        enforced = enforcement_of(already)
+        if iam is not None and enforced is not None and enforced != iam:
+            click.echo(f"note: already running with IAM enforcement {'on' if enforced else 'off'} (`pipeline-tools local down` first to change it)", err=True)
         return
     started = time.monotonic()
     state = lifecycle.start_emulator(port, DEFAULT_DIRECTORY)
     click.echo(state["endpoint"])
     click.echo(f"started in {time.monotonic() - started:.1f} s (CA bundle {state['ca_bundle']}, log {state['log']})", err=True)
+    click.echo(mode_line(enforcement_of(state)), err=True)
 
 
 @local.command("down")
@@ -47,11 +64,15 @@ def down() -> None:
 
 @local.command("status")
 def status() -> None:
-    """Print the endpoint and exit 0 while the emulator runs; exit 2 otherwise."""
+    """Print the endpoint (and, on stderr, whether IAM is enforced) and exit 0 while the emulator
+    runs; exit 2 otherwise."""
+    from ..emulator.access import enforcement_of, mode_line
+
     state = lifecycle.running_state(DEFAULT_DIRECTORY)
     if state is None:
         raise EnvironmentProblem(NOT_RUNNING)
     click.echo(state["endpoint"])
+    click.echo(mode_line(enforcement_of(state)), err=True)
 
 
 command = local

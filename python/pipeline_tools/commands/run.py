@@ -80,6 +80,14 @@ def report_of(summary: dict, artifacts_dir: Path, echo=click.echo) -> None:
             echo(f"warning: could not write the HTML report: {error}", err=True)
     if summary["status"] != "SUCCEEDED":
         error = summary.get("error") or {}
+        denial = error.get("access_denied")
+        if denial:  # IAM enforcement: say who was refused what, on which resource
+            raise Findings(
+                f"execution {summary['execution']} {summary['status']} in state {failed_state_of(summary)!r}: "
+                f"role {(denial.get('role') or denial.get('principal') or '?').rsplit('/', 1)[-1]} is not allowed "
+                f"{denial['action']} on {denial['resource']} ({denial['decision']}; {error.get('error') or 'error'})",
+                f"details in {out_dir / 'access.json'}",
+            )
         raise Findings(
             f"execution {summary['execution']} {summary['status']} in state {failed_state_of(summary)!r}: "
             f"{error.get('error') or 'error'}: {(error.get('cause') or '').strip()[:500]}",

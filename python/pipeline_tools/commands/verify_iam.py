@@ -27,13 +27,23 @@ from ..options import plan_file_option, stack_dir_option
     default=None,
     help="Write the report to FILE (atomically) instead of stdout.",
 )
-def verify_iam(stack_dir: Path | None, plan_path: Path | None, output_format: str, output: Path | None) -> None:
+@click.option(
+    "--observed",
+    "observed_dirs",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    multiple=True,
+    help="A run's artifacts directory (or a directory of them) holding access.json from the local "
+    "emulator with IAM enforcement; repeatable. Adds PTI015-PTI017: used but undocumented, granted "
+    "but never used without an unused_reason, denied.",
+)
+def verify_iam(stack_dir: Path | None, plan_path: Path | None, output_format: str, output: Path | None, observed_dirs: tuple[Path, ...] = ()) -> None:
     """Compare every role the stack creates (trust policy, inline and attached policies) with the
     documented minimum set in pipeline_tools/data/iam_minimum.toml, and print, per role, what is
     granted next to what is documented.
 
     Roles are identified by their trust policy's service principal (states, sagemaker, lambda).
-    Rules PTI001-PTI011 (see `pipeline_tools.iam.rules`). Exit 0 clean, 1 findings, 2 unreadable input.
+    Rules PTI001-PTI014 (see `pipeline_tools.iam.rules`); with --observed, PTI015-PTI017 compare what
+    runs on the local emulator used (access.json). Exit 0 clean, 1 findings, 2 unreadable input.
     """
     from ..iam import verify
     from ..files import write_atomic
@@ -41,7 +51,7 @@ def verify_iam(stack_dir: Path | None, plan_path: Path | None, output_format: st
 
     if stack_dir is not None and plan_path is not None:
         raise UsageError("--stack-dir and --plan are mutually exclusive", "pass one of them")
-    stack, findings = verify(stack_dir=stack_dir, plan=plan_path)
+    stack, findings = verify(stack_dir=stack_dir, plan=plan_path, observed=list(observed_dirs) or None)
     text = RENDERERS[output_format](stack, findings)
     if output:
         write_atomic(output, text)

@@ -12,12 +12,16 @@ from pathlib import Path
 from .model import Finding, Stack
 
 
-def verify(stack_dir: Path | None = None, plan: Path | None = None) -> tuple[Stack, list[Finding]]:
+def verify(stack_dir: Path | None = None, plan: Path | None = None, observed: list[Path] | None = None) -> tuple[Stack, list[Finding]]:
     from ..stackfile import resolve_stack_dir
     from .loader import load_plan, load_synth
     from .rules import run_rules
 
     stack = load_plan(Path(plan)) if plan else load_synth(resolve_stack_dir(stack_dir) / "cdk.tf.json")
+    if observed:
+        from .observed import load_observed
+
+        stack.observed = load_observed(observed)
     return stack, run_rules(stack)
 
 

@@ -18,6 +18,7 @@ class Entry:
     source: str  # URL
     why: str
     when: str | None
+    unused_reason: str | None = None  # why a run may never use it (verify-iam --observed, PTI016)
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ def load_minimum() -> dict[str, RoleMinimum]:
                 source=sources.get(e["source"], e["source"]),
                 why=e.get("why", ""),
                 when=e.get("when"),
+                unused_reason=e.get("unused_reason"),
             )
             for e in body["actions"]
         )

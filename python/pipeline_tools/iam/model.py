@@ -86,6 +86,9 @@ class Stack:
     roles: list[Role]
     features: set[str] = field(default_factory=set)  # kms, sfn_logging, sfn_tracing, lambda_tracing
     keys: list[Key] = field(default_factory=list)
+    # verify-iam --observed: the decisions runs recorded (artifacts/<execution>/access.json), each
+    # with "execution" added; None when no runs were given (the observed rules then stay silent).
+    observed: list[dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True)

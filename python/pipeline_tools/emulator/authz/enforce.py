@@ -235,7 +235,8 @@ def caller_for(access_key: str | None, session_token: str | None = None) -> Call
 # environment while it serves the execution's invocation, the SageMaker jobs it started.
 
 _on_behalf: dict[str, str] = {}  # access key -> execution ARN
-ACCESS_LOG: dict[str, list[dict[str, Any]]] = {}  # execution ARN -> decisions, in order
+ROLE_SERVICES: dict[str, str] = {}  # role ARN -> the service principal the emulator assumed it as
+ACCESS_LOG: dict[str, dict[tuple, dict[str, Any]]] = {}  # execution ARN -> distinct decisions, in order
 _log_lock = threading.Lock()
 _current = threading.local()
 
@@ -276,19 +277,64 @@ def acting_for(access_key: str | None, execution_arn: str | None) -> Iterator[No
 
 
 def record(decision: Decision, caller_role: str | None, execution_arn: str | None, via: str = "request") -> None:
+    """Keep ``decision`` in the execution's access log: one entry per distinct (role, principal,
+    action, resource, decision, statement, via), with how often and when (a ``.sync`` state polls
+    its job's Describe call every 0.1 s: one entry, not hundreds)."""
     if execution_arn is None:
         return
-    entry = decision.as_dict()
-    entry["role"] = caller_role
-    entry["via"] = via
-    entry["time"] = round(time.time(), 3)
+    statement = str(decision.statement) if decision.statement else None
+    key = (caller_role, decision.request.principal.arn, decision.request.action, decision.request.resource, decision.kind.value, statement, via)
+    now = round(time.time(), 3)
     with _log_lock:
-        ACCESS_LOG.setdefault(execution_arn, []).append(entry)
+        entries = ACCESS_LOG.setdefault(execution_arn, {})
+        entry = entries.get(key)
+        if entry is None:
+            entry = entries[key] = {
+                "role": caller_role,
+                "service": _service_of(caller_role),
+                "principal": decision.request.principal.arn,
+                "action": decision.request.action,
+                "resource": decision.request.resource,
+                "decision": decision.kind.value,
+                "statement": statement,
+                "policy_type": decision.statement.policy_type if decision.statement else (None if decision.allowed else decision.policy_type),
+                "via": via,
+                "count": 0,
+                "first": now,
+            }
+            if decision.denied:
+                entry["message"] = decision.message()
+            if decision.note:
+                entry["note"] = decision.note
+        entry["count"] += 1
+        entry["last"] = now
+
+
+def _service_of(role_arn: str | None) -> str | None:
+    """The service the emulator assumes ``role_arn`` as (else the one its trust policy names)."""
+    if not role_arn:
+        return None
+    if role_arn not in ROLE_SERVICES:
+        role = role_by_arn(role_arn)
+        services = []
+        if role is not None:
+            try:
+                document = json.loads(_document_text(role.assume_role_policy_document))
+                for statement in document.get("Statement", []):
+                    names = (statement.get("Principal") or {}).get("Service", []) if isinstance(statement.get("Principal"), dict) else []
+                    services += names if isinstance(names, list) else [names]
+            except ValueError:
+                pass
+        if len(set(services)) != 1:
+            return None
+        ROLE_SERVICES[role_arn] = services[0]
+    return ROLE_SERVICES[role_arn]
 
 
 def access_log(execution_arn: str) -> list[dict[str, Any]]:
+    """The execution's decisions, in the order first seen."""
     with _log_lock:
-        return list(ACCESS_LOG.get(execution_arn, []))
+        return [dict(entry) for entry in ACCESS_LOG.get(execution_arn, {}).values()]
 
 
 # ---- authorization -------------------------------------------------------------------------------
@@ -435,6 +481,7 @@ def credentials_for(
     the service sends (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html);
     :class:`AssumeRoleDenied` if it does not allow ``sts:AssumeRole``. With enforcement off the
     trust policy is not consulted."""
+    ROLE_SERVICES[role_arn] = service
     context: dict[str, Any] = {"aws:RequestedRegion": REGION}
     if source_account:
         context["aws:SourceAccount"] = source_account

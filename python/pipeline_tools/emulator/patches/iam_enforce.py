@@ -269,6 +269,11 @@ def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None,
         return []
     writes = operation in ("PutObject", "CreateMultipartUpload", "CopyObject")
     reads = operation in ("GetObject", "HeadObject", "CopyObject")
+    # "To perform a multipart upload with encryption using an AWS KMS key, the requester must have
+    # permission to the kms:Decrypt and kms:GenerateDataKey actions on the key [...] because Amazon S3
+    # must decrypt and read data from the encrypted file parts before it completes the multipart
+    # upload." (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions)
+    completes = operation == "CompleteMultipartUpload"
     needed: list[tuple[str, str, bool]] = []  # (action, key reference, bucket key enabled)
     if writes and key_name:
         rule = ((bucket.encryption or {}).get("Rule") or {})
@@ -277,6 +282,14 @@ def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None,
         key_ref = params.get("SSEKMSKeyId") or default.get("KMSMasterKeyID")
         if algorithm == "aws:kms" and key_ref:
             needed.append(("kms:GenerateDataKey", key_ref, str(rule.get("BucketKeyEnabled", "false")).lower() == "true"))
+    if completes and key_name:
+        upload = bucket.multiparts.get(params.get("UploadId", ""))
+        rule = ((bucket.encryption or {}).get("Rule") or {})
+        default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if upload is not None and getattr(upload, "sse_encryption", None) == "aws:kms" and getattr(upload, "kms_key_id", None):
+            needed.append(("kms:Decrypt", upload.kms_key_id, str(rule.get("BucketKeyEnabled", "false")).lower() == "true"))
+        elif default.get("SSEAlgorithm") == "aws:kms" and default.get("KMSMasterKeyID"):
+            needed.append(("kms:Decrypt", default["KMSMasterKeyID"], str(rule.get("BucketKeyEnabled", "false")).lower() == "true"))
     if reads:
         source_bucket, source_key = bucket_name, key_name
         if operation == "CopyObject":
@@ -371,4 +384,29 @@ def apply() -> bool:
                 return rejected.response()
 
         setattr(S3Response, name, wrapped)
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    original_call = DomainDispatcherApplication.__call__
+
+    def __call__(self: Any, environ: dict[str, Any], start_response: Any) -> Any:
+        if environ.get("PATH_INFO") == ACCESS_PATH:
+            return _serve_access_log(environ, start_response)
+        return original_call(self, environ, start_response)
+
+    DomainDispatcherApplication.__call__ = __call__
     return True
+
+
+ACCESS_PATH = "/_pipeline_tools/access"
+
+
+def _serve_access_log(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    """``GET /_pipeline_tools/access?execution=ARN``: the execution's access log (pipeline-tools run
+    writes it to artifacts/<execution>/access.json). Loopback-only, like the whole emulator."""
+    from urllib.parse import parse_qs
+
+    execution = (parse_qs(environ.get("QUERY_STRING", "")).get("execution") or [""])[0]
+    body = json.dumps({"enforced": True, "execution": execution, "decisions": enforce.access_log(execution)}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]

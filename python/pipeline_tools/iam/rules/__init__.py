@@ -28,6 +28,9 @@ MODULES = (
     "pti012_trust_source_arn_broader",
     "pti013_trust_condition_unsent",
     "pti014_log_key_policy",
+    "pti015_observed_undocumented",  # verify-iam --observed: what runs used, against the minimum
+    "pti016_granted_never_used",
+    "pti017_observed_denied",
 )
 
 
