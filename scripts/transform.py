@@ -21,6 +21,12 @@ Why it is written the way it is:
   equals the in-memory pandas one-liner to ~1e-15, not just to a printed precision.
 * The output is written to temp files in the output directory and renamed at the end, so a
   failed run leaves no half-written shard for the training job to pick up.
+* ``--held-out-fraction F`` (the pipeline's batch transform stage) keeps a share of the rows out
+  of training: a row is held out by a fixed hash of its position, so the split does not depend on
+  chunk sizes. The mean and standard deviation come from the training rows only, and the held-out
+  rows are standardized with them (never their own, which would leak them into the model), then
+  written under ``--holdout-dir`` as ``features/holdout-NNNNN.csv`` (``x,y``: what a batch
+  transform predicts from) and ``labels/holdout-NNNNN.csv`` (``label``), line for line.
 * Bad input (no CSV files, an empty file, a wrong field count, a non-numeric or non-finite value,
   fewer than two rows, a constant feature) ends with a one-line ``error: ...`` on stderr naming
   the file (and line where known) and exit status 1, never a traceback.
@@ -42,7 +48,12 @@ import pandas as pd
 
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/output/train"
+DEFAULT_HOLDOUT_DIR = "/opt/ml/processing/output/holdout"
 OUTPUT_PATTERN = "train-{:05d}.csv"
+HOLDOUT_PATTERN = "holdout-{:05d}.csv"
+#: Knuth's multiplicative hash constant: the row at 1-based position p is held out when
+#: (p * K mod 2**32) / 2**32 < fraction.
+_HASH = np.uint64(2654435761)
 COLUMNS = ["label", "x", "y"]
 FEATURES = ["x", "y"]
 #: Rows per chunk: three int64/float64 columns of 1M rows are ~24 MB, a few of them in flight.
@@ -176,17 +187,38 @@ def _to_numeric(path: str, raw: pd.DataFrame) -> pd.DataFrame:
     return raw
 
 
-def compute_moments(files: List[str], chunk_rows: int) -> Dict[str, Moments]:
-    """Pass 1: mean and ddof=1 std of each feature over all files."""
-    moments = {column: Moments() for column in FEATURES}
+def held_out(start: int, count: int, fraction: float) -> np.ndarray:
+    """Which of the rows ``start .. start+count-1`` (positions over all input files) are held out."""
+    if fraction <= 0:
+        return np.zeros(count, dtype=bool)
+    positions = np.arange(start + 1, start + count + 1, dtype=np.uint64)
+    return (positions * _HASH) % np.uint64(2**32) < np.uint64(int(fraction * 2**32))
+
+
+def iter_split(files: List[str], chunk_rows: int, fraction: float) -> Iterator[tuple]:
+    """(chunk, held-out mask) for every chunk of every file, in order."""
+    start = 0
     for path in files:
         for chunk in read_chunks(path, chunk_rows):
-            for column in FEATURES:
-                moments[column].add(chunk[column].to_numpy(dtype="float64"))
+            yield chunk, held_out(start, len(chunk), fraction)
+            start += len(chunk)
+
+
+def compute_moments(files: List[str], chunk_rows: int, fraction: float = 0.0) -> Dict[str, Moments]:
+    """Pass 1: mean and ddof=1 std of each feature over all files' training rows."""
+    moments = {column: Moments() for column in FEATURES}
+    kept_out = 0
+    for chunk, mask in iter_split(files, chunk_rows, fraction):
+        kept_out += int(mask.sum())
+        for column in FEATURES:
+            moments[column].add(chunk[column].to_numpy(dtype="float64")[~mask])
     where = ", ".join(files)
     count = moments[FEATURES[0]].n
     if count < 2:
-        raise InputProblem(f"{where}: {count} row(s); standardizing needs at least 2 rows")
+        rows = "training row(s)" if fraction > 0 else "row(s)"
+        raise InputProblem(f"{where}: {count} {rows}; standardizing needs at least 2 rows")
+    if fraction > 0 and kept_out == 0:
+        raise InputProblem(f"{where}: {count} row(s) leave none held out at --held-out-fraction {fraction}; generate more rows")
     for column in FEATURES:
         if not moments[column].std > 0:
             raise InputProblem(
@@ -195,8 +227,53 @@ def compute_moments(files: List[str], chunk_rows: int) -> Dict[str, Moments]:
     return moments
 
 
-def shard_name(index: int) -> str:
-    return OUTPUT_PATTERN.format(index)
+class ShardWriter:
+    """Rows into ``pattern``-named CSV shards of at most ``rows_per_file`` rows, written to temp files
+    in ``directory`` and renamed only by ``commit``, so a failed run leaves none behind."""
+
+    def __init__(self, directory: str, pattern: str, rows_per_file: int) -> None:
+        self.directory, self.pattern, self.rows_per_file = directory, pattern, rows_per_file
+        self.temps: List[str] = []
+        self.out = None
+        self.in_shard = 0
+        os.makedirs(directory, exist_ok=True)
+
+    def write(self, frame: pd.DataFrame) -> None:
+        start = 0
+        while start < len(frame):
+            if self.out is None or self.in_shard == self.rows_per_file:
+                self._next()
+            piece = frame.iloc[start : start + self.rows_per_file - self.in_shard]
+            piece.to_csv(self.out, header=False, index=False)
+            self.in_shard += len(piece)
+            start += len(piece)
+
+    def _next(self) -> None:
+        if self.out is not None:
+            self.out.close()
+        fd, tmp = tempfile.mkstemp(prefix="." + self.pattern.format(len(self.temps)) + ".", suffix=".tmp", dir=self.directory)
+        self.temps.append(tmp)
+        self.out, self.in_shard = os.fdopen(fd, "w", newline=""), 0
+
+    def close(self) -> None:
+        if self.out is not None:
+            self.out.close()
+            self.out = None
+
+    def commit(self) -> List[str]:
+        self.close()
+        targets = [os.path.join(self.directory, self.pattern.format(i)) for i in range(len(self.temps))]
+        for tmp, target in zip(self.temps, targets):
+            os.replace(tmp, target)
+        return targets
+
+    def abort(self) -> None:
+        self.close()
+        for tmp in self.temps:
+            try:
+                os.unlink(tmp)
+            except FileNotFoundError:
+                pass
 
 
 def write_standardized(
@@ -205,54 +282,36 @@ def write_standardized(
     moments: Dict[str, Moments],
     chunk_rows: int,
     rows_per_file: int = DEFAULT_ROWS_PER_FILE,
+    held_out_fraction: float = 0.0,
+    holdout_dir: Optional[str] = None,
 ) -> List[str]:
-    """Pass 2: write the standardized rows as ``train-00000.csv``, ``train-00001.csv``, ...
+    """Pass 2: write the standardized training rows as ``train-00000.csv``, ``train-00001.csv``, ...
+    (and, with a held-out fraction, the held-out rows' features and labels under ``holdout_dir``).
 
-    Each shard holds at most ``rows_per_file`` rows. Shards are written to temp files in the output
-    directory and renamed only once all of them are complete, so a failed run leaves none behind.
-    Several moderate files instead of one huge one: XGBoost's ``ShardedByS3Key`` can spread them
-    over instances, and no single S3 object has to be assembled in memory.
+    Each shard holds at most ``rows_per_file`` rows; nothing is renamed into place before every
+    shard is complete. Several moderate files instead of one huge one: XGBoost's ``ShardedByS3Key``
+    can spread them over instances, and no single S3 object has to be assembled in memory.
     """
-    os.makedirs(output_dir, exist_ok=True)
-    temps: List[str] = []
-    out = None
-    in_shard = 0
-
-    def next_shard():
-        fd, tmp = tempfile.mkstemp(prefix="." + shard_name(len(temps)) + ".", suffix=".tmp", dir=output_dir)
-        temps.append(tmp)
-        return os.fdopen(fd, "w", newline="")
-
+    writers = [ShardWriter(output_dir, OUTPUT_PATTERN, rows_per_file)]
+    if held_out_fraction > 0:
+        assert holdout_dir is not None
+        writers.append(ShardWriter(os.path.join(holdout_dir, "features"), HOLDOUT_PATTERN, rows_per_file))
+        writers.append(ShardWriter(os.path.join(holdout_dir, "labels"), HOLDOUT_PATTERN, rows_per_file))
     try:
-        for path in files:
-            for chunk in read_chunks(path, chunk_rows):
-                for column in FEATURES:
-                    m = moments[column]
-                    chunk[column] = (chunk[column] - m.mean) / m.std
-                chunk = chunk[COLUMNS]
-                start = 0
-                while start < len(chunk):
-                    if out is None or in_shard == rows_per_file:
-                        if out is not None:
-                            out.close()
-                        out, in_shard = next_shard(), 0
-                    piece = chunk.iloc[start : start + rows_per_file - in_shard]
-                    piece.to_csv(out, header=False, index=False)
-                    in_shard += len(piece)
-                    start += len(piece)
-        if out is not None:
-            out.close()
-        targets = [os.path.join(output_dir, shard_name(i)) for i in range(len(temps))]
-        for tmp, target in zip(temps, targets):
-            os.replace(tmp, target)
+        for chunk, mask in iter_split(files, chunk_rows, held_out_fraction):
+            for column in FEATURES:
+                m = moments[column]
+                chunk[column] = (chunk[column] - m.mean) / m.std
+            writers[0].write(chunk.loc[~mask, COLUMNS])
+            if len(writers) > 1:
+                writers[1].write(chunk.loc[mask, FEATURES])
+                writers[2].write(chunk.loc[mask, ["label"]])
+        targets = writers[0].commit()
+        for writer in writers[1:]:
+            writer.commit()
     except BaseException:
-        if out is not None:
-            out.close()
-        for tmp in temps:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+        for writer in writers:
+            writer.abort()
         raise
     return targets
 
@@ -274,6 +333,17 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         help="directory the train-NNNNN.csv files are written to (env PROCESSING_OUTPUT_DIR)",
     )
     parser.add_argument(
+        "--held-out-fraction",
+        type=float,
+        default=0.0,
+        help="share of the rows kept out of training (0: none), written under --holdout-dir",
+    )
+    parser.add_argument(
+        "--holdout-dir",
+        default=os.environ.get("PROCESSING_HOLDOUT_DIR") or DEFAULT_HOLDOUT_DIR,
+        help="directory for features/ and labels/ of the held-out rows (env PROCESSING_HOLDOUT_DIR)",
+    )
+    parser.add_argument(
         "--rows-per-file",
         type=int,
         default=DEFAULT_ROWS_PER_FILE,
@@ -290,6 +360,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         parser.error("--chunk-rows must be >= 1")
     if args.rows_per_file < 1:
         parser.error("--rows-per-file must be >= 1")
+    if not 0 <= args.held_out_fraction < 1:
+        parser.error("--held-out-fraction must be in [0, 1)")
     return args
 
 
@@ -297,8 +369,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
         files = find_inputs(args.input_dir)
-        moments = compute_moments(files, args.chunk_rows)
-        targets = write_standardized(files, args.output_dir, moments, args.chunk_rows, args.rows_per_file)
+        moments = compute_moments(files, args.chunk_rows, args.held_out_fraction)
+        targets = write_standardized(
+            files, args.output_dir, moments, args.chunk_rows, args.rows_per_file, args.held_out_fraction, args.holdout_dir
+        )
     except InputProblem as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -306,8 +380,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"error: cannot write {args.output_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     mx, my = moments["x"], moments["y"]
+    held = f" ({args.held_out_fraction:g} of the rows held out in {args.holdout_dir})" if args.held_out_fraction else ""
     print(
-        f"standardized {mx.n} rows from {len(files)} file(s) into {len(targets)} file(s) in {args.output_dir}: "
+        f"standardized {mx.n} rows from {len(files)} file(s) into {len(targets)} file(s) in {args.output_dir}{held}: "
         f"mean x={mx.mean:.6g} y={my.mean:.6g}, std x={mx.std:.6g} y={my.std:.6g}"
     )
     return 0

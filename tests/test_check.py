@@ -25,6 +25,8 @@ CONFIGS = {
     "cn-north-1": 'region = "cn-north-1"\n',
     # The user's own key, given by ARN: no key of the stack's, everything encrypted with that one.
     "kms": 'kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"\n',
+    # The optional Create model + Batch transform stage: its IAM set applies, its API shapes validate.
+    "batch-transform": "[batch_transform]\nenabled = true\n",
 }
 
 

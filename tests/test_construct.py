@@ -309,3 +309,19 @@ def test_an_existing_role_is_used_instead_of_creating_one():
     assert policy["role"] == "${aws_iam_role.estate-jobs.id}"
     definition = json.loads(only(document, "aws_sfn_state_machine")["definition"])
     assert definition["States"][TRAIN]["Parameters"]["RoleArn"] == "${aws_iam_role.estate-jobs.arn}"
+
+
+def test_the_batch_transform_stage_grants_exactly_its_tasks_and_data():
+    document = json.loads(synth(PipelineConfig.model_validate({"batch_transform": {"enabled": True}})))
+    documents = document["data"]["aws_iam_policy_document"]
+    statements = {name: {s.get("sid"): s for s in doc["statement"]} for name, doc in documents.items()}
+    (machine,) = [s for n, s in statements.items() if "state-machine-policy" in n]
+    assert machine["CreateModels"]["actions"] == ["sagemaker:CreateModel"] and machine["CreateModels"]["resources"][0].endswith(":model/*")
+    assert machine["RunTransformJobs"]["resources"][0].endswith(":transform-job/*")
+    assert any(r.endswith("TransformJobsRule") for r in machine["WatchSyncJobs"]["resources"])
+    (jobs,) = [s for n, s in statements.items() if "sagemaker-policy" in n]
+    assert any(r.endswith("/runs/*/predictions/*") for r in jobs["WritePipelineOutputs"]["resources"])
+    assert "runs/*/holdout/*" in jobs["ListPipelineData"]["condition"][0]["values"]
+    (trust,) = [s for n, s in statements.items() if "sagemaker-role-trust" in n]
+    (source_arn,) = [c for c in trust["TrustedService"]["condition"] if c["variable"] == "aws:SourceArn"]
+    assert [v.rsplit(":", 1)[1] for v in source_arn["values"]] == ["processing-job/*", "training-job/*", "transform-job/*", "model/*"]

@@ -195,3 +195,48 @@ def test_statelint_catches_a_broken_definition(definition):
     broken = json.loads(json.dumps(definition))
     broken["States"][GENERATE]["Next"] = "No such state"
     assert Linter.validate(broken) != []
+
+
+# -- the optional batch transform stage ------------------------------------------------------------
+
+BATCH = PipelineConfig.model_validate({"batch_transform": {"enabled": True, "held_out_fraction": 0.25, "instance_count": 2}})
+
+
+def test_the_default_graph_has_no_batch_transform_states():
+    assert list(build_definition(PipelineConfig(), REFS)["States"]) == [*STATE_NAMES, FAILED]
+
+
+def test_with_the_stage_training_is_followed_by_create_model_and_batch_transform():
+    from sfn_ml_pipeline.definition import CREATE_MODEL, TRANSFORM
+
+    states = build_definition(BATCH, REFS)["States"]
+    assert list(states) == [*STATE_NAMES, CREATE_MODEL, TRANSFORM, FAILED]
+    assert states[TRAIN]["Next"] == CREATE_MODEL and states[CREATE_MODEL]["Next"] == TRANSFORM and states[TRANSFORM]["End"]
+    model = states[CREATE_MODEL]
+    assert model["Resource"] == "arn:aws:states:::sagemaker:createModel"
+    assert model["Parameters"]["PrimaryContainer"]["ModelDataUrl.$"] == "$.training.ModelArtifacts.S3ModelArtifacts"
+    assert model["Parameters"]["PrimaryContainer"]["Image"] == states[TRAIN]["Parameters"]["AlgorithmSpecification"]["TrainingImage"]
+    assert model["Parameters"]["ExecutionRoleArn"] == REFS.sagemaker_role_arn
+    transform = states[TRANSFORM]["Parameters"]
+    assert states[TRANSFORM]["Resource"] == "arn:aws:states:::sagemaker:createTransformJob.sync"
+    assert transform["ModelName.$"] == transform["TransformJobName.$"] == "$$.Execution.Name"
+    assert transform["TransformInput"]["SplitType"] == "Line" and transform["TransformInput"]["ContentType"] == "text/csv"
+    assert "/holdout/features/" in transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"]
+    assert "/predictions" in transform["TransformOutput"]["S3OutputPath.$"] and transform["TransformOutput"]["AssembleWith"] == "Line"
+    assert transform["TransformResources"]["InstanceCount"] == 2
+    for name in (CREATE_MODEL, TRANSFORM):
+        assert states[name]["Retry"][0]["ErrorEquals"] == ["SageMaker.ResourceLimitExceededException"]
+        assert states[name]["Catch"][0]["Next"] == FAILED
+
+
+def test_with_the_stage_standardization_holds_rows_out_and_training_reads_only_its_part():
+    states = build_definition(BATCH, REFS)["States"]
+    processing = states[STANDARDIZE]["Parameters"]
+    assert processing["AppSpecification"]["ContainerArguments"] == [
+        "--held-out-fraction", "0.25", "--holdout-dir", "/opt/ml/processing/output/holdout",
+    ]
+    outputs = {o["OutputName"]: o["S3Output"] for o in processing["ProcessingOutputConfig"]["Outputs"]}
+    assert outputs["holdout"]["LocalPath"] == "/opt/ml/processing/output/holdout"
+    assert "/holdout'" in outputs["holdout"]["S3Uri.$"]
+    channel = states[TRAIN]["Parameters"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri.$"]
+    assert channel.endswith("/train/', $$.Execution.Name)")

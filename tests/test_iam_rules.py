@@ -44,6 +44,19 @@ def trust(service: str, *conditions: Condition) -> Policy:
     return Policy("aws_iam_role.r", "trust", (statement,))
 
 
+def decision(action: str, resource: str, verdict: str = "allowed") -> dict:
+    """One access.json decision as verify-iam --observed loads it."""
+    return {"purpose": "jobs", "role": "arn:aws:iam::111122223333:role/jobs", "principal": "arn:aws:sts::111122223333:assumed-role/jobs/run",
+            "action": action, "resource": resource, "decision": verdict, "execution": "run", "via": "sagemaker"}
+
+
+GOOD_RUN = [
+    decision("s3:GetObject", "arn:aws:s3:::bucket/data/raw.csv"),
+    decision("s3:ListBucket", "arn:aws:s3:::bucket"),
+    decision("iam:PassRole", "arn:aws:iam::111122223333:role/jobs"),
+]
+
+
 def stack(jobs: list[Statement] = GOOD_JOBS, jobs_trust: Policy | None = None, fn_trust: Policy | None = None, **extra) -> Stack:
     roles = [
         Role("aws_iam_role.jobs", jobs_trust or trust("sagemaker.amazonaws.com", SOURCE_ACCOUNT, JOB_ARN),
@@ -52,7 +65,7 @@ def stack(jobs: list[Statement] = GOOD_JOBS, jobs_trust: Policy | None = None, f
     ]
     for role in roles:
         role.unverifiable.extend(extra.get(f"{role.purpose}_unverifiable", []))
-    return Stack("hand-made", roles, keys=extra.get("keys", []))
+    return Stack("hand-made", roles, keys=extra.get("keys", []), observed=extra.get("observed", GOOD_RUN))
 
 
 def findings(rule_id: str, subject: Stack) -> list[str]:
@@ -87,6 +100,9 @@ CASES = {
     "PTI012": (stack(jobs_trust=trust("sagemaker.amazonaws.com", SOURCE_ACCOUNT, Condition("ArnLike", "aws:SourceArn", ("arn:{partition}:sagemaker:{region}:{account}:*",)))), "broader than"),
     "PTI013": (stack(fn_trust=trust("lambda.amazonaws.com", SOURCE_ACCOUNT)), "requires aws:SourceAccount"),
     "PTI014": (stack(keys=[Key("aws_kms_key.k", Policy("aws_kms_key.k", "aws_kms_key.k", LOGS_KEY.statements[:0]), ["aws_cloudwatch_log_group.g"])]), "no statement letting logs"),
+    "PTI015": (stack(observed=GOOD_RUN + [decision("s3:GetObject", "arn:aws:s3:::bucket/secrets/key")]), "does not list it"),
+    "PTI016": (stack(observed=GOOD_RUN[1:]), "s3:GetObject is granted but no given run used it"),
+    "PTI017": (stack(observed=GOOD_RUN + [decision("s3:PutObject", "arn:aws:s3:::bucket/data/x", "implicit deny")]), "was denied"),
 }
 
 
@@ -104,3 +120,14 @@ def test_the_rule_finds_its_case(rule_id):
 @pytest.mark.parametrize("rule_id", sorted(CASES))
 def test_the_rule_is_quiet_on_the_good_stack(rule_id):
     assert findings(rule_id, stack(keys=[Key("aws_kms_key.k", LOGS_KEY, ["aws_cloudwatch_log_group.g"])])) == []
+
+
+def test_an_optional_part_extends_the_base_entry_for_the_same_action():
+    base = Entry("s3:ListBucket", (BUCKET,), (Condition("StringLike", "s3:prefix", ("data/*",)),), "doc", "list data", None)
+    extra = Entry("s3:ListBucket", (BUCKET,), (Condition("StringLike", "s3:prefix", ("more/*",)),), "doc", "and more", "stage")
+    role = RoleMinimum(purpose="r", title="t", service="s", trust_conditions_any=(), trust_source="doc", entries=(base, extra),
+                       trust_source_arns=("a/*",), trust_source_arns_when=(("stage", ("b/*",)),))
+    assert role.active(set()) == [base] and role.source_arns(set()) == ("a/*",)
+    (merged,) = role.active({"stage"})
+    assert merged.resources == (BUCKET,) and merged.conditions == (Condition("StringLike", "s3:prefix", ("data/*", "more/*")),)
+    assert role.source_arns({"stage"}) == ("a/*", "b/*")

@@ -447,3 +447,53 @@ def test_scripts_parse_with_their_runtimes_python_versions():
     # transform.py runs in the SageMaker scikit-learn image (Python 3.9 at the oldest).
     ast.parse(TRANSFORM.read_text(), feature_version=(3, 9))
     ast.parse(GENERATOR.read_text(), feature_version=(3, 11))
+
+
+# -- held-out split (the batch transform stage) -------------------------------------------------
+
+
+def _split(tmp_path: Path, data: bytes, fraction: str, *extra: str) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    in_dir = _input_dir(tmp_path, {"raw.csv": data})
+    out, holdout = tmp_path / "train", tmp_path / "holdout"
+    proc = _transform("--input-dir", str(in_dir), "--output-dir", str(out), "--held-out-fraction", fraction,
+                      "--holdout-dir", str(holdout), *extra)
+    assert proc.returncode == 0, proc.stderr
+    read = lambda d: pd.concat([pd.read_csv(p, header=None) for p in sorted(d.glob("*.csv"))], ignore_index=True)  # noqa: E731
+    return read(out), read(holdout / "features"), read(holdout / "labels")
+
+
+def test_held_out_rows_are_standardized_with_the_training_rows_statistics(tmp_path):
+    data = _dataset(_params(rows=4000, seed=11))
+    raw = pd.read_csv(io.BytesIO(data), header=None, names=["label", "x", "y"])
+    train, features, labels = _split(tmp_path, data, "0.25")
+    assert len(train) + len(features) == 4000 and len(features) == len(labels)
+    assert 0.2 < len(features) / 4000 < 0.3
+    assert list(features.columns) == [0, 1]  # x, y only: what the batch transform predicts from
+    # The same positions, whichever way: the held-out labels are the raw labels of the held-out rows.
+    mask = np.zeros(4000, dtype=bool)
+    positions = np.arange(1, 4001, dtype=np.uint64)
+    mask[(positions * np.uint64(2654435761)) % np.uint64(2**32) < np.uint64(int(0.25 * 2**32))] = True
+    assert labels[0].tolist() == raw.label[mask].tolist()
+    kept = raw[~mask]
+    for column, index in (("x", 1), ("y", 2)):
+        mean, std = kept[column].mean(), kept[column].std()
+        np.testing.assert_allclose(train[index], (kept[column] - mean) / std, rtol=1e-12)
+        np.testing.assert_allclose(features[index - 1], (raw[column][mask] - mean) / std, rtol=1e-12)
+    assert abs(features[0].mean()) < 0.2  # standardized with the training statistics, not exactly 0
+
+
+def test_the_split_does_not_depend_on_chunk_size(tmp_path):
+    data = _dataset(_params(rows=500, seed=2))
+    small = _split(tmp_path / "a", data, "0.3", "--chunk-rows", "7", "--rows-per-file", "40")
+    large = _split(tmp_path / "b", data, "0.3")
+    for a, b in zip(small, large):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_too_few_rows_to_hold_any_out_is_a_clear_error(tmp_path):
+    in_dir = _input_dir(tmp_path, {"raw.csv": b"0,1,2\n1,3,5\n0,2,9\n"})
+    proc = _transform("--input-dir", str(in_dir), "--output-dir", str(tmp_path / "out"), "--held-out-fraction", "0.01",
+                      "--holdout-dir", str(tmp_path / "holdout"))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("error: ") and "leave none held out" in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

@@ -534,3 +534,31 @@ def test_plan_with_a_policy_unknown_until_apply(stack, tmp_path):
     findings = run_rules(load_plan(plan))
     assert rule_ids(findings) == ["PTI011"]
     assert findings[0].role == "lambda" and "unknown until apply" in findings[0].message
+
+
+def test_the_default_stack_may_not_trust_transform_jobs(stack, tmp_path):
+    """The batch transform set applies only to a stack that has the stage."""
+    def trust_transform_jobs(doc):
+        (source_arn,) = [c for c in trust_statement(doc, "sagemaker")["condition"] if c["variable"] == "aws:SourceArn"]
+        source_arn["values"] = source_arn["values"] + [source_arn["values"][0].replace("processing-job", "transform-job")]
+
+    findings = findings_after(stack, tmp_path, trust_transform_jobs)
+    assert rule_ids(findings) == ["PTI012"] and "transform-job/*" in findings[0].message
+
+
+def test_a_batch_transform_stack_is_clean_and_needs_its_managed_rule(tmp_path_factory, tmp_path):
+    from pipeline_tools.synthesis import synthesize
+
+    config = tmp_path / "pipeline.toml"
+    config.write_text("[batch_transform]\nenabled = true\n")
+    directory = synthesize(config_path=config, out_dir=tmp_path_factory.mktemp("bt") / "cdktf.out")
+    loaded, findings = verify(stack_dir=directory)
+    assert "batch_transform" in loaded.features and findings == []
+    doc = json.loads((directory / "cdk.tf.json").read_text())
+
+    def drop_transform_rule(d):
+        grant = statement(d, "state_machine", "WatchSyncJobs")
+        grant["resources"] = [r for r in grant["resources"] if "TransformJobsRule" not in r]
+
+    found = findings_after(doc, tmp_path, drop_transform_rule)
+    assert rule_ids(found) == ["PTI002", "PTI002", "PTI002"] and all("TransformJobsRule" in f.message for f in found)

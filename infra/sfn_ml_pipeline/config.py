@@ -126,6 +126,27 @@ class TrainingConfig(_Strict):
         return value
 
 
+class BatchTransformConfig(_Strict):
+    """Batch transform and evaluation (off by default: the sample's three states stay the graph).
+
+    With ``enabled``, Standardization holds ``held_out_fraction`` of the rows out of training
+    (standardized with the training part's mean and standard deviation), and after training the
+    pipeline creates a SageMaker model and runs a batch transform on the held-out features; `run`
+    scores the predictions against the held-out labels.
+    """
+
+    enabled: bool = False
+    instance_type: str = "ml.m5.xlarge"
+    instance_count: int = Field(1, ge=1, le=100)
+    max_payload_mb: int = Field(6, ge=1, le=100, description="MaxPayloadInMB of the transform job (SageMaker: 0-100, default 6).")
+    held_out_fraction: float = Field(0.2, gt=0.0, lt=1.0, description="Share of the rows kept out of training for evaluation.")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _check_instance(cls, value: str) -> str:
+        return _instance_type(value)
+
+
 class LambdaConfig(_Strict):
     """The "Generate dataset" function."""
 
@@ -207,6 +228,7 @@ class PipelineConfig(_Strict):
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    batch_transform: BatchTransformConfig = Field(default_factory=BatchTransformConfig)
     generate_lambda: LambdaConfig = Field(default_factory=LambdaConfig, alias="lambda")
     backend: BackendConfig = Field(default_factory=BackendConfig)
 

@@ -119,7 +119,10 @@ class MlPipeline(Construct):
             dns_suffix=env.dns_suffix,
         )
         dataset.wait_for(roles.attach("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns)))
-        roles.attach("sagemaker-policy", self.sagemaker_role, "run-jobs", iam.sagemaker_statements(arns))
+        roles.attach(
+            "sagemaker-policy", self.sagemaker_role, "run-jobs",
+            iam.sagemaker_statements(arns, batch_transform=config.batch_transform.enabled),
+        )
         refs = DefinitionRefs(
             bucket=data.name,
             lambda_arn=self.generate_function.arn,

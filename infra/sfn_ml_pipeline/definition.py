@@ -17,13 +17,21 @@ from __future__ import annotations
 from typing import Any
 
 from .config import PipelineConfig
-from .tasks import DefinitionRefs, LambdaInvoke, SageMakerCreateProcessingJob, SageMakerCreateTrainingJob, Task
+from .tasks import (
+    DefinitionRefs,
+    LambdaInvoke,
+    SageMakerCreateModel,
+    SageMakerCreateProcessingJob,
+    SageMakerCreateTrainingJob,
+    SageMakerCreateTransformJob,
+    Task,
+)
 from .tasks.base import RETRY_BACKOFF_RATE, RETRY_INTERVAL_SECONDS, RETRY_MAX_ATTEMPTS
 from .tasks.lambda_invoke import LAMBDA_TRANSIENT_ERRORS
 from .tasks.sagemaker import SAGEMAKER_TRANSIENT_ERRORS
 
 __all__ = [
-    "FAILED", "GENERATE", "LAMBDA_TRANSIENT_ERRORS", "RETRY_BACKOFF_RATE", "RETRY_INTERVAL_SECONDS",
+    "BATCH_TRANSFORM_STATE_NAMES", "CREATE_MODEL", "FAILED", "GENERATE", "TRANSFORM", "LAMBDA_TRANSIENT_ERRORS", "RETRY_BACKOFF_RATE", "RETRY_INTERVAL_SECONDS",
     "RETRY_MAX_ATTEMPTS", "SAGEMAKER_TRANSIENT_ERRORS", "SAMPLE_DEVIATIONS", "STANDARDIZE", "STATE_NAMES",
     "TRAIN", "DefinitionRefs", "build_definition", "pipeline_tasks",
 ]
@@ -31,19 +39,27 @@ __all__ = [
 GENERATE = "Generate dataset"
 STANDARDIZE = "Standardization: x' = (x - x̄) / σ"
 TRAIN = "Train model (XGBoost)"
+CREATE_MODEL = "Create model"
+TRANSFORM = "Batch transform"
 FAILED = "Pipeline failed"
 STATE_NAMES = (GENERATE, STANDARDIZE, TRAIN)
+BATCH_TRANSFORM_STATE_NAMES = (CREATE_MODEL, TRANSFORM)
 
 # Per-execution layout in the bucket. `{}` is filled with $$.Execution.Name by States.Format.
 RUN_PREFIX = "runs/{}"
 RAW_KEY = RUN_PREFIX + "/input/raw.csv"
 TRAIN_PREFIX = RUN_PREFIX + "/train"
 MODELS_PREFIX = RUN_PREFIX + "/models"
+# With [batch_transform]: the held-out rows (features and labels, line for line) and the predictions.
+HOLDOUT_PREFIX = RUN_PREFIX + "/holdout"
+HOLDOUT_FEATURES_PREFIX = HOLDOUT_PREFIX + "/features"
+PREDICTIONS_PREFIX = RUN_PREFIX + "/predictions"
 
 # Paths inside the SageMaker processing container (as in the sample).
 PROCESSING_INPUT = "/opt/ml/processing/input"
 PROCESSING_CODE = "/opt/ml/processing/input/code"
 PROCESSING_OUTPUT = "/opt/ml/processing/output/train"
+PROCESSING_HOLDOUT = "/opt/ml/processing/output/holdout"
 
 def _s3(bucket: str, key_template: str) -> str:
     """An intrinsic building s3://bucket/<key with the execution name>."""
@@ -65,6 +81,14 @@ def _s3_input(name: str, local_path: str, **uri: str) -> dict[str, Any]:
     }
 
 
+def _s3_output(name: str, key_template: str, local_path: str, bucket: str) -> dict[str, Any]:
+    """A processing output uploaded at the end of the job to the execution's prefix."""
+    return {
+        "OutputName": name,
+        "S3Output": {"S3Uri.$": _s3(bucket, key_template), "LocalPath": local_path, "S3UploadMode": "EndOfJob"},
+    }
+
+
 def generate_dataset(refs: DefinitionRefs) -> LambdaInvoke:
     """Generate dataset: the Lambda writes runs/<execution>/input/raw.csv."""
     return LambdaInvoke(
@@ -80,6 +104,17 @@ def generate_dataset(refs: DefinitionRefs) -> LambdaInvoke:
 def standardize(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateProcessingJob:
     """Standardization: transform.py in the scikit-learn image, raw.csv in, train/ out."""
     bucket, processing = refs.bucket, config.processing
+    outputs = [_s3_output("train_data", TRAIN_PREFIX, PROCESSING_OUTPUT, bucket)]
+    app: dict[str, Any] = {
+        "ImageUri": config.processing_image,
+        "ContainerEntrypoint": ["python3", f"{PROCESSING_CODE}/transform.py"],
+    }
+    if config.batch_transform.enabled:
+        # transform.py keeps the held-out rows out of the statistics and out of train/.
+        outputs.append(_s3_output("holdout", HOLDOUT_PREFIX, PROCESSING_HOLDOUT, bucket))
+        app["ContainerArguments"] = [
+            "--held-out-fraction", repr(config.batch_transform.held_out_fraction), "--holdout-dir", PROCESSING_HOLDOUT,
+        ]
     return SageMakerCreateProcessingJob(
         name=STANDARDIZE,
         parameters={
@@ -94,22 +129,8 @@ def standardize(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreate
                 _s3_input("input-1", PROCESSING_INPUT, **{"S3Uri.$": _s3(bucket, RAW_KEY)}),
                 _s3_input("code", PROCESSING_CODE, S3Uri=f"s3://{bucket}/{refs.transform_key}"),
             ],
-            "ProcessingOutputConfig": {
-                "Outputs": [
-                    {
-                        "OutputName": "train_data",
-                        "S3Output": {
-                            "S3Uri.$": _s3(bucket, TRAIN_PREFIX),
-                            "LocalPath": PROCESSING_OUTPUT,
-                            "S3UploadMode": "EndOfJob",
-                        },
-                    }
-                ]
-            },
-            "AppSpecification": {
-                "ImageUri": config.processing_image,
-                "ContainerEntrypoint": ["python3", f"{PROCESSING_CODE}/transform.py"],
-            },
+            "ProcessingOutputConfig": {"Outputs": outputs},
+            "AppSpecification": app,
             "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
             "RoleArn": refs.sagemaker_role_arn,
             "ProcessingJobName.$": "$$.Execution.Name",
@@ -159,9 +180,48 @@ def train(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTraini
     )
 
 
+def create_model(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateModel:
+    """Create model: the training job's artifact with the XGBoost image, run as the SageMaker role."""
+    return SageMakerCreateModel(
+        name=CREATE_MODEL,
+        parameters={
+            "ModelName.$": "$$.Execution.Name",
+            "PrimaryContainer": {"Image": config.training_image, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"},
+            "ExecutionRoleArn": refs.sagemaker_role_arn,
+        },
+        result_selector={"ModelArn.$": "$.ModelArn"},
+        result_path="$.model",
+    )
+
+
+def batch_transform(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTransformJob:
+    """Batch transform: the model predicts every held-out line; SageMaker writes <input file>.out."""
+    bucket, stage = refs.bucket, config.batch_transform
+    return SageMakerCreateTransformJob(
+        name=TRANSFORM,
+        parameters={
+            "TransformJobName.$": "$$.Execution.Name",
+            "ModelName.$": "$$.Execution.Name",
+            "MaxPayloadInMB": stage.max_payload_mb,
+            "TransformInput": {
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": _s3(bucket, HOLDOUT_FEATURES_PREFIX + "/")}},
+                "ContentType": "text/csv",
+                "SplitType": "Line",
+            },
+            "TransformOutput": {"S3OutputPath.$": _s3(bucket, PREDICTIONS_PREFIX), "Accept": "text/csv", "AssembleWith": "Line"},
+            "TransformResources": {"InstanceCount": stage.instance_count, "InstanceType": stage.instance_type},
+        },
+        result_selector={"TransformJobArn.$": "$.TransformJobArn", "TransformJobStatus.$": "$.TransformJobStatus"},
+        result_path="$.transform",
+    )
+
+
 def pipeline_tasks(config: PipelineConfig, refs: DefinitionRefs) -> list[Task]:
     """The pipeline's tasks, in order: what the definition chains and the state machine role needs."""
-    return [generate_dataset(refs), standardize(config, refs), train(config, refs)]
+    tasks: list[Task] = [generate_dataset(refs), standardize(config, refs), train(config, refs)]
+    if config.batch_transform.enabled:
+        tasks += [create_model(config, refs), batch_transform(config, refs)]
+    return tasks
 
 
 def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, Any]:
@@ -176,8 +236,11 @@ def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, 
         "ErrorPath": "$.error.Error",
         "CausePath": "$.error.Cause",
     }
+    comment = "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training)."
+    if config.batch_transform.enabled:
+        comment = comment[:-1] + ", then predict the held-out rows (SageMaker model + batch transform)."
     return {
-        "Comment": "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training).",
+        "Comment": comment,
         "StartAt": tasks[0].name,
         "States": states,
     }

@@ -93,26 +93,25 @@ def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing
     return statements
 
 
-def sagemaker_statements(arns: Arns) -> list[Statement]:
+def sagemaker_statements(arns: Arns, *, batch_transform: bool = False) -> list[Statement]:
+    """The jobs' role: processing reads transform.py and raw.csv and writes train/ (and, with the batch
+    transform stage, holdout/); training reads train/ and writes models/; with the stage, the model
+    (run as this role) reads its artifact in models/ and the held-out features, and writes predictions/."""
     bucket = arns.bucket_arn
-    log_groups = [
-        arns.service_arn("logs", "log-group:/aws/sagemaker/ProcessingJobs"),
-        arns.service_arn("logs", "log-group:/aws/sagemaker/TrainingJobs"),
-    ]
+    kinds = ["ProcessingJobs", "TrainingJobs"] + (["TransformJobs"] if batch_transform else [])
+    log_groups = [arns.service_arn("logs", f"log-group:/aws/sagemaker/{kind}") for kind in kinds]
+    reads = [f"{bucket}/code/*", f"{bucket}/runs/*/input/*", f"{bucket}/runs/*/train/*"]
+    writes = [f"{bucket}/runs/*/train/*", f"{bucket}/runs/*/models/*"]
+    listed = list(SAGEMAKER_LISTED_PREFIXES)
+    if batch_transform:
+        reads += [f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/holdout/features/*"]
+        writes += [f"{bucket}/runs/*/holdout/*", f"{bucket}/runs/*/predictions/*"]
+        listed += ["runs/*/holdout/*"]
     statements = [
-        Statement(
-            "ReadPipelineData",
-            ["s3:GetObject"],
-            [f"{bucket}/code/*", f"{bucket}/runs/*/input/*", f"{bucket}/runs/*/train/*"],
-        ),
-        Statement("WritePipelineOutputs", ["s3:PutObject"], [f"{bucket}/runs/*/train/*", f"{bucket}/runs/*/models/*"]),
-        # S3Prefix inputs list the prefix of their S3Uri: transform.py's, raw.csv's and train/'s.
-        Statement(
-            "ListPipelineData",
-            ["s3:ListBucket"],
-            [bucket],
-            [("StringLike", "s3:prefix", list(SAGEMAKER_LISTED_PREFIXES))],
-        ),
+        Statement("ReadPipelineData", ["s3:GetObject"], reads),
+        Statement("WritePipelineOutputs", ["s3:PutObject"], writes),
+        # S3Prefix inputs list the prefix of their S3Uri: transform.py's, raw.csv's, train/'s (and holdout/features/).
+        Statement("ListPipelineData", ["s3:ListBucket"], [bucket], [("StringLike", "s3:prefix", listed)]),
         Statement(
             "WriteJobLogs",
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],

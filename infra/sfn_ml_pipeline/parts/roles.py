@@ -13,6 +13,17 @@ from ..config import PipelineConfig
 from .environment import Environment
 
 
+def sagemaker_source_kinds(config: PipelineConfig) -> list[str]:
+    """The SageMaker resources that assume the jobs' role, as SageMaker's confused-deputy page names
+    them (https://docs.aws.amazon.com/sagemaker/latest/dg/security-confused-deputy-prevention.html):
+    the pipeline's processing and training jobs, and with the batch transform stage its transform
+    jobs and the models they run."""
+    kinds = ["processing-job", "training-job"]
+    if config.batch_transform.enabled:
+        kinds += ["transform-job", "model"]
+    return kinds
+
+
 class PipelineRoles:
     """Creates each role unless an existing one is passed in (its policies attach to that role then)."""
 
@@ -34,7 +45,7 @@ class PipelineRoles:
         self.lambda_role = lambda_role or self._role("lambda-role", f"{prefix}-generate-dataset", "lambda.amazonaws.com", None)
         self.sagemaker_role = sagemaker_role or self._role(
             "sagemaker-role", f"{prefix}-sagemaker-jobs", "sagemaker.amazonaws.com", env.account,
-            [env.arn("sagemaker", f"{kind}/*") for kind in ("processing-job", "training-job")],
+            [env.arn("sagemaker", f"{kind}/*") for kind in sagemaker_source_kinds(config)],
         )
         self.state_machine_role = state_machine_role or self._role(
             "state-machine-role", f"{prefix}-state-machine", "states.amazonaws.com", env.account, [state_machine_arn]

@@ -12,13 +12,21 @@ from __future__ import annotations
 
 from .base import DefinitionRefs, Task, merge_statements
 from .lambda_invoke import LambdaInvoke
-from .sagemaker import SageMakerCreateProcessingJob, SageMakerCreateTrainingJob, SageMakerSyncJob
+from .sagemaker import (
+    SageMakerCreateModel,
+    SageMakerCreateProcessingJob,
+    SageMakerCreateTrainingJob,
+    SageMakerCreateTransformJob,
+    SageMakerSyncJob,
+)
 
 __all__ = [
     "DefinitionRefs",
     "LambdaInvoke",
+    "SageMakerCreateModel",
     "SageMakerCreateProcessingJob",
     "SageMakerCreateTrainingJob",
+    "SageMakerCreateTransformJob",
     "SageMakerSyncJob",
     "Task",
     "merge_statements",

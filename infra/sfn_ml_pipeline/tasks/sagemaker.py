@@ -1,4 +1,5 @@
-"""SageMaker jobs run to completion (``.sync``): processing and training.
+"""SageMaker tasks: jobs run to completion (``.sync``: processing, training, batch transform) and
+CreateModel (request-response).
 
 Each job type names its API, its job ARN type and the EventBridge managed rule Step Functions uses to
 learn that a job ended. IAM: https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html
@@ -29,6 +30,15 @@ from .base import DefinitionRefs, Task
 SAGEMAKER_TRANSIENT_ERRORS = ["SageMaker.ResourceLimitExceededException"]
 
 
+def _pass_role(role_arn: str) -> Statement:
+    return Statement(
+        "PassSageMakerRole",
+        ["iam:PassRole"],
+        [role_arn],
+        [("StringEquals", "iam:PassedToService", ["sagemaker.amazonaws.com"])],
+    )
+
+
 @dataclass(frozen=True)
 class SageMakerSyncJob(Task):
     """A SageMaker ``create<Job>.sync`` task. Subclasses name the job type."""
@@ -44,9 +54,9 @@ class SageMakerSyncJob(Task):
     def resource(self, refs: DefinitionRefs) -> str:
         return refs.integration("sagemaker", f"{self.api}.sync")
 
-    @property
-    def role_arn(self) -> str:
-        return self.parameters["RoleArn"]
+    def passed_roles(self) -> list[Statement]:
+        """iam:PassRole of the job's RoleArn, to SageMaker only."""
+        return [_pass_role(self.parameters["RoleArn"])]
 
     def policy_statements(self, arns: Arns) -> list[Statement]:
         jobs = arns.service_arn("sagemaker", f"{self.job_kind}/*")
@@ -58,12 +68,7 @@ class SageMakerSyncJob(Task):
                 [jobs],
             ),
             Statement("ReadJobTags", ["sagemaker:ListTags"], [jobs]),
-            Statement(
-                "PassSageMakerRole",
-                ["iam:PassRole"],
-                [self.role_arn],
-                [("StringEquals", "iam:PassedToService", ["sagemaker.amazonaws.com"])],
-            ),
+            *self.passed_roles(),
             Statement("WatchSyncJobs", ["events:DescribeRule", "events:PutRule", "events:PutTargets"], [rule]),
         ]
 
@@ -80,3 +85,34 @@ class SageMakerCreateTrainingJob(SageMakerSyncJob):
     api: ClassVar[str] = "createTrainingJob"
     job_kind: ClassVar[str] = "training-job"
     noun: ClassVar[str] = "TrainingJob"
+
+
+@dataclass(frozen=True)
+class SageMakerCreateTransformJob(SageMakerSyncJob):
+    """A batch transform job. The job runs as the model's execution role, so no role is passed here."""
+
+    api: ClassVar[str] = "createTransformJob"
+    job_kind: ClassVar[str] = "transform-job"
+    noun: ClassVar[str] = "TransformJob"
+
+    def passed_roles(self) -> list[Statement]:
+        return []
+
+
+@dataclass(frozen=True)
+class SageMakerCreateModel(Task):
+    """CreateModel (request-response): registers the trained artifact with its image and the role
+    SageMaker runs it as (``ExecutionRoleArn``, passed to SageMaker only)."""
+
+    @property
+    def transient_errors(self) -> list[str]:
+        return SAGEMAKER_TRANSIENT_ERRORS
+
+    def resource(self, refs: DefinitionRefs) -> str:
+        return refs.integration("sagemaker", "createModel")
+
+    def policy_statements(self, arns: Arns) -> list[Statement]:
+        return [
+            Statement("CreateModels", ["sagemaker:CreateModel"], [arns.service_arn("sagemaker", "model/*")]),
+            _pass_role(self.parameters["ExecutionRoleArn"]),
+        ]

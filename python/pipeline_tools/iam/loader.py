@@ -292,12 +292,15 @@ def _log_group_purposes(resources: dict) -> dict[str, str]:
 
 
 def _features(resources: dict) -> set[str]:
-    """Which optional parts of the documented minimum apply (customer KMS key, logging, tracing)."""
+    """Which optional parts of the documented minimum apply (customer KMS key, logging, tracing, the
+    batch transform stage)."""
     features: set[str] = set()
     text = json.dumps(resources)
     if resources.get("aws_kms_key") or re.search(r'"kms_master_key_id": "[^"]+"', text):
         features.add("kms")
     for body in (resources.get("aws_sfn_state_machine") or {}).values():
+        if "sagemaker:createTransformJob" in str(body.get("definition", "")):
+            features.add("batch_transform")
         if _as_list(body.get("logging_configuration")):
             features.add("sfn_logging")
         tracing = body.get("tracing_configuration")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from importlib import resources
 
@@ -20,6 +20,20 @@ class Entry:
     when: str | None
     unused_reason: str | None = None  # why a run may never use it (verify-iam --observed, PTI016)
 
+    def extended_by(self, other: "Entry") -> "Entry":
+        """This entry with an optional part's entry for the same action folded in: resources and the
+        values of conditions on the same key are united (e.g. more S3 prefixes for a stage)."""
+        resources = self.resources + tuple(r for r in other.resources if r not in self.resources)
+        conditions = list(self.conditions)
+        for extra in other.conditions:
+            index = next((i for i, c in enumerate(conditions) if (c.test, c.variable) == (extra.test, extra.variable)), None)
+            if index is None:
+                conditions.append(extra)
+            else:
+                known = conditions[index]
+                conditions[index] = Condition(known.test, known.variable, known.values + tuple(v for v in extra.values if v not in known.values))
+        return replace(self, resources=resources, conditions=tuple(conditions), why=f"{self.why} {other.why}".strip())
+
 
 @dataclass(frozen=True)
 class RoleMinimum:
@@ -31,10 +45,22 @@ class RoleMinimum:
     entries: tuple[Entry, ...]
     trust_source_arns: tuple[str, ...] = ()  # patterns every aws:SourceArn value must fall inside
     trust_conditions_unsent: tuple[str, ...] = ()  # keys the service does not send: a condition on them is a finding
+    trust_source_arns_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (feature, more patterns)
 
     def active(self, features: set[str]) -> list[Entry]:
-        """Entries that apply to a stack with these features."""
-        return [e for e in self.entries if e.when is None or e.when in features]
+        """Entries that apply to a stack with these features, one per action: an optional part's
+        entry for an action the base set has already extends it (``Entry.extended_by``)."""
+        merged: dict[str, Entry] = {}
+        for entry in self.entries:
+            if entry.when is not None and entry.when not in features:
+                continue
+            key = entry.action.lower()
+            merged[key] = merged[key].extended_by(entry) if key in merged else entry
+        return list(merged.values())
+
+    def source_arns(self, features: set[str]) -> tuple[str, ...]:
+        """The aws:SourceArn patterns of the trust policy for a stack with these features."""
+        return self.trust_source_arns + tuple(p for feature, patterns in self.trust_source_arns_when if feature in features for p in patterns)
 
 
 @cache
@@ -65,6 +91,7 @@ def load_minimum() -> dict[str, RoleMinimum]:
             entries=entries,
             trust_source_arns=tuple(body.get("trust_source_arns", [])),
             trust_conditions_unsent=tuple(body.get("trust_conditions_unsent", [])),
+            trust_source_arns_when=tuple((f, tuple(p)) for f, p in body.get("trust_source_arns_when", {}).items()),
         )
     return roles
 

@@ -21,7 +21,8 @@ RULE = Rule(
 def check(context: Context):
     for role in context.stack.roles:
         minimum = context.role_minimum(role)
-        if minimum is None or role.trust is None or not minimum.trust_source_arns:
+        patterns = minimum.source_arns(context.stack.features) if minimum is not None else ()
+        if not patterns or role.trust is None:
             continue
         for statement in role.trust.statements:
             if not statement.allows:
@@ -30,10 +31,10 @@ def check(context: Context):
                 if condition.variable.lower() != "aws:sourcearn":
                     continue
                 for value in condition.values:
-                    if not any(resource_covers(pattern, value) for pattern in minimum.trust_source_arns):
+                    if not any(resource_covers(pattern, value) for pattern in patterns):
                         yield make(
                             RULE, role, statement,
-                            f"aws:SourceArn admits {value}, broader than the documented {list(minimum.trust_source_arns)}; "
+                            f"aws:SourceArn admits {value}, broader than the documented {list(patterns)}; "
                             f"source: {minimum.trust_source}",
                             role.trust.source,
                         )
