@@ -1,4 +1,4 @@
-"""`pipeline-tools local up|down|status`: the embedded AWS emulator (moto, patched) on 127.0.0.1."""
+"""`pipeline-tools local up|down|status|env`: the embedded AWS emulator (moto, patched) on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -73,6 +73,42 @@ def status() -> None:
         raise EnvironmentProblem(NOT_RUNNING)
     click.echo(state["endpoint"])
     click.echo(mode_line(enforcement_of(state)), err=True)
+
+
+@local.command("env")
+@click.option(
+    "--shell",
+    type=click.Choice(["bash", "zsh", "fish", "powershell"]),
+    default=None,
+    help="Syntax to print (default: from $SHELL, else bash).",
+)
+@click.option("--unset", "unset", is_flag=True, help="Print the commands that remove these settings again.")
+def env(shell: str | None, unset: bool) -> None:
+    """Print the settings that point the AWS CLI, boto3 scripts, the AWS SDKs and Terraform's AWS
+    provider at the running emulator: its endpoint (AWS_ENDPOINT_URL), CA bundle, region and
+    throwaway credentials; AWS_PROFILE, session tokens and service-specific endpoints are unset.
+
+    \b
+      eval "$(pipeline-tools local env)"                    # bash, zsh
+      pipeline-tools local env --shell fish | source
+      pipeline-tools local env --shell powershell | Invoke-Expression
+      eval "$(pipeline-tools local env --unset)"            # back to your own settings
+
+    Exit 2 when no emulator runs (`--unset` works either way).
+    """
+    from ..emulator import env as emulator_env
+
+    shell = shell or emulator_env.default_shell()
+    if unset:
+        click.echo(emulator_env.render(shell, {}, list(emulator_env.SET_VARIABLES), "pipeline-tools local env --unset"), nl=False)
+        return
+    state = lifecycle.running_state(DEFAULT_DIRECTORY)
+    if state is None:
+        raise EnvironmentProblem(NOT_RUNNING)
+    settings = emulator_env.emulator_settings(state)
+    unset_names = emulator_env.variables_to_unset(os.environ)
+    comment = f"pipeline-tools local env: AWS tools -> the local emulator at {state['endpoint']}"
+    click.echo(emulator_env.render(shell, settings, unset_names, comment), nl=False)
 
 
 command = local

@@ -70,6 +70,9 @@ def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> di
             _require_free_port(port)
         tls = ensure_certificates(directory)
         log_path = directory / LOG_FILE
+        # The emulator keeps its resources in memory: they exist from this start on. A local Terraform
+        # state last written before this moment describes a previous emulator (operations/stack.py).
+        data_since = time.time()
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", SERVE_MODULE, "--host", HOST, "--port", str(port), "--state-dir", str(directory)],
@@ -104,6 +107,7 @@ def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> di
             "ca_bundle": str(tls.ca),
             "region": REGION,
             "account_id": ACCOUNT_ID,
+            "data_since": data_since,
             "log": str(log_path),
         }
         write_state(state, directory)

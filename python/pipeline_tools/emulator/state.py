@@ -4,7 +4,8 @@
 local``, ``deploy``, ``run`` and the tests read it with :func:`read_state`. Keys::
 
     {"endpoint": "https://127.0.0.1:PORT", "port": P, "pid": N, "ca_bundle": "<abs CA PEM>",
-     "region": "us-east-1", "account_id": "123456789012", "log": "<abs path>"}
+     "region": "us-east-1", "account_id": "123456789012", "log": "<abs path>",
+     "data_since": <epoch seconds: since when its resources exist; today the start, as it keeps them in memory>}
 """
 
 from __future__ import annotations

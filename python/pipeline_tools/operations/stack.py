@@ -70,18 +70,35 @@ def check_aws_credentials(region: str) -> None:
 
 
 def forget_state_of_stopped_emulators(state_dir: Path) -> None:
-    """The emulator keeps everything in memory: once it restarts, the local Terraform state
-    describes resources that no longer exist. Start from an empty state for each emulator."""
+    """Drop a local-target state that describes a stopped emulator's resources, and only such a state.
+
+    The emulator keeps everything in memory, so once it restarts the state written against the
+    previous one describes resources that no longer exist. Whoever deploys (pipeline-tools,
+    `cdktf deploy`, `cdktn deploy`, plain `terraform apply` in the synthesized stack) writes the
+    same file, so the test is about the file, not about who wrote it: a state last written before
+    the running emulator's resources came to be (``data_since`` in ``emulator.json``: its start
+    today; the creation of its data once the emulator is durable) is stale and removed; one written
+    since then was written against this emulator and is kept.
+    """
     from ..emulator import read_state
 
     emulator = read_state()
-    owner = state_dir / "emulator"
-    current = f"{emulator['pid']}@{emulator['port']}"
-    if owner.is_file() and owner.read_text() == current:
-        return
-    for stale in state_dir.glob("terraform.tfstate*"):
-        stale.unlink()
-    owner.write_text(current)
+    since = emulator_data_since(emulator)
+    state = state_dir / "terraform.tfstate"
+    if state.is_file() and state.stat().st_mtime < since:
+        for stale in state_dir.glob("terraform.tfstate*"):
+            stale.unlink()
+    (state_dir / "emulator").unlink(missing_ok=True)  # the owner marker earlier versions kept
+
+
+def emulator_data_since(emulator: dict) -> float:
+    """When the running emulator's resources started to exist (epoch seconds). Emulators started
+    before ``data_since`` was recorded: the time their state file was written, at start."""
+    from ..emulator.state import DEFAULT_DIRECTORY, state_path
+
+    if isinstance(emulator.get("data_since"), (int, float)):
+        return float(emulator["data_since"])
+    return state_path(DEFAULT_DIRECTORY).stat().st_mtime
 
 
 def prepare(config_path, target, out_dir, plugin_dir, terraform_bin) -> Terraform:
