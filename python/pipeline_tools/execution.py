@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sfn_ml_pipeline.config import PipelineConfig
-from sfn_ml_pipeline.definition import STATE_NAMES, TRAIN
+from sfn_ml_pipeline.definition import (
+    BATCH_TRANSFORM_STATE_NAMES,
+    HOLDOUT_PREFIX,
+    PREDICTIONS_PREFIX,
+    STATE_NAMES,
+    TRAIN,
+)
 
 from .errors import EnvironmentProblem, UsageError
 from .files import write_atomic
@@ -217,7 +223,7 @@ def collect(
         "started_at": _iso(started),
         "stopped_at": _iso(stopped),
         "duration_seconds": round((stopped - started).total_seconds(), 3) if started and stopped else None,
-        "states": [progress.states[s].as_dict() for s in STATE_NAMES if s in progress.states],
+        "states": [progress.states[s].as_dict() for s in (*STATE_NAMES, *BATCH_TRANSFORM_STATE_NAMES) if s in progress.states],
         "error": progress.error,
         "dataset": output.get("dataset"),
     }
@@ -249,6 +255,8 @@ def collect(
         clients.s3.download_file(bucket, key, tmp)
         os.replace(tmp, model_path)
         summary["model"] = {"path": str(model_path), "size_bytes": model_path.stat().st_size, **_model_facts(model_path)}
+        if "transform" in output:  # the batch transform stage ran: score its predictions
+            summary["evaluation"] = _evaluate_held_out(clients, output, name, out_dir)
     if clients.emulator_state is not None:
         # Every authorization decision made on the execution's behalf (IAM enforcement on).
         from .emulator.access import fetch_access_log, first_denial
@@ -264,6 +272,41 @@ def collect(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     return summary
+
+
+def _s3_lines(s3: Any, bucket: str, prefix: str, suffix: str) -> dict[str, list[str]]:
+    """Lines of every object under ``prefix`` ending in ``suffix``, by key relative to the prefix."""
+    found: dict[str, list[str]] = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith(suffix):
+                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode()
+                found[item["Key"][len(prefix):]] = body.split()
+    return found
+
+
+def _evaluate_held_out(clients: Clients, output: dict, name: str, out_dir: Path) -> dict:
+    """The held-out labels (runs/<execution>/holdout/labels/X) against the batch transform's predictions
+    (runs/<execution>/predictions/X.out, one per line): metrics, and artifacts/<execution>/predictions.csv."""
+    import numpy as np
+
+    from .evaluation import evaluate
+
+    bucket, _ = _split_s3(output["dataset"]["s3_uri"])
+    labels = _s3_lines(clients.s3, bucket, HOLDOUT_PREFIX.format(name) + "/labels/", ".csv")
+    predictions = _s3_lines(clients.s3, bucket, PREDICTIONS_PREFIX.format(name) + "/", ".out")
+    missing = sorted(set(labels) - {key.removesuffix(".out") for key in predictions})
+    if not labels or missing:
+        raise EnvironmentProblem(
+            f"the batch transform wrote no predictions for {missing or 'the held-out rows'}",
+            f"look at the transform job {name} (`pipeline-tools run` on its output, or its logs)",
+        )
+    y = np.array([float(v) for key in sorted(labels) for v in labels[key]])
+    p = np.array([float(v) for key in sorted(labels) for v in predictions[key + ".out"]])
+    metrics = evaluate(y, p)
+    path = out_dir / "predictions.csv"
+    write_atomic(path, "label,prediction\n" + "".join(f"{int(a)},{b:.9g}\n" for a, b in zip(y, p)))
+    return {**metrics, "predictions_path": str(path), "predictions_s3_uri": f"s3://{bucket}/{PREDICTIONS_PREFIX.format(name)}/"}
 
 
 def _model_facts(model_path: Path) -> dict:

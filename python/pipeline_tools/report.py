@@ -186,6 +186,38 @@ def metric_svg(series: dict[str, list[tuple[float, float]]]) -> str:
     return "".join(out)
 
 
+def roc_svg(evaluation: dict) -> str:
+    """The held-out ROC curve (true positive rate against false positive rate) with the chance
+    diagonal, its AUC in the legend: a picture a person would rather look at than read."""
+    points = evaluation.get("roc") or []
+    if not points:
+        return '<p class="muted">No ROC curve: the held-out rows hold one class only.</p>'
+    size, left, bottom, top = 300, 48, 40, 12
+    plot = size - left - top
+
+    def at(fpr: float, tpr: float) -> str:
+        return f"{left + fpr * plot:.1f},{top + (1 - tpr) * plot:.1f}"
+
+    auc = evaluation.get("auc")
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + bottom - top}" role="img" '
+        f'aria-label="ROC curve of the held-out predictions" font-family="{FONT}" font-size="12">',
+        f'<rect x="{left}" y="{top}" width="{plot}" height="{plot}" fill="none" stroke="#7d8998"/>',
+        f'<line x1="{left}" y1="{top + plot}" x2="{left + plot}" y2="{top}" stroke="#aab7b8" stroke-dasharray="4 4"/>',
+    ]
+    for tick in (0, 0.5, 1):
+        out.append(f'<text x="{left + tick * plot:.1f}" y="{top + plot + 16}" text-anchor="middle" fill="#5f6b7a">{tick:g}</text>')
+        out.append(f'<text x="{left - 6}" y="{top + (1 - tick) * plot + 4:.1f}" text-anchor="end" fill="#5f6b7a">{tick:g}</text>')
+    out.append(f'<text x="{left + plot / 2:.1f}" y="{top + plot + 32}" text-anchor="middle" fill="#5f6b7a">false positive rate</text>')
+    out.append(f'<text x="12" y="{top + plot / 2:.1f}" text-anchor="middle" fill="#5f6b7a" transform="rotate(-90 12 {top + plot / 2:.1f})">true positive rate</text>')
+    coords = " ".join(at(fpr, tpr) for fpr, tpr in points)
+    out.append(f'<polyline points="{coords}" fill="none" stroke="#0972d3" stroke-width="2.5"/>')
+    if auc is not None:
+        out.append(f'<text x="{left + plot - 8}" y="{top + plot - 10}" text-anchor="end" fill="#0972d3" font-weight="600">AUC {auc:.3f}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
 def _human_bytes(value: Any) -> str | None:
     size = _number(value)
     if size is None:
@@ -272,6 +304,15 @@ def render_html(summary: dict) -> str:
         )
     parts.append(_section("State timeline", timeline_svg(bars, total)))
     parts.append(_section("Training metric per round", metric_svg(metric_series(training.get("metric_history")))))
+    evaluation = _dict(summary, "evaluation")
+    if evaluation:
+        auc = evaluation.get("auc")
+        parts.append(_section("Held-out evaluation (batch transform)", '<div class="grid"><div>' + roc_svg(evaluation) + "</div><div>" + _facts([
+            ("held-out rows", evaluation.get("rows")), ("positives", evaluation.get("positives")),
+            ("AUC", None if auc is None else f"{auc:.4f}"), ("accuracy (0.5)", f"{evaluation['accuracy']:.4f}"),
+            ("log loss", f"{evaluation['log_loss']:.4f}"), ("predictions", evaluation.get("predictions_path")),
+            ("S3 URI", evaluation.get("predictions_s3_uri")),
+        ]) + "</div></div>"))
     parts.append('<div class="grid">')
     parts.append(_section("Dataset", _facts([
         ("S3 URI", dataset.get("s3_uri")), ("rows", dataset.get("rows")),

@@ -95,8 +95,15 @@ def report_of(summary: dict, artifacts_dir: Path, echo=click.echo) -> None:
         )
     metrics = summary.get("training", {}).get("metrics", {})
     facts = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+    evaluation = summary.get("evaluation")
+    if evaluation:
+        auc = "n/a" if evaluation["auc"] is None else f"{evaluation['auc']:.4f}"
+        facts += (f"; held out ({evaluation['rows']} rows): AUC={auc}, accuracy={evaluation['accuracy']:.4f}, "
+                  f"log loss={evaluation['log_loss']:.4f}")
     echo(f"SUCCEEDED in {summary['duration_seconds']:.1f} s; {facts}")
     echo(f"model:   {summary['model']['path']} ({summary['model']['size_bytes']} bytes, from {summary['training']['model_s3_uri']})")
+    if evaluation:
+        echo(f"predictions: {evaluation['predictions_path']} (from {evaluation['predictions_s3_uri']})")
     echo(f"summary: {out_dir / 'summary.json'}")
     if (out_dir / "report.html").exists():
         echo(f"report:  {out_dir / 'report.html'}")

@@ -305,7 +305,7 @@ def _lambda_invoke(params: Mapping[str, Any], account: Account, facts: RequestFa
 # and, with Tags, tags it (sagemaker:AddTags:
 # https://docs.aws.amazon.com/sagemaker/latest/dg/security_iam_id-based-policy-examples.html).
 
-_JOB_KINDS = {"ProcessingJob": "processing-job", "TrainingJob": "training-job"}
+_JOB_KINDS = {"ProcessingJob": "processing-job", "TrainingJob": "training-job", "TransformJob": "transform-job"}
 
 
 def _job_arn(account: Account, kind: str, name: str) -> str:
@@ -322,9 +322,12 @@ def pass_role(account: Account, role_arn: str, service: str, associated: str | N
 
 def _sagemaker_create(kind: str) -> Resolver:
     def resolver(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
-        name, role = _require(params, f"{kind}Name", "RoleArn")
+        (name,) = _require(params, f"{kind}Name")
         arn = _job_arn(account, kind, name)
-        out = [Authorization(f"sagemaker:Create{kind}", arn), pass_role(account, role, "sagemaker.amazonaws.com", arn)]
+        out = [Authorization(f"sagemaker:Create{kind}", arn)]
+        if kind != "TransformJob":  # a transform job runs as its model's role: it passes none
+            (role,) = _require(params, "RoleArn")
+            out.append(pass_role(account, role, "sagemaker.amazonaws.com", arn))
         if params.get("Tags"):
             out.append(Authorization("sagemaker:AddTags", arn))
         return out
@@ -344,6 +347,24 @@ for _kind in _JOB_KINDS:
     _register("sagemaker", f"Create{_kind}")(_sagemaker_create(_kind))
     for _verb in ("Describe", "Stop"):
         _register("sagemaker", f"{_verb}{_kind}")(_sagemaker_named(_verb, _kind))
+
+
+# model: arn:${Partition}:sagemaker:${Region}:${Account}:model/${ModelName}; CreateModel passes the
+# model's ExecutionRoleArn (https://docs.aws.amazon.com/step-functions/latest/dg/sagemaker-iam.html, CreateModel).
+@_register("sagemaker", "CreateModel")
+def _sagemaker_create_model(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    name, role = _require(params, "ModelName", "ExecutionRoleArn")
+    arn = account.arn("sagemaker", f"model/{name.lower()}")
+    out = [Authorization("sagemaker:CreateModel", arn), pass_role(account, role, "sagemaker.amazonaws.com", arn)]
+    if params.get("Tags"):
+        out.append(Authorization("sagemaker:AddTags", arn))
+    return out
+
+
+@_register("sagemaker", "DescribeModel")
+def _sagemaker_describe_model(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    (name,) = _require(params, "ModelName")
+    return [Authorization("sagemaker:DescribeModel", account.arn("sagemaker", f"model/{name.lower()}"))]
 
 
 @_register("sagemaker", "ListTags", "AddTags")

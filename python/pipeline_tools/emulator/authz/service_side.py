@@ -76,7 +76,11 @@ def log_writes(group: str, stream: str, *, create_group: bool) -> list[Authoriza
 # to the /aws/sagemaker/{ProcessingJobs,TrainingJobs} namespaces
 # (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html).
 
-JOB_LOG_GROUPS = {"processing": "/aws/sagemaker/ProcessingJobs", "training": "/aws/sagemaker/TrainingJobs"}
+JOB_LOG_GROUPS = {
+    "processing": "/aws/sagemaker/ProcessingJobs",
+    "training": "/aws/sagemaker/TrainingJobs",
+    "transform": "/aws/sagemaker/TransformJobs",
+}
 
 
 def job_image_pull(role_arn: str, image: str, execution_arn: str | None) -> None:

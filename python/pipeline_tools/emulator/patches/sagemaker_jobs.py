@@ -1,4 +1,4 @@
-"""SageMaker processing and training jobs that really run.
+"""SageMaker processing, training and batch transform jobs that really run.
 
 What moto lacks: ``CreateProcessingJob``/``CreateTrainingJob`` only record the request and
 mark the job ``Completed`` at once; nothing runs, no output or model appears in S3, and
@@ -9,7 +9,9 @@ The patch wraps both create calls: the job starts ``InProgress`` and a backgroun
 runs it (:mod:`pipeline_tools.emulator.jobs.processing` / ``.training``), then sets
 ``Completed``, ``Failed`` (with ``FailureReason``) or ``Stopped`` plus end times, model
 artifacts and ``FinalMetricDataList`` on moto's job object, which DescribeX reports from.
-``Environment`` is kept, and Stop{Processing,Training}Job stop the running job.
+``Environment`` is kept, and Stop{Processing,Training}Job stop the running job. CreateTransformJob
+runs the registered model's artifact on the input (:mod:`pipeline_tools.emulator.jobs.transform`),
+as the model's ``ExecutionRoleArn``; StopTransformJob stops it.
 
 With IAM enforcement on, each job runs as its ``RoleArn``, as on SageMaker: the create call first
 obtains the role's credentials as ``sagemaker.amazonaws.com`` (trust policy evaluated with
@@ -117,25 +119,30 @@ def _keep_credentials(job: Any, credentials: Any) -> None:
         _job_executions[job.arn] = enforce.current_execution()
 
 
+_job_roles: dict[str, str] = {}  # transform job ARN -> the model's role (moto's job has no role field)
+
+
 def _job_ended(job: Any, kind: str, started: Any) -> None:
     """What SageMaker does as the job's role besides moving data: its logs and metrics."""
     from ..authz import service_side
     from ..jobs.common import JOB_CREDENTIALS
 
+    role_arn = _job_roles.pop(job.arn, None) or getattr(job, "role_arn", None)
     if JOB_CREDENTIALS.pop(job.arn, None) is None:
         return
     name = getattr(job, f"{kind}_job_name")
-    service_side.job_logs_and_metrics(job.role_arn, kind, name, int(started.timestamp()), _job_executions.pop(job.arn, None))
+    service_side.job_logs_and_metrics(role_arn, kind, name, int(started.timestamp()), _job_executions.pop(job.arn, None))
 
 
 def apply() -> None:
     from moto.core.responses import EmptyResult
     from moto.sagemaker.responses import SageMakerResponse
 
-    from ..jobs import processing, training
+    from ..jobs import processing, training, transform
 
     original_processing = SageMakerResponse.create_processing_job
     original_training = SageMakerResponse.create_training_job
+    original_transform = SageMakerResponse.create_transform_job
 
     def create_processing_job(self: SageMakerResponse) -> Any:
         image = (self._get_param("AppSpecification") or {}).get("ImageUri")
@@ -175,7 +182,32 @@ def apply() -> None:
             _stops[job.arn].set()
         return EmptyResult()
 
+    def create_transform_job(self: SageMakerResponse) -> Any:
+        # The job runs the model as the model's ExecutionRoleArn (CreateModel passed it to SageMaker).
+        model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))  # moto's error if unknown
+        role_arn = model.execution_role_arn
+        image = (model.primary_container or {}).get("Image")
+        credentials = _assume_job_role(role_arn, "transform-job", self._get_param("TransformJobName"), image)
+        result = original_transform(self)
+        job = self.sagemaker_backend.transform_jobs[self._get_param("TransformJobName")]
+        _keep_credentials(job, credentials)
+        _job_roles[job.arn] = role_arn
+        start(job, lambda job, stop: transform.run(job, stop, model), "transform")
+        return result
+
+    def stop_transform_job(self: SageMakerResponse) -> Any:
+        name = self._get_param("TransformJobName")
+        job = self.sagemaker_backend.transform_jobs.get(name)
+        if job is None:
+            self.sagemaker_backend.describe_transform_job(name)  # raises moto's ValidationError
+        if job.arn in _stops:
+            job.transform_job_status = "Stopping"
+            _stops[job.arn].set()
+        return EmptyResult()
+
     SageMakerResponse.create_processing_job = create_processing_job
     SageMakerResponse.create_training_job = create_training_job
     SageMakerResponse.stop_processing_job = stop_processing_job
     SageMakerResponse.stop_training_job = stop_training_job
+    SageMakerResponse.create_transform_job = create_transform_job
+    SageMakerResponse.stop_transform_job = stop_transform_job

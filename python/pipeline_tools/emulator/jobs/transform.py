@@ -1,0 +1,105 @@
+"""Run a SageMaker batch transform job with the built-in XGBoost model locally.
+
+As SageMaker does: the model (registered by CreateModel: ``PrimaryContainer.ModelDataUrl``) is
+downloaded and unpacked, every object under the input ``S3Uri`` (S3Prefix) is split into records
+by line (``SplitType: Line``), each record gets one inference, and the results land under
+``S3OutputPath`` as ``<input object>.out`` (``AssembleWith: Line``)
+(https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform.html). The inference runs in a
+subprocess (:mod:`.xgboost_predict`), so StopTransformJob can end it. The job moves its data as the
+model's ``ExecutionRoleArn`` when IAM is enforced (``common.JOB_CREDENTIALS``).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tarfile
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from .common import JobProcess, RunnerLog, data_failure, download_prefix, job_s3_client, jobs_directory, read_tail, sandbox_env, split_s3_uri, tail, upload_directory
+
+XGBOOST_IMAGE_MARKER = "xgboost"
+ALGORITHM_LIBRARIES = ("numpy", "pandas", "xgboost")
+# The transform job has no MaxRuntimeInSeconds; its invocations time out (ModelClientConfig,
+# default 600 s per invocation): one local invocation per job, so a generous bound.
+LOCAL_TIMEOUT_SECONDS = 3600
+
+
+def run(job: Any, stop: threading.Event, model: Any) -> dict[str, Any]:
+    """Run ``job`` (moto's FakeTransformJob) with ``model`` (moto's Model); returns the fields to set
+    on the job when it ends."""
+    name = job.transform_job_name
+    log_dir = jobs_directory("transform", name)
+    note = RunnerLog(log_dir)
+    container = model.primary_container or {}
+    image = container.get("Image", "")
+    if XGBOOST_IMAGE_MARKER not in image:
+        return _failed(f"ClientError: the local emulator serves the built-in XGBoost image only, not {image!r}")
+    transform_input = job.transform_input or {}
+    if transform_input.get("SplitType", "None") != "Line" or (job.transform_output or {}).get("AssembleWith", "None") != "Line":
+        return _failed("ClientError: the local emulator supports SplitType Line with AssembleWith Line only")
+    source = ((transform_input.get("DataSource") or {}).get("S3DataSource") or {}).get("S3Uri")
+    output = (job.transform_output or {}).get("S3OutputPath")
+    if not source or not output:
+        return _failed("ClientError: the transform job needs an S3 input and an S3OutputPath")
+    root = Path(tempfile.mkdtemp(prefix=f"transform-{name}-"))
+    algorithm = None
+    try:
+        spec_path = root / "spec.json"
+        model_dir, input_dir, output_dir = root / "model", root / "input", root / "output"
+        algorithm = JobProcess(
+            [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_predict", str(spec_path)],
+            cwd=root, env=sandbox_env(root, aws=False), log_dir=log_dir, preload=ALGORITHM_LIBRARIES,
+        ).start()
+        s3 = job_s3_client(job)
+        artifact = container.get("ModelDataUrl", "")
+        try:
+            bucket, key = split_s3_uri(artifact)
+            archive = root / "model.tar.gz"
+            with open(archive, "wb") as handle:
+                shutil.copyfileobj(s3.get_object(Bucket=bucket, Key=key)["Body"], handle)
+        except ClientError as error:
+            return _failed(data_failure("download", artifact, error))
+        model_dir.mkdir()
+        with tarfile.open(archive) as tar:
+            tar.extractall(model_dir, filter="data")
+        note(f"model: {artifact}")
+        try:
+            count = download_prefix(s3, source, input_dir)
+        except ClientError as error:
+            return _failed(data_failure("download", source, error))
+        if count == 0:
+            return _failed(f"ClientError: no objects under {source}")
+        note(f"input: {count} object(s) from {source}")
+        spec_path.write_text(json.dumps({"model_dir": str(model_dir), "input_dir": str(input_dir), "output_dir": str(output_dir)}))
+        note("algorithm start: built-in XGBoost inference")
+        code, why = algorithm.run(timeout=LOCAL_TIMEOUT_SECONDS, stop=stop)
+        note(f"algorithm exit: {code if code is not None else why}")
+        if code is None:
+            if why == "timeout":
+                return _failed(f"ClientError: the local inference took over {LOCAL_TIMEOUT_SECONDS} s")
+            return {"transform_job_status": "Stopped"}
+        if code != 0:
+            return _failed(f"AlgorithmError: exit code {code}: {tail(read_tail(log_dir / 'stderr.log')) or 'no output'}")
+        try:
+            uploaded = upload_directory(s3, output_dir, output)
+        except ClientError as error:
+            return _failed(data_failure("upload", output, error))
+        note(f"output: {uploaded} object(s) to {output}")
+        return {"transform_job_status": "Completed"}
+    except Exception as error:  # noqa: BLE001 - any runner problem is the job's failure, not the server's
+        return _failed(f"InternalServerError: {type(error).__name__}: {error}")
+    finally:
+        if algorithm is not None:
+            algorithm.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _failed(reason: str) -> dict[str, Any]:
+    return {"transform_job_status": "Failed", "failure_reason": reason[:1024]}
