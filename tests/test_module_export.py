@@ -111,16 +111,34 @@ def test_a_bad_variable_value_is_rejected_by_the_module(project, plugin_dir):
 @pytest.mark.emulator
 @pytest.mark.terraform
 def test_the_terraform_root_example_applies_to_the_emulator_and_converges(project, plugin_dir, tmp_path_factory):
+    """Only `pipeline-tools local env`, evaluated by bash, points the example at the emulator: no
+    endpoint variables, nothing emulator-specific in main.tf (issue 13)."""
+    import os
+    import shlex
+    import sys
+
     root = project / "examples" / "terraform-root"
-    with emulator_in(tmp_path_factory.mktemp("terraform-root-emulator")) as state:
-        variables = ["-var", f"endpoint={state['endpoint']}", "-var", f"ca_bundle={state['ca_bundle']}"]
+    main_tf = (root / "main.tf").read_text()
+    assert "endpoints" not in main_tf.replace("# ", "") and 'variable "endpoint"' not in main_tf
+    workdir = tmp_path_factory.mktemp("terraform-root-emulator")
+    with emulator_in(workdir / ".pipeline-tools") as state:
+        local_env = f'eval "$(cd {workdir} && {sys.executable} -m pipeline_tools.cli local env --shell bash)"'
+        env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1", "AWS_PROFILE": "production"}
+        env.pop("TF_CLI_CONFIG_FILE", None)
+
+        def terraform_on_emulator(*args: str) -> subprocess.CompletedProcess:
+            from pipeline_tools.terraform import command_for, find_terraform
+
+            command = shlex.join([*command_for(find_terraform()), *args])
+            return subprocess.run(["bash", "-c", f"{local_env} && {command}"], cwd=root, env=env, text=True, capture_output=True, timeout=600)
+
         init = terraform(root, "init", "-input=false", "-no-color", f"-plugin-dir={plugin_dir}")
         assert init.returncode == 0, init.stderr
-        applied = terraform(root, "apply", "-auto-approve", "-input=false", "-no-color", *variables)
+        applied = terraform_on_emulator("apply", "-auto-approve", "-input=false", "-no-color")
         assert applied.returncode == 0, applied.stderr
         assert "Apply complete! Resources: 20 added, 0 changed, 0 destroyed." in applied.stdout
 
-        again = terraform(root, "plan", "-detailed-exitcode", "-input=false", "-no-color", *variables)
+        again = terraform_on_emulator("plan", "-detailed-exitcode", "-input=false", "-no-color")
         assert again.returncode == 0, again.stdout + again.stderr
         assert "No changes." in again.stdout
 

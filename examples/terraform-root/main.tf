@@ -3,8 +3,11 @@
 #   pipeline-tools module export ../../build/module      # from this directory, or `make`-style from the repo root
 #   terraform init && terraform apply                     # real AWS (your credentials, var.region)
 #
-# Against the local emulator (`pipeline-tools local up` in the repo root):
-#   terraform apply -var endpoint=https://127.0.0.1:47145 -var ca_bundle=$PWD/../../.pipeline-tools/tls/ca.pem
+# Against the local emulator (`pipeline-tools local up` in the repo root) nothing here changes: the
+# provider takes the endpoint, CA bundle, region and throwaway credentials from the standard AWS
+# environment variables that `pipeline-tools local env` prints (hashicorp/aws reads AWS_ENDPOINT_URL
+# and AWS_ENDPOINT_URL_<SERVICE> like the AWS CLI and boto3; measured with 5.100.0, see README.md):
+#   eval "$(cd ../.. && pipeline-tools local env)" && terraform apply
 
 terraform {
   required_version = ">= 1.5"
@@ -26,51 +29,8 @@ variable "name_prefix" {
   default = "tfroot"
 }
 
-variable "endpoint" {
-  type        = string
-  default     = null
-  description = "URL of the local emulator (pipeline-tools local up). null: real AWS."
-}
-
-variable "ca_bundle" {
-  type        = string
-  default     = null
-  description = "CA bundle the emulator's HTTPS certificate chains to (.pipeline-tools/tls/ca.pem)."
-}
-
-locals {
-  emulated = var.endpoint != null
-  # Every service the pipeline touches (sfn_ml_pipeline.targets.LOCAL_SERVICES).
-  services = ["cloudwatch", "events", "iam", "kms", "lambda", "logs", "s3", "sagemaker", "sfn", "sts", "xray"]
-}
-
 provider "aws" {
   region = var.region
-
-  # Emulator only: throwaway credentials, path-style S3, every endpoint on the emulator.
-  access_key                  = local.emulated ? "testing" : null
-  secret_key                  = local.emulated ? "testing" : null
-  skip_credentials_validation = local.emulated
-  skip_metadata_api_check     = local.emulated
-  s3_use_path_style           = local.emulated
-  custom_ca_bundle            = var.ca_bundle
-
-  dynamic "endpoints" {
-    for_each = local.emulated ? [var.endpoint] : []
-    content {
-      cloudwatch = endpoints.value
-      events     = endpoints.value
-      iam        = endpoints.value
-      kms        = endpoints.value
-      lambda     = endpoints.value
-      logs       = endpoints.value
-      s3         = endpoints.value
-      sagemaker  = endpoints.value
-      sfn        = endpoints.value
-      sts        = endpoints.value
-      xray       = endpoints.value
-    }
-  }
 
   default_tags {
     tags = { Estate = "terraform-root-example" }
