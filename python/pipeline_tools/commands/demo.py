@@ -13,8 +13,8 @@ from ..errors import Findings
 from ..options import config_option, plugin_dir_option, port_option, terraform_option
 from ..synthesis import synthesize
 from ..gates.validate import validate_stack
+from ..operations.runs import report_of, start_and_watch
 from ..operations.stack import deploy_stack
-from .run import report_of, start_and_watch
 
 
 @click.command()
@@ -29,13 +29,22 @@ from .run import report_of, start_and_watch
     help="Leave the emulator running afterwards (explore it with `pipeline-tools local status`); the deploy then also "
     "records the refreshed state, so `pipeline-tools drift --target local` starts clean.",
 )
-def demo(config_path, port, plugin_dir, terraform_bin, rows, keep):
+@click.option(
+    "--iam/--no-iam",
+    "iam",
+    default=None,
+    help="Enforce IAM in the emulator it starts (default: on, unless PIPELINE_TOOLS_EMULATOR_IAM=0).",
+)
+def demo(config_path, port, plugin_dir, terraform_bin, rows, keep, iam):
     """Run everything locally: local up -> synth -> validate -> deploy -> run -> summary -> local down.
 
     No AWS account needed: the real Terraform applies the stack to the local emulator, the real
     Lambda handler generates the data, the real transform.py standardizes it and real XGBoost trains.
     """
+    from ..emulator.authz.enforce import choose_for_cli
+
     t0 = time.monotonic()
+    choose_for_cli(iam)  # for the emulator it starts (a running one keeps its mode)
     was_running = lifecycle.running_state(DEFAULT_DIRECTORY) is not None
 
     def step(title: str) -> None:

@@ -1,112 +1,14 @@
-"""`pipeline-tools run`: start one execution, show live progress, collect the model and a summary."""
+"""`pipeline-tools run`: start one execution, show live progress, collect the model and a summary
+(operations.runs)."""
 
 from __future__ import annotations
 
-import json
-import sys
-import threading
-import time
 from pathlib import Path
 
 import click
 
-from ..errors import Findings
-from ..execution import Clients, check_execution_name, collect, failed_state_of, find_state_machine, new_execution_name, watch
+from ..operations.runs import report_of, start_and_watch
 from ..options import config_option, target_option
-from ..synthesis import read_config
-
-ICONS = {"RUNNING": "…", "SUCCEEDED": "✔", "FAILED": "✘"}
-
-
-def preload_for_collecting(clients: Clients) -> threading.Thread:
-    """While the execution runs the CLI only polls, so make what collecting and reporting need
-    now, in the background: the SageMaker client, xgboost (the model's facts) and matplotlib (the
-    timeline). Otherwise they cost ~0.9 s after the execution has ended (measured at 1M rows)."""
-
-    def preload() -> None:
-        try:
-            clients.sagemaker
-            import xgboost  # noqa: F401
-
-            import matplotlib
-
-            matplotlib.use("Agg")
-            from matplotlib import pyplot  # noqa: F401
-        except Exception:  # noqa: BLE001 - only a head start; collecting reports real problems itself
-            pass
-
-    thread = threading.Thread(target=preload, name="preload-for-collecting", daemon=True)
-    thread.start()
-    return thread
-
-
-def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Path("artifacts"), echo=click.echo) -> dict | None:
-    config = read_config(config_path)
-    clients = Clients.for_target(target, config.region)
-    machine_arn = find_state_machine(clients, config)
-    name = check_execution_name(name or new_execution_name())
-    execution_input = {"rows": rows} if rows else {}
-    started = clients.sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(execution_input))
-    arn = started["executionArn"]
-    try:  # from here on, Ctrl-C leaves the execution running
-        echo(f"started {name} on {target} ({arn})")
-        if not wait:
-            return None
-        preload_for_collecting(clients)
-        t0 = time.monotonic()
-
-        def show(run):
-            duration = f"{run.duration:6.1f} s" if run.duration is not None else f"{time.monotonic() - t0:6.1f} s elapsed"
-            echo(f"  {ICONS.get(run.status, '?')} {run.name:<40} {run.status:<10} {duration}")
-
-        description, progress = watch(clients, arn, show)
-    except KeyboardInterrupt:
-        echo(f"stopped watching; the execution goes on: {arn}", err=True)
-        sys.exit(130)
-    return collect(clients, config, description, progress, artifacts_dir)
-
-
-def report_of(summary: dict, artifacts_dir: Path, echo=click.echo) -> None:
-    """Print the short summary; on failure raise Findings (exit 1) naming the failed state and cause."""
-    out_dir = artifacts_dir / summary["execution"]
-    try:
-        from ..report import write_report
-    except ImportError:
-        write_report = None
-    if write_report is not None:
-        try:
-            write_report(summary, out_dir)
-        except Exception as error:  # noqa: BLE001 - the report is a nicety; the run's result stands
-            echo(f"warning: could not write the HTML report: {error}", err=True)
-    if summary["status"] != "SUCCEEDED":
-        error = summary.get("error") or {}
-        denial = error.get("access_denied")
-        if denial:  # IAM enforcement: say who was refused what, on which resource
-            raise Findings(
-                f"execution {summary['execution']} {summary['status']} in state {failed_state_of(summary)!r}: "
-                f"role {(denial.get('role') or denial.get('principal') or '?').rsplit('/', 1)[-1]} is not allowed "
-                f"{denial['action']} on {denial['resource']} ({denial['decision']}; {error.get('error') or 'error'})",
-                f"details in {out_dir / 'access.json'}",
-            )
-        raise Findings(
-            f"execution {summary['execution']} {summary['status']} in state {failed_state_of(summary)!r}: "
-            f"{error.get('error') or 'error'}: {(error.get('cause') or '').strip()[:500]}",
-            f"details in {out_dir / 'summary.json'}",
-        )
-    metrics = summary.get("training", {}).get("metrics", {})
-    facts = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
-    evaluation = summary.get("evaluation")
-    if evaluation:
-        auc = "n/a" if evaluation["auc"] is None else f"{evaluation['auc']:.4f}"
-        facts += (f"; held out ({evaluation['rows']} rows): AUC={auc}, accuracy={evaluation['accuracy']:.4f}, "
-                  f"log loss={evaluation['log_loss']:.4f}")
-    echo(f"SUCCEEDED in {summary['duration_seconds']:.1f} s; {facts}")
-    echo(f"model:   {summary['model']['path']} ({summary['model']['size_bytes']} bytes, from {summary['training']['model_s3_uri']})")
-    if evaluation:
-        echo(f"predictions: {evaluation['predictions_path']} (from {evaluation['predictions_s3_uri']})")
-    echo(f"summary: {out_dir / 'summary.json'}")
-    if (out_dir / "report.html").exists():
-        echo(f"report:  {out_dir / 'report.html'}")
 
 
 @click.command()
