@@ -9,7 +9,8 @@ BIN         := $(VENV)/bin
 # loadfile: a module's tests share one emulator and one deploy, so keep each module on one worker.
 # Fixed (`override`): a PYTEST_ARGS in the environment or on the command line cannot replace them;
 # extra arguments go in PYTEST_EXTRA (e.g. `make test PYTEST_EXTRA="-k emulator"`).
-override PYTEST_ARGS := -n 2 --dist loadfile
+# `-m "not tools"`: the slow tools group (tests/test_tools.py) is `make test-tools`'s.
+override PYTEST_ARGS := -n 2 --dist loadfile -m "not tools"
 PYTEST_EXTRA ?=
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 20
@@ -47,7 +48,7 @@ demo: setup
 # The `tools` group (tests/test_tools.py: npm CLIs, deploys with the provider's ~55 s S3 lifecycle
 # wait) is left out of `make test` to keep it short; `make test-tools` runs it (.ci/run runs both).
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not tools" $(PYTEST_EXTRA)
+	$(BIN)/python -m pytest $(PYTEST_ARGS) $(PYTEST_EXTRA)
 	$(BIN)/pipeline-tools check
 
 # Installs (or finds cached under ~/.cache) cdktf-cli, cdktn-cli with its Node, and awscli first.
