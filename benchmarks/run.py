@@ -9,7 +9,9 @@ Measures, in one run on this machine (issue 6):
   is missing are reported as skipped, with the reason);
 * pipeline: the plain scripts (generate -> transform -> xgboost) per row count, wall time and peak
   memory per step; and the local run (`pipeline-tools run --target local --rows N`) with the
-  overhead ratio, on a running emulator, or on one started and deployed here (and stopped after).
+  overhead ratio, on a running emulator, or on one started and deployed here (and stopped after);
+* iam: a 1M-row local run with IAM enforcement on vs off (issue 11): two emulators of their own,
+  the same stack deployed to each, runs alternating between them; target: on <= 1.05x off.
 
 Only public tools: ``time.perf_counter`` for wall time, ``resource.getrusage(RUSAGE_CHILDREN)``
 in a fresh wrapper process per command for peak RSS. Each number is the median of ``--runs``.
@@ -301,6 +303,68 @@ def bench_local(rows: int, runs: int) -> dict:
             "first_seconds": samples[0]["seconds"]}
 
 
+def bench_iam(rows: int, runs: int) -> dict:
+    """`pipeline-tools run --target local --rows N` with IAM enforcement on and off, each on an
+    emulator (and deploy) of its own in benchmarks/work/iam-{on,off}/, runs alternating (off, on)
+    so that machine noise hits both alike. Execution time from summary.json; median of ``runs``."""
+    import socket
+
+    dirs = {mode: WORK / f"iam-{mode}" for mode in ("off", "on")}
+
+    def cli(directory: Path, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([str(PIPELINE_TOOLS), *args], capture_output=True, text=True, env=base_env(), cwd=directory)
+
+    try:
+        for mode, directory in dirs.items():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir(parents=True)
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            print(f"iam: emulator with enforcement {mode}, deploying the stack", flush=True)
+            up = cli(directory, "local", "up", "--port", str(port), "--iam" if mode == "on" else "--no-iam")
+            if up.returncode != 0:
+                return {"skipped": f"`local up` ({mode}) failed: {(up.stderr or up.stdout).strip()[:200]}"}
+            deploy = cli(directory, "deploy", "--target", "local", "--auto-approve")
+            if deploy.returncode != 0:
+                return {"skipped": f"deploy ({mode}) failed: {(deploy.stderr or deploy.stdout).strip()[:200]}"}
+        samples: dict[str, list[dict]] = {"off": [], "on": []}
+        for index in range(runs + 1):  # the first pair warms both emulators (Lambda environment, imports): not counted
+            for mode, directory in dirs.items():
+                name = f"iam-{mode}-{rows}-{index}"
+                sample = measure([str(PIPELINE_TOOLS), "run", "--target", "local", "--rows", str(rows), "--name", name],
+                                 cwd=directory, check=False)
+                summary_file = directory / "artifacts" / name / "summary.json"
+                if sample["returncode"] != 0 or not summary_file.exists():
+                    return {"skipped": f"run ({mode}) exited {sample['returncode']}"}
+                summary = json.loads(summary_file.read_text())
+                sample["execution_seconds"] = summary.get("duration_seconds")
+                sample["states"] = {s.get("name"): s.get("duration_seconds") for s in summary.get("states", [])}
+                sample["decisions"] = (summary.get("access") or {}).get("decisions")
+                sample["cost"] = ((summary.get("access") or {}).get("cost") or {}).get("seconds")
+                sample["checks"] = ((summary.get("access") or {}).get("cost") or {}).get("checks")
+                if index:
+                    samples[mode].append(sample)
+        out = {}
+        for mode, taken in samples.items():
+            out[mode] = {
+                "seconds": median(taken),
+                "execution_seconds": statistics.median(s["execution_seconds"] or 0 for s in taken),
+                "states": {k: statistics.median(s["states"][k] or 0 for s in taken) for k in taken[0]["states"]},
+                "decisions": taken[-1]["decisions"],
+                "all_execution_seconds": [s["execution_seconds"] for s in taken],
+                "cost_seconds": statistics.median(s["cost"] or 0 for s in taken) if taken[0].get("cost") is not None else None,
+                "checks": taken[-1].get("checks"),
+            }
+        out["ratio"] = out["on"]["execution_seconds"] / out["off"]["execution_seconds"]
+        out["rows"] = rows
+        return out
+    finally:
+        for directory in dirs.values():
+            if (directory / ".pipeline-tools").exists():
+                cli(directory, "local", "down")
+
+
 # --------------------------------------------------------------------------------------- machine
 
 
@@ -405,6 +469,31 @@ def markdown(results: dict) -> str:
                          f"{fmt(local.get('emulator_single_peak_mib'), 'MiB')} | "
                          f"{local['seconds'] / plain_total:.2f}x / {local['execution_seconds'] / plain_total:.2f}x |")
         lines.append("")
+    iam = results.get("iam")
+    if iam:
+        lines += ["### IAM enforcement on vs off", ""]
+        if "skipped" in iam:
+            lines += [f"skipped: {iam['skipped']}", ""]
+        else:
+            lines += [f"`pipeline-tools run --target local --rows {iam['rows']:,}` on two emulators with the same stack, runs "
+                      "alternating; execution time from summary.json (each sample listed).", "",
+                      "| enforcement | execution (median) | samples | wall | per state | decisions recorded | time authorizing (checks) |",
+                      "|---|---:|---|---:|---|---:|---:|"]
+            for mode in ("off", "on"):
+                r = iam[mode]
+                states = ", ".join(f"{k}: {v:.2f} s" for k, v in r["states"].items())
+                samples = ", ".join(f"{v:.2f}" for v in r["all_execution_seconds"])
+                authorizing = f"{fmt(r['cost_seconds'])} ({r['checks']})" if r.get("cost_seconds") is not None else "-"
+                lines.append(f"| {mode} | {fmt(r['execution_seconds'])} | {samples} | {fmt(r['seconds'])} | {states} | "
+                             f"{r['decisions'] if r['decisions'] is not None else '-'} | {authorizing} |")
+            best = min(iam["on"]["all_execution_seconds"]) / min(iam["off"]["all_execution_seconds"])
+            lines += ["", f"On / off: **{iam['ratio']:.3f}x** by median, {best:.3f}x by the fastest run of each (target <= 1.05x)."]
+            on = iam["on"]
+            if on.get("cost_seconds") is not None:
+                lines += [f"Measured inside the emulator, independent of machine noise: authentication and authorization "
+                          f"take {on['cost_seconds']:.3f} s of the {on['execution_seconds']:.2f} s execution "
+                          f"(**{100 * on['cost_seconds'] / on['execution_seconds']:.1f}%**), {on['checks']} checks."]
+            lines.append("")
     return "\n".join(lines) + "\n"
 
 
@@ -424,7 +513,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--rows", default="5000,100000,1000000", help="comma-separated row counts (add 10000000 for the big one)")
-    parser.add_argument("--only", default="synth,gate,pipeline", help="comma-separated parts to run")
+    parser.add_argument("--only", default="synth,gate,pipeline,iam", help="comma-separated parts to run")
+    parser.add_argument("--iam-rows", type=int, default=1_000_000, help="rows of the IAM on/off comparison")
     parser.add_argument("--no-doc", action="store_true", help="print the tables, leave docs/benchmarks.md alone")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -445,6 +535,8 @@ def main() -> int:
         finally:
             if started:
                 subprocess.run([str(PIPELINE_TOOLS), "local", "down"], capture_output=True, env=base_env(), cwd=ROOT)
+    if "iam" in parts:
+        results["iam"] = bench_iam(args.iam_rows, args.runs)
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
     if not args.no_doc:

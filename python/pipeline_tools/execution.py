@@ -265,7 +265,8 @@ def collect(
         out_dir.mkdir(parents=True, exist_ok=True)
         write_atomic(out_dir / "access.json", json.dumps(access, indent=2))
         summary["access"] = {"path": str(out_dir / "access.json"), "enforced": access["enforced"],
-                             "decisions": len(access["decisions"]), "denied": sum(d["decision"] != "allowed" for d in access["decisions"])}
+                             "decisions": len(access["decisions"]), "denied": sum(d["decision"] != "allowed" for d in access["decisions"]),
+                             "cost": access.get("cost")}
         denial = first_denial(access["decisions"])
         if denial is not None and description["status"] != "SUCCEEDED":
             summary["error"] = {**(summary.get("error") or {}), "access_denied": denial}

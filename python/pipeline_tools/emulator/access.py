@@ -39,7 +39,10 @@ def fetch_access_log(state: dict[str, Any], execution_arn: str) -> dict[str, Any
         return {"enforced": False, "decisions": []}
     if not isinstance(data, dict) or "decisions" not in data:
         return {"enforced": False, "decisions": []}
-    return {"enforced": bool(data.get("enforced")), "decisions": list(data["decisions"])}
+    out = {"enforced": bool(data.get("enforced")), "decisions": list(data["decisions"])}
+    if "cost" in data:  # time the emulator spent authenticating and authorizing for the execution
+        out["cost"] = data["cost"]
+    return out
 
 
 # Work AWS does as a role whose denial loses logs, metrics or traces but fails nothing

@@ -44,8 +44,21 @@ ENV_FLAG = "PIPELINE_TOOLS_EMULATOR_IAM"
 
 
 def enabled() -> bool:
-    """Enforcement is on in this server process (``PIPELINE_TOOLS_EMULATOR_IAM`` is not ``0``)."""
+    """Enforcement is on in this server process (``PIPELINE_TOOLS_EMULATOR_IAM=1``).
+
+    The server itself defaults to off (``start_emulator()`` from Python, e.g. tests that build
+    their own roles); the CLI (``pipeline-tools local up``, ``demo``) defaults to on, see
+    :func:`choose_for_cli`."""
     return os.environ.get(ENV_FLAG, "0") == "1"
+
+
+def choose_for_cli(flag: bool | None) -> bool:
+    """The mode ``local up``/``demo`` start the emulator in: ``--iam``/``--no-iam`` if given, else
+    ``PIPELINE_TOOLS_EMULATOR_IAM`` if set, else on. Exported to the server process it starts."""
+    if flag is None:
+        flag = os.environ.get(ENV_FLAG, "1") != "0"
+    os.environ[ENV_FLAG] = "1" if flag else "0"
+    return flag
 
 
 ADMIN_POLICY = Policy(
@@ -191,8 +204,16 @@ def trust_policy(role_arn: str) -> Policy | None:
 
 # ---- authentication ----------------------------------------------------------------------------
 
-_callers: dict[str, Caller] = {}
+_callers: dict[str, tuple[Caller, Any]] = {}  # access key -> (caller, its STS session or None)
 _callers_lock = threading.Lock()
+_INVALID = ("InvalidClientTokenId", "The security token included in the request is invalid.")
+
+
+def _check_session(session: Any, session_token: str | None) -> None:
+    if session_token != session.session_token:
+        raise Unauthenticated(*_INVALID)
+    if session.expiration.timestamp() < time.time():
+        raise Unauthenticated("ExpiredToken", "The security token included in the request is expired")
 
 
 def caller_for(access_key: str | None, session_token: str | None = None) -> Caller:
@@ -202,31 +223,34 @@ def caller_for(access_key: str | None, session_token: str | None = None) -> Call
     if not access_key:
         raise Unauthenticated("MissingAuthenticationToken", "Request is missing Authentication Token")
     cached = _callers.get(access_key)
-    if cached is not None and cached.kind != "role":
-        return cached
+    if cached is not None:
+        caller, session = cached
+        if session is not None:
+            _check_session(session, session_token)
+        else:  # a user's key: deleted or deactivated since?
+            current = _iam().access_keys.get(access_key)
+            if current is None or current.status != "Active":
+                raise Unauthenticated(*_INVALID)
+        return caller
     key = _iam().access_keys.get(access_key)
     if key is None:
-        raise Unauthenticated("InvalidClientTokenId", "The security token included in the request is invalid.")
+        raise Unauthenticated(*_INVALID)
+    session = None
     if key.role_arn:
         session = _sts().get_assumed_role_from_access_key(access_key)
         if session is None:
-            raise Unauthenticated("InvalidClientTokenId", "The security token included in the request is invalid.")
-        if session_token != session.session_token:
-            raise Unauthenticated("InvalidClientTokenId", "The security token included in the request is invalid.")
-        if session.expiration.timestamp() < time.time():
-            raise Unauthenticated("ExpiredToken", "The security token included in the request is expired")
-        if cached is not None:
-            return cached
+            raise Unauthenticated(*_INVALID)
+        _check_session(session, session_token)
         caller = Caller(Principal.assumed_role(session.role_arn, session.session_name), access_key, "role", role_arn=session.role_arn)
     else:
         if key.status != "Active":
-            raise Unauthenticated("InvalidClientTokenId", "The security token included in the request is invalid.")
+            raise Unauthenticated(*_INVALID)
         user = _iam().users.get(key.user_name or "")
         if user is None:
-            raise Unauthenticated("InvalidClientTokenId", "The security token included in the request is invalid.")
+            raise Unauthenticated(*_INVALID)
         caller = Caller(Principal(user.arn, ACCOUNT_ID), access_key, "user", user_name=user.name)
     with _callers_lock:
-        _callers[access_key] = caller
+        _callers[access_key] = (caller, session)
     return caller
 
 
@@ -329,6 +353,25 @@ def _service_of(role_arn: str | None) -> str | None:
             return None
         ROLE_SERVICES[role_arn] = services[0]
     return ROLE_SERVICES[role_arn]
+
+
+COSTS: dict[str, list[float]] = {}  # execution ARN -> [seconds spent authorizing, checks]
+
+
+def charge(execution_arn: str | None, seconds: float) -> None:
+    """Account time spent authenticating and authorizing for an execution (what enforcement costs it)."""
+    if execution_arn is None:
+        return
+    with _log_lock:
+        cost = COSTS.setdefault(execution_arn, [0.0, 0])
+        cost[0] += seconds
+        cost[1] += 1
+
+
+def cost_of(execution_arn: str) -> dict[str, float]:
+    with _log_lock:
+        seconds, checks = COSTS.get(execution_arn, [0.0, 0])
+    return {"seconds": round(seconds, 4), "checks": int(checks)}
 
 
 def access_log(execution_arn: str) -> list[dict[str, Any]]:
@@ -481,6 +524,16 @@ def credentials_for(
     the service sends (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html);
     :class:`AssumeRoleDenied` if it does not allow ``sts:AssumeRole``. With enforcement off the
     trust policy is not consulted."""
+    started = time.perf_counter()
+    try:
+        return _credentials_for(service, role_arn, session_name, source_account, source_arn, execution_arn)
+    finally:
+        charge(execution_arn, time.perf_counter() - started)
+
+
+def _credentials_for(
+    service: str, role_arn: str, session_name: str, source_account: str | None, source_arn: str | None, execution_arn: str | None
+) -> Credentials:
     ROLE_SERVICES[role_arn] = service
     context: dict[str, Any] = {"aws:RequestedRegion": REGION}
     if source_account:

@@ -14,6 +14,7 @@ metrics or traces, the denial is recorded and the work goes on.
 
 from __future__ import annotations
 
+import time
 from typing import Iterable
 
 from ...iam.evaluation import Decision, Principal
@@ -40,6 +41,14 @@ def check(
     denial when ``fail``, else record every decision and go on."""
     if not enforce.enabled():
         return []
+    started = time.perf_counter()
+    try:
+        return _check(role_arn, session, authorizations, execution_arn=execution_arn, via=via, fail=fail)
+    finally:
+        enforce.charge(execution_arn, time.perf_counter() - started)
+
+
+def _check(role_arn: str, session: str, authorizations: Iterable[Authorization], *, execution_arn: str | None, via: str, fail: bool) -> list[Decision]:
     caller = role_session(role_arn, session)
     if fail:
         return enforce.authorize_all(caller, authorizations, execution_arn=execution_arn, via=via)

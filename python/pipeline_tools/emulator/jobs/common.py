@@ -25,6 +25,7 @@ _s3_client_lock = threading.Lock()
 # Job ARN -> the credentials of the job's RoleArn (IAM enforcement on; set by the create call,
 # see patches/sagemaker_jobs.py). Kept off moto's job objects, which describe every attribute.
 JOB_CREDENTIALS: dict[str, Any] = {}
+_job_session: Any = None
 
 
 def job_s3_client(job: Any) -> Any:
@@ -36,19 +37,24 @@ def job_s3_client(job: Any) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(
-        "s3",
-        endpoint_url=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT"),
-        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-        verify=os.environ.get("AWS_CA_BUNDLE") or True,
-        config=Config(
-            s3={"addressing_style": "path"},
-            request_checksum_calculation="when_required",
-            response_checksum_validation="when_required",
-            retries={"max_attempts": 2, "mode": "standard"},
-        ),
-        **credentials.boto_kwargs(),
-    )
+    global _job_session
+    # One session for all job clients: ~10 ms per client instead of ~0.2 s from a new session;
+    # sessions are not thread-safe, clients are (built under the lock, used freely).
+    with _s3_client_lock:
+        if _job_session is None:
+            _job_session = boto3.session.Session()
+        return _job_session.client(
+            "s3",
+            endpoint_url=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT"),
+            region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+            verify=os.environ.get("AWS_CA_BUNDLE") or True,
+            config=Config(
+                s3={"addressing_style": "path"},
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            ),
+            **credentials.boto_kwargs(),
+        )
 
 
 def data_failure(direction: str, uri: str, error: Exception) -> str:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from typing import Any
 from xml.sax.saxutils import escape
@@ -321,7 +322,7 @@ def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None,
     return out
 
 
-def check_s3(response: Any, bucket_name: str | None, key_name: str | None) -> None:
+def check_s3(response: Any, bucket_name: str | None, key_name: str | None) -> enforce.Caller:
     access_key, token = _credentials(response)
     try:
         caller = enforce.caller_for(access_key, token)
@@ -341,6 +342,7 @@ def check_s3(response: Any, bucket_name: str | None, key_name: str | None) -> No
         raise _s3_denied(_s3_message(denial.decision)) from None
     except UnresolvedOperation as gap:
         raise _xml_error("NotImplemented", f"IAM enforcement: {gap}", GAP_STATUS, s3=True) from None
+    return caller
 
 
 # ---- wiring ------------------------------------------------------------------------------------
@@ -355,10 +357,12 @@ def apply() -> bool:
     original_call_action = BaseResponse.call_action
 
     def call_action(self: BaseResponse) -> Any:
+        started = time.perf_counter()
         try:
             caller = check_normal(self)
         except Rejected as rejected:
             return rejected.response()
+        enforce.charge(enforce.execution_of(caller.access_key), time.perf_counter() - started)
         # What the operation sets off in this thread (a Lambda invocation, a job) acts for the
         # execution the caller acts for.
         enforce.set_current_execution(enforce.execution_of(caller.access_key))
@@ -370,7 +374,9 @@ def apply() -> bool:
     BaseResponse.call_action = call_action
 
     def authorize_s3(self: S3Response, bucket_name: str | None = None, key_name: str | None = None) -> None:
-        check_s3(self, bucket_name, key_name)
+        started = time.perf_counter()
+        caller = check_s3(self, bucket_name, key_name)
+        enforce.charge(enforce.execution_of(caller.access_key), time.perf_counter() - started)
 
     S3Response._authenticate_and_authorize_s3_action = authorize_s3
 
@@ -407,6 +413,6 @@ def _serve_access_log(environ: dict[str, Any], start_response: Any) -> list[byte
     from urllib.parse import parse_qs
 
     execution = (parse_qs(environ.get("QUERY_STRING", "")).get("execution") or [""])[0]
-    body = json.dumps({"enforced": True, "execution": execution, "decisions": enforce.access_log(execution)}).encode()
+    body = json.dumps({"enforced": True, "execution": execution, "cost": enforce.cost_of(execution), "decisions": enforce.access_log(execution)}).encode()
     start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
