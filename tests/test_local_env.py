@@ -1,4 +1,5 @@
-"""`pipeline-tools local env`, evaluated by a real shell, and the local state's stale-emulator rule.
+"""`pipeline-tools local env`, evaluated by a real shell; the local state's stale-emulator rule; one
+state path for every tool, whatever output directory cdktf/cdktn synthesize into.
 
 A boto3 script that names no endpoint, region or credentials reaches the emulator after
 `eval "$(pipeline-tools local env)"`, even from a shell whose AWS_PROFILE, session token and an
@@ -131,3 +132,18 @@ def test_the_local_state_is_dropped_only_when_written_before_the_running_emulato
     forget_state_of_stopped_emulators(state_dir)
     assert sorted(p.name for p in state_dir.iterdir()) == []
     assert since <= time.time()
+
+
+def test_the_app_points_every_output_directory_at_the_one_state(tmp_path):
+    """cdktf/cdktn run infra/app.py with CDKTF_OUTDIR = their --output: the backend path, relative to
+    the stack directory, must still name the project's state file, whatever that directory's depth."""
+    out = tmp_path / "deep" / "er" / "out"
+    out.mkdir(parents=True)  # the CLI creates it before running the app
+    env = {**os.environ, "CDKTF_OUTDIR": "deep/er/out", "PIPELINE_TOOLS_TARGET": "aws"}
+    env.pop("PIPELINE_TOOLS_CONFIG", None)
+    result = subprocess.run([sys.executable, str(Path(__file__).resolve().parents[1] / "infra" / "app.py")],
+                            cwd=tmp_path, env=env, text=True, capture_output=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    stack_dir = out / "stacks" / "ml-pipeline"
+    backend = json.loads((stack_dir / "cdk.tf.json").read_text())["terraform"]["backend"]["local"]["path"]
+    assert (stack_dir / backend).resolve() == (tmp_path / ".pipeline-tools" / "state" / "aws" / "terraform.tfstate").resolve()

@@ -50,7 +50,10 @@ def app_for(config_path: Path | None, target: str, out_dir: Path | None = None, 
     local = local_endpoint() if target == "local" else None
     from sfn_ml_pipeline.stack import build_app  # starts jsii: seconds
 
-    final_stack = stack_dir_of(final_out or out_dir or DEFAULT_OUT).resolve()
+    # The npm CLIs (cdktf/cdktn synth --output DIR) pass their output directory as CDKTF_OUTDIR: the
+    # backend path is relative to the stack directory there, so every tool lands on the same state file.
+    cli_out = os.environ.get("CDKTF_OUTDIR")
+    final_stack = stack_dir_of(final_out or out_dir or (Path(cli_out) if cli_out else DEFAULT_OUT)).resolve()
     state_file = (Path.cwd() / STATE_DIR / target / "terraform.tfstate").resolve()
     state_rel = os.path.relpath(state_file, final_stack)
     return build_app(config, out_dir=out_dir, local=local, state_file=state_rel)
