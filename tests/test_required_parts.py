@@ -11,7 +11,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Needs terraform + the mirror + checkov; its fixtures run before anything heavy.
-NEEDS_ALL = "tests/test_check.py::test_check_passes_on_the_default_stack"
+NEEDS_ALL = "tests/test_check.py::test_check_passes[default]"
 
 
 def _env(**changes: str | None) -> dict[str, str]:
