@@ -11,6 +11,12 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# One provider plugin cache per test worker, shared by every working directory the tests create
+# (terraform links the 700 MB provider from it instead of copying it into each one).
+os.environ.setdefault(
+    "TF_PLUGIN_CACHE_DIR",
+    os.path.join(__import__("tempfile").gettempdir(), f"pipeline-tools-plugin-cache-{os.getuid()}-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"),
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"  # the team's reference folder, beside the checkout

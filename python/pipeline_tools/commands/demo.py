@@ -57,6 +57,12 @@ def demo(config_path, port, plugin_dir, terraform_bin, rows, keep, iam):
         step("synth --target local")
         click.echo(synthesize(config_path, "local"))
         step("validate (statelint + terraform validate)")
+        # One init (with the backend) serves validate and deploy: both find it done (terraform.py).
+        from ..operations.stack import terraform_env
+        from ..stackfile import resolve_stack_dir
+        from ..terraform import Terraform
+
+        Terraform(resolve_stack_dir(None), binary=terraform_bin, plugin_dir=plugin_dir, env=terraform_env("local")).init()
         problems = validate_stack(None, plugin_dir, terraform_bin)
         if problems:
             raise Findings(f"validate found {len(problems)} problem(s): {problems[0]}")

@@ -28,28 +28,32 @@ def local() -> None:
     "iam",
     default=None,
     help="Enforce IAM: every request is authenticated and authorized as its role, as in an account "
-    "(default: the PIPELINE_TOOLS_EMULATOR_IAM variable, else off).",
+    "(default: on, unless PIPELINE_TOOLS_EMULATOR_IAM=0). See docs/iam-enforcement.md.",
 )
 def up(port: int, iam: bool | None) -> None:
     """Start the emulator in the background and wait until it answers (idempotent)."""
     from ..emulator.access import enforcement_of, mode_line
-    from ..emulator.authz.enforce import ENV_FLAG
+    from ..emulator.authz.enforce import choose_for_cli
 
-    if iam is not None:
-        os.environ[ENV_FLAG] = "1" if iam else "0"  # read by the server process it starts
+    wanted = choose_for_cli(iam)  # exported to the server process it starts
     already = lifecycle.running_state(DEFAULT_DIRECTORY)
     if already is not None:
         click.echo(already["endpoint"])
         if port and already["port"] != port:
             click.echo(f"note: already running on port {already['port']} (`pipeline-tools local down` first to move it)", err=True)
         enforced = enforcement_of(already)
-        if iam is not None and enforced is not None and enforced != iam:
+        if enforced is not None and enforced != wanted:
             click.echo(f"note: already running with IAM enforcement {'on' if enforced else 'off'} (`pipeline-tools local down` first to change it)", err=True)
         return
     started = time.monotonic()
     state = lifecycle.start_emulator(port, DEFAULT_DIRECTORY)
     click.echo(state["endpoint"])
     click.echo(f"started in {time.monotonic() - started:.1f} s (CA bundle {state['ca_bundle']}, log {state['log']})", err=True)
+    restored = state.get("restored") or {}
+    for warning in restored.get("warnings", []):
+        click.echo(warning, err=True)
+    if restored.get("interrupted"):
+        click.echo(f"ended {len(restored['interrupted'])} execution(s)/job(s) cut off when the emulator last stopped (FAILED: Emulator.Stopped)", err=True)
     click.echo(mode_line(enforcement_of(state)), err=True)
 
 
@@ -60,6 +64,25 @@ def down() -> None:
         click.echo("local emulator stopped")
     else:
         click.echo("local emulator was not running")
+
+
+@local.command("reset")
+@click.option("--yes", "yes", is_flag=True, help="Do not ask (needed without a terminal).")
+def reset(yes: bool) -> None:
+    """Wipe the local account on purpose: every resource, object and execution the emulator keeps in
+    .pipeline-tools/emulator/ (and the job files). Stops the emulator first if it runs."""
+    import sys
+
+    from ..errors import UsageError
+
+    if not yes:
+        if not sys.stdin.isatty():
+            raise UsageError("local reset deletes every resource, object and execution of the local emulator and needs confirmation, but there is no terminal", "pass --yes")
+        click.confirm("Delete everything the local emulator holds (resources, objects, executions)?", abort=True)
+    stopped, wiped = lifecycle.reset_emulator_state(DEFAULT_DIRECTORY)
+    if stopped:
+        click.echo("local emulator stopped")
+    click.echo("local state wiped" if wiped else "no local state to wipe")
 
 
 @local.command("status")

@@ -2,7 +2,9 @@
 
 The server runs as ``python -m pipeline_tools.emulator.serve`` in its own session, so Ctrl-C
 in the terminal that ran ``local up`` does not take it down; its pid, port, CA bundle and
-log are recorded in ``<directory>/emulator.json`` (see :mod:`.state`).
+log are recorded in ``<directory>/emulator.json`` (see :mod:`.state`). What it holds (the
+account's resources, objects, executions) is durable in ``<directory>/emulator/`` (see
+:mod:`.durable`): it outlives the process; :func:`reset_emulator_state` wipes it on purpose.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .state import (
     state_path,
     write_state,
 )
+from . import durable
 from .jobs.common import read_tail
 from .tls import ensure_certificates
 
@@ -66,13 +69,14 @@ def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> di
         if running is not None:
             return running
         _clear_stale_state(directory)
+        durable.read_header(directory)  # an incompatible state directory: refused, with the fix
+        holder = durable.holder(directory)
+        if holder is not None:
+            raise durable.held_message(directory, holder)
         if port:
             _require_free_port(port)
         tls = ensure_certificates(directory)
         log_path = directory / LOG_FILE
-        # The emulator keeps its resources in memory: they exist from this start on. A local Terraform
-        # state last written before this moment describes a previous emulator (operations/stack.py).
-        data_since = time.time()
         with open(log_path, "wb") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", SERVE_MODULE, "--host", HOST, "--port", str(port), "--state-dir", str(directory)],
@@ -100,6 +104,7 @@ def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> di
                     f"see {log_path}",
                 )
             time.sleep(0.1)
+        restored = health.get("durable") or {}
         state = {
             "endpoint": endpoint_for(port),
             "port": int(port),
@@ -107,8 +112,15 @@ def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> di
             "ca_bundle": str(tls.ca),
             "region": REGION,
             "account_id": ACCOUNT_ID,
-            "data_since": data_since,
+            # Since when its resources exist: the creation of its durable state (a local Terraform
+            # state last written before that describes an account that is gone, operations/stack.py).
+            "data_since": restored.get("created") or durable.created_at(directory) or time.time(),
             "log": str(log_path),
+            "restored": {
+                "seconds": restored.get("restore_seconds"),
+                "interrupted": restored.get("interrupted", []),
+                "warnings": restored.get("warnings", []),
+            },
         }
         write_state(state, directory)
         return state
@@ -131,6 +143,22 @@ def stop_emulator(directory: Path = DEFAULT_DIRECTORY) -> bool:
             with contextlib.suppress(FileNotFoundError):
                 recorded.unlink()
         return stopped
+
+
+def reset_emulator_state(directory: Path = DEFAULT_DIRECTORY) -> tuple[bool, bool]:
+    """Stop the emulator recorded in ``directory`` (if any) and delete its durable state and job
+    files. Returns (stopped, wiped). Refuses while another server still holds the state."""
+    import shutil
+
+    directory = Path(directory).resolve()
+    stopped = stop_emulator(directory) if directory.is_dir() else False
+    holder = durable.holder(directory)
+    if holder is not None:
+        raise durable.held_message(directory, holder)
+    wiped = durable.wipe(directory)
+    if (directory / "jobs").is_dir():
+        shutil.rmtree(directory / "jobs", ignore_errors=True)
+    return stopped, wiped
 
 
 def running_state(directory: Path = DEFAULT_DIRECTORY) -> dict[str, Any] | None:
@@ -189,6 +217,8 @@ def _start_failure(port: int, log_path: Path, code: int) -> EnvironmentProblem:
     if "Address already in use" in tail:
         return _busy(port)
     last = tail.strip().splitlines()[-1] if tail.strip() else f"exit code {code}"
+    if last.startswith("error: "):  # the server's own one-line refusal (state held, incompatible state)
+        return EnvironmentProblem(last[len("error: "):])
     return EnvironmentProblem(f"local emulator exited while starting: {last}", f"see {log_path}")
 
 

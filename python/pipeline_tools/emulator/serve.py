@@ -72,17 +72,44 @@ def main(argv: list[str] | None = None) -> None:
     from moto.core.config import default_user_config
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from ..errors import EnvironmentProblem
     from ..files import write_atomic
-    from . import patches
+    from . import durable, patches
+    from .patches import sfn_durable_executions
     from .state import PORT_FILE
+
+    # One server per state directory: the lock is held until this process ends (even by kill -9).
+    try:
+        lock = durable.acquire(directory, os.getpid(), port)  # noqa: F841 - held for the process's life
+    except EnvironmentProblem as problem:
+        print(f"error: {problem}", flush=True)
+        sys.exit(2)
 
     default_user_config["stepfunctions"]["execute_state_machine"] = True
     applied = patches.apply_all()
+    store = durable.Store(directory)
+    try:
+        restored = store.open()
+    except EnvironmentProblem as problem:
+        print(f"error: {problem}", flush=True)
+        sys.exit(2)
+    for warning in restored["warnings"]:
+        print(warning, flush=True)
+    sfn_durable_executions.STORE = store
+    store.start_background()
 
-    moto_app = DomainDispatcherApplication(create_backend_app)
-    server.app = _middleware(moto_app, {"pid": os.getpid(), "port": port, "patches": applied})
+    class Dispatcher(DomainDispatcherApplication):
+        def get_application(self, environ: dict[str, Any]) -> Any:
+            app = super().get_application(environ)
+            environ["pipeline_tools.service"] = getattr(app, "service", None)
+            return app
+
+    moto_app = Dispatcher(create_backend_app)
+    health = {"pid": os.getpid(), "port": port, "patches": applied, "durable": restored}
+    server.app = _middleware(moto_app, health, store)
 
     def stop(signum: int, frame: Any) -> None:
+        store.close()
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, stop)
@@ -97,9 +124,10 @@ def _not_ready(environ: dict[str, Any], start_response: Callable) -> Iterable[by
     return [b""]
 
 
-def _middleware(inner: Callable, health: dict[str, Any]) -> Callable:
-    """Answer the health probe and injected faults (faults.py), and record per request whether it came over TLS."""
-    body = json.dumps(health).encode()
+def _middleware(inner: Callable, health: dict[str, Any], store: Any = None) -> Callable:
+    """Answer the health probe and injected faults (faults.py), record per request whether it came
+    over TLS, and journal what a request may have changed before its response leaves (durable.py)."""
+    body = json.dumps(health, default=str).encode()
 
     def app(environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
         if environ.get("PATH_INFO") == HEALTH_PATH:
@@ -111,12 +139,63 @@ def _middleware(inner: Callable, health: dict[str, Any]) -> Callable:
         if fault is not None:
             return faults.respond(fault, start_response)
         set_secure_transport(environ.get("wsgi.url_scheme") == "https")
+        changes = store is not None and _may_change(environ)
         try:
-            return inner(environ, start_response)
+            response = inner(environ, start_response)
+            if changes and environ.get("pipeline_tools.service"):
+                try:
+                    store.flush([environ["pipeline_tools.service"]])  # durable before the caller hears "done"
+                except Exception as error:  # noqa: BLE001 - the call happened; say loudly that it is not on disk
+                    print(f"[durable] NOT SAVED: {environ['pipeline_tools.service']}: {type(error).__name__}: {error}", flush=True)
+            return response
         finally:
             set_secure_transport(None)
+            if store is not None:
+                store.touch()
 
     return app
+
+
+# Operations that only read (by name prefix); everything else may change state and is journaled.
+_READS = ("Describe", "Get", "List", "BatchGet", "Head", "Lookup", "Filter", "Search", "Validate", "Simulate", "Test")
+_CHANGING_GETS = {"GetSessionToken", "GetFederationToken"}  # STS: these issue credentials
+
+
+def _may_change(environ: dict[str, Any]) -> bool:
+    """Whether a request may change state: any S3-style PUT/POST/DELETE, any action not named as a read."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    if method in ("GET", "HEAD", "OPTIONS"):
+        return False
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    action = target.rsplit(".", 1)[-1] if target else None
+    if action is None and method == "POST":
+        action = _query_action(environ)
+    if action is None:
+        return True
+    return action in _CHANGING_GETS or not action.startswith(_READS)
+
+
+def _query_action(environ: dict[str, Any]) -> str | None:
+    """The Action of a query-protocol request (IAM, STS: in the query string or the form body),
+    the body put back for moto to read."""
+    import io
+    from urllib.parse import parse_qs
+
+    query = parse_qs(environ.get("QUERY_STRING", ""))
+    if "Action" in query:
+        return query["Action"][0]
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return None
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if not 0 < length <= 1 << 20:
+        return None
+    raw = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(raw)
+    values = parse_qs(raw.decode("utf-8", "replace")).get("Action")
+    return values[0] if values else None
 
 
 if __name__ == "__main__":

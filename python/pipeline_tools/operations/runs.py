@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import Findings
+from ..errors import Findings, UsageError
 from ..execution import Clients, check_execution_name, collect, failed_state_of, find_state_machine, new_execution_name, watch
 from ..synthesis import read_config
 
@@ -47,7 +47,7 @@ def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Pa
     machine_arn = find_state_machine(clients, config)
     name = check_execution_name(name or new_execution_name())
     execution_input = {"rows": rows} if rows else {}
-    started = clients.sfn.start_execution(stateMachineArn=machine_arn, name=name, input=json.dumps(execution_input))
+    started = _start(clients, machine_arn, name, json.dumps(execution_input))
     arn = started["executionArn"]
     try:  # from here on, Ctrl-C leaves the execution running
         echo(f"started {name} on {target} ({arn})")
@@ -65,6 +65,24 @@ def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Pa
         echo(f"stopped watching; the execution goes on: {arn}", err=True)
         sys.exit(130)
     return collect(clients, config, description, progress, artifacts_dir)
+
+
+def _start(clients: Clients, machine_arn: str, name: str, execution_input: str) -> dict:
+    """StartExecution; a name already used by an execution that ended says how that one ended
+    (e.g. FAILED because the local emulator stopped while it ran), not a traceback."""
+    import botocore.exceptions
+
+    try:
+        return clients.sfn.start_execution(stateMachineArn=machine_arn, name=name, input=execution_input)
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "ExecutionAlreadyExists":
+            raise
+    arn = machine_arn.replace(":stateMachine:", ":execution:", 1) + f":{name}"
+    existing = clients.sfn.describe_execution(executionArn=arn)
+    if existing["status"] == "RUNNING":
+        raise UsageError(f"execution {name} is already running, with another input", "pick another --name")
+    why = f": {existing['error']}: {existing.get('cause', '')}" if existing.get("error") else ""
+    raise UsageError(f"execution {name} already exists and ended {existing['status']}{why}", "start a new one: leave out --name, or pick another name")
 
 
 def report_of(summary: dict, artifacts_dir: Path, echo=click.echo) -> None:

@@ -23,6 +23,8 @@ MODULES = (
     "s3_secure_transport",  # bucket policies see aws:SecureTransport; conditions evaluated
     "s3_lifecycle",  # GetBucketLifecycleConfiguration returns what was put
     "s3_chunked_body",  # aws-chunked upload bodies decoded in linear, not quadratic, time
+    "s3_bodies_on_disk",  # object bodies are files under .pipeline-tools/emulator/objects/ (durable.py)
+    "sfn_durable_executions",  # executions pickle with their history, without the live interpreter
     "iam_enforce",  # requests authenticated and authorized by AWS's policy evaluation (PIPELINE_TOOLS_EMULATOR_IAM=1)
 )
 
