@@ -5,7 +5,7 @@ local``, ``deploy``, ``run`` and the tests read it with :func:`read_state`. Keys
 
     {"endpoint": "https://127.0.0.1:PORT", "port": P, "pid": N, "ca_bundle": "<abs CA PEM>",
      "region": "us-east-1", "account_id": "123456789012", "log": "<abs path>",
-     "data_since": <epoch seconds: since when its resources exist; today the start, as it keeps them in memory>}
+     "data_since": <epoch seconds: when its account (the resources it holds) was created; a reset starts a new one>}
 """
 
 from __future__ import annotations

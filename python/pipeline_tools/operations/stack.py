@@ -70,15 +70,14 @@ def check_aws_credentials(region: str) -> None:
 
 
 def forget_state_of_stopped_emulators(state_dir: Path) -> None:
-    """Drop a local-target state that describes a stopped emulator's resources, and only such a state.
+    """Drop a local-target state that describes resources the running emulator never held, and only such a state.
 
-    The emulator keeps everything in memory, so once it restarts the state written against the
-    previous one describes resources that no longer exist. Whoever deploys (pipeline-tools,
-    `cdktf deploy`, `cdktn deploy`, plain `terraform apply` in the synthesized stack) writes the
-    same file, so the test is about the file, not about who wrote it: a state last written before
-    the running emulator's resources came to be (``data_since`` in ``emulator.json``: its start
-    today; the creation of its data once the emulator is durable) is stale and removed; one written
-    since then was written against this emulator and is kept.
+    Whoever deploys (pipeline-tools, `cdktf deploy`, `cdktn deploy`, plain `terraform apply` in the
+    synthesized stack) writes the same file, so the test is about the file, not about who wrote it:
+    a state last written before the running emulator's account was created (``data_since`` in
+    ``emulator.json``; a `local reset` or a fresh directory starts a new account) describes
+    resources that are gone and is removed; one written since then was written against this
+    account and is kept.
     """
     from ..emulator import read_state
 
