@@ -32,7 +32,7 @@ FAILING_TRANSFORM = "import sys\nprint('standardizing...')\nsys.stderr.write('er
 
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
-MACHINES = ("pipeline", "pipeline-failing", "pipeline-slow")
+MACHINES = ("pipeline", "pipeline-failing", "pipeline-slow", "pipeline-short-limit")
 SLOW_TRANSFORM_KEY = "code/slow/transform.py"
 
 
@@ -138,7 +138,7 @@ def deployed(emulator):
     config = config_from_mapping({})
     sfn = client("stepfunctions", emulator)
 
-    def machine(name: str, transform_key: str) -> str:
+    def machine(name: str, transform_key: str, config=config) -> str:
         definition = build_definition(config, DefinitionRefs(BUCKET, function, roles["sagemaker"], transform_key))
         check = sfn.validate_state_machine_definition(definition=json.dumps(definition))
         assert check["result"] == "OK", check["diagnostics"]
@@ -146,6 +146,8 @@ def deployed(emulator):
 
     return {"good": machine(MACHINES[0], TRANSFORM_KEY), "failing": machine(MACHINES[1], FAILING_TRANSFORM_KEY),
             "slow": machine(MACHINES[2], SLOW_TRANSFORM_KEY),
+            # the slow script under a 2 s processing limit: the run fails at Standardization
+            "short_limit": machine(MACHINES[3], SLOW_TRANSFORM_KEY, config_from_mapping({"processing": {"max_runtime_seconds": 2}})),
             "role": job_role, "roles": roles, "function": function}
 
 
@@ -272,9 +274,67 @@ def test_training_job_over_max_runtime_fails_with_the_reason(emulator, deployed)
     while (job := sagemaker.describe_training_job(TrainingJobName="too-long"))["TrainingJobStatus"] == "InProgress":
         assert time.monotonic() < deadline
         time.sleep(0.2)
-    assert job["TrainingJobStatus"] == "Failed"
-    assert "MaxRuntimeInSeconds (2 s)" in job["FailureReason"]
-    assert job["SecondaryStatus"] == "MaxRuntimeExceeded"
+    # Stopped / MaxRuntimeExceeded, as SageMaker's API reference lists it (API_SecondaryStatusTransition)
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
+    assert job["FailureReason"].startswith("MaxRuntimeExceeded: ") and "MaxRuntimeInSeconds (2 s)" in job["FailureReason"]
+    assert job["SecondaryStatusTransitions"][-1]["Status"] == "MaxRuntimeExceeded"
+    assert s3.list_objects_v2(Bucket=BUCKET, Prefix="long/models/").get("KeyCount") == 0  # no model uploaded
+    assert not _job_processes("training", "too-long")
+
+
+def _job_processes(kind: str, name: str) -> list[int]:
+    """PIDs of processes still running in the job's private root (``<tmp>/<kind>-<name>-*``)."""
+    import os
+
+    marker = f"{kind}-{name}-".encode()
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
+                cwd = os.readlink(f"/proc/{entry}/cwd").encode()
+            except OSError:
+                continue
+            if marker in cmdline or marker in cwd:
+                found.append(int(entry))
+    return found
+
+
+def test_a_processing_limit_fails_the_execution_at_that_state_with_the_reason(emulator, deployed):
+    sfn, sagemaker = client("stepfunctions", emulator), client("sagemaker", emulator)
+    arn = sfn.start_execution(stateMachineArn=deployed["short_limit"], name="over-the-limit", input=json.dumps({"rows": 20}))["executionArn"]
+    failed_state, error, cause = _failure(sfn, arn)
+    assert (failed_state, error) == (STANDARDIZE, "States.TaskFailed")
+    assert cause.startswith("MaxRuntimeExceeded: the processing job exceeded MaxRuntimeInSeconds (2 s)"), cause
+    job = sagemaker.describe_processing_job(ProcessingJobName="over-the-limit")
+    assert job["ProcessingJobStatus"] == "Stopped" and job["FailureReason"] == cause
+    assert not _job_processes("processing", "over-the-limit")
+
+
+def test_stop_training_job_stops_its_processes(emulator, deployed):
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    s3.put_object(Bucket=BUCKET, Key="stop/train/data.csv", Body=b"1,0.5,0.2\n0,0.1,0.9\n1,0.7,0.3\n0,0.2,0.8\n")
+    sagemaker.create_training_job(
+        TrainingJobName="stopped-training",
+        RoleArn=deployed["role"],
+        AlgorithmSpecification={"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
+        HyperParameters={"objective": "reg:logistic", "num_round": "100000000", "max_depth": "6"},
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/stop/train/"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/stop/models"},
+        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    deadline = time.monotonic() + 60
+    while not _job_processes("training", "stopped-training"):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    sagemaker.stop_training_job(TrainingJobName="stopped-training")
+    deadline = time.monotonic() + 30
+    while (job := sagemaker.describe_training_job(TrainingJobName="stopped-training"))["TrainingJobStatus"] in ("InProgress", "Stopping"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "Stopped")
+    assert not _job_processes("training", "stopped-training")
 
 
 def test_two_executions_at_once_keep_separate_data(emulator, deployed):
@@ -310,7 +370,7 @@ def test_training_job_with_a_bad_hyperparameter_fails_with_the_reason(emulator, 
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert job["TrainingJobStatus"] == "Failed"
-    assert job["FailureReason"].startswith("AlgorithmError: exit code 1: error: ")
+    assert job["FailureReason"].startswith("AlgorithmError: exit code 1 on algo-1: error: ")
     assert "reg:nonsense" in job["FailureReason"]
 
 

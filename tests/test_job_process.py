@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from pipeline_tools.emulator.jobs.common import JobProcess
+from pipeline_tools.emulator.jobs.common import HostGroup, JobProcess, host_directory, host_failure
 
 SCRIPT = """\
 import json, os, sys
@@ -77,3 +77,37 @@ def test_timeout_and_stop_end_the_process(job):
     stop = threading.Event()
     stop.set()
     assert make(command=sleeper).start().run(timeout=60, stop=stop) == (None, "stopped")
+
+
+def test_a_crashed_host_fails_the_job_and_stops_the_others(tmp_path):
+    """Two hosts: algo-2 crashes, so the job fails with its last error lines and algo-1, still
+    running, is stopped (as SageMaker stops the other instances of a failed job)."""
+    logs = tmp_path / "job"
+    crash = "import sys, time\ntime.sleep(0.3)\nprint('loading shard', file=sys.stderr)\nraise SystemExit('error: shard 2 is corrupt')\n"
+    hosts = {
+        "algo-1": JobProcess([sys.executable, "-c", "import time; time.sleep(60)"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, log_dir=host_directory(logs, "algo-1")),
+        "algo-2": JobProcess([sys.executable, "-c", crash], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, log_dir=host_directory(logs, "algo-2")),
+    }
+    started = time.monotonic()
+    outcome = HostGroup(hosts).run(timeout=60, stop=threading.Event())
+    assert (outcome.kind, outcome.host, outcome.code) == ("failed", "algo-2", 1)
+    assert time.monotonic() - started < 10
+    assert hosts["algo-1"].process.poll() is not None  # stopped, not left running
+    reason = host_failure(outcome.host, outcome.code, logs)
+    assert reason.startswith("AlgorithmError: exit code 1 on algo-2: ")
+    assert reason.endswith("loading shard\nerror: shard 2 is corrupt")
+
+
+def test_stop_and_the_runtime_limit_end_every_host(tmp_path):
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)"]
+
+    def group() -> HostGroup:
+        return HostGroup({f"algo-{i}": JobProcess(sleeper, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, log_dir=host_directory(tmp_path, f"algo-{i}")) for i in (1, 2)})
+
+    hosts = group()
+    assert hosts.run(timeout=0.3, stop=threading.Event()).kind == "timeout"
+    assert all(p.process.poll() is not None for p in hosts.hosts.values())
+    stop, hosts = threading.Event(), group()
+    threading.Timer(0.3, stop.set).start()
+    assert hosts.run(timeout=60, stop=stop).kind == "stopped"
+    assert all(p.process.poll() is not None for p in hosts.hosts.values())

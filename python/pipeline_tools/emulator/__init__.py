@@ -68,7 +68,7 @@ def client(service: str, state: dict[str, Any] | None = None) -> Any:
 
 def job_directory(kind: str, job_name: str, directory: Path = DEFAULT_DIRECTORY) -> Path:
     """Where the emulator keeps a SageMaker job's files (``kind``: ``processing`` or
-    ``training``): ``stdout.log``, ``stderr.log``, ``runner.log`` (the emulator's own steps around
+    ``training``): ``algo-N/stdout.log``, ``algo-N/stderr.log`` (one folder per host), ``runner.log`` (the emulator's own steps around
     the container, timed) and, for a training job, ``metrics.json`` (``{"rounds": [{"round": 0,
     "train:rmse": ...}], "final": {"train:rmse": ...}}``)."""
     return Path(directory) / "jobs" / kind / job_name

@@ -168,8 +168,8 @@ def upload_directory(s3: Any, source: Path, uri: str) -> int:
 
 
 def jobs_directory(kind: str, job_name: str) -> Path:
-    """``<state dir>/jobs/<kind>/<job>/``, emptied: the job's ``stdout.log``, ``stderr.log``,
-    ``runner.log`` (what the emulator did around the container, with timings) and, for training,
+    """``<state dir>/jobs/<kind>/<job>/``, emptied: each host's ``algo-N/stdout.log`` and
+    ``algo-N/stderr.log``, ``runner.log`` (what the emulator did around the container, with timings) and, for training,
     ``metrics.json``; readable by the CLI. ``kind`` (``processing``/``training``) keeps them apart:
     as on SageMaker, a processing and a training job may share a name (the pipeline names both
     after the execution). A name reused after a restart starts clean."""
@@ -178,6 +178,8 @@ def jobs_directory(kind: str, job_name: str) -> Path:
     for stale in base.iterdir():
         if stale.is_file():
             stale.unlink()
+        elif stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
     return base
 
 
@@ -194,6 +196,30 @@ class RunnerLog:
         with open(self.path, "a", encoding="utf-8") as handle:
             handle.write(f"{utcnow():%H:%M:%S.%f}"[:-3] + f" (+{now - self._last:.3f} s) {message}\n")
         self._last = now
+
+
+def runtime_exceeded(kind: str, limit: float) -> str:
+    """Why a job past ``StoppingCondition.MaxRuntimeInSeconds`` ended. SageMaker ends such a job
+    and reports it ``Stopped`` (for training with the secondary status ``MaxRuntimeExceeded``, "The
+    job stopped because it exceeded the maximum allowed runtime":
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_SecondaryStatusTransition.html);
+    this text (the emulator's, kept in FailureReason so Step Functions' cause and ``run`` say why)
+    names that status."""
+    return f"MaxRuntimeExceeded: the {kind} job exceeded MaxRuntimeInSeconds ({limit:.0f} s) and was stopped"
+
+
+def host_failure(host: str, code: int, log_dir: Path) -> str:
+    """A crashed host's FailureReason: ``AlgorithmError`` (SageMaker's prefix for a container's
+    failure) with the exit code, the host and its last error lines."""
+    stderr = tail(read_tail(host_directory(log_dir, host) / "stderr.log"))
+    return f"AlgorithmError: exit code {code} on {host}: {stderr or 'no output on stderr'}"
+
+
+def host_directory(log_dir: Path, host: str) -> Path:
+    """``<job dir>/<host>/``: that host's ``stdout.log`` and ``stderr.log``."""
+    path = log_dir / host
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def tail(text: str, limit: int = FAILURE_REASON_LIMIT - 100) -> str:
@@ -225,8 +251,8 @@ class JobProcess:
             self.process = self._popen(launcher, stdin=subprocess.PIPE)
         return self
 
-    def run(self, *, timeout: float, stop: threading.Event) -> tuple[int | None, str]:
-        """Run the job's code to the end; returns (exit code, "") or (None, "stopped"|"timeout")."""
+    def release(self) -> None:
+        """Let the job's code start (a preloaded interpreter gets ``run``; otherwise it starts now)."""
         if self.process is None:
             self.process = self._popen(self.args, stdin=subprocess.DEVNULL)
         else:
@@ -235,15 +261,11 @@ class JobProcess:
                 self.process.stdin.close()
             except BrokenPipeError:
                 pass  # it already exited: its status and stderr tell why
-        deadline = time.monotonic() + timeout
-        while True:
-            code = self.process.poll()
-            if code is not None:
-                return code, ""
-            if stop.is_set() or time.monotonic() > deadline:
-                self.close()
-                return None, "stopped" if stop.is_set() else "timeout"
-            time.sleep(0.02)
+
+    def run(self, *, timeout: float, stop: threading.Event) -> tuple[int | None, str]:
+        """Run the job's code to the end; returns (exit code, "") or (None, "stopped"|"timeout")."""
+        outcome = HostGroup({"algo-1": self}).run(timeout=timeout, stop=stop)
+        return (outcome.code, "") if outcome.kind in ("completed", "failed") else (None, outcome.kind)
 
     def close(self) -> None:
         """End the process if it still runs (a job stopped, or never released after a failed download)."""
@@ -256,6 +278,68 @@ class JobProcess:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+class Outcome:
+    """How a job's hosts ended: ``kind`` is ``completed`` (all exited 0), ``failed`` (``host`` exited
+    ``code`` first; the others were stopped), ``stopped`` (StopXJob) or ``timeout``
+    (MaxRuntimeInSeconds); ``seconds``: how long the hosts ran."""
+
+    def __init__(self, kind: str, host: str | None = None, code: int | None = None, seconds: float = 0.0) -> None:
+        self.kind, self.host, self.code, self.seconds = kind, host, code, seconds
+
+    def __repr__(self) -> str:
+        return f"Outcome({self.kind!r}, host={self.host!r}, code={self.code!r})"
+
+
+class HostGroup:
+    """A job's hosts (``algo-1`` ... ``algo-N``: one :class:`JobProcess` each) run as SageMaker runs
+    them: all released together; the job completes when every host exits 0; the first host to exit
+    non-zero fails the job and the others are stopped; StopXJob or the runtime limit stops them all
+    (SIGTERM, then SIGKILL after a grace period)."""
+
+    POLL_SECONDS = 0.02
+
+    def __init__(self, hosts: dict[str, JobProcess]) -> None:
+        self.hosts = hosts
+
+    def run(self, *, timeout: float, stop: threading.Event) -> Outcome:
+        started = time.monotonic()
+        for process in self.hosts.values():
+            process.release()
+        deadline = started + timeout
+        running = dict(self.hosts)
+        try:
+            while running:
+                for host, process in list(running.items()):
+                    code = process.process.poll()
+                    if code is None:
+                        continue
+                    del running[host]
+                    if code != 0:
+                        return Outcome("failed", host, code, time.monotonic() - started)
+                if not running:
+                    break
+                if stop.is_set():
+                    return Outcome("stopped", seconds=time.monotonic() - started)
+                if time.monotonic() > deadline:
+                    return Outcome("timeout", seconds=time.monotonic() - started)
+                time.sleep(self.POLL_SECONDS)
+            return Outcome("completed", code=0, seconds=time.monotonic() - started)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Stop every host still running: SIGTERM to all at once, then wait (SIGKILL after 5 s)."""
+        live = [p.process for p in self.hosts.values() if p.process is not None and p.process.poll() is None]
+        for process in live:
+            process.terminate()
+        for process in live:
+            try:
+                process.wait(5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def _is_python_program(args: list[str]) -> bool:

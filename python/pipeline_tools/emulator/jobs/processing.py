@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, job_s3_client, data_failure, sandbox_env, tail, upload_directory
+from .common import HostGroup, JobProcess, RunnerLog, data_failure, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, runtime_exceeded, sandbox_env, upload_directory
 
 CONTAINER_ROOT = "/opt/ml/"
 PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
@@ -73,7 +73,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             env.setdefault("PROCESSING_INPUT_DIR", str(data_inputs[0]))
         if outputs:
             env.setdefault("PROCESSING_OUTPUT_DIR", str(outputs[0][0]))
-        container = JobProcess(command, cwd=root, env=env, log_dir=log_dir, preload=IMAGE_LIBRARIES).start()
+        container = JobProcess(command, cwd=root, env=env, log_dir=host_directory(log_dir, "algo-1"), preload=IMAGE_LIBRARIES).start()
 
         s3 = job_s3_client(job)
         for item, local in inputs:
@@ -88,15 +88,15 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
 
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
         note(f"container start: {' '.join(command)}")
-        code, why = container.run(timeout=limit, stop=stop)
-        note(f"container exit: {code if code is not None else why}")
-        if code is None:
-            if why == "timeout":
-                return _failed(f"Processing job exceeded MaxRuntimeInSeconds ({limit:.0f} s) and was stopped")
+        outcome = HostGroup({"algo-1": container}).run(timeout=limit, stop=stop)
+        note(f"container exit: {outcome.code if outcome.kind == 'completed' else outcome.kind}" + (f" ({outcome.host}: {outcome.code})" if outcome.host else ""))
+        if outcome.kind == "timeout":
+            reason = runtime_exceeded("processing", limit)
+            return {"processing_job_status": "Stopped", "failure_reason": reason, "exit_message": reason}
+        if outcome.kind == "stopped":
             return {"processing_job_status": "Stopped", "exit_message": "Stopped by StopProcessingJob"}
-        if code != 0:
-            stderr = read_tail(log_dir / "stderr.log")
-            return _failed(f"AlgorithmError: exit code {code}: {tail(stderr) or 'no output on stderr'}")
+        if outcome.kind == "failed":
+            return _failed(host_failure(outcome.host, outcome.code, log_dir))
         for local, uri in outputs:
             try:
                 note(f"output: {upload_directory(s3, local, uri)} object(s) to {uri}")

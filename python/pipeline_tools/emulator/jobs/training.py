@@ -24,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import JobProcess, RunnerLog, download_prefix, jobs_directory, read_tail, job_s3_client, data_failure, sandbox_env, put_file, split_s3_uri, tail, utcnow
+from .common import HostGroup, JobProcess, RunnerLog, data_failure, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, put_file, runtime_exceeded, sandbox_env, split_s3_uri, utcnow
 
 XGBOOST_IMAGE_MARKER = "xgboost"
 # The algorithm's interpreter starts importing these while the channels download (jobs/launch.py).
@@ -60,7 +60,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
         }
         algorithm = JobProcess(
             [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_train", str(spec_path)],
-            cwd=root, env=env, log_dir=log_dir, preload=ALGORITHM_LIBRARIES,
+            cwd=root, env=env, log_dir=host_directory(log_dir, "algo-1"), preload=ALGORITHM_LIBRARIES,
         ).start()
 
         s3 = job_s3_client(job)
@@ -85,19 +85,23 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
         started = utcnow()
         note("algorithm start: built-in XGBoost")
-        code, why = algorithm.run(timeout=limit, stop=stop)
+        outcome = HostGroup({"algo-1": algorithm}).run(timeout=limit, stop=stop)
         seconds = max(1, int((utcnow() - started).total_seconds()))
-        note(f"algorithm exit: {code if code is not None else why}")
-        if code is None:
-            if why == "timeout":
-                return {
-                    **_failed(f"Training job exceeded MaxRuntimeInSeconds ({limit:.0f} s) and was stopped"),
-                    "secondary_status": "MaxRuntimeExceeded",
-                    "training_time_in_seconds": seconds,
-                }
+        note(f"algorithm exit: {outcome.code if outcome.kind == 'completed' else outcome.kind}" + (f" ({outcome.host}: {outcome.code})" if outcome.host else ""))
+        if outcome.kind == "timeout":
+            # Stopped / MaxRuntimeExceeded: "The job stopped because it exceeded the maximum allowed
+            # runtime" (API_SecondaryStatusTransition); no model is uploaded.
+            return {
+                "training_job_status": "Stopped",
+                "secondary_status": "MaxRuntimeExceeded",
+                "failure_reason": runtime_exceeded("training", limit),
+                "training_time_in_seconds": seconds,
+                "billable_time_in_seconds": seconds,
+            }
+        if outcome.kind == "stopped":
             return {"training_job_status": "Stopped", "secondary_status": "Stopped", "training_time_in_seconds": seconds}
-        if code != 0:
-            return _failed(f"AlgorithmError: exit code {code}: {tail(read_tail(log_dir / 'stderr.log')) or 'no output'}")
+        if outcome.kind == "failed":
+            return _failed(host_failure(outcome.host, outcome.code, log_dir))
 
         output_path = (job.output_data_config or {})["S3OutputPath"].rstrip("/")
         artifact_uri = f"{output_path}/{name}/output/model.tar.gz"

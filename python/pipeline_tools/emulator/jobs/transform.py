@@ -22,7 +22,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import JobProcess, RunnerLog, data_failure, download_prefix, job_s3_client, jobs_directory, read_tail, sandbox_env, split_s3_uri, tail, upload_directory
+from .common import HostGroup, JobProcess, RunnerLog, data_failure, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, sandbox_env, split_s3_uri, upload_directory
 
 XGBOOST_IMAGE_MARKER = "xgboost"
 ALGORITHM_LIBRARIES = ("numpy", "pandas", "xgboost")
@@ -55,7 +55,7 @@ def run(job: Any, stop: threading.Event, model: Any) -> dict[str, Any]:
         model_dir, input_dir, output_dir = root / "model", root / "input", root / "output"
         algorithm = JobProcess(
             [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_predict", str(spec_path)],
-            cwd=root, env=sandbox_env(root, aws=False), log_dir=log_dir, preload=ALGORITHM_LIBRARIES,
+            cwd=root, env=sandbox_env(root, aws=False), log_dir=host_directory(log_dir, "algo-1"), preload=ALGORITHM_LIBRARIES,
         ).start()
         s3 = job_s3_client(job)
         artifact = container.get("ModelDataUrl", "")
@@ -79,14 +79,14 @@ def run(job: Any, stop: threading.Event, model: Any) -> dict[str, Any]:
         note(f"input: {count} object(s) from {source}")
         spec_path.write_text(json.dumps({"model_dir": str(model_dir), "input_dir": str(input_dir), "output_dir": str(output_dir)}))
         note("algorithm start: built-in XGBoost inference")
-        code, why = algorithm.run(timeout=LOCAL_TIMEOUT_SECONDS, stop=stop)
-        note(f"algorithm exit: {code if code is not None else why}")
-        if code is None:
-            if why == "timeout":
-                return _failed(f"ClientError: the local inference took over {LOCAL_TIMEOUT_SECONDS} s")
+        outcome = HostGroup({"algo-1": algorithm}).run(timeout=LOCAL_TIMEOUT_SECONDS, stop=stop)
+        note(f"algorithm exit: {outcome.code if outcome.kind == 'completed' else outcome.kind}")
+        if outcome.kind == "timeout":
+            return _failed(f"ClientError: the local inference took over {LOCAL_TIMEOUT_SECONDS} s")
+        if outcome.kind == "stopped":
             return {"transform_job_status": "Stopped"}
-        if code != 0:
-            return _failed(f"AlgorithmError: exit code {code}: {tail(read_tail(log_dir / 'stderr.log')) or 'no output'}")
+        if outcome.kind == "failed":
+            return _failed(host_failure(outcome.host, outcome.code, log_dir))
         try:
             uploaded = upload_directory(s3, output_dir, output)
         except ClientError as error:

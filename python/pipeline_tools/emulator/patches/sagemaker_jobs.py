@@ -58,9 +58,10 @@ def start(job: Any, runner: Callable[[Any, threading.Event], dict[str, Any]], ki
         job.last_modified_time = end
         if kind == "training":
             job.secondary_status_transitions[-1]["EndTime"] = end
-            job.secondary_status_transitions.append(
-                {"Status": fields.get("secondary_status", "Completed"), "StartTime": end, "EndTime": end}
-            )
+            transition = {"Status": fields.get("secondary_status", "Completed"), "StartTime": end, "EndTime": end}
+            if transition["Status"] == "MaxRuntimeExceeded":
+                transition["StatusMessage"] = fields.get("failure_reason", "")
+            job.secondary_status_transitions.append(transition)
         _stops.pop(job.arn, None)
         try:
             _job_ended(job, kind, now)
