@@ -27,6 +27,12 @@ Why it is written the way it is:
   rows are standardized with them (never their own, which would leak them into the model), then
   written under ``--holdout-dir`` as ``features/holdout-NNNNN.csv`` (``x,y``: what a batch
   transform predicts from) and ``labels/holdout-NNNNN.csv`` (``label``), line for line.
+* On several instances (``ProcessingResources.ClusterConfig.InstanceCount`` N > 1, read from
+  SageMaker's ``/opt/ml/config/resourceconfig.json``): the sample's input is ``FullyReplicated``, so
+  every host receives the whole dataset and computes the same mean and standard deviation; host
+  k of N then writes only the rows whose position p has ``p % N == k`` (the held-out split is by
+  position too, unchanged), into files named after it (``train-algo-2-00000.csv``), so the hosts
+  share the work and their outputs, uploaded to the same S3 prefix, never overwrite each other.
 * Bad input (no CSV files, an empty file, a wrong field count, a non-numeric or non-finite value,
   fewer than two rows, a constant feature) ends with a one-line ``error: ...`` on stderr naming
   the file (and line where known) and exit status 1, never a traceback.
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import glob
+import json
 import math
 import os
 import re
@@ -49,6 +56,7 @@ import pandas as pd
 DEFAULT_INPUT_DIR = "/opt/ml/processing/input"
 DEFAULT_OUTPUT_DIR = "/opt/ml/processing/output/train"
 DEFAULT_HOLDOUT_DIR = "/opt/ml/processing/output/holdout"
+DEFAULT_RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
 OUTPUT_PATTERN = "train-{:05d}.csv"
 HOLDOUT_PATTERN = "holdout-{:05d}.csv"
 #: Knuth's multiplicative hash constant: the row at 1-based position p is held out when
@@ -284,6 +292,8 @@ def write_standardized(
     rows_per_file: int = DEFAULT_ROWS_PER_FILE,
     held_out_fraction: float = 0.0,
     holdout_dir: Optional[str] = None,
+    host: Optional[str] = None,
+    share: tuple = (0, 1),
 ) -> List[str]:
     """Pass 2: write the standardized training rows as ``train-00000.csv``, ``train-00001.csv``, ...
     (and, with a held-out fraction, the held-out rows' features and labels under ``holdout_dir``).
@@ -292,13 +302,20 @@ def write_standardized(
     shard is complete. Several moderate files instead of one huge one: XGBoost's ``ShardedByS3Key``
     can spread them over instances, and no single S3 object has to be assembled in memory.
     """
-    writers = [ShardWriter(output_dir, OUTPUT_PATTERN, rows_per_file)]
+    index, hosts = share
+    named = (lambda pattern: pattern.replace("-{", f"-{host}-{{")) if hosts > 1 else (lambda pattern: pattern)
+    writers = [ShardWriter(output_dir, named(OUTPUT_PATTERN), rows_per_file)]
     if held_out_fraction > 0:
         assert holdout_dir is not None
-        writers.append(ShardWriter(os.path.join(holdout_dir, "features"), HOLDOUT_PATTERN, rows_per_file))
-        writers.append(ShardWriter(os.path.join(holdout_dir, "labels"), HOLDOUT_PATTERN, rows_per_file))
+        writers.append(ShardWriter(os.path.join(holdout_dir, "features"), named(HOLDOUT_PATTERN), rows_per_file))
+        writers.append(ShardWriter(os.path.join(holdout_dir, "labels"), named(HOLDOUT_PATTERN), rows_per_file))
+    start = 0
     try:
         for chunk, mask in iter_split(files, chunk_rows, held_out_fraction):
+            if hosts > 1:  # this host's rows only: position % hosts == index
+                mine = np.arange(start, start + len(chunk)) % hosts == index
+                start += len(chunk)
+                chunk, mask = chunk.loc[mine], mask[mine]
             for column in FEATURES:
                 m = moments[column]
                 chunk[column] = (chunk[column] - m.mean) / m.std
@@ -355,6 +372,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
         default=DEFAULT_CHUNK_ROWS,
         help="rows read per chunk (memory/speed trade-off)",
     )
+    parser.add_argument(
+        "--resource-config",
+        default=os.environ.get("PROCESSING_RESOURCE_CONFIG") or DEFAULT_RESOURCE_CONFIG,
+        help="SageMaker's resourceconfig.json (current_host, hosts); absent: one host (env PROCESSING_RESOURCE_CONFIG)",
+    )
     args = parser.parse_args(argv)
     if args.chunk_rows < 1:
         parser.error("--chunk-rows must be >= 1")
@@ -365,13 +387,31 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     return args
 
 
+def this_host(path: str) -> tuple:
+    """(host name, (index, count)) from SageMaker's resourceconfig.json; one host when it is absent."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            config = json.load(handle)
+    except FileNotFoundError:
+        return None, (0, 1)
+    except (OSError, ValueError) as exc:
+        raise InputProblem(f"{path}: unreadable resource config: {_one_line(exc)}") from None
+    hosts = sorted(config.get("hosts") or [])
+    current = config.get("current_host")
+    if current not in hosts:
+        raise InputProblem(f"{path}: current_host {current!r} is not among hosts {hosts}")
+    return current, (hosts.index(current), len(hosts))
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     try:
+        host, share = this_host(args.resource_config)
         files = find_inputs(args.input_dir)
         moments = compute_moments(files, args.chunk_rows, args.held_out_fraction)
         targets = write_standardized(
-            files, args.output_dir, moments, args.chunk_rows, args.rows_per_file, args.held_out_fraction, args.holdout_dir
+            files, args.output_dir, moments, args.chunk_rows, args.rows_per_file, args.held_out_fraction, args.holdout_dir,
+            host, share,
         )
     except InputProblem as exc:
         print(f"error: {exc}", file=sys.stderr)

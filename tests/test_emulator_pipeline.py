@@ -195,7 +195,7 @@ def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tm
     # Both jobs are named after the execution; each keeps its own logs (the processing job's
     # used to be wiped when the training job of the same name started).
     processing_log = (job_directory("processing", "run-5000", metrics_file.parents[3]) / "runner.log").read_text()
-    assert "container exit: 0" in processing_log and "output: 1 object(s)" in processing_log
+    assert "container exit: 0" in processing_log and "output from algo-1: 1 object(s)" in processing_log
     assert "algorithm exit: 0" in (metrics_file.parent / "runner.log").read_text()
 
     # The model: model.tar.gz holding xgboost-model, loadable, with predictions in [0, 1]
@@ -489,3 +489,102 @@ def _enforced(emulator) -> bool:
     context = ssl.create_default_context(cafile=emulator["ca_bundle"])
     with urllib.request.urlopen(f"{emulator['endpoint']}/_pipeline_tools/health", context=context) as response:
         return "iam_enforce" in json.loads(response.read())["patches"]
+
+
+# ---- several instances: hosts, data distribution, one model trained together -----------------------
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+def _wait_job(describe, status_field: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while (job := describe())[status_field] in ("InProgress", "Stopping"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    return job
+
+
+def _rows(rng, count: int) -> np.ndarray:
+    features = rng.random((count, 2)) * 100
+    labels = (features[:, 1] >= 0.5 * features[:, 0] + 20).astype(float)
+    return np.column_stack([labels, features])
+
+
+def test_two_training_hosts_share_the_shards_and_train_one_model(emulator, deployed, tmp_path):
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    rng = np.random.default_rng(3)
+    keys = [f"sharded/train/part-{i:02d}.csv" for i in range(5)]
+    for key in keys:
+        buffer = io.StringIO()
+        np.savetxt(buffer, _rows(rng, 600), delimiter=",", fmt="%.4f")
+        s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue().encode())
+    sagemaker.create_training_job(
+        TrainingJobName="two-hosts",
+        RoleArn=deployed["role"],
+        AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        HyperParameters={"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "20", "max_depth": "4"},
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {
+            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/sharded/train/", "S3DataDistributionType": "ShardedByS3Key"}}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/sharded/models"},
+        ResourceConfig={"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 300},
+    )
+    job = _wait_job(lambda: sagemaker.describe_training_job(TrainingJobName="two-hosts"), "TrainingJobStatus")
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    job_dir = job_directory("training", "two-hosts", Path(emulator["ca_bundle"]).parents[1])
+    instances = json.loads((job_dir / "instances.json").read_text())
+    assert [i["host"] for i in instances] == ["algo-1", "algo-2"]
+    shares = [set(i["input_files"]) for i in instances]
+    assert shares[0] and shares[1] and not shares[0] & shares[1]  # disjoint
+    assert shares[0] | shares[1] == {f"s3://{BUCKET}/{key}" for key in keys}  # complete
+    for host in ("algo-1", "algo-2"):  # both hosts joined the one collective
+        assert "joined the collective as rank" in (job_dir / host / "stdout.log").read_text()
+    assert "(from algo-1)" in (job_dir / "runner.log").read_text()
+    # one model, written once, that loads and beats a constant predictor
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="sharded/models/")["Contents"]] == ["sharded/models/two-hosts/output/model.tar.gz"]
+    body = s3.get_object(Bucket=BUCKET, Key="sharded/models/two-hosts/output/model.tar.gz")["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body)) as tar:
+        tar.extractall(tmp_path, filter="data")
+    import xgboost as xgb
+
+    booster = xgb.Booster()
+    booster.load_model(str(tmp_path / "xgboost-model"))
+    test = _rows(np.random.default_rng(99), 2000)
+    predicted = booster.predict(xgb.DMatrix(test[:, 1:]))
+    rmse = float(np.sqrt(np.mean((predicted - test[:, 0]) ** 2)))
+    constant = float(np.sqrt(np.mean((test[:, 0].mean() - test[:, 0]) ** 2)))
+    assert rmse < 0.6 * constant, (rmse, constant)
+
+
+def test_processing_on_two_hosts_runs_the_script_on_each_with_its_own_output(emulator, deployed):
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    buffer = io.StringIO()
+    np.savetxt(buffer, _rows(np.random.default_rng(5), 1001), delimiter=",", fmt="%.4f")
+    s3.put_object(Bucket=BUCKET, Key="multi/input/data.csv", Body=buffer.getvalue().encode())
+    sagemaker.create_processing_job(
+        ProcessingJobName="two-processing-hosts",
+        RoleArn=deployed["role"],
+        AppSpecification={"ImageUri": SKLEARN_IMAGE, "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/transform.py"]},
+        ProcessingInputs=[
+            {"InputName": "input-1", "S3Input": {"S3Uri": f"s3://{BUCKET}/multi/input", "LocalPath": "/opt/ml/processing/input",
+                                                 "S3DataType": "S3Prefix", "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}},
+            {"InputName": "code", "S3Input": {"S3Uri": f"s3://{BUCKET}/{TRANSFORM_KEY}", "LocalPath": "/opt/ml/processing/input/code",
+                                              "S3DataType": "S3Prefix", "S3InputMode": "File", "S3DataDistributionType": "FullyReplicated"}},
+        ],
+        ProcessingOutputConfig={"Outputs": [{"OutputName": "train", "S3Output": {
+            "S3Uri": f"s3://{BUCKET}/multi/output", "LocalPath": "/opt/ml/processing/output/train", "S3UploadMode": "EndOfJob"}}]},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}},
+        StoppingCondition={"MaxRuntimeInSeconds": 120},
+    )
+    job = _wait_job(lambda: sagemaker.describe_processing_job(ProcessingJobName="two-processing-hosts"), "ProcessingJobStatus")
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+    assert job["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 2
+    listed = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="multi/output/")["Contents"])
+    assert listed == ["multi/output/train-algo-1-00000.csv", "multi/output/train-algo-2-00000.csv"]
+    counts = [len(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode().splitlines()) for key in listed]
+    assert counts == [501, 500]  # every row once, shared by position
+    job_dir = job_directory("processing", "two-processing-hosts", Path(emulator["ca_bundle"]).parents[1])
+    instances = json.loads((job_dir / "instances.json").read_text())
+    assert all(f"s3://{BUCKET}/multi/input/data.csv" in i["input_files"] for i in instances)  # FullyReplicated
+    assert all("standardized 1001 rows" in (job_dir / host / "stdout.log").read_text() for host in ("algo-1", "algo-2"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import subprocess
@@ -130,6 +131,73 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
         raise ValueError(f"not an S3 URI: {uri}")
     bucket, _, key = uri[len("s3://") :].partition("/")
     return bucket, key
+
+
+def list_keys(s3: Any, uri: str) -> list[str]:
+    """The object keys under ``uri`` (an S3 prefix, or one key), sorted, folders markers left out."""
+    bucket, prefix = split_s3_uri(uri)
+    keys = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(item["Key"] for item in page.get("Contents", []) if not item["Key"].endswith("/"))
+    return sorted(keys)
+
+
+def host_names(count: int) -> list[str]:
+    """SageMaker's host names for ``count`` instances: ``algo-1`` ... ``algo-N``."""
+    return [f"algo-{index}" for index in range(1, max(1, int(count)) + 1)]
+
+
+def distribute(keys: list[str], hosts: list[str], distribution: str | None) -> dict[str, list[str]]:
+    """Which objects each host receives. ``FullyReplicated`` (the default): every host every object.
+    ``ShardedByS3Key``: "If there are n ML compute instances launched for a training job, each
+    instance gets approximately 1/n of the number of S3 objects"
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_S3DataSource.html; processing:
+    "downloading one shard of data to each processing instance",
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingS3Input.html). SageMaker does
+    not document which objects go where; here the sorted keys are dealt round-robin, so the shares
+    are disjoint, complete and differ by at most one object (a host may get none)."""
+    if distribution == "ShardedByS3Key":
+        return {host: keys[index :: len(hosts)] for index, host in enumerate(hosts)}
+    return {host: list(keys) for host in hosts}
+
+
+def download_keys(s3: Any, uri: str, keys: list[str], destination: Path) -> int:
+    """Download ``keys`` (from :func:`list_keys` of ``uri``) into ``destination``, keeping the path
+    below the prefix, as SageMaker's File mode does. Returns the count."""
+    bucket, prefix = split_s3_uri(uri)
+    destination.mkdir(parents=True, exist_ok=True)
+    root = str(destination.resolve())
+    for key in keys:
+        relative = key[len(prefix) :].lstrip("/") or key.rsplit("/", 1)[-1]
+        target = (destination / relative).resolve()
+        if not str(target).startswith(root):
+            continue  # a key with ".." must not escape the job's root
+        target.parent.mkdir(parents=True, exist_ok=True)
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+        with open(target, "wb") as handle:
+            shutil.copyfileobj(body, handle, DOWNLOAD_BUFFER)
+    return len(keys)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (the XGBoost tracker's; the container's default is 9099,
+    which concurrent local jobs could not share)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def write_json(path: Path, value: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(value, indent=2, default=str))
+
+
+def record_instances(log_dir: Path, instances: dict[str, list[str]]) -> None:
+    """``<job dir>/instances.json``: ``[{"host": "algo-1", "input_files": ["s3://...", ...]}, ...]``,
+    the objects each host received (``run`` puts it in summary.json)."""
+    write_json(log_dir / "instances.json", [{"host": host, "input_files": files} for host, files in instances.items()])
 
 
 def download_prefix(s3: Any, uri: str, destination: Path) -> int:

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, data_failure, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, runtime_exceeded, sandbox_env, upload_directory
+from .common import HostGroup, JobProcess, RunnerLog, data_failure, distribute, download_keys, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, upload_directory, write_json
 
 CONTAINER_ROOT = "/opt/ml/"
 PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
@@ -42,53 +42,70 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
     name = job.processing_job_name
     log_dir = jobs_directory("processing", name)
     note = RunnerLog(log_dir)
+    cluster = (job.processing_resources or {}).get("ClusterConfig") or {}
+    hosts = host_names(cluster.get("InstanceCount") or 1)
     root = Path(tempfile.mkdtemp(prefix=f"processing-{name}-"))
-    container = None
+    group = None
     try:
-        inputs: list[tuple[dict, Path]] = []
+        inputs: list[dict] = []
         for item in job.processing_inputs or []:
-            source = item.get("S3Input")
-            if not source:
+            if not item.get("S3Input"):
                 return _failed(f"ClientError: input {item.get('InputName')}: only S3Input is supported locally")
-            inputs.append((item, Path(map_path(source["LocalPath"], root))))
-        outputs = []
+            inputs.append(item)
+        outputs: list[tuple[str, str]] = []
         for item in (job.processing_output_config or {}).get("Outputs", []):
             target = item.get("S3Output")
             if not target:
                 return _failed(f"ClientError: output {item.get('OutputName')}: only S3Output is supported locally")
-            local = Path(map_path(target["LocalPath"], root))
-            local.mkdir(parents=True, exist_ok=True)
-            outputs.append((local, target["S3Uri"]))
+            outputs.append((target["LocalPath"], target["S3Uri"]))
 
         spec = job.app_specification or {}
         command = list(spec.get("ContainerEntrypoint") or []) + list(spec.get("ContainerArguments") or [])
         if not command:
             return _failed("ClientError: the local emulator needs AppSpecification.ContainerEntrypoint")
-        command = [map_path(arg, root) for arg in command]
-        if Path(command[0]).name in PYTHON_NAMES:
-            command[0] = sys.executable
-        env = {**sandbox_env(root), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
-        data_inputs = [local for _, local in inputs if local.name != "code"] or [local for _, local in inputs]
-        if data_inputs:
-            env.setdefault("PROCESSING_INPUT_DIR", str(data_inputs[0]))
-        if outputs:
-            env.setdefault("PROCESSING_OUTPUT_DIR", str(outputs[0][0]))
-        container = JobProcess(command, cwd=root, env=env, log_dir=host_directory(log_dir, "algo-1"), preload=IMAGE_LIBRARIES).start()
+        processes = {}
+        for host in hosts:
+            host_root = root / host
+            host_command = [map_path(arg, host_root) for arg in command]
+            if Path(host_command[0]).name in PYTHON_NAMES:
+                host_command[0] = sys.executable
+            for local, _ in outputs:
+                Path(map_path(local, host_root)).mkdir(parents=True, exist_ok=True)
+            config = write_container_files(host_root, job, host, hosts)
+            env = {**sandbox_env(host_root), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
+            data_inputs = [i["S3Input"]["LocalPath"] for i in inputs if Path(i["S3Input"]["LocalPath"]).name != "code"] or [i["S3Input"]["LocalPath"] for i in inputs]
+            if data_inputs:
+                env.setdefault("PROCESSING_INPUT_DIR", map_path(data_inputs[0], host_root))
+            if outputs:
+                env.setdefault("PROCESSING_OUTPUT_DIR", map_path(outputs[0][0], host_root))
+            # /opt/ml/config/resourceconfig.json, mapped: a script run locally finds it here
+            env.setdefault("PROCESSING_RESOURCE_CONFIG", str(config))
+            processes[host] = JobProcess(host_command, cwd=host_root, env=env, log_dir=host_directory(log_dir, host), preload=IMAGE_LIBRARIES).start()
+        group = HostGroup(processes)
 
         s3 = job_s3_client(job)
-        for item, local in inputs:
-            uri = item["S3Input"]["S3Uri"]
+        received: dict[str, list[str]] = {host: [] for host in hosts}
+        for item in inputs:
+            source = item["S3Input"]
+            uri = source["S3Uri"]
             try:
-                count = download_prefix(s3, uri, local)
+                keys = list_keys(s3, uri)
+                if not keys:
+                    return _failed(f"ClientError: no objects under {uri} (input {item.get('InputName')})")
+                shares = distribute(keys, hosts, source.get("S3DataDistributionType"))
+                bucket = split_s3_uri(uri)[0]
+                for host, share in shares.items():
+                    download_keys(s3, uri, share, Path(map_path(source["LocalPath"], root / host)))
+                    received[host].extend(f"s3://{bucket}/{key}" for key in share)
             except ClientError as error:
                 return _failed(data_failure("download", uri, error))
-            if count == 0:
-                return _failed(f"ClientError: no objects under {uri} (input {item.get('InputName')})")
-            note(f"input {item.get('InputName')}: {count} object(s) from {uri}")
+            note(f"input {item.get('InputName')}: {len(keys)} object(s) from {uri} ({source.get('S3DataDistributionType') or 'FullyReplicated'}: "
+                 + ", ".join(f"{host} {len(share)}" for host, share in shares.items()) + ")")
+        record_instances(log_dir, received)
 
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
-        note(f"container start: {' '.join(command)}")
-        outcome = HostGroup({"algo-1": container}).run(timeout=limit, stop=stop)
+        note(f"container start on {len(hosts)} host(s): {' '.join(command)}")
+        outcome = group.run(timeout=limit, stop=stop)
         note(f"container exit: {outcome.code if outcome.kind == 'completed' else outcome.kind}" + (f" ({outcome.host}: {outcome.code})" if outcome.host else ""))
         if outcome.kind == "timeout":
             reason = runtime_exceeded("processing", limit)
@@ -98,17 +115,51 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
         if outcome.kind == "failed":
             return _failed(host_failure(outcome.host, outcome.code, log_dir))
         for local, uri in outputs:
-            try:
-                note(f"output: {upload_directory(s3, local, uri)} object(s) to {uri}")
-            except ClientError as error:
-                return _failed(data_failure("upload", uri, error))
+            # Every host uploads its LocalPath to the same S3Uri, as on SageMaker, where two hosts
+            # writing the same file name overwrite each other: the emulator refuses that instead.
+            owners: dict[str, str] = {}
+            for host in hosts:
+                directory = Path(map_path(local, root / host))
+                for path in (p for p in directory.rglob("*") if p.is_file()):
+                    relative = path.relative_to(directory).as_posix()
+                    if relative in owners:
+                        return _failed(f"ClientError: output {uri}: {owners[relative]} and {host} both wrote {relative}; "
+                                       "with several instances each host must write its own file names")
+                    owners[relative] = host
+            for host in hosts:
+                try:
+                    note(f"output from {host}: {upload_directory(s3, Path(map_path(local, root / host)), uri)} object(s) to {uri}")
+                except ClientError as error:
+                    return _failed(data_failure("upload", uri, error))
         return {"processing_job_status": "Completed", "exit_message": "Completed: exit code 0"}
     except Exception as error:  # noqa: BLE001 - any runner problem is the job's failure, not the server's
         return _failed(f"InternalServerError: {type(error).__name__}: {error}")
     finally:
-        if container is not None:
-            container.close()
+        if group is not None:
+            group.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def write_container_files(host_root: Path, job: Any, host: str, hosts: list[str]) -> Path:
+    """What SageMaker Processing gives a container
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/build-your-own-processing-container.html):
+    ``/opt/ml/config/processingjobconfig.json`` (the job's request) and
+    ``/opt/ml/config/resourceconfig.json`` (``{"current_host": "algo-1", "hosts": ["algo-1", ...]}``).
+    Returns the resource config's local path."""
+    config = host_root / "opt" / "ml" / "config"
+    write_json(config / "processingjobconfig.json", {
+        "ProcessingJobArn": job.arn,
+        "ProcessingJobName": job.processing_job_name,
+        "AppSpecification": job.app_specification,
+        "Environment": job.environment or {},
+        "ProcessingInputs": job.processing_inputs or [],
+        "ProcessingOutputConfig": job.processing_output_config or {},
+        "ProcessingResources": job.processing_resources or {},
+        "RoleArn": job.role_arn,
+        "StoppingCondition": job.stopping_condition or {},
+    })
+    write_json(config / "resourceconfig.json", {"current_host": host, "hosts": hosts})
+    return config / "resourceconfig.json"
 
 
 def _failed(reason: str) -> dict[str, Any]:

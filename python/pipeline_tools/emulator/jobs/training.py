@@ -24,7 +24,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, data_failure, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, put_file, runtime_exceeded, sandbox_env, split_s3_uri, utcnow
+from .common import HostGroup, JobProcess, RunnerLog, data_failure, distribute, download_keys, free_port, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, put_file, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, utcnow, write_json
 
 XGBOOST_IMAGE_MARKER = "xgboost"
 # The algorithm's interpreter starts importing these while the channels download (jobs/launch.py).
@@ -39,53 +39,83 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
     image = (job.algorithm_specification or {}).get("TrainingImage", "")
     if XGBOOST_IMAGE_MARKER not in image:
         return _failed(f"ClientError: the local emulator trains the built-in XGBoost image only, not {image!r}")
+    resources = job.resource_config or {}
+    hosts = host_names(resources.get("InstanceCount") or 1)
     root = Path(tempfile.mkdtemp(prefix=f"training-{name}-"))
-    algorithm = None
+    group = None
     try:
-        sources: list[tuple[str, str, Path]] = []
+        channels: list[tuple[str, str, str | None]] = []
         for channel in job.input_data_config or []:
             source = (channel.get("DataSource") or {}).get("S3DataSource") or {}
             if not source.get("S3Uri"):
                 return _failed(f"ClientError: channel {channel.get('ChannelName')}: only S3DataSource is supported locally")
-            sources.append((channel["ChannelName"], source["S3Uri"], root / "input" / "data" / channel["ChannelName"]))
-        if "train" not in {name for name, _, _ in sources}:
+            channels.append((channel["ChannelName"], source["S3Uri"], source.get("S3DataDistributionType")))
+        if "train" not in {channel for channel, _, _ in channels}:
             return _failed("ClientError: the XGBoost algorithm needs a 'train' channel")
-        model_dir = root / "model"
-        model_dir.mkdir()
-        spec_path = root / "spec.json"
         metrics_path = log_dir / "metrics.json"
-        env = {
-            **sandbox_env(root, aws=False),  # the algorithm reads local files only
-            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)),
-        }
-        algorithm = JobProcess(
-            [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_train", str(spec_path)],
-            cwd=root, env=env, log_dir=host_directory(log_dir, "algo-1"), preload=ALGORITHM_LIBRARIES,
-        ).start()
+        port = free_port() if len(hosts) > 1 else 0
+        processes = {}
+        for host in hosts:
+            host_root = root / host
+            (host_root / "model").mkdir(parents=True)
+            env = {
+                **sandbox_env(host_root, aws=False),  # the algorithm reads local files only
+                # each host is an instance of its own on SageMaker; here they share the cores
+                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // len(hosts)))),
+                "TRAINING_JOB_NAME": name,
+                "TRAINING_JOB_ARN": job.arn,
+            }
+            processes[host] = JobProcess(
+                [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_train", str(host_root / "spec.json")],
+                cwd=host_root, env=env, log_dir=host_directory(log_dir, host), preload=ALGORITHM_LIBRARIES,
+            ).start()
+        group = HostGroup(processes)
 
         s3 = job_s3_client(job)
-        for channel_name, uri, local in sources:
+        received: dict[str, list[str]] = {host: [] for host in hosts}
+        has_data: dict[str, dict[str, bool]] = {host: {} for host in hosts}
+        for channel_name, uri, distribution in channels:
             try:
-                count = download_prefix(s3, uri, local)
+                keys = list_keys(s3, uri)
+                if not keys:
+                    return _failed(f"ClientError: no objects under {uri} (channel {channel_name})")
+                shares = distribute(keys, hosts, distribution)
+                bucket = split_s3_uri(uri)[0]
+                for host, share in shares.items():
+                    download_keys(s3, uri, share, root / host / "input" / "data" / channel_name)
+                    received[host].extend(f"s3://{bucket}/{key}" for key in share)
+                    has_data[host][channel_name] = bool(share)
             except ClientError as error:
                 return _failed(data_failure("download", uri, error))
-            if count == 0:
-                return _failed(f"ClientError: no objects under {uri} (channel {channel_name})")
-            note(f"channel {channel_name}: {count} object(s) from {uri}")
-        spec_path.write_text(
-            json.dumps(
-                {
-                    "channels": {channel_name: str(local) for channel_name, _, local in sources},
-                    "hyperparameters": job.hyper_parameters or {},
-                    "model_dir": str(model_dir),
-                    "metrics_path": str(metrics_path),
-                }
+            note(f"channel {channel_name}: {len(keys)} object(s) from {uri} ({distribution or 'FullyReplicated'}: "
+                 + ", ".join(f"{host} {len(share)}" for host, share in shares.items()) + ")")
+        record_instances(log_dir, received)
+        # The container leaves a host without data of a channel out of training ("Host algo-N not
+        # being used for distributed training", sagemaker-xgboost-container distributed.rabit_run);
+        # the others train together, the first of them (sorted) runs the tracker and saves the model.
+        training_hosts = sorted(h for h in hosts if all(has_data[h].get(c, False) for c, _, _ in channels))
+        if not training_hosts:
+            return _failed("ClientError: No hosts received training data.")
+        for host in hosts:
+            write_container_files(root / host, job, host, hosts, resources)
+            (root / host / "spec.json").write_text(
+                json.dumps(
+                    {
+                        "channels": {c: str(root / host / "input" / "data" / c) for c, _, _ in channels},
+                        "hyperparameters": job.hyper_parameters or {},
+                        "model_dir": str(root / host / "model"),
+                        "metrics_path": str(metrics_path),
+                        "current_host": host,
+                        "hosts": training_hosts,
+                        "tracker_port": port,
+                        "tracker_ready": str(root / "tracker.ready"),
+                    }
+                )
             )
-        )
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
         started = utcnow()
-        note("algorithm start: built-in XGBoost")
-        outcome = HostGroup({"algo-1": algorithm}).run(timeout=limit, stop=stop)
+        note(f"algorithm start: built-in XGBoost on {len(hosts)} host(s)" + (f", tracker 127.0.0.1:{port}" if len(training_hosts) > 1 else ""))
+        outcome = group.run(timeout=limit, stop=stop)
         seconds = max(1, int((utcnow() - started).total_seconds()))
         note(f"algorithm exit: {outcome.code if outcome.kind == 'completed' else outcome.kind}" + (f" ({outcome.host}: {outcome.code})" if outcome.host else ""))
         if outcome.kind == "timeout":
@@ -96,13 +126,16 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                 "secondary_status": "MaxRuntimeExceeded",
                 "failure_reason": runtime_exceeded("training", limit),
                 "training_time_in_seconds": seconds,
-                "billable_time_in_seconds": seconds,
+                "billable_time_in_seconds": seconds * len(hosts),
             }
         if outcome.kind == "stopped":
             return {"training_job_status": "Stopped", "secondary_status": "Stopped", "training_time_in_seconds": seconds}
         if outcome.kind == "failed":
             return _failed(host_failure(outcome.host, outcome.code, log_dir))
 
+        # The model, once, from the first training host (the master saves it: is_master in the
+        # container's algorithm_mode/train.py).
+        model_dir = root / training_hosts[0] / "model"
         output_path = (job.output_data_config or {})["S3OutputPath"].rstrip("/")
         artifact_uri = f"{output_path}/{name}/output/model.tar.gz"
         archive = root / "model.tar.gz"
@@ -114,7 +147,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             put_file(s3, archive, bucket, key)
         except ClientError as error:
             return _failed(data_failure("upload", artifact_uri, error))
-        note(f"model: {artifact_uri}")
+        note(f"model: {artifact_uri} (from {training_hosts[0]})")
 
         metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {"final": {}}
         now = utcnow()
@@ -127,14 +160,37 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                 for metric, value in metrics.get("final", {}).items()
             ],
             "training_time_in_seconds": seconds,
-            "billable_time_in_seconds": seconds,
+            "billable_time_in_seconds": seconds * len(hosts),
         }
     except Exception as error:  # noqa: BLE001 - any runner problem is the job's failure, not the server's
         return _failed(f"InternalServerError: {type(error).__name__}: {error}")
     finally:
-        if algorithm is not None:
-            algorithm.close()
+        if group is not None:
+            group.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def write_container_files(host_root: Path, job: Any, host: str, hosts: list[str], resources: dict) -> None:
+    """What SageMaker gives a training container under ``/opt/ml/input/config/``
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/your-algorithms-training-algo-running-container.html):
+    ``hyperparameters.json``, ``inputdataconfig.json`` (channel -> its settings) and
+    ``resourceconfig.json`` (``current_host``, ``hosts``, ``network_interface_name``, the instance group)."""
+    config = host_root / "input" / "config"
+    write_json(config / "hyperparameters.json", job.hyper_parameters or {})
+    write_json(config / "inputdataconfig.json", {
+        c["ChannelName"]: {k: v for k, v in c.items() if k not in ("ChannelName", "DataSource")}
+        | {"S3DistributionType": ((c.get("DataSource") or {}).get("S3DataSource") or {}).get("S3DataDistributionType", "FullyReplicated")}
+        for c in job.input_data_config or []
+    })
+    instance_type = resources.get("InstanceType", "ml.m5.xlarge")
+    write_json(config / "resourceconfig.json", {
+        "current_host": host,
+        "current_instance_type": instance_type,
+        "current_group_name": "homogeneousCluster",
+        "hosts": hosts,
+        "instance_groups": [{"instance_group_name": "homogeneousCluster", "instance_type": instance_type, "hosts": hosts}],
+        "network_interface_name": "eth0",
+    })
 
 
 def _failed(reason: str) -> dict[str, Any]:

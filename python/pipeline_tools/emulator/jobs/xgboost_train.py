@@ -127,9 +127,66 @@ def load_matrix(directory: str, params: dict[str, Any], ref: Any = None) -> Any:
 
 
 def main(argv: list[str]) -> int:
+    spec = json.loads(Path(argv[0]).read_text())
+    hosts, current = spec.get("hosts") or ["algo-1"], spec.get("current_host", "algo-1")
+    if current not in hosts:
+        # The container's words for a host whose channels got no data (distributed.rabit_run).
+        print(f"Host {current} not being used for distributed training.", file=sys.stderr)
+        return 0
+    if len(hosts) == 1:
+        return train(spec, is_master=True)
+    return train_distributed(spec, hosts, current)
+
+
+def train_distributed(spec: dict[str, Any], hosts: list[str], current: str) -> int:
+    """N workers train one model through XGBoost's collective, as the SageMaker XGBoost container
+    does (sagemaker_xgboost_container/distributed.py, XGBoost 3 API): the first host (sorted) runs a
+    ``RabitTracker(n_workers, host_ip, port, sortby="task")``; every host joins with
+    ``collective.CommunicatorContext(dmlc_tracker_uri, dmlc_tracker_port, dmlc_task_id=<its index>)``,
+    retrying while the tracker is not up yet; then builds its matrices from its own data (quantile
+    sketches and gradients are all-reduced) and trains; the master saves the model."""
+    import time
+
+    from xgboost import collective
+    from xgboost.tracker import RabitTracker
+
+    hosts = sorted(hosts)
+    port, is_master = int(spec["tracker_port"]), current == hosts[0]
+    tracker = None
+    if is_master:
+        tracker = RabitTracker(n_workers=len(hosts), host_ip="127.0.0.1", port=port, sortby="task")
+        tracker.start()
+        if spec.get("tracker_ready"):
+            Path(spec["tracker_ready"]).touch()  # the workers wait for it: a connection refused costs them ~2 s
+    elif spec.get("tracker_ready"):
+        deadline = time.monotonic() + 60
+        while not Path(spec["tracker_ready"]).exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+    worker_args = {"dmlc_tracker_uri": "127.0.0.1", "dmlc_tracker_port": port, "dmlc_task_id": str(hosts.index(current)), "dmlc_timeout": 300}
+    context = None
+    for attempt in range(100):
+        try:
+            context = collective.CommunicatorContext(**worker_args)
+            context.__enter__()
+            break
+        except Exception:  # noqa: BLE001 - the tracker is not listening yet: retry, as the container does
+            context = None
+            if attempt == 99:
+                raise
+            time.sleep(0.1)
+    print(f"{current}: joined the collective as rank {collective.get_rank()} of {collective.get_world_size()}", flush=True)
+    try:
+        return train(spec, is_master=is_master)
+    finally:
+        context.__exit__(None, None, None)
+        if tracker is not None:
+            tracker.wait_for(timeout=60)
+            tracker.free()
+
+
+def train(spec: dict[str, Any], *, is_master: bool) -> int:
     import xgboost as xgb
 
-    spec = json.loads(Path(argv[0]).read_text())
     try:
         params, num_round, early = booster_params(spec["hyperparameters"])
         channels = spec["channels"]
@@ -167,6 +224,8 @@ def main(argv: list[str]) -> int:
             rounds.append(row)
             print(f"[{index}]#011" + "#011".join(f"{k.replace(':', '-')}:{v:.5f}" for k, v in row.items() if k != "round"))
     final = {k: v for k, v in (rounds[-1] if rounds else {}).items() if k != "round"}
+    if not is_master:
+        return 0  # the model and metrics are the master's to write (is_master in the container)
     model_path = Path(spec["model_dir"], "xgboost-model")
     model_path.parent.mkdir(parents=True, exist_ok=True)
     # SageMaker's file name has no extension; xgboost picks the format from it and warns without

@@ -9,7 +9,7 @@ The patch wraps both create calls: the job starts ``InProgress`` and a backgroun
 runs it (:mod:`pipeline_tools.emulator.jobs.processing` / ``.training``), then sets
 ``Completed``, ``Failed`` (with ``FailureReason``) or ``Stopped`` plus end times, model
 artifacts and ``FinalMetricDataList`` on moto's job object, which DescribeX reports from.
-``Environment`` is kept, and Stop{Processing,Training}Job stop the running job. CreateTransformJob
+``Environment`` and ``ProcessingResources`` are kept, and Stop{Processing,Training}Job stop the running job. CreateTransformJob
 runs the registered model's artifact on the input (:mod:`pipeline_tools.emulator.jobs.transform`),
 as the model's ``ExecutionRoleArn``; StopTransformJob stops it.
 
@@ -151,6 +151,9 @@ def apply() -> None:
         result = original_processing(self)
         job = self.sagemaker_backend.processing_jobs[self._get_param("ProcessingJobName")]
         job.environment = self._get_param("Environment") or None
+        # moto drops ProcessingResources; DescribeProcessingJob reports it (and the runner starts
+        # ClusterConfig.InstanceCount hosts)
+        job.processing_resources = self._get_param("ProcessingResources") or None
         _keep_credentials(job, credentials)
         start(job, processing.run, "processing")
         return result
