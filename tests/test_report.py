@@ -98,3 +98,16 @@ def test_partial_or_odd_summaries_still_give_a_report(summary, tmp_path):
     for svg in inline_svgs(html):
         ET.tostring(svg)  # parsed, so well-formed
     assert png_path.stat().st_size > 0
+
+
+def test_the_report_lists_each_jobs_hosts_and_their_input_objects():
+    summary = copy.deepcopy(SAMPLE)
+    summary["processing"]["instances"] = [{"host": "algo-1", "input_files": ["s3://b/runs/r/dataset/data.csv"]}]
+    summary["training"]["instances"] = [
+        {"host": "algo-1", "input_files": ["s3://b/runs/r/train/train-00000.csv", "s3://b/runs/r/train/train-00002.csv"]},
+        {"host": "algo-2", "input_files": ["s3://b/runs/r/train/train-00001.csv"]},
+    ]
+    html = render_html(summary)
+    assert "Instances and their input" in html
+    assert "<td>training</td><td>algo-2</td><td>1</td><td>train-00001.csv</td>" in html
+    assert "<td>training</td><td>algo-1</td><td>2</td><td>train-00000.csv, train-00002.csv</td>" in html

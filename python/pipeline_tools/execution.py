@@ -234,6 +234,7 @@ def collect(
         summary["processing"] = {
             "job_name": name,
             "output_s3_uri": processing["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"],
+            "instances": job_instances(clients, "processing", name, processing),
         }
         model_uri = training["ModelArtifacts"]["S3ModelArtifacts"]
         rounds = []
@@ -246,6 +247,7 @@ def collect(
             "metrics": {m["MetricName"]: m["Value"] for m in training.get("FinalMetricDataList", [])},
             "metric_history": rounds,
             "hyperparameters": training.get("HyperParameters", {}),
+            "instances": job_instances(clients, "training", name, training),
         }
         out_dir.mkdir(parents=True, exist_ok=True)
         model_path = out_dir / "model.tar.gz"
@@ -273,6 +275,32 @@ def collect(
     out_dir.mkdir(parents=True, exist_ok=True)
     write_atomic(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
     return summary
+
+
+def job_instances(clients: Clients, kind: str, name: str, described: dict) -> list[dict]:
+    """``[{"host": "algo-1", "input_files": ["s3://...", ...]}, ...]``: the objects each host of the job
+    received. Locally the emulator records them (``<jobs dir>/<kind>/<job>/instances.json``). On AWS
+    the hosts come from the instance count and ``FullyReplicated`` channels give every host every
+    object; SageMaker does not report which host got which ``ShardedByS3Key`` object, so those
+    hosts' ``input_files`` are ``null``."""
+    recorded = clients.jobs_dir / kind / name / "instances.json" if clients.jobs_dir else None
+    if recorded and recorded.is_file():
+        return json.loads(recorded.read_text())
+    if kind == "training":
+        count = (described.get("ResourceConfig") or {}).get("InstanceCount", 1)
+        sources = [(c.get("DataSource") or {}).get("S3DataSource") or {} for c in described.get("InputDataConfig", [])]
+    else:
+        count = ((described.get("ProcessingResources") or {}).get("ClusterConfig") or {}).get("InstanceCount", 1)
+        sources = [i.get("S3Input") or {} for i in described.get("ProcessingInputs", [])]
+    files: list[str] | None = []
+    for source in sources:
+        if source.get("S3DataDistributionType", "FullyReplicated") != "FullyReplicated" and count > 1:
+            files = None
+            break
+        bucket, prefix = _split_s3(source.get("S3Uri", ""))
+        for page in clients.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            files.extend(f"s3://{bucket}/{item['Key']}" for item in page.get("Contents", []) if not item["Key"].endswith("/"))
+    return [{"host": f"algo-{index}", "input_files": files} for index in range(1, count + 1)]
 
 
 def _s3_lines(s3: Any, bucket: str, prefix: str, suffix: str) -> dict[str, list[str]]:

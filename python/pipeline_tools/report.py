@@ -270,6 +270,23 @@ footer {{ color: #5f6b7a; font-size: 12px; text-align: center; padding-bottom: 2
 """
 
 
+def instances_table(*jobs: dict) -> str:
+    """Per job, its hosts and the objects each received (summary.json ``instances``)."""
+    rows = []
+    for label, job in zip(("processing", "training"), jobs):
+        for instance in job.get("instances") or []:
+            if not isinstance(instance, dict):
+                continue
+            files = instance.get("input_files")
+            shown = "not reported by SageMaker (ShardedByS3Key)" if files is None else (
+                ", ".join(str(f).rsplit("/", 1)[-1] for f in files[:8]) + (f" … ({len(files)} objects)" if len(files) > 8 else ""))
+            rows.append(f"<tr><td>{escape(label)}</td><td>{escape(str(instance.get('host')))}</td>"
+                        f"<td>{'' if files is None else len(files)}</td><td>{escape(shown)}</td></tr>")
+    if not rows:
+        return '<p class="muted">No instances recorded.</p>'
+    return "<table><tr><th>job</th><th>host</th><th>objects</th><th>input files</th></tr>" + "".join(rows) + "</table>"
+
+
 def render_html(summary: dict) -> str:
     """The whole report as one HTML document."""
     status = str(summary.get("status") or "UNKNOWN")
@@ -326,6 +343,7 @@ def render_html(summary: dict) -> str:
         ("processing job", processing.get("job_name")), ("processing output", processing.get("output_s3_uri")),
         ("training job", training.get("job_name")),
     ])))
+    parts.append(_section("Instances and their input", instances_table(processing, training)))
     parts.append(_section("Final metrics", _facts([(k, v) for k, v in sorted(metrics.items())])))
     parts.append(_section("Hyperparameters", _facts([(k, v) for k, v in sorted(hyperparameters.items())])))
     parts.append(_section("Execution", _facts([
