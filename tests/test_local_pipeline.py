@@ -87,6 +87,10 @@ def test_a_run_succeeds_and_the_model_beats_a_constant_predictor(workdir, aws, o
     assert all(s["status"] == "SUCCEEDED" and s["duration_seconds"] >= 0 for s in summary["states"])
     assert summary["dataset"]["rows"] == 4000
     reported_rmse = summary["training"]["metrics"]["train:rmse"]
+    # one host each; the objects each received (issue 14)
+    assert [i["host"] for i in summary["training"]["instances"]] == ["algo-1"]
+    assert [f.rsplit("/", 1)[-1] for f in summary["training"]["instances"][0]["input_files"]] == ["train-00000.csv"]
+    assert [i["host"] for i in summary["processing"]["instances"]] == ["algo-1"]
 
     import xgboost as xgb
 
