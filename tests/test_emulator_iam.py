@@ -181,3 +181,20 @@ def test_health_reports_enforcement(emulator):
     context = ssl.create_default_context(cafile=emulator["ca_bundle"])
     with urllib.request.urlopen(f"{emulator['endpoint']}/_pipeline_tools/health", context=context) as response:
         assert "iam_enforce" in json.loads(response.read())["patches"]
+
+
+def test_a_log_group_key_must_let_cloudwatch_logs_use_it_for_that_group(emulator):
+    kms, logs = client("kms", emulator), client("logs", emulator)
+    root = {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    without_logs = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [root]}))["KeyMetadata"]["Arn"]
+    error = _error(lambda: logs.create_log_group(logGroupName="/iam/denied", kmsKeyId=without_logs))
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"] == (
+        f"The specified KMS key does not exist or is not allowed to be used with Arn 'arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/iam/denied'"
+    )
+    for_logs = {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*"], "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:us-east-1:{ACCOUNT}:log-group:/iam/allowed"}}}
+    with_logs = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [root, for_logs]}))["KeyMetadata"]["Arn"]
+    logs.create_log_group(logGroupName="/iam/allowed", kmsKeyId=with_logs)
+    assert _error(lambda: logs.create_log_group(logGroupName="/iam/other", kmsKeyId=with_logs))["Code"] == "AccessDeniedException"

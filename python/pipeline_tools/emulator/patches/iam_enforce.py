@@ -24,6 +24,9 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/troubleshoot-403-errors.ht
 access key is ``InvalidClientTokenId`` (S3: ``InvalidAccessKeyId``). An operation the resolver
 does not know, called by anyone but the administrator, is an error naming the gap, never an allow.
 
+A log group created (or associated) with a customer key needs the key policy to let CloudWatch Logs
+use it for that log group (``_check_log_group_key``).
+
 S3 objects encrypted with SSE-KMS also need the caller's KMS permission, which S3 uses on the
 caller's behalf (``kms:ViaService = s3.REGION.amazonaws.com``, encryption context ``aws:s3:arn``):
 ``kms:GenerateDataKey`` to write, ``kms:Decrypt`` to read
@@ -169,6 +172,8 @@ def check_normal(response: Any) -> enforce.Caller:
     except enforce.Unauthenticated as error:
         raise _rejection(response, error.code, error.message, denied=False) from None
     service = _service_of(response)
+    if service == "logs" and response._get_action() in LOG_KEY_OPERATIONS:
+        _check_log_group_key(response)
     if caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES:
         return caller  # the root: nothing to evaluate, nothing to parse
     operation = response._get_action()
@@ -180,6 +185,42 @@ def check_normal(response: Any) -> enforce.Caller:
     except UnresolvedOperation as gap:
         raise _rejection(response, "NotImplemented", f"IAM enforcement: {gap}", denied=False, status=GAP_STATUS) from None
     return caller
+
+
+# A log group encrypted with a customer key: CloudWatch Logs itself (logs.REGION.amazonaws.com) must
+# be allowed to use the key for that log group by the key policy, with the encryption context
+# kms:EncryptionContext:aws:logs:arn = the log group's ARN
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html); otherwise
+# CreateLogGroup/AssociateKmsKey answer "AccessDeniedException: The specified KMS key does not exist
+# or is not allowed to be used with Arn 'arn:aws:logs:REGION:ACCOUNT:log-group:NAME'" (quoted in
+# github.com/ministryofjustice/modernisation-platform/issues/7870).
+LOG_KEY_OPERATIONS = frozenset({"CreateLogGroup", "AssociateKmsKey"})
+LOG_KEY_ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey")
+
+
+def _check_log_group_key(response: Any) -> None:
+    from ...iam.evaluation import Principal, Request, evaluate
+
+    params = _params(response, response._get_action())
+    key, group = params.get("kmsKeyId"), params.get("logGroupName")
+    if not key or not group:
+        return
+    key_arn = _key_arn(str(key))
+    group_arn = enforce.ACCOUNT.arn("logs", f"log-group:{group}")
+    refused = f"The specified KMS key does not exist or is not allowed to be used with Arn '{group_arn}'"
+    if key_arn is None:
+        raise _json_error("AccessDeniedException", refused, 400)
+    policy = enforce.key_policy(key_arn)
+    logs = Principal.aws_service(f"logs.{enforce.ACCOUNT.region}.amazonaws.com")
+    context = {
+        "kms:EncryptionContext:aws:logs:arn": group_arn,
+        "kms:EncryptionContextKeys": ["aws:logs:arn"],
+        "aws:RequestedRegion": enforce.ACCOUNT.region,
+    }
+    for action in LOG_KEY_ACTIONS:
+        decision = evaluate(Request(logs, action, key_arn, context), [], policy, resource_policy_required=True)
+        if decision.denied:
+            raise _json_error("AccessDeniedException", refused, 400)
 
 
 def _kms_fallback(params: dict[str, Any]) -> str:
