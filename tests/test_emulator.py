@@ -43,7 +43,8 @@ def test_local_lifecycle_up_idempotent_status_down(tmp_path):
     assert port >= 1024
     state_file = tmp_path / ".pipeline-tools" / "emulator.json"
     state = json.loads(state_file.read_text())
-    assert set(state) == {"endpoint", "port", "pid", "ca_bundle", "region", "account_id", "log", "data_since"}
+    assert set(state) == {"endpoint", "port", "pid", "ca_bundle", "region", "account_id", "log", "data_since", "restored"}
+    assert state["restored"]["interrupted"] == [] and state["restored"]["warnings"] == []  # a fresh state directory
     assert state["endpoint"] == endpoint and state["port"] == port
     assert json.loads((tmp_path / ".pipeline-tools" / "emulator.port").read_text()) == {"pid": state["pid"], "port": port}
     assert state["region"] == "us-east-1" and state["account_id"] == "123456789012"
