@@ -36,7 +36,6 @@ def job_s3_client(job: Any) -> Any:
     if credentials is None:
         return s3_client()
     import boto3
-    from botocore.config import Config
 
     global _job_session
     # One session for all job clients: ~10 ms per client instead of ~0.2 s from a new session;
@@ -44,18 +43,26 @@ def job_s3_client(job: Any) -> Any:
     with _s3_client_lock:
         if _job_session is None:
             _job_session = boto3.session.Session()
-        return _job_session.client(
-            "s3",
-            endpoint_url=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT"),
-            region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-            verify=os.environ.get("AWS_CA_BUNDLE") or True,
-            config=Config(
-                s3={"addressing_style": "path"},
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-            ),
-            **credentials.boto_kwargs(),
-        )
+        return _emulator_s3_client(_job_session, **credentials.boto_kwargs())
+
+
+def _emulator_s3_client(session: Any, **credentials: Any) -> Any:
+    """An S3 client on this emulator over its own HTTPS, path-style, checksums only when required
+    (see s3_client). Call under ``_s3_client_lock``: the session is shared."""
+    from botocore.config import Config
+
+    return session.client(
+        "s3",
+        endpoint_url=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT"),
+        region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        verify=os.environ.get("AWS_CA_BUNDLE") or True,
+        config=Config(
+            s3={"addressing_style": "path"},
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        ),
+        **credentials,
+    )
 
 
 def data_failure(direction: str, uri: str, error: Exception) -> str:
@@ -81,19 +88,8 @@ def s3_client() -> Any:
     with _s3_client_lock:
         if _s3_client is None:
             import boto3
-            from botocore.config import Config
 
-            _s3_client = boto3.session.Session().client(
-                "s3",
-                endpoint_url=os.environ.get("PIPELINE_TOOLS_EMULATOR_ENDPOINT"),
-                region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
-                verify=os.environ.get("AWS_CA_BUNDLE") or True,
-                config=Config(
-                    s3={"addressing_style": "path"},
-                    request_checksum_calculation="when_required",
-                    response_checksum_validation="when_required",
-                ),
-            )
+            _s3_client = _emulator_s3_client(boto3.session.Session())
         return _s3_client
 
 

@@ -176,15 +176,23 @@ def apply() -> None:
         _stops[job.arn].set()
         return EmptyResult()
 
-    def stop_training_job(self: SageMakerResponse) -> Any:
-        name = self._get_param("TrainingJobName")
-        job = self.sagemaker_backend.training_jobs.get(name)
-        if job is None:
-            self.sagemaker_backend.describe_training_job(name)  # raises moto's ValidationError
-        if job.arn in _stops:
-            job.training_job_status = "Stopping"
-            _stops[job.arn].set()
-        return EmptyResult()
+    def stopper(kind: str) -> Any:
+        """Stop<Kind>Job for training and transform jobs: every host of a running job is signalled;
+        an unknown name gets moto's ValidationError."""
+
+        def stop_job(self: SageMakerResponse) -> Any:
+            name = self._get_param(f"{kind.capitalize()}JobName")
+            job = getattr(self.sagemaker_backend, f"{kind}_jobs").get(name)
+            if job is None:
+                getattr(self.sagemaker_backend, f"describe_{kind}_job")(name)  # raises moto's ValidationError
+            if job.arn in _stops:
+                setattr(job, f"{kind}_job_status", "Stopping")
+                _stops[job.arn].set()
+            return EmptyResult()
+
+        return stop_job
+
+    stop_training_job = stopper("training")
 
     def create_transform_job(self: SageMakerResponse) -> Any:
         # The job runs the model as the model's ExecutionRoleArn (CreateModel passed it to SageMaker).
@@ -199,15 +207,7 @@ def apply() -> None:
         start(job, lambda job, stop: transform.run(job, stop, model), "transform")
         return result
 
-    def stop_transform_job(self: SageMakerResponse) -> Any:
-        name = self._get_param("TransformJobName")
-        job = self.sagemaker_backend.transform_jobs.get(name)
-        if job is None:
-            self.sagemaker_backend.describe_transform_job(name)  # raises moto's ValidationError
-        if job.arn in _stops:
-            job.transform_job_status = "Stopping"
-            _stops[job.arn].set()
-        return EmptyResult()
+    stop_transform_job = stopper("transform")
 
     SageMakerResponse.create_processing_job = create_processing_job
     SageMakerResponse.create_training_job = create_training_job
