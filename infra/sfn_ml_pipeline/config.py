@@ -326,30 +326,31 @@ class PipelineConfig(_Strict):
         return f"/aws/lambda/{self.function_name}", f"/aws/vendedlogs/states/{self.state_machine_name}"
 
 
+# Region prefix (cn, us-iso, ...) -> (partition, DNS suffix): the partitions of
+# https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html and the domains the SageMaker
+# SDK's image_uris.retrieve() gets from botocore and lists in utils.ALTERNATE_DOMAINS
+# (data/ecr_accounts.json "_source"; tests/test_ecr_accounts.py checks every region in the table).
+_PARTITIONS = {
+    "cn": ("aws-cn", "amazonaws.com.cn"),
+    "us-gov": ("aws-us-gov", "amazonaws.com"),
+    "us-iso": ("aws-iso", "c2s.ic.gov"),
+    "us-isob": ("aws-iso-b", "sc2s.sgov.gov"),
+    "us-isof": ("aws-iso-f", "csp.hci.ic.gov"),
+    "eu-isoe": ("aws-iso-e", "cloud.adc-e.uk"),
+}
+
+
+def _partition_and_domain(region: str) -> tuple[str, str]:
+    return _PARTITIONS.get(region.rsplit("-", 2)[0], ("aws", "amazonaws.com"))
+
+
 def partition_of(region: str) -> str:
-    """aws, aws-cn or aws-us-gov (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference-arns.html)."""
-    if region.startswith("cn-"):
-        return "aws-cn"
-    if region.startswith("us-gov-"):
-        return "aws-us-gov"
-    if region.startswith("us-isob-"):
-        return "aws-iso-b"
-    if region.startswith("us-isof-"):
-        return "aws-iso-f"
-    if region.startswith("us-iso-"):
-        return "aws-iso"
-    if region.startswith("eu-isoe-"):
-        return "aws-iso-e"
-    return "aws"
+    """aws, aws-cn, aws-us-gov or an ISO partition."""
+    return _partition_and_domain(region)[0]
 
 
 def _image_uri(region: str, repository: str, tag: str) -> str:
-    # The DNS suffix of the region's partition, keyed by the region's prefix (cn, us-iso, ...): what the
-    # SageMaker SDK's image_uris.retrieve() gets from botocore and lists in utils.ALTERNATE_DOMAINS
-    # (data/ecr_accounts.json "_source"; tests/test_ecr_accounts.py checks every region in the table).
-    suffixes = {"cn": "amazonaws.com.cn", "us-iso": "c2s.ic.gov", "us-isob": "sc2s.sgov.gov",
-                "us-isof": "csp.hci.ic.gov", "eu-isoe": "cloud.adc-e.uk"}
-    domain = suffixes.get(region.rsplit("-", 2)[0], "amazonaws.com")
+    domain = _partition_and_domain(region)[1]
     return f"{ecr_accounts()[region]}.dkr.ecr.{region}.{domain}/{repository}:{tag}"
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from cdktn import AssetType, TerraformAsset
-from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
 from ..config import PipelineConfig
+from .log_group import pipeline_log_group
 from ..packaging import Artifact
 
 
@@ -17,13 +17,7 @@ class DatasetFunction:
         self._scope = scope
         self._config = config
         self._kms_key_arn = kms_key_arn
-        self.log_group = CloudwatchLogGroup(
-            scope,
-            "lambda-logs",
-            name=config.log_group_names[0],
-            retention_in_days=config.log_retention_days,
-            kms_key_id=kms_key_arn,
-        )
+        self.log_group = pipeline_log_group(scope, "lambda-logs", config.log_group_names[0], config, kms_key_arn)
         self.function: LambdaFunction | None = None
 
     def create(self, role: IamRole, package: Artifact) -> LambdaFunction:

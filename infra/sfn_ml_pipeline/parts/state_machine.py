@@ -6,26 +6,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from cdktn_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
 from cdktn_provider_aws.sfn_state_machine import SfnStateMachine
 from constructs import Construct
 
 from ..config import PipelineConfig
+from .log_group import pipeline_log_group
 
 
 class PipelineStateMachine:
     def __init__(self, scope: Construct, config: PipelineConfig, kms_key_arn: str | None) -> None:
         self._scope = scope
         self._config = config
-        self.log_group = CloudwatchLogGroup(
-            scope,
-            "state-machine-logs",
-            name=config.log_group_names[1],
-            retention_in_days=config.log_retention_days,
-            kms_key_id=kms_key_arn,
-        )
+        self.log_group = pipeline_log_group(scope, "state-machine-logs", config.log_group_names[1], config, kms_key_arn)
         self.state_machine: SfnStateMachine | None = None
 
     def create(self, definition: dict[str, Any], role: IamRole, policy: IamRolePolicy) -> SfnStateMachine:
