@@ -81,8 +81,9 @@ def log_writes(group: str, stream: str, *, create_group: bool) -> list[Authoriza
 # "CreateTrainingJob API: Execution Role Permissions": ecr:GetAuthorizationToken,
 # ecr:BatchCheckLayerAvailability, ecr:GetDownloadUrlForLayer, ecr:BatchGetImage, and logs:CreateLogGroup,
 # logs:CreateLogStream, logs:DescribeLogStreams, logs:PutLogEvents, cloudwatch:PutMetricData);
-# logs go to /aws/sagemaker/{ProcessingJobs,TrainingJobs}, stream <job>/algo-1-<epoch>, and metrics
-# to the /aws/sagemaker/{ProcessingJobs,TrainingJobs} namespaces
+# logs go to /aws/sagemaker/{ProcessingJobs,TrainingJobs,TransformJobs}, one stream per host
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html; written by
+# emulator/job_logs.py), and metrics to the same namespaces
 # (https://docs.aws.amazon.com/sagemaker/latest/dg/monitoring-cloudwatch.html).
 
 JOB_LOG_GROUPS = {
@@ -99,29 +100,57 @@ def job_image_pull(role_arn: str, image: str, execution_arn: str | None) -> None
     check(role_arn, "SageMaker", image_pull(enforce.ACCOUNT, image), execution_arn=execution_arn, via="sagemaker pulls the job image", fail=True)
 
 
-def job_logs_and_metrics(role_arn: str, kind: str, job_name: str, started_epoch: int, execution_arn: str | None) -> None:
+def job_log_stream(role_arn: str | None, kind: str, stream: str, execution_arn: str | None, *, group_exists: bool) -> bool:
+    """SageMaker creates a host's log stream (and the group) and puts its events as the job's role:
+    whether that is allowed (always, without enforcement). A denial loses the host's logs, as on AWS."""
+    if not enforce.enabled() or not role_arn:
+        return True
     group = JOB_LOG_GROUPS[kind]
-    stream = f"{job_name}/algo-1-{started_epoch}"
     authorizations = [
         *log_writes(group, stream, create_group=True),
         Authorization("logs:DescribeLogStreams", enforce.ACCOUNT.arn("logs", f"log-group:{group}:log-stream:"), _context()),
-        Authorization("cloudwatch:PutMetricData", "*", {**_context(), "cloudwatch:namespace": group}),
     ]
-    check(role_arn, "SageMaker", authorizations, execution_arn=execution_arn, via="sagemaker writes job logs and metrics", fail=False)
+    decisions = check(role_arn, "SageMaker", authorizations, execution_arn=execution_arn, via="sagemaker writes job logs", fail=False)
+    return _writes_allowed(decisions, group_exists)
+
+
+def job_metrics(role_arn: str | None, kind: str, execution_arn: str | None) -> None:
+    if not role_arn:
+        return
+    group = JOB_LOG_GROUPS[kind]
+    authorizations = [Authorization("cloudwatch:PutMetricData", "*", {**_context(), "cloudwatch:namespace": group})]
+    check(role_arn, "SageMaker", authorizations, execution_arn=execution_arn, via="sagemaker writes job metrics", fail=False)
+
+
+def _writes_allowed(decisions: list[Decision], group_exists: bool) -> bool:
+    """The events land when CreateLogStream and PutLogEvents are allowed and the group exists or may be created."""
+    allowed = {d.request.action: d.allowed for d in decisions}
+    return (
+        allowed.get("logs:CreateLogStream", True)
+        and allowed.get("logs:PutLogEvents", True)
+        and (group_exists or allowed.get("logs:CreateLogGroup", True))
+    )
 
 
 # ---- Lambda -------------------------------------------------------------------------------------
 # The execution role writes the function's logs (logs:CreateLogStream, logs:PutLogEvents on its log
-# group) and, with active tracing, its traces (xray:PutTraceSegments, xray:PutTelemetryRecords):
+# group, and logs:CreateLogGroup where the group does not exist yet) and, with active tracing, its
+# traces (xray:PutTraceSegments, xray:PutTelemetryRecords):
 # https://docs.aws.amazon.com/lambda/latest/dg/lambda-intro-execution-role.html,
-# https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html.
+# https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs.html ("Required IAM
+# permissions"), https://docs.aws.amazon.com/lambda/latest/dg/services-xray.html.
 
 
-def lambda_invocation(role_arn: str, function_name: str, log_group: str, stream: str, tracing: bool, execution_arn: str | None) -> None:
-    authorizations = log_writes(log_group, stream, create_group=False)
+def lambda_invocation(
+    role_arn: str, function_name: str, log_group: str, stream: str, tracing: bool, execution_arn: str | None, *, group_exists: bool = True
+) -> bool:
+    """Lambda's writes for one invocation as the execution role; returns whether its log events may
+    be written (always, without enforcement). A denial loses the logs, as on AWS."""
+    authorizations = log_writes(log_group, stream, create_group=not group_exists)
     if tracing:
         authorizations += [Authorization(f"xray:{a}", "*", _context()) for a in ("PutTraceSegments", "PutTelemetryRecords")]
-    check(role_arn, function_name, authorizations, execution_arn=execution_arn, via="lambda writes logs and traces", fail=False)
+    decisions = check(role_arn, function_name, authorizations, execution_arn=execution_arn, via="lambda writes logs and traces", fail=False)
+    return _writes_allowed(decisions, group_exists)
 
 
 # ---- Step Functions -------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ MODULES = (
     "sagemaker_jobs",  # processing and training jobs that really run
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
     "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)
+    "logs_filter_prefix",  # FilterLogEvents honours logStreamNamePrefix and interleaves, as AWS's
     "s3_secure_transport",  # bucket policies see aws:SecureTransport; conditions evaluated
     "s3_lifecycle",  # GetBucketLifecycleConfiguration returns what was put
     "s3_chunked_body",  # aws-chunked upload bodies decoded in linear, not quadratic, time

@@ -15,7 +15,9 @@ handler module's import, its static code) does not count against it but has its 
 the function timeout (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
 An exception in the handler becomes a function error
 (``X-Amz-Function-Error: Unhandled``, payload ``{"errorMessage", "errorType", "stackTrace"}``),
-which Step Functions' Retry/Catch see as they do on AWS. Handler output goes to the server log.
+which Step Functions' Retry/Catch see as they do on AWS. Handler output goes to the server log
+and, with START/END/REPORT, to the function's CloudWatch Logs group, one stream per execution
+environment, as Lambda writes it (:mod:`pipeline_tools.emulator.lambda_logs`).
 
 Execution environments are reused, as on AWS: after an invocation the runtime process stays,
 idle, for :func:`idle_seconds` (5 minutes; ``PIPELINE_TOOLS_LAMBDA_IDLE_SECONDS`` in the
@@ -46,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from ..jobs.common import sandbox_env
+from ..service_logs import LineTail, now_ms
 
 PYTHON_RUNTIME_PREFIX = "python"
 IDLE_SECONDS = 300.0  # AWS keeps an idle environment for minutes; so do we, then end it
@@ -54,6 +57,7 @@ IDLE_SECONDS_ENV = "PIPELINE_TOOLS_LAMBDA_IDLE_SECONDS"
 # seconds, Lambda retries the Init phase at the time of the first function invocation with the
 # configured function timeout." (lambda-runtime-environment.html, on-demand functions)
 INIT_TIMEOUT_SECONDS = 10.0
+OUTPUT_POLL_SECONDS = 0.1  # how often a running invocation's output is read (its lines' timestamps)
 
 
 def idle_seconds() -> float:
@@ -68,7 +72,11 @@ def idle_seconds() -> float:
 class Environment:
     """One execution environment: the extracted package and a runtime process serving invokes."""
 
-    def __init__(self, code_zip: bytes, handler: str, environment: dict[str, str], function_name: str) -> None:
+    def __init__(
+        self, code_zip: bytes, handler: str, environment: dict[str, str], function_name: str,
+        log_group: str | None = None, log_stream: str | None = None,
+    ) -> None:
+        self.created = time.monotonic()
         self.root = Path(tempfile.mkdtemp(prefix=f"lambda-{function_name}-"))
         task_dir = self.root / "task"
         with zipfile.ZipFile(io.BytesIO(code_zip)) as archive:
@@ -81,6 +89,11 @@ class Environment:
             "LAMBDA_TASK_ROOT": str(task_dir),
             **environment,
         }
+        # Lambda's reserved variables naming the environment's log group and stream
+        # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime)
+        self.log_stream = log_stream
+        if log_group and log_stream:
+            env.update(AWS_LAMBDA_LOG_GROUP_NAME=log_group, AWS_LAMBDA_LOG_STREAM_NAME=log_stream)
         control_read, control_write = os.pipe()
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -97,6 +110,9 @@ class Environment:
         self.idle_since = time.monotonic()
         self.initialized = False  # the runtime has reported the end of its Init phase
         self.init_failed = False  # ... with an error: every invocation reports it; not reused
+        self.init_ms: float | None = None  # how long the Init phase took (reported once, by the first invocation)
+        self.tail = LineTail(self.log_path)  # the output read so far, with when it was read
+        self.lines: list[tuple[int, str]] = []
 
     def _await_init(self, timeout_seconds: float) -> tuple[dict[str, str] | None, float]:
         """Wait for the Init phase (its own limit, then the function timeout, as on AWS).
@@ -114,28 +130,56 @@ class Environment:
             tail = self._log_since(0).strip().splitlines()
             return {"errorMessage": f"Runtime exited during init: {tail[-1] if tail else self.process.poll()}", "errorType": "Runtime.ExitError"}, used
         self.initialized, self.init_failed = True, line == b"init-error\n"
+        self.init_ms = (time.monotonic() - self.created) * 1000
         return None, used
 
-    def invoke(self, event: Any, timeout_seconds: float) -> tuple[Any, bool, str, bool]:
-        """Returns (payload, errored, this invocation's log, environment still usable)."""
+    def _read_output(self, final: bool = False) -> None:
+        stamp = now_ms()
+        self.lines.extend((stamp, line) for line in self.tail.read(final))
+
+    def _await_result(self, limit: float) -> bool:
+        """Wait up to ``limit`` s for the runtime's next control line, reading its output meanwhile."""
+        deadline = time.monotonic() + limit
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            ready, _, _ = select.select([self.control], [], [], min(OUTPUT_POLL_SECONDS, remaining))
+            self._read_output()
+            if ready:
+                return True
+
+    def invoke(self, event: Any, timeout_seconds: float, request_id: str | None = None) -> tuple[Any, bool, str, bool]:
+        """Returns (payload, errored, this invocation's log, environment still usable); the output
+        lines with their times are in :attr:`lines` (init output first), the invocation's span in
+        :attr:`span` (start and end, ms since the epoch, and duration in ms)."""
         offset = self.log_path.stat().st_size
+        self.lines = []
+        self.span = (now_ms(), now_ms(), 0.0)
         limit = timeout_seconds
         if not self.initialized:
             error, used = self._await_init(timeout_seconds)
             if error is not None:
                 log = self._log_since(offset)
+                self._read_output(final=True)
+                self.init_lines, self.lines = self.lines, []
                 self.close()
                 return error, True, log, False
             limit = max(0.0, timeout_seconds - used)
+        self._read_output(final=True)
+        self.init_lines, self.lines = self.lines, []
         result_path = self.root / f"result-{uuid.uuid4().hex}.json"
-        request = json.dumps({"event": event, "result_path": str(result_path), "timeout": limit})
+        request = json.dumps({"event": event, "result_path": str(result_path), "timeout": limit, "request_id": request_id})
+        started, started_ms = time.monotonic(), now_ms()
         try:
             self.process.stdin.write(request.encode() + b"\n")
             self.process.stdin.flush()
-            ready, _, _ = select.select([self.control], [], [], limit)
-            done = bool(ready) and self.control.readline() == b"done\n"
+            ready = self._await_result(limit)
+            done = ready and self.control.readline() == b"done\n"
         except (BrokenPipeError, OSError):
-            ready, done = [True], False
+            ready, done = True, False
+        self._read_output(final=True)
+        self.span = (started_ms, now_ms(), (time.monotonic() - started) * 1000)
         log = self._log_since(offset)
         if not ready:
             self.close()
@@ -227,10 +271,13 @@ def run_handler(
     timeout_seconds: float,
     function_name: str = "function",
     credentials: Any = None,
+    logs: Any = None,
 ) -> tuple[Any, bool]:
     """Run ``handler`` from ``code_zip`` on ``event`` in a warm environment if one is idle (else
     a new one); returns (payload, errored). ``credentials`` (IAM enforcement): a callable giving a
-    new environment its execution role's credentials (variables), as Lambda gives each one."""
+    new environment its execution role's credentials (variables), as Lambda gives each one.
+    ``logs`` (a :class:`~pipeline_tools.emulator.lambda_logs.FunctionLogs`): where the invocation's
+    log events go, one stream per environment."""
     region = environment.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
     environment = {
         "AWS_REGION": region,
@@ -239,22 +286,41 @@ def run_handler(
         **{str(k): str(v) for k, v in environment.items()},
     }
     key = hashlib.sha256(
-        json.dumps([hashlib.sha256(code_zip).hexdigest(), handler, function_name, environment], sort_keys=True).encode()
+        json.dumps([hashlib.sha256(code_zip).hexdigest(), handler, function_name, environment, logs and logs.group], sort_keys=True).encode()
     ).hexdigest()
     runtime = POOL.acquire(key)
+    cold = runtime is None
     if runtime is None:
         role_variables = credentials() if credentials else {}
-        runtime = Environment(code_zip, handler, {**environment, **role_variables}, function_name)
+        stream = logs.new_stream() if logs is not None else None
+        runtime = Environment(code_zip, handler, {**environment, **role_variables}, function_name, logs and logs.group, stream)
         runtime.access_key = role_variables.get("AWS_ACCESS_KEY_ID")
     from ..authz import enforce  # what the environment does now is done for the invoker's execution
 
+    request_id = str(uuid.uuid4())
     with enforce.acting_for(getattr(runtime, "access_key", None), enforce.current_execution()):
-        payload, errored, log, usable = runtime.invoke(event, timeout_seconds)
+        payload, errored, log, usable = runtime.invoke(event, timeout_seconds, request_id)
     if log.strip():
         print(f"[lambda {function_name}] {log.rstrip()}", flush=True)
+    if logs is not None and runtime.log_stream:
+        _write_logs(logs, runtime, request_id, cold)
     if usable:
         POOL.release(key, runtime)
     return payload, errored
+
+
+def _write_logs(logs: Any, runtime: Environment, request_id: str, cold: bool) -> None:
+    from ..lambda_logs import Invocation, peak_memory_mb
+
+    started_ms, ended_ms, duration_ms = runtime.span
+    invocation = Invocation(
+        request_id, started_ms, ended_ms, duration_ms, list(getattr(runtime, "init_lines", [])), list(runtime.lines),
+        runtime.init_ms if cold else None, peak_memory_mb(runtime.process.pid),
+    )
+    try:
+        logs.write(runtime.log_stream, invocation)
+    except Exception as error:  # noqa: BLE001 - logs are a by-product; the invocation's outcome stands
+        print(f"[lambda {logs.function_name}] logs not written: {type(error).__name__}: {error}", flush=True)
 
 
 def _path_style_config(root: Path) -> str:
@@ -287,18 +353,6 @@ def _role_credentials(function: Any) -> Any:
     return variables
 
 
-def _service_side_use(function: Any) -> None:
-    """With IAM enforcement: the logs and traces Lambda writes as the execution role for this invocation."""
-    from ..authz import enforce, service_side
-
-    if not enforce.enabled():
-        return
-    log_group = (getattr(function, "logging_config", None) or {}).get("LogGroup") or f"/aws/lambda/{function.function_name}"
-    stream = f"{time.strftime('%Y/%m/%d')}/[$LATEST]{uuid.uuid4().hex}"
-    tracing = (getattr(function, "tracing_config", None) or {}).get("Mode") == "Active"
-    service_side.lambda_invocation(function.role, function.function_name, log_group, stream, tracing, enforce.current_execution())
-
-
 def apply() -> None:
     from moto.awslambda.models import LambdaFunction
 
@@ -310,11 +364,12 @@ def apply() -> None:
         event = json.loads(body) if body else {}
         environment = {**dict(self.environment_vars or {}), "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.memory_size)}
         environment["PIPELINE_TOOLS_LAMBDA_ARN"] = self.function_arn
+        from ..lambda_logs import FunctionLogs
+
         payload, errored = run_handler(
             self.code_bytes, self.handler, event, environment, float(self.timeout or 3), self.function_name,
-            credentials=_role_credentials(self),
+            credentials=_role_credentials(self), logs=FunctionLogs(self),
         )
-        _service_side_use(self)
         if errored:
             response_headers["x-amz-function-error"] = "Unhandled"
         return json.dumps(payload).encode()

@@ -20,6 +20,9 @@ https://docs.aws.amazon.com/sagemaker/latest/dg/security-confused-deputy-prevent
 refused, as SageMaker refuses it, with ``ValidationException: Could not assume role ...`` when the
 trust policy does not allow it; the job then moves its data with those credentials, and what it
 does is recorded for the execution that created it.
+
+Each job's hosts log to CloudWatch Logs while it runs, as SageMaker's do (:mod:`pipeline_tools.emulator.job_logs`):
+the shipper starts with the job and has put every line before the job's final status is set.
 """
 
 from __future__ import annotations
@@ -46,11 +49,18 @@ def start(job: Any, runner: Callable[[Any, threading.Event], dict[str, Any]], ki
         job.algorithm_specification.pop("MetricDefinitions", None)
         job.secondary_status_transitions = [{"Status": "Training", "StartTime": now, "StatusMessage": "Training locally"}]
 
+    shipper = _start_logs(job, kind, now)
+
     def work() -> None:
         try:
             fields = runner(job, stop)
         except Exception as error:  # noqa: BLE001 - never let a job kill the server thread silently
             fields = {f"{kind}_job_status": "Failed", "failure_reason": f"InternalServerError: {error}"[:1024]}
+        if shipper is not None:
+            try:
+                shipper.finish()  # every line in CloudWatch Logs before the job is seen to end
+            except Exception as error:  # noqa: BLE001 - the job's outcome stands
+                print(f"[sagemaker {kind}] {job.arn}: job logs: {type(error).__name__}: {error}", flush=True)
         end = utcnow()
         for name, value in fields.items():
             setattr(job, name, value)
@@ -66,9 +76,25 @@ def start(job: Any, runner: Callable[[Any, threading.Event], dict[str, Any]], ki
         try:
             _job_ended(job, kind, now)
         except Exception as error:  # noqa: BLE001 - the job's outcome stands; say why the record is missing
-            print(f"[sagemaker {kind}] {job.arn}: job logs/metrics authorization failed: {error}", flush=True)
+            print(f"[sagemaker {kind}] {job.arn}: job metrics authorization failed: {error}", flush=True)
 
     threading.Thread(target=work, name=f"sagemaker-{kind}-{job.arn.rsplit('/', 1)[-1]}", daemon=True).start()
+
+
+def _start_logs(job: Any, kind: str, started: Any) -> Any:
+    """The job's log shipper, writing as the job's role (the model's for a transform job) for the
+    execution that created the job; None if it cannot start (the job runs regardless)."""
+    from ..job_logs import Shipper
+
+    try:
+        role_arn = _job_roles.get(job.arn) or getattr(job, "role_arn", None)
+        return Shipper(
+            kind, getattr(job, f"{kind}_job_name"), job.arn, int(started.timestamp()),
+            role_arn=role_arn, execution_arn=_job_executions.get(job.arn),
+        ).start()
+    except Exception as error:  # noqa: BLE001 - logs are a by-product
+        print(f"[sagemaker {kind}] {job.arn}: job logs not shipped: {type(error).__name__}: {error}", flush=True)
+        return None
 
 
 SAGEMAKER = "sagemaker.amazonaws.com"
@@ -124,15 +150,15 @@ _job_roles: dict[str, str] = {}  # transform job ARN -> the model's role (moto's
 
 
 def _job_ended(job: Any, kind: str, started: Any) -> None:
-    """What SageMaker does as the job's role besides moving data: its logs and metrics."""
+    """What SageMaker does as the job's role besides moving data and writing logs (job_logs.py): its metrics."""
     from ..authz import service_side
     from ..jobs.common import JOB_CREDENTIALS
 
     role_arn = _job_roles.pop(job.arn, None) or getattr(job, "role_arn", None)
+    execution_arn = _job_executions.pop(job.arn, None)
     if JOB_CREDENTIALS.pop(job.arn, None) is None:
         return
-    name = getattr(job, f"{kind}_job_name")
-    service_side.job_logs_and_metrics(role_arn, kind, name, int(started.timestamp()), _job_executions.pop(job.arn, None))
+    service_side.job_metrics(role_arn, kind, execution_arn)
 
 
 def apply() -> None:
