@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "check": "check",
     "local": "local",
     "run": "run",
+    "logs": "logs",
     "demo": "demo",
     "graph": "graph",
 }
