@@ -92,18 +92,22 @@ def test_a_run_succeeds_and_the_model_beats_a_constant_predictor(workdir, aws, o
     assert [f.rsplit("/", 1)[-1] for f in summary["training"]["instances"][0]["input_files"]] == ["train-00000.csv"]
     assert [i["host"] for i in summary["processing"]["instances"]] == ["algo-1"]
 
-    import xgboost as xgb
+    from pipeline_tools.model_artifact import predict
 
-    with tarfile.open(workdir / "artifacts" / "quality" / "model.tar.gz") as archive:
+    model = workdir / "artifacts" / "quality" / "model.tar.gz"
+    with tarfile.open(model) as archive:
         assert archive.getnames() == ["xgboost-model"]
-        raw = archive.extractfile("xgboost-model").read()
-    booster = xgb.Booster()
-    booster.load_model(bytearray(raw))
+    # The 1.7-1 image's format (XGBoost's binary format, from xgboost 1.7.4), which `run` opened with
+    # that image's xgboost (this project's 3.x no longer reads it).
+    assert summary["model"]["format"] == "binary", summary["model"]
+    assert summary["model"]["loaded_with"].startswith("xgboost 1.7.4 "), summary["model"]
+    assert summary["model"]["num_trees"] == 5 and summary["model"]["num_features"] == 2
+    image = aws["sagemaker"].describe_training_job(TrainingJobName="quality")["AlgorithmSpecification"]["TrainingImage"]
 
     bucket = outputs["mlpipe_bucket"]
     standardized = read_csv(aws["s3"], bucket, "runs/quality/train/train-00000.csv")
     labels, features = standardized[0].to_numpy(), standardized[[1, 2]].to_numpy()
-    predictions = booster.predict(xgb.DMatrix(features))
+    predictions = predict(model, image, features)
     assert predictions.min() >= 0 and predictions.max() <= 1
     rmse = float(np.sqrt(np.mean((predictions - labels) ** 2)))
     constant = float(np.sqrt(np.mean((labels.mean() - labels) ** 2)))  # the best constant predictor (~0.36 here)
@@ -236,3 +240,54 @@ def test_a_transient_sagemaker_error_is_retried_and_the_run_succeeds(workdir, aw
     assert [(f["error"], f["resource"]) for f in failed] == [("SageMaker.ResourceLimitExceededException", "createProcessingJob.sync")]
     assert "0 Instances" in failed[0]["cause"]
     assert aws["sagemaker"].describe_processing_job(ProcessingJobName="retried")["ProcessingJobStatus"] == "Completed"
+
+
+# ---- pipeline-tools logs: CloudWatch Logs as the services write them (issue 14) --------------------
+
+STATES = ["Generate dataset", "Standardization", "Train model (XGBoost)"]
+
+
+def _log_lines(stdout: str) -> list[tuple[str, str, str]]:
+    """`pipeline-tools logs` lines as (state, host, message)."""
+    out = []
+    for line in stdout.splitlines():
+        prefix, _, message = line.partition(" | ")
+        state, host = prefix.rstrip().rsplit(None, 1)
+        out.append((state.strip(), host, message))
+    return out
+
+
+def test_logs_show_every_state_in_time_order_with_state_and_host(workdir, quality_run):
+    result = run_cli("logs", "quality", "--target", "local", cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = _log_lines(result.stdout)
+    order = [STATES.index(state) for state, _, _ in lines]
+    assert order == sorted(order) and sorted(set(order)) == [0, 1, 2], result.stdout  # every state, one after the other
+    generate = [m for s, _, m in lines if s == STATES[0]]
+    request_id = generate[0].removeprefix("START RequestId: ").split()[0]
+    assert generate[0] == f"START RequestId: {request_id} Version: $LATEST"
+    assert any("generated dataset" in m and "'rows': 4000" in m for m in generate)
+    assert generate[-2:] == [f"END RequestId: {request_id}", generate[-1]] and generate[-1].startswith(f"REPORT RequestId: {request_id}\tDuration: ")
+    assert {h for s, h, _ in lines if s != STATES[0]} == {"algo-1"}
+    assert any("standardized 4000 rows" in m for s, _, m in lines if s == STATES[1])
+    rounds = [m.split("]", 1)[0] for s, _, m in lines if s == STATES[2] and "train-rmse" in m]
+    assert rounds == [f"[{i}" for i in range(5)], result.stdout
+    only = run_cli("logs", "quality", "--target", "local", "--state", "standardization", cwd=workdir)
+    assert only.returncode == 0 and {s for s, _, _ in _log_lines(only.stdout)} == {STATES[1]}, only.stdout + only.stderr
+
+
+def test_logs_follow_the_latest_execution_until_it_ends(workdir):
+    started = run_cli("run", "--target", "local", "--rows", "300", "--name", "followed", "--no-wait", cwd=workdir)
+    assert started.returncode == 0, started.stderr
+    result = run_cli("logs", "--target", "local", "--follow", cwd=workdir, timeout=180)  # no EXECUTION: the latest
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = _log_lines(result.stdout)
+    assert any("'rows': 300" in m for s, _, m in lines if s == STATES[0])  # this run's, not another's
+    assert any(s == STATES[2] and m.startswith("[4]") for s, _, m in lines), result.stdout  # read to the end
+
+
+def test_logs_of_an_unknown_execution_or_state_is_a_clear_error(workdir, quality_run, tmp_path):
+    assert_clean_error(run_cli("logs", "no-such-run", "--target", "local", cwd=workdir), "execution 'no-such-run' not found on local")
+    assert_clean_error(run_cli("logs", "quality", "--target", "local", "--state", "nope", cwd=workdir),
+                       "no state 'nope' with logs in execution quality", "'Standardization'")
+    assert_clean_error(run_cli("logs", "--target", "local", cwd=tmp_path), "local emulator is not running", "pipeline-tools local up")

@@ -11,7 +11,6 @@ import json
 import os
 import re
 import secrets
-import tarfile
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -256,7 +255,8 @@ def collect(
         os.close(fd)
         clients.s3.download_file(bucket, key, tmp)
         os.replace(tmp, model_path)
-        summary["model"] = {"path": str(model_path), "size_bytes": model_path.stat().st_size, **_model_facts(model_path)}
+        image = (training.get("AlgorithmSpecification") or {}).get("TrainingImage")
+        summary["model"] = {"path": str(model_path), "size_bytes": model_path.stat().st_size, **_model_facts(model_path, image)}
         if "transform" in output:  # the batch transform stage ran: score its predictions
             summary["evaluation"] = _evaluate_held_out(clients, output, name, out_dir)
     if clients.emulator_state is not None:
@@ -338,18 +338,17 @@ def _evaluate_held_out(clients: Clients, output: dict, name: str, out_dir: Path)
     return {**metrics, "predictions_path": str(path), "predictions_s3_uri": f"s3://{bucket}/{PREDICTIONS_PREFIX.format(name)}/"}
 
 
-def _model_facts(model_path: Path) -> dict:
-    """Open the model as a user would: xgboost loads `xgboost-model` from the archive."""
-    try:
-        import xgboost as xgb
+def _model_facts(model_path: Path, image: str | None) -> dict:
+    """Open the model as a user would, in the format its image wrote it (model_artifact: JSON/UBJSON
+    with this project's xgboost, the 1.7-1 image's binary format with that image's xgboost):
+    ``format``, ``num_trees``, ``num_features``, ``loaded_with``; or ``error``, one line saying why
+    it does not load (summary.json, report.html and `run`'s output show it)."""
+    from .model_artifact import ModelUnreadable, open_model
 
-        with tarfile.open(model_path) as archive:
-            raw = archive.extractfile("xgboost-model").read()
-        booster = xgb.Booster()
-        booster.load_model(bytearray(raw))
-        return {"num_trees": booster.num_boosted_rounds(), "num_features": booster.num_features()}
-    except Exception as error:  # noqa: BLE001 - facts are a nicety; the model file is what matters
-        return {"note": f"could not inspect model: {error}"}
+    try:
+        return open_model(model_path, image)
+    except ModelUnreadable as error:
+        return {"error": f"the model does not load: {error}"}
 
 
 def failed_state_of(summary: dict) -> str:

@@ -337,7 +337,8 @@ def render_html(summary: dict) -> str:
     ])))
     parts.append(_section("Model", _facts([
         ("path", model.get("path")), ("size", _human_bytes(model.get("size_bytes"))),
-        ("trees", model.get("num_trees")), ("S3 URI", training.get("model_s3_uri")),
+        ("trees", model.get("num_trees")), ("format", model.get("format")), ("loaded with", model.get("loaded_with")),
+        ("could not load", model.get("error")), ("S3 URI", training.get("model_s3_uri")),
     ])))
     parts.append(_section("Jobs", _facts([
         ("processing job", processing.get("job_name")), ("processing output", processing.get("output_s3_uri")),

@@ -121,6 +121,8 @@ def report_of(summary: dict, artifacts_dir: Path, echo=click.echo) -> None:
                   f"log loss={evaluation['log_loss']:.4f}")
     echo(f"SUCCEEDED in {summary['duration_seconds']:.1f} s; {facts}")
     echo(f"model:   {summary['model']['path']} ({summary['model']['size_bytes']} bytes, from {summary['training']['model_s3_uri']})")
+    if summary["model"].get("error"):
+        echo(f"warning: {summary['model']['error']}")
     if evaluation:
         echo(f"predictions: {evaluation['predictions_path']} (from {evaluation['predictions_s3_uri']})")
     echo(f"summary: {out_dir / 'summary.json'}")

@@ -291,18 +291,53 @@ def tail(text: str, limit: int = FAILURE_REASON_LIMIT - 100) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
+JOBS_DIRECTORY = Path(__file__).resolve().parent
+# The launcher and the built-in algorithm's modules import only the standard library and the
+# image's own libraries, so an image's interpreter runs them by path: no pipeline_tools there.
+LAUNCHER = JOBS_DIRECTORY / "launch.py"
+# Where the launcher records what the job's interpreter loaded (launch.py reads and removes it).
+RUNTIME_RECORD_VARIABLE = "PIPELINE_TOOLS_JOB_RUNTIME_RECORD"
+
+
+def algorithm_module(name: str) -> str:
+    """The path of a built-in algorithm module (``xgboost_train``, ``xgboost_predict``)."""
+    return str(JOBS_DIRECTORY / f"{name}.py")
+
+
+def image_python(image_uri: str, note: Any) -> Path:
+    """The interpreter of the environment of the image ``image_uri`` names, built first when there is
+    none (a line in runner.log and the emulator's log before and after: ~20 s once per image).
+    Raises :class:`~pipeline_tools.emulator.images.UnknownImage` (one line naming the image and what
+    is supported) or :class:`~pipeline_tools.emulator.images.ImageEnvironmentError`."""
+    from .. import images
+
+    image = images.resolve(image_uri)
+
+    def log(line: str) -> None:
+        note(line)
+        print(f"emulator: {line}", file=sys.stderr, flush=True)
+
+    python = images.ensure(image, log=log)
+    note(f"image {image.label}: {', '.join(image.requirements)} ({python.parent.parent})")
+    return python
+
+
 class JobProcess:
     """A job's process: started early (:meth:`start`), run when its inputs are in place
     (:meth:`run`), always cleaned up (:meth:`close`).
 
-    When ``args`` is ``python SCRIPT ...`` or ``python -m MODULE ...`` and ``preload`` names
-    modules, the interpreter starts at once through :mod:`.launch`, importing those while the
+    When ``args`` is ``PYTHON SCRIPT ...`` or ``PYTHON -m MODULE ...`` (``PYTHON``: ``python``, this
+    interpreter unless given: an image environment's) and ``preload`` names modules, the
+    interpreter starts at once through :mod:`.launch` (run by path), importing those while the
     runner downloads; :meth:`run` then lets the job's code start. Any other command simply
-    starts in :meth:`run`. stdout/stderr go to ``log_dir/{stdout,stderr}.log``."""
+    starts in :meth:`run`. stdout/stderr go to ``log_dir/{stdout,stderr}.log``; with a preload,
+    ``log_dir/runtime.json`` records the interpreter and the versions of what it loaded."""
 
-    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = ()) -> None:
+    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = (), python: str | Path | None = None) -> None:
         self.args, self.cwd, self.env, self.log_dir = args, cwd, env, log_dir
-        self.preload = preload if preload and _is_python_program(args) else ()
+        self.preload = preload if preload and _is_python_program(args, str(python or sys.executable)) else ()
+        if self.preload:
+            self.env = {**env, RUNTIME_RECORD_VARIABLE: str(log_dir / "runtime.json")}
         self.process: subprocess.Popen | None = None
 
     def _popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen:
@@ -311,7 +346,7 @@ class JobProcess:
 
     def start(self) -> "JobProcess":
         if self.preload:
-            launcher = [self.args[0], "-m", "pipeline_tools.emulator.jobs.launch", ",".join(self.preload), "--", *self.args[1:]]
+            launcher = [self.args[0], str(LAUNCHER), ",".join(self.preload), "--", *self.args[1:]]
             self.process = self._popen(launcher, stdin=subprocess.PIPE)
         return self
 
@@ -406,11 +441,11 @@ class HostGroup:
                 process.wait()
 
 
-def _is_python_program(args: list[str]) -> bool:
-    """This interpreter running ``SCRIPT ...`` or ``-m MODULE ...`` (not ``-c``, other flags, or another
-    program). Only this interpreter: the launcher is a module of this package, which another
-    ``python`` on PATH may not have (the processing runner maps ``python``/``python3`` to it)."""
-    if len(args) < 2 or args[0] != sys.executable:
+def _is_python_program(args: list[str], python: str) -> bool:
+    """``python`` (a known interpreter: this one or an image environment's) running ``SCRIPT ...``
+    or ``-m MODULE ...`` (not ``-c``, other flags, or another program, which may not be a Python
+    the launcher runs on)."""
+    if len(args) < 2 or args[0] != python:
         return False
     return (args[1] == "-m" and len(args) > 2) or not args[1].startswith("-")
 

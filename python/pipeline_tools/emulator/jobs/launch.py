@@ -1,5 +1,8 @@
 """A job's Python, started before its inputs are in place:
-``python -m pipeline_tools.emulator.jobs.launch PRELOAD -- (SCRIPT | -m MODULE) [ARG ...]``.
+``PYTHON .../jobs/launch.py PRELOAD -- (SCRIPT | -m MODULE) [ARG ...]``.
+
+Standard library only, run by path: ``PYTHON`` is an image environment's interpreter (see
+``emulator/images``), which has the image's libraries and not this project.
 
 It imports the comma-separated PRELOAD modules (libraries the job's image ships and the job
 imports: numpy, pandas, xgboost), then waits for one line on stdin. ``run`` runs SCRIPT (or
@@ -16,22 +19,36 @@ on SageMaker: its inputs are all in place when its code starts.
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import runpy
 import sys
 
 GO = "run"
+# A file to record the interpreter and the versions of the preloaded libraries in: what the
+# job's own imports then get (set by jobs/common.JobProcess; removed before the job's code runs).
+RECORD = "PIPELINE_TOOLS_JOB_RUNTIME_RECORD"
 
 
 def main(argv: list[str]) -> None:
     if len(argv) < 3 or argv[1] != "--":
-        sys.exit("usage: python -m pipeline_tools.emulator.jobs.launch PRELOAD -- (SCRIPT | -m MODULE) [ARG ...]")
+        sys.exit("usage: python launch.py PRELOAD -- (SCRIPT | -m MODULE) [ARG ...]")
+    if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
+        sys.path[0] = os.getcwd()  # run by path: the runners' directory is not the job's to import from
     preload, target = argv[0], argv[2:]
+    loaded = {}
     for name in filter(None, preload.split(",")):
         try:
-            importlib.import_module(name)
+            loaded[name] = getattr(importlib.import_module(name), "__version__", None)
         except ImportError:
-            pass  # the job's own import reports it, as it would without preloading
+            loaded[name] = None  # the job's own import reports it, as it would without preloading
+    record = os.environ.pop(RECORD, None)
+    if record:
+        try:
+            with open(record, "w", encoding="utf-8") as handle:
+                json.dump({"executable": sys.executable, "prefix": sys.prefix, "python": sys.version.split()[0], "libraries": loaded}, handle)
+        except OSError:
+            pass
     if sys.stdin.readline().strip() != GO:
         return
     if target[0] == "-m":

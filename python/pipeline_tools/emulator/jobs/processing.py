@@ -5,8 +5,10 @@ input copied to its ``LocalPath`` (under ``/opt/ml/processing/``) and uploads ea
 ``LocalPath`` to its ``S3Uri`` when the entrypoint exits 0. Here the container is the local
 Python: every ``/opt/ml/...`` path is mapped into a private temp root (in the arguments, and
 via ``PROCESSING_INPUT_DIR``/``PROCESSING_OUTPUT_DIR`` for scripts that read those), and
-``python``/``python3`` is this interpreter (which has pandas and numpy, as the
-scikit-learn image does). Non-zero exit -> ``Failed`` with the stderr tail as ``FailureReason``.
+``python``/``python3`` is the interpreter of the job's image's environment (``AppSpecification.ImageUri``:
+e.g. sagemaker-scikit-learn 1.2-1's pandas, numpy, scipy and scikit-learn, see ``emulator/images``;
+its ``bin`` first on PATH). An image the emulator does not know fails the job, saying which it knows.
+Non-zero exit -> ``Failed`` with the stderr tail as ``FailureReason``.
 A Python entrypoint's interpreter starts (importing numpy and pandas) while the inputs
 download, and its code runs once they are all in place (:mod:`.launch`). What the emulator
 did, with timings, is in ``<state dir>/jobs/processing/<job>/runner.log``.
@@ -14,8 +16,8 @@ did, with timings, is in ``<state dir>/jobs/processing/<job>/runner.log``.
 
 from __future__ import annotations
 
+import os
 import shutil
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -23,7 +25,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, data_failure, distribute, download_keys, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, upload_directory, write_json
+from .common import HostGroup, JobProcess, RunnerLog, data_failure, image_python, distribute, download_keys, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, upload_directory, write_json
 
 CONTAINER_ROOT = "/opt/ml/"
 PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
@@ -63,16 +65,23 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
         command = list(spec.get("ContainerEntrypoint") or []) + list(spec.get("ContainerArguments") or [])
         if not command:
             return _failed("ClientError: the local emulator needs AppSpecification.ContainerEntrypoint")
+        from ..images import ImageEnvironmentError, UnknownImage
+
+        try:
+            python = str(image_python(spec.get("ImageUri", ""), note))
+        except (UnknownImage, ImageEnvironmentError) as error:
+            return _failed(f"ClientError: {error}")
         processes = {}
         for host in hosts:
             host_root = root / host
             host_command = [map_path(arg, host_root) for arg in command]
             if Path(host_command[0]).name in PYTHON_NAMES:
-                host_command[0] = sys.executable
+                host_command[0] = python
             for local, _ in outputs:
                 Path(map_path(local, host_root)).mkdir(parents=True, exist_ok=True)
             config = write_container_files(host_root, job, host, hosts)
             env = {**sandbox_env(host_root), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
+            env["PATH"] = f"{Path(python).parent}{os.pathsep}{env['PATH']}"  # `python` in a subprocess: the image's
             data_inputs = [i["S3Input"]["LocalPath"] for i in inputs if Path(i["S3Input"]["LocalPath"]).name != "code"] or [i["S3Input"]["LocalPath"] for i in inputs]
             if data_inputs:
                 env.setdefault("PROCESSING_INPUT_DIR", map_path(data_inputs[0], host_root))
@@ -80,7 +89,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                 env.setdefault("PROCESSING_OUTPUT_DIR", map_path(outputs[0][0], host_root))
             # /opt/ml/config/resourceconfig.json, mapped: a script run locally finds it here
             env.setdefault("PROCESSING_RESOURCE_CONFIG", str(config))
-            processes[host] = JobProcess(host_command, cwd=host_root, env=env, log_dir=host_directory(log_dir, host), preload=IMAGE_LIBRARIES).start()
+            processes[host] = JobProcess(host_command, cwd=host_root, env=env, log_dir=host_directory(log_dir, host), preload=IMAGE_LIBRARIES, python=python).start()
         group = HostGroup(processes)
 
         s3 = job_s3_client(job)

@@ -5,7 +5,10 @@ As SageMaker does: each channel's S3 data is copied to ``<root>/input/data/<chan
 passes them), and ``model.tar.gz`` holding ``xgboost-model`` lands at
 ``<S3OutputPath>/<job name>/output/model.tar.gz``. The training itself runs in a subprocess
 (:mod:`.xgboost_train`) so ``MaxRuntimeInSeconds`` and StopTrainingJob can end it; that
-process starts, importing xgboost, while the channels download.
+process starts, importing xgboost, while the channels download. It runs with the interpreter of
+the image's environment (``AlgorithmSpecification.TrainingImage``: sagemaker-xgboost 1.7-1 ->
+xgboost 1.7.4, see ``emulator/images``), so the model is what that image writes; an image the
+emulator does not know fails the job, saying which it knows.
 Per-round metrics go to ``<state dir>/jobs/training/<job>/metrics.json``; the last round's values
 become ``FinalMetricDataList`` (``train:rmse``, ...).
 """
@@ -15,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sys
 import tarfile
 import tempfile
 import threading
@@ -24,9 +26,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, data_failure, distribute, download_keys, free_port, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, put_file, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, utcnow, write_json
+from .common import HostGroup, JobProcess, RunnerLog, algorithm_module, data_failure, image_python, distribute, download_keys, free_port, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, put_file, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, utcnow, write_json
 
-XGBOOST_IMAGE_MARKER = "xgboost"
 # The algorithm's interpreter starts importing these while the channels download (jobs/launch.py).
 ALGORITHM_LIBRARIES = ("numpy", "pandas", "xgboost")
 
@@ -37,8 +38,14 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
     log_dir = jobs_directory("training", name)
     note = RunnerLog(log_dir)
     image = (job.algorithm_specification or {}).get("TrainingImage", "")
-    if XGBOOST_IMAGE_MARKER not in image:
-        return _failed(f"ClientError: the local emulator trains the built-in XGBoost image only, not {image!r}")
+    from ..images import ImageEnvironmentError, UnknownImage, resolve
+
+    try:
+        if not resolve(image).algorithm:
+            return _failed(f"ClientError: the image {image!r} is not a built-in algorithm the local emulator trains with")
+        python = str(image_python(image, note))
+    except (UnknownImage, ImageEnvironmentError) as error:
+        return _failed(f"ClientError: {error}")
     resources = job.resource_config or {}
     hosts = host_names(resources.get("InstanceCount") or 1)
     root = Path(tempfile.mkdtemp(prefix=f"training-{name}-"))
@@ -66,8 +73,8 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                 "TRAINING_JOB_ARN": job.arn,
             }
             processes[host] = JobProcess(
-                [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_train", str(host_root / "spec.json")],
-                cwd=host_root, env=env, log_dir=host_directory(log_dir, host), preload=ALGORITHM_LIBRARIES,
+                [python, algorithm_module("xgboost_train"), str(host_root / "spec.json")],
+                cwd=host_root, env=env, log_dir=host_directory(log_dir, host), preload=ALGORITHM_LIBRARIES, python=python,
             ).start()
         group = HostGroup(processes)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tarfile
 import tempfile
 import threading
@@ -22,9 +21,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, data_failure, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, sandbox_env, split_s3_uri, upload_directory
+from .common import HostGroup, JobProcess, RunnerLog, algorithm_module, data_failure, image_python, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, sandbox_env, split_s3_uri, upload_directory
 
-XGBOOST_IMAGE_MARKER = "xgboost"
 ALGORITHM_LIBRARIES = ("numpy", "pandas", "xgboost")
 # The transform job has no MaxRuntimeInSeconds; its invocations time out (ModelClientConfig,
 # default 600 s per invocation): one local invocation per job, so a generous bound.
@@ -39,8 +37,14 @@ def run(job: Any, stop: threading.Event, model: Any) -> dict[str, Any]:
     note = RunnerLog(log_dir)
     container = model.primary_container or {}
     image = container.get("Image", "")
-    if XGBOOST_IMAGE_MARKER not in image:
-        return _failed(f"ClientError: the local emulator serves the built-in XGBoost image only, not {image!r}")
+    from ..images import ImageEnvironmentError, UnknownImage, resolve
+
+    try:
+        if not resolve(image).algorithm:
+            return _failed(f"ClientError: the image {image!r} is not a built-in algorithm the local emulator serves")
+        python = str(image_python(image, note))  # the model's image: its xgboost reads the model it wrote
+    except (UnknownImage, ImageEnvironmentError) as error:
+        return _failed(f"ClientError: {error}")
     transform_input = job.transform_input or {}
     if transform_input.get("SplitType", "None") != "Line" or (job.transform_output or {}).get("AssembleWith", "None") != "Line":
         return _failed("ClientError: the local emulator supports SplitType Line with AssembleWith Line only")
@@ -54,8 +58,8 @@ def run(job: Any, stop: threading.Event, model: Any) -> dict[str, Any]:
         spec_path = root / "spec.json"
         model_dir, input_dir, output_dir = root / "model", root / "input", root / "output"
         algorithm = JobProcess(
-            [sys.executable, "-m", "pipeline_tools.emulator.jobs.xgboost_predict", str(spec_path)],
-            cwd=root, env=sandbox_env(root, aws=False), log_dir=host_directory(log_dir, "algo-1"), preload=ALGORITHM_LIBRARIES,
+            [python, algorithm_module("xgboost_predict"), str(spec_path)],
+            cwd=root, env=sandbox_env(root, aws=False), log_dir=host_directory(log_dir, "algo-1"), preload=ALGORITHM_LIBRARIES, python=python,
         ).start()
         s3 = job_s3_client(job)
         artifact = container.get("ModelDataUrl", "")

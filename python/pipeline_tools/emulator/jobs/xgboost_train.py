@@ -1,10 +1,17 @@
 """The built-in XGBoost algorithm, locally: ``python -m pipeline_tools.emulator.jobs.xgboost_train SPEC``.
 
+Runs with the interpreter of the image's environment (``emulator/images``: sagemaker-xgboost
+1.7-1 -> xgboost 1.7.4), by path: standard library, numpy, pandas and xgboost only, no
+pipeline_tools. Written for both xgboost 1.7 (the image's) and 3.x where their APIs differ (the
+tracker and the collective).
+
 SPEC (JSON): ``channels`` (name -> local dir), ``hyperparameters`` (strings, as SageMaker
 passes them), ``model_dir``, ``metrics_path``. Reads each channel's CSV files (label in the
 first column, no header) with pandas in chunks (xgboost 3 deprecates its own CSV reader),
 trains ``num_round`` rounds, evaluates on ``train`` (and ``validation`` if given), saves
-``<model_dir>/xgboost-model`` and writes per-round metrics to ``metrics_path`` as
+``<model_dir>/xgboost-model`` as the container does (``bst.save_model(os.path.join(model_dir,
+MODEL_NAME))``, algorithm_mode/train.py; with xgboost 1.7 a name without ``.json``/``.ubj`` is
+XGBoost's binary format) and writes per-round metrics to ``metrics_path`` as
 ``{"rounds": [{"round": 0, "train:rmse": ...}, ...], "final": {"train:rmse": ...}}``.
 Log lines mimic SageMaker's (``[0]#011train-rmse:0.41``). Bad input -> one line on stderr, exit 1.
 """
@@ -87,7 +94,9 @@ def load_matrix(directory: str, params: dict[str, Any], ref: Any = None) -> Any:
     import xgboost as xgb
 
     files = channel_files(directory)
-    if params.get("tree_method", "hist") not in ("hist", "auto"):
+    # xgboost 1.x (the 1.7-1 image): a DMatrix, as the container builds (data_utils.get_dmatrix),
+    # so its default tree_method ("auto": exact or approx by size) trains as there.
+    if _major(xgb) < 2 or params.get("tree_method", "hist") not in ("hist", "auto"):
         chunks = list(csv_chunks(files))
         return xgb.DMatrix(np.concatenate([x for x, _ in chunks]), label=np.concatenate([y for _, y in chunks]))
 
@@ -126,6 +135,13 @@ def load_matrix(directory: str, params: dict[str, Any], ref: Any = None) -> Any:
     return xgb.QuantileDMatrix(Chunks(), max_bin=int(params.get("max_bin", 256)), ref=ref)
 
 
+def _major(module: Any) -> int:
+    try:
+        return int(str(module.__version__).split(".")[0])
+    except ValueError:
+        return 0
+
+
 def main(argv: list[str]) -> int:
     spec = json.loads(Path(argv[0]).read_text())
     hosts, current = spec.get("hosts") or ["algo-1"], spec.get("current_host", "algo-1")
@@ -140,29 +156,44 @@ def main(argv: list[str]) -> int:
 
 def train_distributed(spec: dict[str, Any], hosts: list[str], current: str) -> int:
     """N workers train one model through XGBoost's collective, as the SageMaker XGBoost container
-    does (sagemaker_xgboost_container/distributed.py, XGBoost 3 API): the first host (sorted) runs a
-    ``RabitTracker(n_workers, host_ip, port, sortby="task")``; every host joins with
-    ``collective.CommunicatorContext(dmlc_tracker_uri, dmlc_tracker_port, dmlc_task_id=<its index>)``,
-    retrying while the tracker is not up yet; then builds its matrices from its own data (quantile
-    sketches and gradients are all-reduced) and trains; the master saves the model."""
+    does (sagemaker_xgboost_container/distributed.py: a RabitTracker on the first host, every host
+    joins with its rank; the 1.7-1 container through the deprecated ``xgboost.rabit``, here through
+    ``xgboost.collective``, which 1.7 introduced for it): the first host (sorted) runs the tracker;
+    every host joins with ``collective.CommunicatorContext`` and its index as task id, retrying
+    while the tracker is not up yet; then builds its matrices from its own data and trains (the
+    gradient statistics are all-reduced); the master saves the model.
+
+    API by version: xgboost 1.7 ``RabitTracker(host_ip, n_workers, port, sortby)``, ``start(n_workers)``,
+    ``join()``, workers' ``DMLC_TRACKER_URI``/``DMLC_TRACKER_PORT``/``DMLC_TASK_ID``; xgboost 3
+    ``RabitTracker(n_workers, host_ip, port, sortby)``, ``start()``, ``wait_for()``/``free()``,
+    workers' ``dmlc_tracker_uri``/``dmlc_tracker_port``/``dmlc_task_id``."""
     import time
 
+    import xgboost
     from xgboost import collective
     from xgboost.tracker import RabitTracker
 
+    legacy = _major(xgboost) < 2
     hosts = sorted(hosts)
     port, is_master = int(spec["tracker_port"]), current == hosts[0]
     tracker = None
     if is_master:
-        tracker = RabitTracker(n_workers=len(hosts), host_ip="127.0.0.1", port=port, sortby="task")
-        tracker.start()
+        if legacy:
+            tracker = RabitTracker(host_ip="127.0.0.1", n_workers=len(hosts), port=port, sortby="task")
+            tracker.start(len(hosts))
+        else:
+            tracker = RabitTracker(n_workers=len(hosts), host_ip="127.0.0.1", port=port, sortby="task")
+            tracker.start()
         if spec.get("tracker_ready"):
             Path(spec["tracker_ready"]).touch()  # the workers wait for it: a connection refused costs them ~2 s
     elif spec.get("tracker_ready"):
         deadline = time.monotonic() + 60
         while not Path(spec["tracker_ready"]).exists() and time.monotonic() < deadline:
             time.sleep(0.02)
-    worker_args = {"dmlc_tracker_uri": "127.0.0.1", "dmlc_tracker_port": port, "dmlc_task_id": str(hosts.index(current)), "dmlc_timeout": 300}
+    if legacy:
+        worker_args: dict[str, Any] = {"DMLC_TRACKER_URI": "127.0.0.1", "DMLC_TRACKER_PORT": port, "DMLC_TASK_ID": str(hosts.index(current))}
+    else:
+        worker_args = {"dmlc_tracker_uri": "127.0.0.1", "dmlc_tracker_port": port, "dmlc_task_id": str(hosts.index(current)), "dmlc_timeout": 300}
     context = None
     for attempt in range(100):
         try:
@@ -179,7 +210,9 @@ def train_distributed(spec: dict[str, Any], hosts: list[str], current: str) -> i
         return train(spec, is_master=is_master)
     finally:
         context.__exit__(None, None, None)
-        if tracker is not None:
+        if tracker is not None and legacy:
+            tracker.join()
+        elif tracker is not None:
             tracker.wait_for(timeout=60)
             tracker.free()
 
@@ -228,11 +261,14 @@ def train(spec: dict[str, Any], *, is_master: bool) -> int:
         return 0  # the model and metrics are the master's to write (is_master in the container)
     model_path = Path(spec["model_dir"], "xgboost-model")
     model_path.parent.mkdir(parents=True, exist_ok=True)
-    # SageMaker's file name has no extension; xgboost picks the format from it and warns without
-    # one. Save as UBJSON (xgboost's default) explicitly, then name it as SageMaker does;
-    # Booster.load_model recognises the format from the content.
-    booster.save_model(model_path.with_suffix(".ubj"))
-    os.replace(model_path.with_suffix(".ubj"), model_path)
+    # As the container: `bst.save_model(os.path.join(model_dir, MODEL_NAME))` (algorithm_mode/train.py
+    # at aws/sagemaker-xgboost-container@f7a93a2, branch 1.7-1). xgboost picks the format from the
+    # name: none of .json/.ubj is, in xgboost 1.7, its (deprecated) binary format, which xgboost
+    # 3.1+ no longer loads; in 2.1+ it is UBJSON. Written to a temporary name first, as the file
+    # appears complete or not at all.
+    partial = model_path.with_name(".xgboost-model.partial")
+    booster.save_model(str(partial))
+    os.replace(partial, model_path)
     metrics_path = Path(spec["metrics_path"])
     tmp = metrics_path.with_name(f".{metrics_path.name}.tmp")
     tmp.write_text(json.dumps({"rounds": rounds, "final": final}, indent=2))
