@@ -20,6 +20,7 @@ puts it in summary.json, report.html and its output.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import tarfile
 import tempfile
@@ -125,5 +126,7 @@ def _load_in_image(raw: bytes, image_uri: str | None, features: Any) -> tuple[di
 
 
 def _first_line(error: Any) -> str:
-    text = " ".join(str(error).split())
-    return text[:300]
+    """XGBoost's message on one line: without its ``[hh:mm:ss] file:line:`` prefix and stack trace."""
+    text = str(error).split("Stack trace:")[0]
+    text = re.sub(r"^\s*\[\d\d:\d\d:\d\d\] [^ ]+:\d+: ", "", text)
+    return " ".join(text.split())[:300]

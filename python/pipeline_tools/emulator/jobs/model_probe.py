@@ -11,7 +11,15 @@ writes the model's predictions for those rows. A model it cannot load: one line 
 from __future__ import annotations
 
 import json
+import re
 import sys
+
+
+def reason(error: Exception) -> str:
+    """XGBoost's message on one line: without its ``[hh:mm:ss] file:line:`` prefix and stack trace."""
+    text = str(error).split("Stack trace:")[0]
+    text = re.sub(r"^\s*\[\d\d:\d\d:\d\d\] [^ ]+:\d+: ", "", text)
+    return " ".join(text.split())[:400]
 
 
 def main(argv: list[str]) -> int:
@@ -22,7 +30,7 @@ def main(argv: list[str]) -> int:
     try:
         booster.load_model(argv[0])
     except xgboost.core.XGBoostError as error:
-        print(" ".join(str(error).split())[:400], file=sys.stderr)
+        print(reason(error), file=sys.stderr)
         return 1
     if len(argv) >= 3:
         features = np.load(argv[1])
