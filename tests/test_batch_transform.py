@@ -70,3 +70,23 @@ def test_the_transform_job_writes_sagemakers_output_naming(workdir, scored_run):
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
     assert keys == [f"{prefix}/holdout-00000.csv.out"]
     assert sagemaker.describe_model(ModelName="scored")["PrimaryContainer"]["ModelDataUrl"].endswith("/output/model.tar.gz")
+
+
+def test_the_transform_job_logs_where_sagemaker_does_and_logs_shows_it(workdir, scored_run):
+    """/aws/sagemaker/TransformJobs, stream [transform-job-name]/[instance-id]-[epoch_timestamp]
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html)."""
+    import re
+
+    from pipeline_tools.emulator import client, read_state
+
+    state = read_state(workdir / ".pipeline-tools")
+    logs, sagemaker = client("logs", state), client("sagemaker", state)
+    (stream,) = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName="/aws/sagemaker/TransformJobs", logStreamNamePrefix="scored/")["logStreams"]]
+    match = re.fullmatch(r"scored/(i-[0-9a-f]{17})-(\d+)", stream)
+    assert match, stream
+    assert abs(int(match.group(2)) - sagemaker.describe_transform_job(TransformJobName="scored")["CreationTime"].timestamp()) < 5
+    messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TransformJobs", logStreamName=stream)["events"]]
+    assert any(m.startswith("predicted ") for m in messages), messages
+    shown = run_cli("logs", "scored", "--target", "local", "--state", "batch", cwd=workdir)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert any(re.match(rf"Batch transform +{match.group(1)} +\| predicted ", line) for line in shown.stdout.splitlines()), shown.stdout
