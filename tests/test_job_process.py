@@ -111,3 +111,29 @@ def test_stop_and_the_runtime_limit_end_every_host(tmp_path):
     threading.Timer(0.3, stop.set).start()
     assert hosts.run(timeout=60, stop=stop).kind == "stopped"
     assert all(p.process.poll() is not None for p in hosts.hosts.values())
+
+
+def test_an_image_interpreter_runs_the_job_with_the_images_libraries_and_nothing_of_this_project(tmp_path):
+    """The processing runner maps `python` to the image's environment (emulator/images): the launcher
+    runs there by path, preloads the image's pandas, records what it loaded, and the job's code sees
+    neither pipeline_tools nor this project's site-packages (pandas 1.5.0, not this venv's)."""
+    import json
+
+    from pipeline_tools.emulator import images
+
+    python = str(images.ensure(images.resolve("683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3")))
+    script = tmp_path / "job.py"
+    script.write_text(
+        "import json, sys, pandas, importlib.util as u\n"
+        "print(json.dumps({'pandas': pandas.__version__, 'pipeline_tools': u.find_spec('pipeline_tools') is not None,"
+        " 'click': u.find_spec('click') is not None, 'launch': u.find_spec('launch') is not None, 'executable': sys.executable}))\n"
+    )
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    process = JobProcess([python, str(script)], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, log_dir=logs, preload=("numpy", "pandas"), python=python).start()
+    assert process.process is not None  # preloaded through the launcher, in the image's interpreter
+    assert process.run(timeout=60, stop=threading.Event()) == (0, ""), (logs / "stderr.log").read_text()
+    seen = json.loads((logs / "stdout.log").read_text())
+    assert seen == {"pandas": "1.5.0", "pipeline_tools": False, "click": False, "launch": False, "executable": python}
+    recorded = json.loads((logs / "runtime.json").read_text())
+    assert recorded["libraries"] == {"numpy": "1.24.1", "pandas": "1.5.0"} and recorded["executable"] == python
