@@ -381,3 +381,36 @@ def test_xgboost_hyperparameters_are_parsed_from_sagemaker_strings():
     assert params["max_depth"] == 4 and params["seed"] == 7 and params["eta"] == pytest.approx(0.3)
     with pytest.raises(InputProblem, match="num_round"):
         booster_params({"objective": "reg:logistic"})
+
+
+LOGGING_HANDLER = '''
+print("init output")
+
+def handler(event, context):
+    print("hello", event["n"])
+    return {"group": context.log_group_name, "stream": context.log_stream_name, "request": context.aws_request_id}
+'''
+
+
+def test_lambda_logs_go_to_its_logging_config_group_one_stream_per_environment(emulator):
+    """As Lambda writes them (lambda_logs.py): the LoggingConfig group (created when missing), stream
+    YYYY/MM/DD/<function>[$LATEST]<environment id> in a custom group, reused while the environment is
+    warm; init output, then START, the invocation's output, END, REPORT (Init Duration on the cold start)."""
+    import re
+
+    lam, logs = client("lambda", emulator), client("logs", emulator)
+    lam.create_function(
+        FunctionName="logging-fn", Runtime="python3.11", Role=create_role(client("iam", emulator), "logging-role"), Handler="app.handler",
+        Code={"ZipFile": zip_files({"app.py": LOGGING_HANDLER})}, Timeout=30, LoggingConfig={"LogFormat": "Text", "LogGroup": "/custom/pipeline"},
+    )
+    answers = [json.loads(lam.invoke(FunctionName="logging-fn", Payload=json.dumps({"n": n}))["Payload"].read()) for n in (1, 2)]
+    (stream,) = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName="/custom/pipeline")["logStreams"]]
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/logging-fn\[\$LATEST\][0-9a-f]{32}", stream), stream
+    assert [(a["group"], a["stream"]) for a in answers] == [("/custom/pipeline", stream)] * 2  # the runtime sees its names
+    messages = [e["message"] for e in logs.get_log_events(logGroupName="/custom/pipeline", logStreamName=stream, startFromHead=True)["events"]]
+    first, second = (a["request"] for a in answers)
+    assert messages[:4] == ["init output", f"START RequestId: {first} Version: $LATEST", "hello 1", f"END RequestId: {first}"]
+    assert re.fullmatch(rf"REPORT RequestId: {first}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: \d+ MB\tInit Duration: [\d.]+ ms", messages[4])
+    assert messages[5:8] == [f"START RequestId: {second} Version: $LATEST", "hello 2", f"END RequestId: {second}"]
+    assert messages[8].startswith(f"REPORT RequestId: {second}\t") and "Init Duration" not in messages[8]  # warm
+    assert len(messages) == 9
