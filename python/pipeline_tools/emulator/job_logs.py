@@ -35,16 +35,11 @@ import os
 import threading
 from pathlib import Path
 
-from . import service_logs
+from . import job_directory, service_logs
 from .authz import service_side
 
 POLL_SECONDS = 0.2
 STREAMS = ("stdout.log", "stderr.log")  # one host's output, both sent (stdout and stderr)
-
-
-def jobs_root() -> Path:
-    """Where the runners keep job files (``jobs.common.jobs_directory``'s base), read-only here."""
-    return Path(os.environ.get("PIPELINE_TOOLS_EMULATOR_DIR", ".pipeline-tools")) / "jobs"
 
 
 def host_label(kind: str, job_arn: str, host: str) -> str:
@@ -66,7 +61,8 @@ class Shipper:
         self.account, self.region = job_arn.split(":")[4], job_arn.split(":")[3]
         self.group = service_side.JOB_LOG_GROUPS[kind]
         self.role_arn, self.execution_arn = role_arn, execution_arn
-        self.directory = jobs_root() / kind / job_name
+        # where the runner keeps the job's files (jobs.common.jobs_directory), read-only here
+        self.directory = job_directory(kind, job_name, Path(os.environ.get("PIPELINE_TOOLS_EMULATOR_DIR", ".pipeline-tools")))
         self.hosts: dict[str, tuple[str, bool, list[service_logs.LineTail]]] = {}  # host -> (stream, writable, tails)
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
