@@ -213,6 +213,16 @@ def _build(image: Image, directory: Path, log: Callable[[str], None]) -> None:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def stale(image: Image) -> list[Path]:
+    """Environments of ``image`` built for other pins (an older images.toml): ``<name>-<other key>``."""
+    root = cache_root()
+    if not root.is_dir():
+        return []
+    pattern = f"{image.name}-"
+    return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(pattern)
+                  and len(p.name) == len(image.directory().name) and p != image.directory())
+
+
 def describe(directory: Path) -> dict:
     try:
         return json.loads((directory / MARKER).read_text())

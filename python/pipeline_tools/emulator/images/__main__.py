@@ -1,12 +1,15 @@
 """``python -m pipeline_tools.emulator.images [build|list]``: build every known image's environment
 now (``make setup`` does, so test runs and demos never pay it inside a timed job), or list them
-with their state. Exit 2 with one line when a build fails."""
+with their state. ``build`` also removes an image's environments for pins no longer in the table
+(each ~0.3-0.6 GB). Exit 2 with one line when a build fails."""
 
 from __future__ import annotations
 
+import shutil
 import sys
+from pathlib import Path
 
-from . import ImageEnvironmentError, describe, ensure, is_built, known
+from . import ImageEnvironmentError, describe, ensure, is_built, known, stale
 
 
 def main(argv: list[str]) -> int:
@@ -22,12 +25,16 @@ def main(argv: list[str]) -> int:
             continue
         if is_built(image):
             print(f"image environment {image.label}: ready ({image.directory()})")
-            continue
-        try:
-            ensure(image, log=lambda line: print(line, flush=True))
-        except ImageEnvironmentError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+        else:
+            try:
+                ensure(image, log=lambda line: print(line, flush=True))
+            except ImageEnvironmentError as error:
+                print(f"error: {error}", file=sys.stderr)
+                return 2
+        for old in stale(image):
+            shutil.rmtree(old, ignore_errors=True)
+            Path(f"{old}.lock").unlink(missing_ok=True)
+            print(f"removed the environment of {image.label} for earlier pins: {old}")
     return 0
 
 
