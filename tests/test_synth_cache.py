@@ -57,14 +57,28 @@ def test_key_is_stable_and_every_input_changes_it(project, monkeypatch):
     changed(compute_key(None, "aws", out))
 
 
-def test_local_target_keys_on_the_emulator_state(project):
+def test_local_target_keys_on_the_emulator_endpoint_only(project, monkeypatch):
+    """The key follows what synthesis reads from the running emulator (endpoint, CA bundle), not
+    the pid or restore figures of one `local up`: a restart on the same port reuses the stack.
+    (read_state's liveness check is the boundary faked here; test_durable restarts real ones.)"""
+    from pipeline_tools.emulator import state as emulator_state
+
     assert compute_key(None, "local", Path("cdktf.out")) is None  # no emulator: synth reports it
     state = Path(".pipeline-tools") / "emulator.json"
     state.parent.mkdir()
-    state.write_text(json.dumps({"endpoint": "https://127.0.0.1:47145"}))
+
+    def running(**fields):
+        state.write_text(json.dumps({"endpoint": "https://127.0.0.1:47145", "ca_bundle": "/x/ca.pem", "pid": 11, **fields}))
+
+    monkeypatch.setattr(emulator_state, "read_state", lambda directory=None: json.loads(state.read_text()))
+    running()
     first = compute_key(None, "local", Path("cdktf.out"))
     assert first is not None and first != compute_key(None, "aws", Path("cdktf.out"))
-    state.write_text(json.dumps({"endpoint": "https://127.0.0.1:47146"}))
+    running(pid=12, data_since=5.0, restored={"seconds": 0.4})  # the same emulator, restarted
+    assert compute_key(None, "local", Path("cdktf.out")) == first
+    running(endpoint="https://127.0.0.1:47146")
+    assert compute_key(None, "local", Path("cdktf.out")) not in (None, first)
+    running(ca_bundle="/y/ca.pem")
     assert compute_key(None, "local", Path("cdktf.out")) not in (None, first)
 
 

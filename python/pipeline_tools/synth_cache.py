@@ -28,7 +28,6 @@ from pathlib import Path
 KEY_FILE = ".synth-key"
 FORMAT = 1
 VERSIONED = ("cdktn", "cdktn-provider-aws", "constructs", "jsii")
-EMULATOR_STATE = Path(".pipeline-tools") / "emulator.json"
 DEFAULT_CONFIG_FILE = Path("pipeline.toml")  # as sfn_ml_pipeline.config (not imported: keep this light)
 _SKIP_DIRS = {"__pycache__", ".pytest_cache"}
 
@@ -84,10 +83,16 @@ def compute_key(config_path: Path | None, target: str, out_dir: Path) -> str | N
         except OSError:
             return None
     if target == "local":
+        # Only what synthesis reads from the running emulator (synthesis.local_endpoint): its
+        # endpoint and CA bundle path. Not its pid or restore figures, which change at every
+        # `local up`: a restarted emulator on the same port gives the same stack.
+        from .emulator.state import read_state
+
         try:
-            digest.update(b"emulator:" + EMULATOR_STATE.read_bytes() + b"\0")
-        except OSError:
+            state = read_state()
+        except Exception:  # noqa: BLE001 - no running emulator: synthesize, which reports it
             return None
+        digest.update(f"emulator:{state.get('endpoint')}\0{state.get('ca_bundle')}\0".encode())
     infra = _package_dir("sfn_ml_pipeline")
     if infra is None:
         return None

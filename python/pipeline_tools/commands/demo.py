@@ -12,7 +12,7 @@ from ..emulator.state import DEFAULT_DIRECTORY
 from ..errors import Findings
 from ..options import config_option, plugin_dir_option, port_option, terraform_option
 from ..synthesis import synthesize
-from ..gates.validate import validate_stack
+from ..gates.validate import definition_problems
 from ..operations.runs import report_of, start_and_watch
 from ..operations.stack import deploy_stack
 
@@ -56,14 +56,13 @@ def demo(config_path, port, plugin_dir, terraform_bin, rows, keep, iam):
         click.echo(f"emulator: {state['endpoint']}")
         step("synth --target local")
         click.echo(synthesize(config_path, "local"))
-        step("validate (statelint + terraform validate)")
-        # One init (with the backend) serves validate and deploy: both find it done (terraform.py).
-        from ..operations.stack import terraform_env
-        from ..stackfile import resolve_stack_dir
-        from ..terraform import Terraform
-
-        Terraform(resolve_stack_dir(None), binary=terraform_bin, plugin_dir=plugin_dir, env=terraform_env("local")).init()
-        problems = validate_stack(None, plugin_dir, terraform_bin)
+        step("validate (statelint + SageMaker API shapes)")
+        # `terraform validate` is not run apart: the deploy's plan/apply validates the same
+        # configuration first (hashicorp/terraform internal/backend/local/backend_local.go, localRun:
+        # "we automatically do the input/validate here since every option requires this"; its
+        # debug log shows "Building and walking validate graph"), and each extra terraform command
+        # loads the aws provider again (~3-4 s of CPU on 2 cores). `pipeline-tools validate` runs both.
+        problems = definition_problems(None)
         if problems:
             raise Findings(f"validate found {len(problems)} problem(s): {problems[0]}")
         click.echo("valid")

@@ -37,9 +37,13 @@ def terraform_problems(stack_dir: Path, plugin_dir: Path | None = None, terrafor
     ]
 
 
+def definition_problems(stack_dir: Path | None = None) -> list[str]:
+    """statelint's and the SageMaker API shapes' problems in a synthesized stack's state machines."""
+    stack = load_stack(resolve_stack_dir(stack_dir))
+    return lint_definitions(stack) + check_stack(stack)
+
+
 def validate_stack(stack_dir: Path | None = None, plugin_dir: Path | None = None, terraform_bin: str | None = None) -> list[str]:
     """Every problem found in a synthesized stack (empty when valid)."""
     stack_dir = resolve_stack_dir(stack_dir)
-    stack = load_stack(stack_dir)
-    problems = lint_definitions(stack) + check_stack(stack)
-    return problems + terraform_problems(stack_dir, plugin_dir, terraform_bin)
+    return definition_problems(stack_dir) + terraform_problems(stack_dir, plugin_dir, terraform_bin)

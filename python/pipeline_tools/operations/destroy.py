@@ -103,12 +103,8 @@ def destroy_stack(config_path, target, out_dir, plugin_dir, terraform_bin, auto_
             "copy what you need, then pass --force to delete every version and destroy",
         )
 
-    terraform.plan(DESTROY_PLAN_FILE, destroy=True)
-    counts = {"delete": 0}
-    for change in terraform.show_json(DESTROY_PLAN_FILE).get("resource_changes", []):
-        if "delete" in change["change"]["actions"]:
-            counts["delete"] += 1
-    summary = PlanSummary(0, 0, counts["delete"], terraform.stack_dir / DESTROY_PLAN_FILE)
+    changes = terraform.plan(DESTROY_PLAN_FILE, destroy=True)
+    summary = PlanSummary(0, 0, changes["remove"], terraform.stack_dir / DESTROY_PLAN_FILE)
     echo(str(summary))
     if holding:
         echo("--force: will also delete " + ", ".join(f"{len(d.versions)} object versions in {d.bucket}" for d in holding))
