@@ -1,5 +1,7 @@
 """The built-in XGBoost algorithm serving a batch transform, locally:
-``python -m pipeline_tools.emulator.jobs.xgboost_predict SPEC``.
+``PYTHON .../jobs/xgboost_predict.py SPEC``, with the interpreter of the model's image's environment
+(``emulator/images``: sagemaker-xgboost 1.7-1 -> xgboost 1.7.4, which reads the binary-format
+``xgboost-model`` that image's training writes); standard library, numpy, pandas and xgboost only.
 
 SPEC (JSON): ``model_dir`` (the model artifact unpacked: ``xgboost-model``), ``input_dir`` (the
 transform input, File mode), ``output_dir``. For every input file ``<name>`` it writes

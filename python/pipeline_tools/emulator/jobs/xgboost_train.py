@@ -1,4 +1,4 @@
-"""The built-in XGBoost algorithm, locally: ``python -m pipeline_tools.emulator.jobs.xgboost_train SPEC``.
+"""The built-in XGBoost algorithm, locally: ``PYTHON .../jobs/xgboost_train.py SPEC``.
 
 Runs with the interpreter of the image's environment (``emulator/images``: sagemaker-xgboost
 1.7-1 -> xgboost 1.7.4), by path: standard library, numpy, pandas and xgboost only, no
