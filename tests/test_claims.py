@@ -50,7 +50,12 @@ def test_pipeline_tools_target_selects_the_local_target(both_targets, project):
     _, state = project
     _, local = both_targets
     (provider,) = local["provider"]["aws"]
-    assert provider["endpoints"] and set(provider["endpoints"][0].values()) == {state["endpoint"]}
+    # The endpoint comes from the profile of the shared config file `local up` wrote (no `endpoints`
+    # block: it costs every terraform command ~4.5 s of CPU), and that profile names the emulator.
+    assert "endpoints" not in provider
+    assert provider["shared_config_files"] == [state["aws_config"]] and provider["profile"] == "pipeline-tools-local"
+    config = Path(state["aws_config"]).read_text()
+    assert "[profile pipeline-tools-local]" in config and f"endpoint_url = {state['endpoint']}" in config
 
 
 def test_local_and_aws_deploy_the_very_same_stack(both_targets):
@@ -63,7 +68,7 @@ def test_local_and_aws_deploy_the_very_same_stack(both_targets):
     (aws_provider,) = aws["provider"]["aws"]
     (local_provider,) = local["provider"]["aws"]
     endpoint_and_credentials = {
-        "endpoints", "access_key", "secret_key", "custom_ca_bundle", "s3_use_path_style",
+        "shared_config_files", "profile", "access_key", "secret_key", "custom_ca_bundle", "s3_use_path_style",
         "skip_credentials_validation", "skip_requesting_account_id", "skip_metadata_api_check",
     }
     assert set(aws_provider) ^ set(local_provider) <= endpoint_and_credentials, set(aws_provider) ^ set(local_provider)

@@ -80,6 +80,11 @@ def test_local_target_keys_on_the_emulator_endpoint_only(project, monkeypatch):
     assert compute_key(None, "local", Path("cdktf.out")) not in (None, first)
     running(ca_bundle="/y/ca.pem")
     assert compute_key(None, "local", Path("cdktf.out")) not in (None, first)
+    # With the shared config file (the stack names the file, not the port), another port is the same stack.
+    running(aws_config="/x/aws-config")
+    with_config = compute_key(None, "local", Path("cdktf.out"))
+    running(aws_config="/x/aws-config", endpoint="https://127.0.0.1:47146")
+    assert compute_key(None, "local", Path("cdktf.out")) == with_config not in (None, first)
 
 
 def test_missing_config_file_or_opt_out_disables_the_cache(project, monkeypatch):

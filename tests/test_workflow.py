@@ -81,7 +81,10 @@ def test_outputs_prints_the_stack_outputs_as_json(workdir):
 
 
 def test_plan_saves_a_plan_file_and_an_unchanged_project_plans_no_changes(workdir):
-    result = run_cli("plan", "--target", "local", cwd=workdir)
+    # Endpoint variables left in the caller's shell (say, for another emulator) would outrank the
+    # stack's shared config profile; the local target unsets them for terraform (terraform_env).
+    elsewhere = {"AWS_ENDPOINT_URL": "https://127.0.0.1:9", "AWS_ENDPOINT_URL_S3": "https://127.0.0.1:9", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+    result = run_cli("plan", "--target", "local", cwd=workdir, env=elsewhere)
     assert result.returncode == 0, result.stderr
     assert "No changes." in result.stdout
     assert (workdir / STACK / "tfplan").is_file()

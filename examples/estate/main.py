@@ -80,7 +80,7 @@ def local_endpoint():
 
     project = Path(os.environ.get("ESTATE_PROJECT_DIR", "."))
     state = json.loads((project / ".pipeline-tools" / "emulator.json").read_text())
-    return LocalEndpoint(url=state["endpoint"], ca_bundle=state.get("ca_bundle"))
+    return LocalEndpoint(url=state["endpoint"], ca_bundle=state.get("ca_bundle"), config_file=state.get("aws_config"))
 
 
 def main() -> None:

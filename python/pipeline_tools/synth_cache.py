@@ -83,16 +83,17 @@ def compute_key(config_path: Path | None, target: str, out_dir: Path) -> str | N
         except OSError:
             return None
     if target == "local":
-        # Only what synthesis reads from the running emulator (synthesis.local_endpoint): its
-        # endpoint and CA bundle path. Not its pid or restore figures, which change at every
-        # `local up`: a restarted emulator on the same port gives the same stack.
+        # Only what synthesis reads from the running emulator (synthesis.local_endpoint): the paths
+        # of its shared AWS config file and CA bundle (or, without that file, its endpoint). Not its
+        # pid, port or restore figures, which change at every `local up`: a restart reuses the stack.
         from .emulator.state import read_state
 
         try:
             state = read_state()
         except Exception:  # noqa: BLE001 - no running emulator: synthesize, which reports it
             return None
-        digest.update(f"emulator:{state.get('endpoint')}\0{state.get('ca_bundle')}\0".encode())
+        where = f"config {state['aws_config']}" if state.get("aws_config") else f"endpoint {state.get('endpoint')}"
+        digest.update(f"emulator:{where}\0{state.get('ca_bundle')}\0".encode())
     infra = _package_dir("sfn_ml_pipeline")
     if infra is None:
         return None

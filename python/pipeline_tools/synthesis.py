@@ -39,7 +39,7 @@ def local_endpoint():
     from .emulator.state import read_state  # checks the recorded process is alive, not just the file
 
     state = read_state()
-    return LocalEndpoint(url=state["endpoint"], ca_bundle=state.get("ca_bundle"))
+    return LocalEndpoint(url=state["endpoint"], ca_bundle=state.get("ca_bundle"), config_file=state.get("aws_config"))
 
 
 def app_for(config_path: Path | None, target: str, out_dir: Path | None = None, *, final_out: Path | None = None):
@@ -57,6 +57,27 @@ def app_for(config_path: Path | None, target: str, out_dir: Path | None = None, 
     state_file = (Path.cwd() / STATE_DIR / target / "terraform.tfstate").resolve()
     state_rel = os.path.relpath(state_file, final_stack)
     return build_app(config, out_dir=out_dir, local=local, state_file=state_rel)
+
+
+def preload_construct(out_dir: Path = DEFAULT_OUT) -> None:
+    """When ``out_dir`` holds no earlier synth (so the next one cannot come from the cache), start
+    loading the construct library on a thread: jsii loading the aws provider bindings is ~4 s of
+    node, which can overlap other work (the demo starts the emulator meanwhile). The synth's own
+    import then finds it loaded, or waits for it; an error here is left for the synth to report."""
+    from .synth_cache import KEY_FILE
+
+    if (Path(out_dir) / KEY_FILE).exists():
+        return
+
+    def load() -> None:
+        try:
+            import sfn_ml_pipeline.stack  # noqa: F401 - imported for its side effect (jsii loads)
+        except Exception:  # noqa: BLE001 - the synth imports it again and reports
+            pass
+
+    import threading
+
+    threading.Thread(target=load, name="preload-construct", daemon=True).start()
 
 
 def synthesize(config_path: Path | None = None, target: str = "aws", out_dir: Path = DEFAULT_OUT) -> Path:

@@ -141,20 +141,21 @@ class Terraform:
         *,
         binary: str | None = None,
         plugin_dir: Path | None = None,
-        env: dict[str, str] | None = None,
+        env: dict[str, str | None] | None = None,
     ) -> None:
         self.stack_dir = Path(stack_dir)
         if not (self.stack_dir / "cdk.tf.json").is_file():
             raise UsageError(f"{self.stack_dir} holds no cdk.tf.json", "run `pipeline-tools synth` first or pass --stack-dir")
         self.binary = find_terraform(binary)
         self.plugin_dir = plugin_dir_from(plugin_dir)
-        self.env = {
+        merged = {
             **os.environ,
             "TF_IN_AUTOMATION": "1",
             "TF_INPUT": "0",
             "CHECKPOINT_DISABLE": "1",
             **(env or {}),
         }
+        self.env = {name: value for name, value in merged.items() if value is not None}  # None: unset
         if not self.env.get("TF_PLUGIN_CACHE_DIR"):
             self.env["TF_PLUGIN_CACHE_DIR"] = str(Path.cwd() / ".pipeline-tools" / "terraform-plugin-cache")
         Path(self.env["TF_PLUGIN_CACHE_DIR"]).mkdir(parents=True, exist_ok=True)  # terraform will not create it

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from .state import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
@@ -112,3 +113,25 @@ def default_shell(environ: Mapping[str, str] = os.environ) -> str:
     if name in ("pwsh", "powershell"):
         return "powershell"
     return name if name in SHELLS else "bash"
+
+
+AWS_CONFIG_FILE = "aws-config"  # in the state directory, beside emulator.json
+
+
+def write_aws_config(directory: Path, endpoint: str, region: str = REGION) -> Path:
+    """The shared AWS config file the local target's provider block names (``shared_config_files``
+    with ``profile = LOCAL_PROFILE``): one profile whose ``endpoint_url`` sends every service to
+    the emulator (https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html:
+    "When specified directly within a profile ..., this setting specifies the endpoint that is
+    used for all service requests"). Rewritten at each `local up`, removed at `local down`."""
+    from sfn_ml_pipeline.targets import LOCAL_PROFILE
+
+    path = Path(directory) / AWS_CONFIG_FILE
+    staging = path.with_name(path.name + ".tmp")
+    staging.write_text(
+        "# Written by `pipeline-tools local up`: the local emulator, for the local target's provider.\n"
+        f"[profile {LOCAL_PROFILE}]\nendpoint_url = {endpoint}\nregion = {region}\n"
+    )
+    staging.replace(path)
+    return path
+

@@ -40,6 +40,7 @@ from .state import (
 )
 from . import durable
 from .jobs.common import read_tail
+from .env import AWS_CONFIG_FILE, write_aws_config
 from .tls import ensure_certificates
 
 HOST = "127.0.0.1"  # loopback only: the emulator accepts any credentials, so it must not be reachable
@@ -108,6 +109,7 @@ def start_emulator(port: int = 47145, directory: Path = DEFAULT_DIRECTORY) -> di
         state = {
             "endpoint": endpoint_for(port),
             "port": int(port),
+            "aws_config": str(write_aws_config(directory, endpoint_for(port), REGION)),
             "pid": process.pid,
             "ca_bundle": str(tls.ca),
             "region": REGION,
@@ -139,7 +141,7 @@ def stop_emulator(directory: Path = DEFAULT_DIRECTORY) -> bool:
         if state is not None and is_emulator_process(state["pid"], state.get("port")):
             _terminate(state["pid"])
             stopped = True
-        for recorded in (state_path(directory), directory / PORT_FILE):
+        for recorded in (state_path(directory), directory / PORT_FILE, directory / AWS_CONFIG_FILE):
             with contextlib.suppress(FileNotFoundError):
                 recorded.unlink()
         return stopped

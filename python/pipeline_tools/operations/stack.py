@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import click
 
@@ -36,15 +37,28 @@ class PlanSummary:
         return f"Plan: {self.add} to add, {self.change} to change, {self.destroy} to destroy."
 
 
-def terraform_env(target: str) -> dict[str, str]:
-    """Environment for terraform: the local target must never fall back to real credentials or IMDS."""
+def terraform_env(target: str) -> dict[str, str | None]:
+    """Environment for terraform (None: unset): the local target must never fall back to real
+    credentials or IMDS, nor to an endpoint other than the emulator's."""
     if target == "local":
+        import os
+
+        from ..emulator.env import SERVICE_ENDPOINT_PREFIX
+
+        # The endpoint comes from the stack's shared config profile; an endpoint variable in the
+        # caller's environment would win over it (the provider's order: provider block, then
+        # AWS_ENDPOINT_URL_<SERVICE>, AWS_ENDPOINT_URL, then the shared config file), so None: unset.
+        endpoints = {name: None for name in os.environ if name.startswith(SERVICE_ENDPOINT_PREFIX)}
         return {
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_PROFILE": "",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_SESSION_TOKEN": "",
+            "AWS_ENDPOINT_URL": None,
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None,
+            "AWS_CONFIG_FILE": None,
+            **endpoints,
         }
     return {}
 
@@ -121,21 +135,44 @@ def make_plan(terraform: Terraform) -> PlanSummary:
     return PlanSummary(changes["add"], changes["change"], changes["remove"], terraform.stack_dir / PLAN_FILE)
 
 
-def apply_first_deploy(terraform: Terraform, target: str, echo) -> PlanSummary:
+@dataclass(frozen=True)
+class WhenUsable:
+    """During a first deploy, call ``callback`` once, as soon as every planned resource exists but
+    those of the ``not_needed`` types; the apply goes on meanwhile. The demo starts its run there
+    while the provider still waits on the bucket's lifecycle rules (>= 55 s, see benchmarks/durable.py)."""
+
+    callback: Callable[[], None]
+    not_needed: frozenset[str] = frozenset()
+
+
+def apply_first_deploy(terraform: Terraform, target: str, echo, when_usable: WhenUsable | None = None) -> PlanSummary:
     """The first deploy to an empty state, approved ahead: one `terraform apply` plans and applies.
     Each terraform command loads the 700 MB aws provider again (schema, then one instance per
     walk; measured ~3-4 s of CPU each on 2 cores), so plan + `apply tfplan` costs two more loads
     than this; the plan's summary is still printed before anything is created."""
     planned: dict[str, int] = {}
+    awaited: set[str] = set()  # planned resources the caller needs, not yet created
+    called = False
 
     def progress(message: dict) -> None:
+        nonlocal called
+        kind = message.get("type")
         changes = message.get("changes") or {}
-        if message.get("type") == "change_summary" and changes.get("operation") == "plan" and not planned:
+        if kind == "planned_change" and when_usable is not None:
+            resource = (message.get("change") or {}).get("resource") or {}
+            if resource.get("resource_type") not in when_usable.not_needed:
+                awaited.add(resource.get("addr"))
+        elif kind == "change_summary" and changes.get("operation") == "plan" and not planned:
             planned.update(changes)
             summary = PlanSummary(changes.get("add", 0), changes.get("change", 0), changes.get("remove", 0), None)
             echo(str(summary))
             if summary.has_changes:
                 echo(f"applying to {target} ...")
+        elif kind == "apply_complete":
+            awaited.discard(((message.get("hook") or {}).get("resource") or {}).get("addr"))
+            if when_usable is not None and planned and not awaited and not called:
+                called = True
+                when_usable.callback()
 
     applied = terraform.apply_configuration(progress)
     return PlanSummary(applied["add"], applied["change"], applied["remove"], None)
@@ -150,14 +187,16 @@ def deploy_stack(
     auto_approve: bool = True,
     echo=click.echo,
     record_refreshed_state: bool = True,
+    when_usable: WhenUsable | None = None,
 ) -> dict:
-    """Synth, init, plan, (confirm), apply. Returns the stack outputs.
+    """Synth, init, plan, (confirm), apply. Returns the stack outputs. A first deploy approved ahead
+    is one `terraform apply` (:func:`apply_first_deploy`, which calls ``when_usable``).
 
     ``record_refreshed_state=False`` skips the refresh-only apply (8-10 s locally) that only later
     `drift` runs need: for a deployment that ends with the command (the demo's own emulator)."""
     terraform = prepare(config_path, target, out_dir, plugin_dir, terraform_bin)
     if auto_approve and not terraform.has_state():
-        summary = apply_first_deploy(terraform, target, echo)
+        summary = apply_first_deploy(terraform, target, echo, when_usable)
     else:
         summary = make_plan(terraform)
         echo(str(summary))
