@@ -11,7 +11,9 @@ Measures, in one run on this machine (issue 6):
   memory per step; and the local run (`pipeline-tools run --target local --rows N`) with the
   overhead ratio, on a running emulator, or on one started and deployed here (and stopped after);
 * iam: a 1M-row local run with IAM enforcement on vs off (issue 11): two emulators of their own,
-  the same stack deployed to each, runs alternating between them; target: on <= 1.05x off.
+  the same stack deployed to each, runs alternating between them; target: on <= 1.05x off;
+* durable: the demo against the provider's floor, demo again, a no-change deploy and the restore
+  of a state with 20 runs (issue 12; benchmarks/durable.py, also runnable alone).
 
 Only public tools: ``time.perf_counter`` for wall time, ``resource.getrusage(RUSAGE_CHILDREN)``
 in a fresh wrapper process per command for peak RSS. Each number is the median of ``--runs``.
@@ -494,6 +496,13 @@ def markdown(results: dict) -> str:
                           f"take {on['cost_seconds']:.3f} s of the {on['execution_seconds']:.2f} s execution "
                           f"(**{100 * on['cost_seconds'] / on['execution_seconds']:.1f}%**), {on['checks']} checks."]
             lines.append("")
+    durable_results = results.get("durable")
+    if durable_results:
+        import durable
+
+        lines += ["### The durable local target and the demo at the provider's floor (issue 12)", "",
+                  "Each measured once, in one run with the floor (`benchmarks/durable.py`).", "",
+                  durable.markdown(durable_results)]
     return "\n".join(lines) + "\n"
 
 
@@ -513,7 +522,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--rows", default="5000,100000,1000000", help="comma-separated row counts (add 10000000 for the big one)")
-    parser.add_argument("--only", default="synth,gate,pipeline,iam", help="comma-separated parts to run")
+    parser.add_argument("--only", default="synth,gate,pipeline,iam,durable", help="comma-separated parts to run")
+    parser.add_argument("--restore-runs", type=int, default=20, help="runs in the state the durable restore reads")
     parser.add_argument("--iam-rows", type=int, default=1_000_000, help="rows of the IAM on/off comparison")
     parser.add_argument("--no-doc", action="store_true", help="print the tables, leave docs/benchmarks.md alone")
     args = parser.parse_args()
@@ -537,6 +547,10 @@ def main() -> int:
                 subprocess.run([str(PIPELINE_TOOLS), "local", "down"], capture_output=True, env=base_env(), cwd=ROOT)
     if "iam" in parts:
         results["iam"] = bench_iam(args.iam_rows, args.runs)
+    if "durable" in parts:
+        import durable  # benchmarks/durable.py (this script's directory is on sys.path)
+
+        results["durable"] = durable.measure(["floor", "demo", "deploy", "restore"], args.restore_runs, 100_000)
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
     if not args.no_doc:
