@@ -7,7 +7,9 @@
 * **demo again**: the same command in the same directory, state kept; target < 20 s;
 * **deploy, nothing changed**: `local up`, then `deploy --target local --auto-approve` timed; target < 10 s;
 * **restore**: a state holding the stack and 20 runs of 100,000 rows, `local down` then
-  `local up`: the restore inside the server (its own clock) and `local up`'s wall time; target < 5 s.
+  `local up`: the restore inside the server (its own clock) and `local up`'s wall time; target < 5 s;
+* **hotpath**: what journaling costs a 1,000,000-row run: the server's flush time during it, on
+  the request path (a response waits for it) and in the background (beside the jobs).
 
 Each in a private directory under ``benchmarks/work/durable/``, each sharing one provider plugin cache.
 ``python benchmarks/durable.py [--restore-runs 20] [--restore-rows 100000] [--only floor,demo,deploy,restore]``;
@@ -121,6 +123,44 @@ def bench_deploy() -> dict:
         cli(directory, "local", "down", check=False)
 
 
+def durable_cost(directory: Path) -> dict:
+    """The emulator's journaling cost so far (serve.py DURABLE_COST_PATH), over its own HTTPS."""
+    import ssl
+    import urllib.request
+
+    from pipeline_tools.emulator.serve import DURABLE_COST_PATH
+
+    state = json.loads((directory / ".pipeline-tools" / "emulator.json").read_text())
+    context = ssl.create_default_context(cafile=state["ca_bundle"])
+    with urllib.request.urlopen(f"{state['endpoint']}{DURABLE_COST_PATH}", context=context, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def bench_hotpath(rows: int) -> dict:
+    """What journaling costs a run of ``rows`` rows: the flush time the server spent during it, on
+    the request path (before responses) and in the background, against the execution's duration."""
+    directory = WORK / "demo"
+    if not (directory / ".pipeline-tools" / "emulator").is_dir():
+        directory = fresh("demo")
+        cli(directory, "demo")
+    cli(directory, "local", "up", "--port", "0")
+    try:
+        cli(directory, "deploy", "--target", "local", "--auto-approve")
+        before = durable_cost(directory)
+        name = f"hotpath-{int(time.time())}"
+        seconds, _ = cli(directory, "run", "--target", "local", "--rows", str(rows), "--name", name)
+        after = durable_cost(directory)
+    finally:
+        cli(directory, "local", "down", check=False)
+    summary = json.loads((directory / "artifacts" / name / "summary.json").read_text())
+    spent = {
+        origin: {key: round(after[origin][key] - before.get(origin, {}).get(key, 0), 3) for key in after[origin]}
+        for origin in after
+        if origin != "close"
+    }
+    return {"rows": rows, "run_seconds": seconds, "execution_seconds": summary.get("duration_seconds"), "journal": spent}
+
+
 def bench_restore(runs: int, rows: int) -> dict:
     directory = fresh("restore")
     cli(directory, "local", "up", "--port", "0")
@@ -155,6 +195,7 @@ def measure(parts: list[str], restore_runs: int, restore_rows: int) -> dict:
         ("demo", bench_demo),
         ("deploy", bench_deploy),
         ("restore", lambda: bench_restore(restore_runs, restore_rows)),
+        ("hotpath", lambda: bench_hotpath(1_000_000)),
     ):
         if part not in parts:
             continue
@@ -189,6 +230,13 @@ def markdown(results: dict) -> str:
     row("`deploy` with nothing changed", deploy.get("seconds"), 10, "< 10 s")
     row(f"restore: stack + {restore.get('runs', 20)} runs of {restore.get('rows', 100000):,} rows (in the server)", restore.get("restore_seconds"), 5, "< 5 s")
     row("... `local up` wall time with that state", restore.get("local_up_seconds"), None, "")
+    hot = results.get("hotpath", {})
+    if "journal" in hot:
+        execution = hot.get("execution_seconds")
+        for origin, cost in sorted(hot["journal"].items()):
+            share = f" ({100 * cost['seconds'] / execution:.1f}% of the {execution:.1f} s execution)" if execution else ""
+            rows.append(f"| journaling during a {hot['rows']:,}-row run, {origin} flushes | {cost['seconds']:.2f} s{share}; "
+                        f"{int(cost['flushes'])} flushes, {cost['bytes'] / 1e6:.1f} MB | | |")
     for part, value in results.items():
         if "skipped" in value:
             rows.append(f"| {part} | skipped: {value['skipped'][:150]} | | |")
@@ -197,7 +245,7 @@ def markdown(results: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", default="floor,demo,deploy,restore")
+    parser.add_argument("--only", default="floor,demo,deploy,restore,hotpath")
     parser.add_argument("--restore-runs", type=int, default=20)
     parser.add_argument("--restore-rows", type=int, default=100_000)
     args = parser.parse_args()

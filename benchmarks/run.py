@@ -550,7 +550,7 @@ def main() -> int:
     if "durable" in parts:
         import durable  # benchmarks/durable.py (this script's directory is on sys.path)
 
-        results["durable"] = durable.measure(["floor", "demo", "deploy", "restore"], args.restore_runs, 100_000)
+        results["durable"] = durable.measure(["floor", "demo", "deploy", "restore", "hotpath"], args.restore_runs, 100_000)
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
     if not args.no_doc:

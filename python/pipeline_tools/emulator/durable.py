@@ -69,6 +69,8 @@ FORMAT = 1
 MAGIC = b"PTJOURNAL "
 RECORD = b"PTJR"
 _HEAD = struct.Struct("<4sII")  # magic, payload length, crc32
+# The journal is rewritten with one record per service once it is past this size and 4x what is
+# live; PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES sets another floor (tests compact a small journal).
 COMPACT_MIN_BYTES = 8 << 20
 RESET_HINT = "run `pipeline-tools local reset` to start over with an empty local account"
 STOPPED_ERROR = "Emulator.Stopped"
@@ -297,6 +299,10 @@ class Store:
         self.header: dict[str, Any] = {}
         self.last_activity = time.monotonic()
         self.report: dict[str, Any] = {}
+        # What journaling costs, by where the flush ran: "request" (before a response leaves: on
+        # the caller's path), "background" (during runs, beside the jobs), "close". Served at
+        # STATS_PATH for benchmarks/durable.py.
+        self.cost: dict[str, dict[str, float]] = {}
 
     # -- open / restore ---------------------------------------------------------------------------
 
@@ -447,34 +453,50 @@ class Store:
                     states[f"side:{module_name}"] = dict(getattr(module, attribute))
         return states
 
-    def flush(self, services: Iterable[str] | None = None) -> int:
+    def flush(self, services: Iterable[str] | None = None, *, origin: str = "request") -> int:
         """Append a record for every service (of ``services``, default all) whose state changed;
         durable (fsynced) when it returns. Returns the number of records written."""
         with self._lock:
-            if self._file is None:
-                return 0
-            written = 0
-            for key, state in self._states(services).items():
-                payload, bodies = self._snapshot(key, state)
-                digest = hashlib.blake2b(payload, digest_size=16).digest()
-                if self._digests.get(key) == digest:
-                    continue
-                self._file.write(_HEAD.pack(RECORD, len(payload), zlib.crc32(payload)) + payload)
-                self._digests[key] = digest
-                self._sizes[key] = len(payload) + _HEAD.size
-                if bodies or key.startswith("moto.s3."):
-                    self._bodies[key] = bodies
-                written += 1
-            if written:
-                self._file.flush()
-                os.fsync(self._file.fileno())
-                self._maybe_compact()
-            return written
+            started, before = time.perf_counter(), (self._file.tell() if self._file is not None else 0)
+            try:
+                return self._flush(services)
+            finally:
+                cost = self.cost.setdefault(origin, {"seconds": 0.0, "flushes": 0, "bytes": 0})
+                cost["seconds"] += time.perf_counter() - started
+                cost["flushes"] += 1
+                if self._file is not None:
+                    cost["bytes"] += max(0, self._file.tell() - before)
+
+    def costs(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            return {origin: dict(values) for origin, values in self.cost.items()}
+
+    def _flush(self, services: Iterable[str] | None) -> int:
+        if self._file is None:
+            return 0
+        written = 0
+        for key, state in self._states(services).items():
+            payload, bodies = self._snapshot(key, state)
+            digest = hashlib.blake2b(payload, digest_size=16).digest()
+            if self._digests.get(key) == digest:
+                continue
+            self._file.write(_HEAD.pack(RECORD, len(payload), zlib.crc32(payload)) + payload)
+            self._digests[key] = digest
+            self._sizes[key] = len(payload) + _HEAD.size
+            if bodies or key.startswith("moto.s3."):
+                self._bodies[key] = bodies
+            written += 1
+        if written:
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._maybe_compact()
+        return written
 
     def _maybe_compact(self) -> None:
         size = self._file.tell()
         live = sum(self._sizes.values())
-        if size > max(COMPACT_MIN_BYTES, 4 * live):
+        floor = int(os.environ.get("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES") or COMPACT_MIN_BYTES)
+        if size > max(floor, 4 * live):
             self._file.close()
             self._rewrite(self._states(None))
             self._file = open(self.path, "ab")
@@ -525,7 +547,7 @@ class Store:
                 time.sleep(interval)
                 try:
                     if time.monotonic() - self.last_activity < 3.0 or _anything_running():
-                        self.flush(BACKGROUND_SERVICES)
+                        self.flush(BACKGROUND_SERVICES, origin="background")
                 except Exception as error:  # noqa: BLE001 - report, keep flushing
                     print(f"[durable] background flush failed: {type(error).__name__}: {error}", flush=True)
 
@@ -534,7 +556,7 @@ class Store:
     def close(self) -> None:
         with self._lock:
             if self._file is not None:
-                self.flush()
+                self.flush(origin="close")
                 self._file.close()
                 self._file = None
 

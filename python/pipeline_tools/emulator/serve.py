@@ -27,6 +27,9 @@ from .request_context import set_secure_transport
 from .state import ACCESS_KEY_ID, REGION, SECRET_ACCESS_KEY
 from .tls import tls_files
 
+# GET: what journaling has cost so far (durable.Store.costs: seconds, flushes, bytes by origin).
+DURABLE_COST_PATH = "/_pipeline_tools/durable-cost"
+
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m pipeline_tools.emulator.serve")
@@ -133,6 +136,10 @@ def _middleware(inner: Callable, health: dict[str, Any], store: Any = None) -> C
         if environ.get("PATH_INFO") == HEALTH_PATH:
             start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
             return [body]
+        if environ.get("PATH_INFO") == DURABLE_COST_PATH and store is not None:
+            cost = json.dumps(store.costs()).encode()
+            start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(cost)))])
+            return [cost]
         if environ.get("PATH_INFO") == faults.PATH and environ.get("REQUEST_METHOD") == "POST":
             return faults.register(environ, start_response)
         fault = faults.take(environ)
