@@ -2,7 +2,11 @@
 predicted by a real batch transform of the trained model, and `run` scores the predictions.
 
 One emulator and one deploy of a stack with `[batch_transform] enabled = true` (in a private
-working directory), driven through the real CLI."""
+working directory), driven through the real CLI. The same stack runs its processing and training
+jobs on two instances each (issue 14): the deployed pipeline, not a hand-made job request, shares
+the standardized shards between two training hosts (the construct's ``ShardedByS3Key`` channel)
+that train one model together. The batch transform keeps one instance: the emulator runs a
+transform job on one host whatever its ``InstanceCount`` (jobs/transform.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,12 @@ from .conftest import run_cli
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
 PIPELINE_TOML = """
+[processing]
+instance_count = 2
+
+[training]
+instance_count = 2
+
 [batch_transform]
 enabled = true
 held_out_fraction = 0.25
@@ -68,7 +78,8 @@ def test_the_transform_job_writes_sagemakers_output_naming(workdir, scored_run):
     output = job["TransformOutput"]["S3OutputPath"]
     bucket, prefix = output.removeprefix("s3://").split("/", 1)
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]]
-    assert keys == [f"{prefix}/holdout-00000.csv.out"]
+    # one <input object>.out per held-out object; each processing host wrote its own (holdout-algo-N-...)
+    assert keys == [f"{prefix}/holdout-algo-1-00000.csv.out", f"{prefix}/holdout-algo-2-00000.csv.out"]
     assert sagemaker.describe_model(ModelName="scored")["PrimaryContainer"]["ModelDataUrl"].endswith("/output/model.tar.gz")
 
 
@@ -90,3 +101,70 @@ def test_the_transform_job_logs_where_sagemaker_does_and_logs_shows_it(workdir, 
     shown = run_cli("logs", "scored", "--target", "local", "--state", "batch", cwd=workdir)
     assert shown.returncode == 0, shown.stdout + shown.stderr
     assert any(re.match(rf"Batch transform +{match.group(1)} +\| predicted ", line) for line in shown.stdout.splitlines()), shown.stdout
+
+
+def test_two_hosts_per_job_share_the_data_and_train_one_model(workdir, scored_run):
+    """The deployed pipeline with `instance_count = 2` for processing and training (issue 14):
+    every host of the processing job receives the whole (FullyReplicated) input and writes its own
+    rows; the training job's ShardedByS3Key channel deals those objects to its two hosts, disjoint
+    and complete; the hosts train one model, written once, that loads and beats a constant predictor."""
+    import io
+    import tarfile
+
+    import numpy as np
+
+    from pipeline_tools.emulator import client, read_state
+    from pipeline_tools.model_artifact import predict
+
+    summary = json.loads((workdir / "artifacts" / "scored" / "summary.json").read_text())
+    assert summary["status"] == "SUCCEEDED"
+    assert all(s["status"] == "SUCCEEDED" for s in summary["states"]), summary["states"]
+    state = read_state(workdir / ".pipeline-tools")
+    sagemaker, s3 = client("sagemaker", state), client("s3", state)
+    processing = sagemaker.describe_processing_job(ProcessingJobName="scored")
+    training = sagemaker.describe_training_job(TrainingJobName="scored")
+    assert processing["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 2
+    assert training["ResourceConfig"]["InstanceCount"] == 2
+    assert {i["S3Input"]["S3DataDistributionType"] for i in processing["ProcessingInputs"]} == {"FullyReplicated"}
+    (channel,) = training["InputDataConfig"]
+    assert channel["DataSource"]["S3DataSource"]["S3DataDistributionType"] == "ShardedByS3Key"
+    bucket, train_prefix = channel["DataSource"]["S3DataSource"]["S3Uri"].removeprefix("s3://").split("/", 1)
+
+    # Processing: FullyReplicated, so each host received the raw dataset and the script.
+    hosts = summary["processing"]["instances"]
+    assert [i["host"] for i in hosts] == ["algo-1", "algo-2"]
+    raw = f"s3://{bucket}/runs/scored/input/raw.csv"
+    for host in hosts:
+        assert raw in host["input_files"] and any(f.endswith("/transform.py") for f in host["input_files"]), host
+    # ... and each wrote its own share of the rows, under its own name (nothing overwritten).
+    shards = sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix=train_prefix)["Contents"])
+    assert shards == [f"{train_prefix}train-algo-1-00000.csv", f"{train_prefix}train-algo-2-00000.csv"], shards
+    frames = [pd.read_csv(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()), header=None) for key in shards]
+    # Host k of 2 took the rows at positions p % 2 == k - 1: 2000 each, trained on or held out.
+    held = [len(s3.get_object(Bucket=bucket, Key=f"runs/scored/holdout/labels/holdout-{host}-00000.csv")["Body"].read().split())
+            for host in ("algo-1", "algo-2")]
+    assert [len(frame) + count for frame, count in zip(frames, held)] == [2000, 2000], ([len(f) for f in frames], held)
+    assert sum(held) == summary["evaluation"]["rows"]
+
+    # Training: ShardedByS3Key, so the two hosts' objects are disjoint and together all of them.
+    hosts = summary["training"]["instances"]
+    assert [i["host"] for i in hosts] == ["algo-1", "algo-2"]
+    shares = [set(i["input_files"]) for i in hosts]
+    assert all(shares) and not shares[0] & shares[1], shares
+    assert shares[0] | shares[1] == {f"s3://{bucket}/{key}" for key in shards}
+
+    # One model, written once, that loads with the image's xgboost and beats a constant predictor.
+    models = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="runs/scored/models/")["Contents"]]
+    assert models == ["runs/scored/models/scored/output/model.tar.gz"], models
+    assert "error" not in summary["model"] and summary["model"]["num_trees"] == 5, summary["model"]
+    model = workdir / "artifacts" / "scored" / "model.tar.gz"
+    with tarfile.open(model) as archive:
+        assert archive.getnames() == ["xgboost-model"]
+    data = pd.concat(frames)
+    labels, features = data[0].to_numpy(), data[[1, 2]].to_numpy()
+    predictions = predict(model, training["AlgorithmSpecification"]["TrainingImage"], features)
+    rmse = float(np.sqrt(np.mean((predictions - labels) ** 2)))
+    constant = float(np.sqrt(np.mean((labels.mean() - labels) ** 2)))
+    assert rmse < 0.5 * constant, (rmse, constant)
+    reported = summary["training"]["metrics"]["train:rmse"]
+    assert 0 <= reported < 0.5 * constant, (reported, constant)
