@@ -168,3 +168,28 @@ def test_two_hosts_per_job_share_the_data_and_train_one_model(workdir, scored_ru
     assert rmse < 0.5 * constant, (rmse, constant)
     reported = summary["training"]["metrics"]["train:rmse"]
     assert 0 <= reported < 0.5 * constant, (reported, constant)
+
+
+def test_two_host_jobs_log_one_stream_per_host_and_logs_shows_every_state(workdir, scored_run):
+    """Two processing and two training hosts: one stream each, <job>/algo-N-<epoch>, read through boto3's
+    CloudWatch Logs client; `pipeline-tools logs` shows every state's lines, each with its host."""
+    from pipeline_tools.emulator import client, read_state
+
+    state = read_state(workdir / ".pipeline-tools")
+    logs, sagemaker = client("logs", state), client("sagemaker", state)
+    for group, started in (("/aws/sagemaker/ProcessingJobs", sagemaker.describe_processing_job(ProcessingJobName="scored")["ProcessingStartTime"]),
+                           ("/aws/sagemaker/TrainingJobs", sagemaker.describe_training_job(TrainingJobName="scored")["TrainingStartTime"])):
+        streams = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix="scored/")["logStreams"]]
+        epoch = int(started.timestamp())
+        assert streams == [f"scored/algo-1-{epoch}", f"scored/algo-2-{epoch}"], (group, streams, epoch)
+        for stream in streams:
+            assert logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"], stream
+    shown = run_cli("logs", "scored", "--target", "local", cwd=workdir)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    hosts: dict[str, set] = {}
+    for line in shown.stdout.splitlines():
+        prefix = line.partition(" | ")[0].rstrip()
+        state_name, host = prefix.rsplit(None, 1)
+        hosts.setdefault(state_name.strip(), set()).add(host)
+    assert hosts["Standardization"] == {"algo-1", "algo-2"} and hosts["Train model (XGBoost)"] == {"algo-1", "algo-2"}, shown.stdout
+    assert "Generate dataset" in hosts and "Batch transform" in hosts, shown.stdout
