@@ -13,7 +13,9 @@ Measures, in one run on this machine (issue 6):
 * iam: a 1M-row local run with IAM enforcement on vs off (issue 11): two emulators of their own,
   the same stack deployed to each, runs alternating between them; target: on <= 1.05x off;
 * durable: the demo against the provider's floor, demo again, a no-change deploy and the restore
-  of a state with 20 runs (issue 12; benchmarks/durable.py, also runnable alone).
+  of a state with 20 runs (issue 12; benchmarks/durable.py, also runnable alone);
+* hosts: 10M rows with 1 and 2 training hosts side by side, wall time and the emulator tree's peak
+  memory (issue 14; benchmarks/hosts.py, also runnable alone).
 
 Only public tools: ``time.perf_counter`` for wall time, ``resource.getrusage(RUSAGE_CHILDREN)``
 in a fresh wrapper process per command for peak RSS. Each number is the median of ``--runs``.
@@ -503,6 +505,16 @@ def markdown(results: dict) -> str:
         lines += ["### The durable local target and the demo at the provider's floor (issue 12)", "",
                   "Each measured once, in one run with the floor (`benchmarks/durable.py`).", "",
                   durable.markdown(durable_results)]
+    hosts_results = results.get("hosts")
+    if hosts_results:
+        import hosts
+
+        lines += ["### One and two training hosts (issue 14)", ""]
+        if "skipped" not in hosts_results:
+            lines += [f"`pipeline-tools run --target local --rows {hosts_results['rows']:,}` with `[training] instance_count` 1 "
+                      "and 2 (`benchmarks/hosts.py`): two projects with an emulator each, the same stack and dataset seed, "
+                      f"runs alternating; median of {hosts_results['runs']}.", ""]
+        lines += [hosts.markdown(hosts_results)]
     return "\n".join(lines) + "\n"
 
 
@@ -522,9 +534,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median reported)")
     parser.add_argument("--rows", default="5000,100000,1000000", help="comma-separated row counts (add 10000000 for the big one)")
-    parser.add_argument("--only", default="synth,gate,pipeline,iam,durable", help="comma-separated parts to run")
+    parser.add_argument("--only", default="synth,gate,pipeline,iam,durable,hosts", help="comma-separated parts to run")
     parser.add_argument("--restore-runs", type=int, default=20, help="runs in the state the durable restore reads")
     parser.add_argument("--iam-rows", type=int, default=1_000_000, help="rows of the IAM on/off comparison")
+    parser.add_argument("--hosts-rows", type=int, default=10_000_000, help="rows of the 1 vs 2 training hosts comparison")
     parser.add_argument("--no-doc", action="store_true", help="print the tables, leave docs/benchmarks.md alone")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -551,6 +564,10 @@ def main() -> int:
         import durable  # benchmarks/durable.py (this script's directory is on sys.path)
 
         results["durable"] = durable.measure(["floor", "demo", "deploy", "restore", "hotpath"], args.restore_runs, 100_000)
+    if "hosts" in parts:
+        import hosts  # benchmarks/hosts.py
+
+        results["hosts"] = hosts.measure(args.hosts_rows, args.runs)
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
     if not args.no_doc:
