@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tarfile
 import time
 from pathlib import Path
@@ -32,7 +33,12 @@ FAILING_TRANSFORM = "import sys\nprint('standardizing...')\nsys.stderr.write('er
 
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
-MACHINES = ("pipeline", "pipeline-failing", "pipeline-slow", "pipeline-short-limit")
+LAMBDA_LOG_GROUP = "/aws/lambda/generate-dataset"
+# What SageMaker needs to write a job's logs (the SageMaker roles page), for the direct jobs' role.
+JOB_LOGS_POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+    "Resource": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/sagemaker/*"}]})
+MACHINES = ("pipeline", "pipeline-failing", "pipeline-slow", "pipeline-short-limit", "pipeline-unknown-image")
 SLOW_TRANSFORM_KEY = "code/slow/transform.py"
 
 
@@ -128,6 +134,7 @@ def deployed(emulator):
         Timeout=300,
     )["FunctionArn"]
     put_stack_policies(iam_client, roles, function)
+    client("logs", emulator).create_log_group(logGroupName=LAMBDA_LOG_GROUP)  # the stack declares the function's group
     # The direct job tests below read and write outside the pipeline's prefixes: a role of their own.
     job_role = iam_client.create_role(RoleName="direct-jobs", AssumeRolePolicyDocument=trust_document("sagemaker.amazonaws.com", None))["Role"]["Arn"]
     iam_client.put_role_policy(RoleName="direct-jobs", PolicyName="bucket", PolicyDocument=json.dumps({
@@ -135,6 +142,7 @@ def deployed(emulator):
                                                 "Resource": [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]},
                                                {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken", "ecr:BatchCheckLayerAvailability",
                                                                               "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"], "Resource": "*"}]}))
+    iam_client.put_role_policy(RoleName="direct-jobs", PolicyName="logs", PolicyDocument=JOB_LOGS_POLICY)
     config = config_from_mapping({})
     sfn = client("stepfunctions", emulator)
 
@@ -148,6 +156,8 @@ def deployed(emulator):
             "slow": machine(MACHINES[2], SLOW_TRANSFORM_KEY),
             # the slow script under a 2 s processing limit: the run fails at Standardization
             "short_limit": machine(MACHINES[3], SLOW_TRANSFORM_KEY, config_from_mapping({"processing": {"max_runtime_seconds": 2}})),
+            # an XGBoost image tag the emulator has no environment for: the run fails at training
+            "unknown_image": machine(MACHINES[4], TRANSFORM_KEY, config_from_mapping({"training": {"image_tag": "1.5-1"}})),
             "role": job_role, "roles": roles, "function": function}
 
 
@@ -157,7 +167,7 @@ def _events(sfn, execution_arn: str) -> list[dict]:
 
 def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tmp_path):
     sfn, s3, sagemaker = (client(name, emulator) for name in ("stepfunctions", "s3", "sagemaker"))
-    started = time.monotonic()
+    started, started_ms = time.monotonic(), int(time.time() * 1000)
     execution = sfn.start_execution(stateMachineArn=deployed["good"], name="run-5000", input=json.dumps({"rows": 5000, "seed": 7}))
     described = wait_execution(sfn, execution["executionArn"], timeout=240)
     elapsed = time.monotonic() - started
@@ -198,22 +208,50 @@ def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tm
     assert "container exit: 0" in processing_log and "output from algo-1: 1 object(s)" in processing_log
     assert "algorithm exit: 0" in (metrics_file.parent / "runner.log").read_text()
 
-    # The model: model.tar.gz holding xgboost-model, loadable, with predictions in [0, 1]
-    # and an rmse well below a constant predictor's.
-    import xgboost as xgb
+    # The model: model.tar.gz holding xgboost-model, in the 1.7-1 image's format (XGBoost's binary
+    # format, written by the image's xgboost 1.7.4), loadable, with predictions in [0, 1] and an rmse
+    # well below a constant predictor's.
+    from pipeline_tools.model_artifact import model_format, predict
 
     archive = s3.get_object(Bucket=BUCKET, Key="runs/run-5000/models/run-5000/output/model.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         assert tar.getnames() == ["xgboost-model"]
-        tar.extractall(tmp_path)
-    booster = xgb.Booster()
-    booster.load_model(str(tmp_path / "xgboost-model"))
+        assert model_format(tar.extractfile("xgboost-model").read()) == "binary"
+    (tmp_path / "model.tar.gz").write_bytes(archive)
+    # What the algorithm's interpreter loaded: the image's environment, not this project's.
+    runtime = json.loads((metrics_file.parent / "algo-1" / "runtime.json").read_text())
+    assert runtime["libraries"]["xgboost"] == "1.7.4" and runtime["libraries"]["pandas"] == "1.5.0", runtime
+    processing_runtime = json.loads((job_directory("processing", "run-5000", metrics_file.parents[3]) / "algo-1" / "runtime.json").read_text())
+    assert processing_runtime["libraries"] == {"numpy": "1.24.1", "pandas": "1.5.0"}, processing_runtime  # sklearn 1.2-1's
+    assert "sagemaker-scikit-learn-1-2-1-" in processing_runtime["prefix"]
     labels = train[0].to_numpy()
-    predictions = booster.predict(xgb.DMatrix(train[[1, 2]].to_numpy()))
+    predictions = predict(tmp_path / "model.tar.gz", job["AlgorithmSpecification"]["TrainingImage"], train[[1, 2]].to_numpy())
     assert ((predictions >= 0) & (predictions <= 1)).all()
     rmse = float(np.sqrt(np.mean((predictions - labels) ** 2)))
     baseline = float(np.std(labels))
     assert rmse < 0.6 * baseline, (rmse, baseline)
+
+    # Logs where AWS puts them, read with CloudWatch Logs' own API.
+    logs = client("logs", emulator)
+    (stream,) = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=LAMBDA_LOG_GROUP)["logStreams"]
+                 if s.get("lastEventTimestamp", 0) >= started_ms]
+    assert re.fullmatch(r"\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}", stream), stream
+    messages = [e["message"] for e in logs.get_log_events(logGroupName=LAMBDA_LOG_GROUP, logStreamName=stream, startFromHead=True)["events"]
+                if e["timestamp"] >= started_ms]
+    request_id = re.fullmatch(r"START RequestId: (\S+) Version: \$LATEST", messages[0]).group(1)
+    assert any(m.startswith("[INFO]\t") and f"\t{request_id}\tgenerated dataset" in m for m in messages)  # the handler's logger.info
+    assert messages[-2] == f"END RequestId: {request_id}"
+    assert re.fullmatch(rf"REPORT RequestId: {request_id}\tDuration: [\d.]+ ms\tBilled Duration: \d+ ms\tMemory Size: 128 MB\tMax Memory Used: [1-9]\d* MB(\tInit Duration: [\d.]+ ms)?", messages[-1]), messages[-1]
+    for group, job in (("/aws/sagemaker/ProcessingJobs", sagemaker.describe_processing_job(ProcessingJobName="run-5000")),
+                       ("/aws/sagemaker/TrainingJobs", sagemaker.describe_training_job(TrainingJobName="run-5000"))):
+        (stream,) = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName=group, logStreamNamePrefix="run-5000/")["logStreams"]]
+        epoch = int(stream.rsplit("-", 1)[1])
+        assert stream == f"run-5000/algo-1-{epoch}" and abs(epoch - job["CreationTime"].timestamp()) < 5, (stream, job["CreationTime"])
+        events = logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
+        assert events and all(job["CreationTime"].timestamp() * 1000 - 1000 <= e["timestamp"] <= job["LastModifiedTime"].timestamp() * 1000 + 1000 for e in events)
+    assert "standardized 5000 rows" in logs.filter_log_events(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix="run-5000/")["events"][0]["message"]
+    rounds = [e["message"] for e in events if "train-rmse" in e["message"]]  # the training stream: one line per round
+    assert [r.split("]", 1)[0] for r in rounds] == [f"[{i}" for i in range(5)], rounds
 
 
 def test_failing_processing_script_fails_the_execution_with_stderr_in_the_cause(emulator, deployed):
@@ -239,7 +277,7 @@ def test_processing_job_shows_in_progress_then_completes(emulator, deployed):
     sagemaker.create_processing_job(
         ProcessingJobName="slow-job",
         RoleArn=deployed["role"],
-        AppSpecification={"ImageUri": "local", "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/slow.py"]},
+        AppSpecification={"ImageUri": SKLEARN_IMAGE, "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/slow.py"]},
         ProcessingInputs=[{"InputName": "code", "S3Input": {"S3Uri": f"s3://{BUCKET}/slow/code/", "LocalPath": "/opt/ml/processing/input/code", "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
         ProcessingOutputConfig={"Outputs": [{"OutputName": "out", "S3Output": {"S3Uri": f"s3://{BUCKET}/slow/out", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
         ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}},
@@ -309,6 +347,31 @@ def test_a_processing_limit_fails_the_execution_at_that_state_with_the_reason(em
     job = sagemaker.describe_processing_job(ProcessingJobName="over-the-limit")
     assert job["ProcessingJobStatus"] == "Stopped" and job["FailureReason"] == cause
     assert not _job_processes("processing", "over-the-limit")
+
+
+def test_an_unknown_image_fails_the_job_and_the_execution_at_that_state_in_one_line(emulator, deployed):
+    sfn, sagemaker = client("stepfunctions", emulator), client("sagemaker", emulator)
+    arn = sfn.start_execution(stateMachineArn=deployed["unknown_image"], name="unknown-image", input=json.dumps({"rows": 20}))["executionArn"]
+    failed_state, error, cause = _failure(sfn, arn)
+    assert (failed_state, error) == (TRAIN, "States.TaskFailed")
+    expected = ("ClientError: the local emulator does not know the image "
+                "'683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.5-1'; "
+                "it runs sagemaker-scikit-learn:1.2-1, sagemaker-xgboost:1.7-1 (docs/images.md)")
+    assert cause == expected
+    job = sagemaker.describe_training_job(TrainingJobName="unknown-image")
+    assert job["TrainingJobStatus"] == "Failed" and job["FailureReason"] == expected
+    # a processing job naming an unknown image fails the same way
+    sagemaker.create_processing_job(
+        ProcessingJobName="unknown-processing-image",
+        RoleArn=deployed["role"],
+        AppSpecification={"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/my-sklearn:1", "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/transform.py"]},
+        ProcessingInputs=[{"InputName": "code", "S3Input": {"S3Uri": f"s3://{BUCKET}/{TRANSFORM_KEY}", "LocalPath": "/opt/ml/processing/input/code", "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}},
+        StoppingCondition={"MaxRuntimeInSeconds": 60},
+    )
+    job = _wait_job(lambda: sagemaker.describe_processing_job(ProcessingJobName="unknown-processing-image"), "ProcessingJobStatus")
+    assert job["ProcessingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith("ClientError: the local emulator does not know the image '123456789012.dkr.ecr.us-east-1.amazonaws.com/my-sklearn:1'; it runs ")
 
 
 def test_stop_training_job_stops_its_processes(emulator, deployed):
@@ -482,6 +545,39 @@ def test_a_role_trusting_another_service_cannot_be_assumed(emulator, deployed):
     assert failed_state == GENERATE and "states.amazonaws.com" in cause and "sts:AssumeRole" in cause, cause
 
 
+def test_a_job_role_that_may_not_write_logs_loses_them_and_the_job_goes_on(emulator, deployed):
+    """As on AWS: SageMaker writes a job's logs as its role; without logs:CreateLogStream/PutLogEvents
+    the host's stream never appears, and the job completes all the same."""
+    if not _enforced(emulator):
+        pytest.skip("IAM enforcement off in this emulator")
+    from botocore.exceptions import ClientError
+
+    iam_client, sagemaker, s3, logs = (client(name, emulator) for name in ("iam", "sagemaker", "s3", "logs"))
+    s3.put_object(Bucket=BUCKET, Key="quiet/code/hello.py", Body=b"print('hello from the job')\n")
+    iam_client.delete_role_policy(RoleName="direct-jobs", PolicyName="logs")
+    try:
+        sagemaker.create_processing_job(
+            ProcessingJobName="no-log-rights",
+            RoleArn=deployed["role"],
+            AppSpecification={"ImageUri": SKLEARN_IMAGE, "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/hello.py"]},
+            ProcessingInputs=[{"InputName": "code", "S3Input": {"S3Uri": f"s3://{BUCKET}/quiet/code/", "LocalPath": "/opt/ml/processing/input/code", "S3DataType": "S3Prefix", "S3InputMode": "File"}}],
+            ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}},
+            StoppingCondition={"MaxRuntimeInSeconds": 60},
+        )
+        job = _wait_job(lambda: sagemaker.describe_processing_job(ProcessingJobName="no-log-rights"), "ProcessingJobStatus")
+    finally:
+        iam_client.put_role_policy(RoleName="direct-jobs", PolicyName="logs", PolicyDocument=JOB_LOGS_POLICY)
+    assert job["ProcessingJobStatus"] == "Completed", job.get("FailureReason")
+    job_dir = job_directory("processing", "no-log-rights", Path(emulator["ca_bundle"]).parents[1])
+    assert "hello from the job" in (job_dir / "algo-1" / "stdout.log").read_text()  # it ran and printed
+    try:
+        streams = logs.describe_log_streams(logGroupName="/aws/sagemaker/ProcessingJobs", logStreamNamePrefix="no-log-rights/")["logStreams"]
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "ResourceNotFoundException"
+        streams = []
+    assert streams == []
+
+
 def _enforced(emulator) -> bool:
     import ssl
     import urllib.request
@@ -540,18 +636,32 @@ def test_two_training_hosts_share_the_shards_and_train_one_model(emulator, deplo
     assert shares[0] | shares[1] == {f"s3://{BUCKET}/{key}" for key in keys}  # complete
     for host in ("algo-1", "algo-2"):  # both hosts joined the one collective
         assert "joined the collective as rank" in (job_dir / host / "stdout.log").read_text()
+    # ... and each logged to its own stream, as SageMaker names them, readable with CloudWatch Logs' API
+    logs = client("logs", emulator)
+    streams = [s["logStreamName"] for s in logs.describe_log_streams(logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix="two-hosts/")["logStreams"]]
+    epoch = int(job["TrainingStartTime"].timestamp())
+    assert streams == [f"two-hosts/algo-1-{epoch}", f"two-hosts/algo-2-{epoch}"], (streams, epoch)
+    for host, stream in zip(("algo-1", "algo-2"), streams):
+        messages = [e["message"] for e in logs.get_log_events(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=stream, startFromHead=True)["events"]]
+        assert any(m.startswith(f"{host}: joined the collective as rank") for m in messages), (stream, messages)
+    # `pipeline-tools logs` reads both hosts' streams interleaved in time order, each line with its host
+    from pipeline_tools.operations.logs import Source, read
+
+    lines = read(logs, [Source("Train model (XGBoost)", "/aws/sagemaker/TrainingJobs", prefix="two-hosts/")])
+    assert [line.timestamp for line in lines] == sorted(line.timestamp for line in lines)
+    assert {line.source.host(line.stream) for line in lines} == {"algo-1", "algo-2"}
+    assert lines[0].render(21, 6).startswith("Train model (XGBoost) algo-")
     assert "(from algo-1)" in (job_dir / "runner.log").read_text()
     # one model, written once, that loads and beats a constant predictor
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="sharded/models/")["Contents"]] == ["sharded/models/two-hosts/output/model.tar.gz"]
     body = s3.get_object(Bucket=BUCKET, Key="sharded/models/two-hosts/output/model.tar.gz")["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(body)) as tar:
         tar.extractall(tmp_path, filter="data")
-    import xgboost as xgb
+    from pipeline_tools.model_artifact import predict
 
-    booster = xgb.Booster()
-    booster.load_model(str(tmp_path / "xgboost-model"))
+    (tmp_path / "model.tar.gz").write_bytes(body)
     test = _rows(np.random.default_rng(99), 2000)
-    predicted = booster.predict(xgb.DMatrix(test[:, 1:]))
+    predicted = predict(tmp_path / "model.tar.gz", XGBOOST_IMAGE, test[:, 1:])
     rmse = float(np.sqrt(np.mean((predicted - test[:, 0]) ** 2)))
     constant = float(np.sqrt(np.mean((test[:, 0].mean() - test[:, 0]) ** 2)))
     assert rmse < 0.6 * constant, (rmse, constant)
