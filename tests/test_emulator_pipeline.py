@@ -74,7 +74,6 @@ def trust_document(service: str, account: str | None, source_arns: list[str] | N
 
 def create_stack_roles(iam_client, *, lambda_arn: str | None = None, bucket: str = BUCKET, images: list[str] = ()) -> dict:
     """The construct's three roles (trust + scoped policy), as the stack declares them."""
-    from sfn_ml_pipeline import iam
 
     def role(name: str, trust: str) -> str:
         return iam_client.create_role(RoleName=name, AssumeRolePolicyDocument=trust)["Role"]["Arn"]

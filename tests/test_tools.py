@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT
 
 pytestmark = [pytest.mark.tools, pytest.mark.emulator, pytest.mark.terraform]
 
