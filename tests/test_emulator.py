@@ -43,7 +43,10 @@ def test_local_lifecycle_up_idempotent_status_down(tmp_path):
     assert port >= 1024
     state_file = tmp_path / ".pipeline-tools" / "emulator.json"
     state = json.loads(state_file.read_text())
-    assert set(state) == {"endpoint", "port", "pid", "ca_bundle", "region", "account_id", "log", "data_since", "restored"}
+    assert set(state) == {"endpoint", "port", "pid", "ca_bundle", "aws_config", "region", "account_id", "log", "data_since", "restored"}
+    # The shared AWS config file the local target's provider reads the endpoint from (one profile).
+    assert Path(state["aws_config"]).read_text().splitlines()[1:] == [
+        "[profile pipeline-tools-local]", f"endpoint_url = {endpoint}", "region = us-east-1"]
     assert state["restored"]["interrupted"] == [] and state["restored"]["warnings"] == []  # a fresh state directory
     assert state["endpoint"] == endpoint and state["port"] == port
     assert json.loads((tmp_path / ".pipeline-tools" / "emulator.port").read_text()) == {"pid": state["pid"], "port": port}
@@ -69,6 +72,7 @@ def test_local_lifecycle_up_idempotent_status_down(tmp_path):
     assert down.returncode == 0, down.stderr
     assert "stopped" in down.stdout
     assert not state_file.exists() and not (tmp_path / ".pipeline-tools" / "emulator.port").exists()
+    assert not Path(state["aws_config"]).exists()  # a stopped emulator leaves no endpoint to call
     assert not is_emulator_process(state["pid"])  # gone (or a zombie awaiting its reaper: no cmdline)
 
     status = run_cli("local", "status", cwd=tmp_path)
