@@ -297,26 +297,44 @@ def test_training_job_over_max_runtime_fails_with_the_reason(emulator, deployed)
     rng = np.random.default_rng(0)
     rows = "\n".join(f"{int(a > b)},{a:.4f},{b:.4f}" for a, b in rng.random((2000, 2)))
     s3.put_object(Bucket=BUCKET, Key="long/train/data.csv", Body=rows.encode())
-    sagemaker.create_training_job(
-        TrainingJobName="too-long",
-        RoleArn=deployed["role"],
-        AlgorithmSpecification={"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
-        HyperParameters={"objective": "reg:logistic", "num_round": "10000000", "max_depth": "8", "eta": "0.01"},
-        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/long/train/"}}}],
-        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/long/models"},
-        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
-        StoppingCondition={"MaxRuntimeInSeconds": 2},
-    )
-    deadline = time.monotonic() + 60
-    while (job := sagemaker.describe_training_job(TrainingJobName="too-long"))["TrainingJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    _create_training_job(sagemaker, deployed["role"], "too-long", "long", {"objective": "reg:logistic", "num_round": "10000000", "max_depth": "8", "eta": "0.01"}, 2)
+    job = _wait_job(lambda: sagemaker.describe_training_job(TrainingJobName="too-long"), "TrainingJobStatus", timeout=60)
     # Stopped / MaxRuntimeExceeded, as SageMaker's API reference lists it (API_SecondaryStatusTransition)
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "MaxRuntimeExceeded")
     assert job["FailureReason"].startswith("MaxRuntimeExceeded: ") and "MaxRuntimeInSeconds (2 s)" in job["FailureReason"]
     assert job["SecondaryStatusTransitions"][-1]["Status"] == "MaxRuntimeExceeded"
     assert s3.list_objects_v2(Bucket=BUCKET, Prefix="long/models/").get("KeyCount") == 0  # no model uploaded
     assert not _job_processes("training", "too-long")
+
+
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+
+
+def _wait_job(describe, status_field: str, timeout: float = 120) -> dict:
+    deadline = time.monotonic() + timeout
+    while (job := describe())[status_field] in ("InProgress", "Stopping"):
+        assert time.monotonic() < deadline, job
+        time.sleep(0.2)
+    return job
+
+
+def _create_training_job(sagemaker, role: str, name: str, prefix: str, hyperparameters: dict, max_runtime: int,
+                         instances: int = 1, distribution: str | None = None) -> None:
+    """A built-in XGBoost training job on ``s3://BUCKET/<prefix>/train/``, its model under ``<prefix>/models``."""
+    source = {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/{prefix}/train/"}
+    if distribution:
+        source["S3DataDistributionType"] = distribution
+    sagemaker.create_training_job(
+        TrainingJobName=name,
+        RoleArn=role,
+        AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        HyperParameters=hyperparameters,
+        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": source}}],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/{prefix}/models"},
+        ResourceConfig={"InstanceCount": instances, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": max_runtime},
+    )
 
 
 def _job_processes(kind: str, name: str) -> list[int]:
@@ -376,25 +394,13 @@ def test_an_unknown_image_fails_the_job_and_the_execution_at_that_state_in_one_l
 def test_stop_training_job_stops_its_processes(emulator, deployed):
     sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
     s3.put_object(Bucket=BUCKET, Key="stop/train/data.csv", Body=b"1,0.5,0.2\n0,0.1,0.9\n1,0.7,0.3\n0,0.2,0.8\n")
-    sagemaker.create_training_job(
-        TrainingJobName="stopped-training",
-        RoleArn=deployed["role"],
-        AlgorithmSpecification={"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
-        HyperParameters={"objective": "reg:logistic", "num_round": "100000000", "max_depth": "6"},
-        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/stop/train/"}}}],
-        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/stop/models"},
-        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
-        StoppingCondition={"MaxRuntimeInSeconds": 600},
-    )
+    _create_training_job(sagemaker, deployed["role"], "stopped-training", "stop", {"objective": "reg:logistic", "num_round": "100000000", "max_depth": "6"}, 600)
     deadline = time.monotonic() + 60
     while not _job_processes("training", "stopped-training"):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     sagemaker.stop_training_job(TrainingJobName="stopped-training")
-    deadline = time.monotonic() + 30
-    while (job := sagemaker.describe_training_job(TrainingJobName="stopped-training"))["TrainingJobStatus"] in ("InProgress", "Stopping"):
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    job = _wait_job(lambda: sagemaker.describe_training_job(TrainingJobName="stopped-training"), "TrainingJobStatus", timeout=30)
     assert (job["TrainingJobStatus"], job["SecondaryStatus"]) == ("Stopped", "Stopped")
     assert not _job_processes("training", "stopped-training")
 
@@ -417,20 +423,8 @@ def test_two_executions_at_once_keep_separate_data(emulator, deployed):
 def test_training_job_with_a_bad_hyperparameter_fails_with_the_reason(emulator, deployed):
     sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
     s3.put_object(Bucket=BUCKET, Key="bad/train/data.csv", Body=b"1,0.5,0.2\n0,0.1,0.9\n1,0.7,0.3\n")
-    sagemaker.create_training_job(
-        TrainingJobName="bad-objective",
-        RoleArn=deployed["role"],
-        AlgorithmSpecification={"TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1", "TrainingInputMode": "File"},
-        HyperParameters={"objective": "reg:nonsense", "num_round": "2"},
-        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/bad/train/"}}}],
-        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/bad/models"},
-        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
-        StoppingCondition={"MaxRuntimeInSeconds": 120},
-    )
-    deadline = time.monotonic() + 60
-    while (job := sagemaker.describe_training_job(TrainingJobName="bad-objective"))["TrainingJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    _create_training_job(sagemaker, deployed["role"], "bad-objective", "bad", {"objective": "reg:nonsense", "num_round": "2"}, 120)
+    job = _wait_job(lambda: sagemaker.describe_training_job(TrainingJobName="bad-objective"), "TrainingJobStatus", timeout=60)
     assert job["TrainingJobStatus"] == "Failed"
     assert job["FailureReason"].startswith("AlgorithmError: exit code 1 on algo-1: error: ")
     assert "reg:nonsense" in job["FailureReason"]
@@ -588,18 +582,6 @@ def _enforced(emulator) -> bool:
 
 # ---- several instances: hosts, data distribution, one model trained together -----------------------
 
-XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
-SKLEARN_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
-
-
-def _wait_job(describe, status_field: str, timeout: float = 120) -> dict:
-    deadline = time.monotonic() + timeout
-    while (job := describe())[status_field] in ("InProgress", "Stopping"):
-        assert time.monotonic() < deadline, job
-        time.sleep(0.2)
-    return job
-
-
 def _rows(rng, count: int) -> np.ndarray:
     features = rng.random((count, 2)) * 100
     labels = (features[:, 1] >= 0.5 * features[:, 0] + 20).astype(float)
@@ -614,17 +596,9 @@ def test_two_training_hosts_share_the_shards_and_train_one_model(emulator, deplo
         buffer = io.StringIO()
         np.savetxt(buffer, _rows(rng, 600), delimiter=",", fmt="%.4f")
         s3.put_object(Bucket=BUCKET, Key=key, Body=buffer.getvalue().encode())
-    sagemaker.create_training_job(
-        TrainingJobName="two-hosts",
-        RoleArn=deployed["role"],
-        AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
-        HyperParameters={"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "20", "max_depth": "4"},
-        InputDataConfig=[{"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {
-            "S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/sharded/train/", "S3DataDistributionType": "ShardedByS3Key"}}}],
-        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/sharded/models"},
-        ResourceConfig={"InstanceCount": 2, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
-        StoppingCondition={"MaxRuntimeInSeconds": 300},
-    )
+    _create_training_job(sagemaker, deployed["role"], "two-hosts", "sharded",
+                         {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "20", "max_depth": "4"}, 300,
+                         instances=2, distribution="ShardedByS3Key")
     job = _wait_job(lambda: sagemaker.describe_training_job(TrainingJobName="two-hosts"), "TrainingJobStatus")
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     job_dir = job_directory("training", "two-hosts", Path(emulator["ca_bundle"]).parents[1])
