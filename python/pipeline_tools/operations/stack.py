@@ -27,6 +27,11 @@ class PlanSummary:
     destroy: int
     plan_file: Path | None
 
+    @classmethod
+    def of(cls, changes: dict, plan_file: Path | None = None) -> "PlanSummary":
+        """From a ``change_summary`` message's counts (terraform.change_summary)."""
+        return cls(changes.get("add", 0), changes.get("change", 0), changes.get("remove", 0), plan_file)
+
     @property
     def has_changes(self) -> bool:
         return bool(self.add or self.change or self.destroy)
@@ -132,7 +137,7 @@ def prepare(config_path, target, out_dir, plugin_dir, terraform_bin) -> Terrafor
 
 def make_plan(terraform: Terraform) -> PlanSummary:
     changes = terraform.plan(PLAN_FILE)
-    return PlanSummary(changes["add"], changes["change"], changes["remove"], terraform.stack_dir / PLAN_FILE)
+    return PlanSummary.of(changes, terraform.stack_dir / PLAN_FILE)
 
 
 @dataclass(frozen=True)
@@ -150,12 +155,12 @@ def apply_first_deploy(terraform: Terraform, target: str, echo, when_usable: Whe
     Each terraform command loads the 700 MB aws provider again (schema, then one instance per
     walk; measured ~3-4 s of CPU each on 2 cores), so plan + `apply tfplan` costs two more loads
     than this; the plan's summary is still printed before anything is created."""
-    planned: dict[str, int] = {}
+    planned = False  # the plan's summary came (every planned_change before it)
     awaited: set[str] = set()  # planned resources the caller needs, not yet created
     called = False
 
     def progress(message: dict) -> None:
-        nonlocal called
+        nonlocal planned, called
         kind = message.get("type")
         changes = message.get("changes") or {}
         if kind == "planned_change" and when_usable is not None:
@@ -163,8 +168,8 @@ def apply_first_deploy(terraform: Terraform, target: str, echo, when_usable: Whe
             if resource.get("resource_type") not in when_usable.not_needed:
                 awaited.add(resource.get("addr"))
         elif kind == "change_summary" and changes.get("operation") == "plan" and not planned:
-            planned.update(changes)
-            summary = PlanSummary(changes.get("add", 0), changes.get("change", 0), changes.get("remove", 0), None)
+            planned = True
+            summary = PlanSummary.of(changes)
             echo(str(summary))
             if summary.has_changes:
                 echo(f"applying to {target} ...")
@@ -174,8 +179,7 @@ def apply_first_deploy(terraform: Terraform, target: str, echo, when_usable: Whe
                 called = True
                 when_usable.callback()
 
-    applied = terraform.apply_configuration(progress)
-    return PlanSummary(applied["add"], applied["change"], applied["remove"], None)
+    return PlanSummary.of(terraform.apply_configuration(progress))
 
 
 def deploy_stack(
