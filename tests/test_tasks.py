@@ -67,3 +67,24 @@ def test_the_state_machine_policy_is_the_union_of_its_tasks_plus_logging_and_tra
     without_training = {s.sid: s for s in state_machine_statements(ARNS, tasks[:2])}
     assert "RunTrainingJobs" not in without_training
     assert all("TrainingJobsRule" not in r for r in without_training["WatchSyncJobs"].resources)
+
+
+def test_the_iam_arrows_run_one_way():
+    """statements.py (the model) imports neither the task types nor the policy assembly; the task
+    types import the model, never iam.py; iam.py never imports the task types (issue 27)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "infra" / "sfn_ml_pipeline"
+
+    def imported(path: Path) -> set[str]:
+        names = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                names.add("." * node.level + (node.module or ""))
+        return names
+
+    assert not {m for m in imported(package / "statements.py") if m.startswith(".")}
+    for task_module in (package / "tasks").glob("*.py"):
+        assert "..iam" not in imported(task_module), task_module.name
+    assert not {m for m in imported(package / "iam.py") if m.startswith(".tasks")}

@@ -20,41 +20,9 @@ The documented minimum that ``pipeline-tools verify-iam`` checks these against l
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from .statements import Arns, Statement, merge_statements
 
-
-@dataclass(frozen=True)
-class Statement:
-    sid: str
-    actions: list[str]
-    resources: list[str]
-    conditions: list[tuple[str, str, list[str]]] = field(default_factory=list)  # (test, variable, values)
-
-    def to_binding(self) -> dict:
-        """The shape `DataAwsIamPolicyDocumentStatement` takes."""
-        statement: dict = {"sid": self.sid, "effect": "Allow", "actions": self.actions, "resources": self.resources}
-        if self.conditions:
-            statement["condition"] = [{"test": t, "variable": v, "values": vals} for t, v, vals in self.conditions]
-        return statement
-
-
-@dataclass(frozen=True)
-class Arns:
-    """The ARN parts the statements are scoped with (literal strings or Terraform references)."""
-
-    partition: str
-    region: str
-    account: str
-    bucket_arn: str
-    lambda_arn: str
-    lambda_log_group_arn: str
-    sagemaker_role_arn: str
-    ecr_repositories: list[str]
-    kms_key_arn: str | None = None
-    dns_suffix: str = "amazonaws.com"  # amazonaws.com.cn in the China partition
-
-    def service_arn(self, service: str, resource: str) -> str:
-        return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"
+__all__ = ["Arns", "Statement", "key_policy", "lambda_statements", "sagemaker_statements", "state_machine_statements", "trust_statement"]
 
 
 LOG_DELIVERY_ACTIONS = [
@@ -82,8 +50,6 @@ SAGEMAKER_LISTED_PREFIXES = ("code/*", "runs/*/input/*", "runs/*/train/*")
 def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing: bool = True) -> list[Statement]:
     """The state machine role's grants: the union of what its tasks need (each task type states it,
     sfn_ml_pipeline.tasks), plus log delivery and X-Ray only where those are turned on."""
-    from .tasks import merge_statements
-
     statements = merge_statements([task.policy_statements(arns) for task in tasks])
     # These actions support no resource-level permissions (AWS docs above): "*" is the only option.
     if logging:

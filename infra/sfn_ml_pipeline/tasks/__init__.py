@@ -10,7 +10,8 @@ generated grants are checked against.
 
 from __future__ import annotations
 
-from .base import DefinitionRefs, Task, merge_statements
+from ..statements import merge_statements
+from .base import DefinitionRefs, Task
 from .lambda_invoke import LambdaInvoke
 from .sagemaker import (
     SageMakerCreateModel,

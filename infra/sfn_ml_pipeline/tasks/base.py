@@ -1,13 +1,12 @@
-"""What every task type shares: the values a definition points at, Retry/Catch, and the union of
-the tasks' IAM statements."""
+"""What every task type shares: the values a definition points at, and Retry/Catch."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from ..iam import Arns, Statement
+from ..statements import Arns, Statement
 
 RETRY_INTERVAL_SECONDS = 5
 RETRY_MAX_ATTEMPTS = 3
@@ -85,27 +84,3 @@ class Task(ABC):
             "Retry": retry(self.transient_errors),
             "Catch": catch(fail_state),
         }
-
-
-def merge_statements(groups: list[list[Statement]]) -> list[Statement]:
-    """The union of several tasks' statements, one statement per Sid.
-
-    Statements that share a Sid (e.g. iam:PassRole of the same role, the .sync rules) must agree on
-    actions and conditions; their resources are united in order. Order: statements only one task
-    has, in task order, then the shared ones in order of first appearance.
-    """
-    merged: dict[str, Statement] = {}
-    owners: dict[str, int] = {}
-    for group in groups:
-        for statement in group:
-            known = merged.get(statement.sid)
-            if known is None:
-                merged[statement.sid] = statement
-                owners[statement.sid] = 1
-                continue
-            if (known.actions, known.conditions) != (statement.actions, statement.conditions):
-                raise ValueError(f"statement {statement.sid!r}: two tasks grant different actions or conditions under one Sid")
-            resources = known.resources + [r for r in statement.resources if r not in known.resources]
-            merged[statement.sid] = replace(known, resources=resources)
-            owners[statement.sid] += 1
-    return [s for s in merged.values() if owners[s.sid] == 1] + [s for s in merged.values() if owners[s.sid] > 1]

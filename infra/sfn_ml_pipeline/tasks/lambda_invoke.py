@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..iam import Arns, Statement
+from ..statements import Arns, Statement
 from .base import DefinitionRefs, Task
 
 LAMBDA_TRANSIENT_ERRORS = [

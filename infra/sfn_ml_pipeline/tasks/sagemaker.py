@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ..iam import Arns, Statement
+from ..statements import Arns, Statement
 from .base import DefinitionRefs, Task
 
 SAGEMAKER_TRANSIENT_ERRORS = ["SageMaker.ResourceLimitExceededException"]
