@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -176,16 +177,22 @@ def watch(
     execution_arn: str,
     on_change: Callable[[StateRun], None],
     interval: float | None = None,
+    interrupted: threading.Event | None = None,
 ) -> tuple[dict, Progress]:
     """Poll until the execution ends; call ``on_change`` for every state transition.
 
     ``interval`` defaults to 0.1 s on the local emulator (each poll is two cheap loopback calls,
     and the end of a run shows up sooner) and 1 s on AWS, whose Step Functions API throttles
-    per account and whose jobs run for minutes."""
+    per account and whose jobs run for minutes. ``interrupted`` (``interrupts.ctrl_c_flag``) is
+    checked before every poll: once set, ``KeyboardInterrupt`` is raised here even when the one the
+    signal raised was swallowed by a finalizer."""
     if interval is None:
         interval = 0.1 if clients.target == "local" else 1.0
+    interrupted = interrupted or threading.Event()
     progress = Progress()
     while True:
+        if interrupted.is_set():
+            raise KeyboardInterrupt
         description = clients.sfn.describe_execution(executionArn=execution_arn)
         for run in progress.absorb(history(clients, execution_arn)):
             on_change(run)
@@ -195,7 +202,7 @@ def watch(
             elif description["status"] != "SUCCEEDED" and not progress.error.get("cause"):
                 progress.error.update(error=description.get("error"), cause=description.get("cause"))
             return description, progress
-        time.sleep(interval)
+        interrupted.wait(interval)
 
 
 def _split_s3(uri: str) -> tuple[str, str]:

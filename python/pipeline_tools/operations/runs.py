@@ -13,6 +13,7 @@ from pathlib import Path
 import click
 
 from ..errors import Findings, UsageError
+from ..interrupts import ctrl_c_flag
 from ..execution import Clients, check_execution_name, collect, failed_state_of, find_state_machine, new_execution_name, watch
 from ..synthesis import read_config
 
@@ -50,17 +51,18 @@ def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Pa
     started = _start(clients, machine_arn, name, json.dumps(execution_input))
     arn = started["executionArn"]
     try:  # from here on, Ctrl-C leaves the execution running
-        echo(f"started {name} on {target} ({arn})")
-        if not wait:
-            return None
-        preload_for_collecting(clients)
-        t0 = time.monotonic()
+        with ctrl_c_flag() as interrupted:
+            echo(f"started {name} on {target} ({arn})")
+            if not wait:
+                return None
+            preload_for_collecting(clients)
+            t0 = time.monotonic()
 
-        def show(run):
-            duration = f"{run.duration:6.1f} s" if run.duration is not None else f"{time.monotonic() - t0:6.1f} s elapsed"
-            echo(f"  {ICONS.get(run.status, '?')} {run.name:<40} {run.status:<10} {duration}")
+            def show(run):
+                duration = f"{run.duration:6.1f} s" if run.duration is not None else f"{time.monotonic() - t0:6.1f} s elapsed"
+                echo(f"  {ICONS.get(run.status, '?')} {run.name:<40} {run.status:<10} {duration}")
 
-        description, progress = watch(clients, arn, show)
+            description, progress = watch(clients, arn, show, interrupted=interrupted)
     except KeyboardInterrupt:
         echo(f"stopped watching; the execution goes on: {arn}", err=True)
         sys.exit(130)
