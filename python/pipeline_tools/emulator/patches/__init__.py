@@ -16,9 +16,15 @@ MODULES = (
     "sfn_api",  # ValidateStateMachineDefinition (statelint) + ListStateMachineVersions
     "sfn_fail_error_path",  # a Fail state may re-raise a caught States.* error via ErrorPath
     "sfn_unicode_escapes",  # \uXXXX in a definition means the character (state names)
+    "sfn_jsonata",  # JSONata expressions and variable reads evaluate (moto's engine is None)
+    "sfn_jsonata_functions",  # $partition, $range, $hash, $random, $uuid, $parse
+    "sfn_variable_assign_order",  # Assign takes effect when the state is done (Output reads the old values)
+    "sfn_context_timestamps",  # $$.Execution.StartTime / $$.State.EnteredTime as 2019-03-26T20:14:13.192Z
+    "sfn_array_unique",  # States.ArrayUnique on arrays of arrays/objects
     "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
     "sagemaker_jobs",  # processing and training jobs that really run
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
+    "lambda_executed_version",  # Invoke answers X-Amz-Executed-Version (lambda:invoke's ExecutedVersion)
     "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)
     "logs_filter_prefix",  # FilterLogEvents honours logStreamNamePrefix and interleaves, as AWS's
     "s3_secure_transport",  # bucket policies see aws:SecureTransport; conditions evaluated
