@@ -16,6 +16,10 @@ MODULES = (
     "sfn_api",  # ValidateStateMachineDefinition (statelint) + ListStateMachineVersions
     "sfn_fail_error_path",  # a Fail state may re-raise a caught States.* error via ErrorPath
     "sfn_unicode_escapes",  # \uXXXX in a definition means the character (state names)
+    "sfn_query_language_scope",  # each parse has its own QueryLanguage scopes (moto's leak across parses)
+    "sfn_assign_string_escapes",  # "\"" in an Assign string literal is a quote, as in Parameters
+    "sfn_choice_default_assign",  # a Choice's own Assign/Output only when no rule matched
+    "sfn_string_output",  # DescribeExecution: a string output is JSON ("medium"), not bare
     "sfn_jsonata",  # JSONata expressions and variable reads evaluate (moto's engine is None)
     "sfn_jsonata_functions",  # $partition, $range, $hash, $random, $uuid, $parse
     "sfn_variable_assign_order",  # Assign takes effect when the state is done (Output reads the old values)
