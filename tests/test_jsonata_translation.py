@@ -216,3 +216,22 @@ def test_what_cannot_be_translated_faithfully_is_refused_naming_the_state(state,
     with pytest.raises(TranslationError) as refused:
         to_jsonata({"StartAt": "S", "States": {"S": state}})
     assert str(refused.value).startswith(message)
+
+
+# --- the exported Terraform module mirrors the key ---------------------------------------------------
+
+
+def test_the_exported_module_takes_query_language_and_carries_both_forms(tmp_path):
+    import re
+
+    from pipeline_tools.module_export import export_module
+
+    module = export_module(tmp_path / "module")
+    variables = json.loads((module / "variables.tf.json").read_text())["variable"]
+    assert variables["query_language"]["default"] == "JSONPath"
+    (machine,) = json.loads((module / "main.tf.json").read_text())["resource"]["aws_sfn_state_machine"].values()
+    found = re.fullmatch(r'%\{ if var\.query_language == "JSONata" \}(.*)%\{ else \}(.*)%\{ endif \}', machine["definition"], re.DOTALL)
+    assert found, machine["definition"][:200]
+    jsonata, jsonpath = (json.loads(text.replace("${jsonencode(var.hyperparameters)}", '{"h": "1"}')) for text in found.groups())
+    assert jsonata == to_jsonata(jsonpath) and jsonata["QueryLanguage"] == "JSONata"
+    assert "| `query_language` |" in (module / "README.md").read_text()

@@ -9,7 +9,9 @@ key (and its alias) gets ``count`` (created unless ``var.kms_key_arn`` is given 
 ``local.kms_key_arn``, the KMS-only policy statements become ``dynamic`` blocks (present only when
 there is a key), the
 hyperparameters map is spliced into the state machine definition (a Terraform template) as
-``${jsonencode(var.hyperparameters)}``, and asset paths become ``${path.module}/assets/...``.
+``${jsonencode(var.hyperparameters)}``, the definition is given in both query languages (a
+template directive on ``var.query_language``; the JSONata form is the construct's own translation,
+``sfn_ml_pipeline.jsonata``), and asset paths become ``${path.module}/assets/...``.
 
 So the module and the CDK Terrain stack can never disagree: both are one synth of one construct.
 Every rewrite asserts that it found what it rewrites, so a construct change that would make the
@@ -123,7 +125,7 @@ def _definition_with_hyperparameters(definition: str) -> str:
     document = json.loads(definition)
     found = 0
     for state in document["States"].values():
-        parameters = state.get("Parameters", {})
+        parameters = state.get("Parameters", state.get("Arguments", {}))  # JSONPath / JSONata
         if "HyperParameters" in parameters:
             parameters["HyperParameters"] = HYPERPARAMETERS_MARK
             found += 1
@@ -131,6 +133,20 @@ def _definition_with_hyperparameters(definition: str) -> str:
         raise RuntimeError(f"module export: expected one state with HyperParameters, found {found}")
     text = json.dumps(document, ensure_ascii=False, indent=2)
     return text.replace(f'"{HYPERPARAMETERS_MARK}"', "${jsonencode(var.hyperparameters)}")
+
+
+def _definition_per_query_language(definition: str) -> str:
+    """``%{ if var.query_language == "JSONata" }<JSONata>%{ else }<JSONPath>%{ endif }``: a
+    Terraform template directive (a string of a .tf.json file is a template) over both forms."""
+    from sfn_ml_pipeline.jsonata import to_jsonata
+
+    document = json.loads(definition)
+    if "QueryLanguage" in document:
+        raise RuntimeError("module export: the sentinel synth is expected in JSONPath")
+    forms = [_definition_with_hyperparameters(text) for text in (json.dumps(to_jsonata(document), ensure_ascii=False), definition)]
+    if any("%{" in form for form in forms):
+        raise RuntimeError("module export: a definition holds '%{', which a template directive would read")
+    return f'%{{ if var.query_language == "JSONata" }}{forms[0]}%{{ else }}{forms[1]}%{{ endif }}'
 
 
 def _replace_everywhere(value: Any, old: str, new: str) -> Any:
@@ -163,8 +179,10 @@ def build_module(stack: dict) -> dict[str, dict]:
     data, resources = stack["data"], stack["resource"]
 
     # The state machine definition first: its hyperparameters are a JSON object, not a string.
+    # Both query languages (config query_language): the JSONata form is the construct's translation
+    # of the same definition, chosen by a template directive on var.query_language.
     _, machine = _only(resources["aws_sfn_state_machine"], "state machine")
-    machine["definition"] = _definition_with_hyperparameters(machine["definition"])
+    machine["definition"] = _definition_per_query_language(machine["definition"])
 
     rewrite = _Rewriter()
     data, resources = rewrite(data), rewrite(resources)
@@ -316,6 +334,12 @@ def variables(defaults) -> dict[str, dict]:
             "default": None,
             "description": "Your customer-managed KMS key for the bucket, the logs and the Lambda environment (its key policy: docs/kms-key-policy.md). Default: the module's own key, unless create_kms_key is false.",
             "validation": _validation(KMS_KEY_ARN, "kms_key_arn", optional=True),
+        },
+        "query_language": {
+            "type": "string",
+            "default": defaults.query_language,
+            "description": "The state machine's query language: JSONPath, or JSONata (the same states, translated).",
+            "validation": [{"condition": '${contains(["JSONPath", "JSONata"], var.query_language)}', "error_message": "query_language must be JSONPath or JSONata."}],
         },
         "create_kms_key": {
             "type": "bool",
