@@ -18,7 +18,7 @@ describes; the patch binds them, as Python functions, to every expression of a J
   of ``size`` items, the last one holding what is left; ``$partition([1,2,3,4], 2)`` is
   ``[[1,2],[3,4]]``.
 * ``$range(start, end, step)``: like ``States.ArrayRange``: from ``start`` to ``end`` inclusive
-  by ``step``; "The array can contain at most 1000 items"; ``$range(0, 10, 2)`` is
+  by ``step``, at most 1000 items (States.ArrayRange's limit); ``$range(0, 10, 2)`` is
   ``[0,2,4,6,8,10]``.
 * ``$hash(value, algorithm)``: like ``States.Hash``: the hex digest of a string with ``MD5``,
   ``SHA-1``, ``SHA-256``, ``SHA-384`` or ``SHA-512``.
