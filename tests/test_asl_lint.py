@@ -102,3 +102,9 @@ def test_validate_names_the_resource_and_the_state(default_stack):
 def test_a_variable_read_is_a_path_in_a_jsonpath_template_and_a_non_path_still_is_refused():
     document = machine({"S": {"Type": "Pass", "Parameters": {"name.$": "$customerName", "first.$": "$names[0]", "bad.$": "customerName"}, "End": True}})
     assert lint(document) == ['Field "bad.$" of Parameters at "State Machine.States.S" is not a JSONPath or intrinsic function expression']
+
+
+def test_an_expression_where_a_number_goes_is_taken_in_jsonata_and_refused_in_jsonpath():
+    wait = {"Type": "Wait", "Seconds": "{% $states.input.pause %}", "End": True}
+    assert lint(machine({"W": wait}, QueryLanguage="JSONata")) == []
+    assert lint(machine({"W": wait})) == ['State Machine.States.W.Seconds is "{% $states.input.pause %}" but should be an Integer']

@@ -8,6 +8,11 @@ in a JSONata state is refused) and ``Assign`` in JSONata states, but
   Assign to declare and assign values to variables: Pass, Task, Map, Parallel, Choice, Wait"
   (https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html), in JSONPath
   states as in JSONata ones (the page's JSONPath examples: ``"name.$": "$customerName"``);
+* refuses a JSONata expression where a number goes (``"Seconds": "{% $states.input.pause %}"``,
+  ``MaxConcurrency``, ``TimeoutSeconds``...), which JSONata states take (AWS's own Step Functions
+  reference for agents, aws/agent-toolkit-for-aws ``references/transforming-data.md``: "Not all
+  fields accept JSONata — `Type` and `Resource` must be constant strings", its example
+  ``"TimeoutSeconds": "{% $timeout %}"``);
 * refuses a variable read in a JSONPath state's payload template (``"name.$": "$customerName"``,
   the page's own example: "not a JSONPath or intrinsic function expression");
 * does not read the expressions inside ``{% %}``: a syntax error passes and fails the execution.
@@ -26,6 +31,7 @@ from typing import Any, Iterator
 
 ASSIGN_STATES = {"Pass", "Task", "Map", "Parallel", "Choice", "Wait"}  # workflow-variables.html
 _ASSIGN_REFUSED = re.compile(r'^Field "Assign" not allowed in (State Machine\..*)$')
+_EXPRESSION_REFUSED = re.compile(r'^(State Machine\..*) is "\{%.*%\}" but should be .*$', re.DOTALL)
 _PATH_REFUSED = re.compile(r'^Field "(.+)" of \w+ at "(State Machine\..*)" is not a JSONPath or intrinsic function expression$')
 # A workflow variable read, as JSONPath fields take it: $name, $name.field, $name[0] (workflow-variables.html).
 _VARIABLE_READ = re.compile(r"^\$[A-Za-z_][A-Za-z0-9_]*(?:[.\[].*)?$", re.DOTALL)
@@ -40,9 +46,11 @@ def lint(document: dict[str, Any]) -> list[str]:
 
     allowed_assign = set(_assign_paths(document))
     variable_reads = set(_variable_reads(document))
+    expressions = {f"{path}.{field}" for path, field, _ in _expressions(document)}
     problems = [
         problem for problem in Linter.validate(document)
         if not ((found := _ASSIGN_REFUSED.match(problem)) and found.group(1) in allowed_assign)
+        and not ((found := _EXPRESSION_REFUSED.match(problem)) and found.group(1) in expressions)
         and not ((found := _PATH_REFUSED.match(problem)) and (found.group(2), found.group(1)) in variable_reads)
     ]
     return problems + list(_expression_problems(document))
@@ -100,20 +108,23 @@ def _assign_paths(document: dict[str, Any]) -> Iterator[str]:
             yield f"{path}.Catch[{index}]"
 
 
+def _expressions(document: dict[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """(state path, field path, {% %} string) of every JSONata expression of every JSONata state."""
+    for _, path, state, language in _states(document, "State Machine", document.get("QueryLanguage", "JSONPath")):
+        if language == "JSONata":
+            for field, text in _strings(state, ""):
+                if _EXPRESSION.match(text):
+                    yield path, field, text
+
+
 def _expression_problems(document: dict[str, Any]) -> Iterator[str]:
     import jlens
 
-    for name, path, state, language in _states(document, "State Machine", document.get("QueryLanguage", "JSONPath")):
-        if language != "JSONata":
-            continue
-        for field, text in _strings(state, ""):
-            found = _EXPRESSION.match(text)
-            if found is None:
-                continue
-            try:
-                jlens.Expression(found.group(1).strip())
-            except jlens.JlensError as error:
-                yield f"JSONata expression {text!r} in {path}.{field} does not parse: {error.code}: {error}"
+    for path, field, text in _expressions(document):
+        try:
+            jlens.Expression(_EXPRESSION.match(text).group(1).strip())
+        except jlens.JlensError as error:
+            yield f"JSONata expression {text!r} in {path}.{field} does not parse: {error.code}: {error}"
 
 
 def _strings(value: Any, field: str) -> Iterator[tuple[str, str]]:
