@@ -50,31 +50,36 @@ def test_the_doc_lists_the_cases_the_test_runs():
 
 
 @pytest.fixture(scope="module")
-def executions(tmp_path_factory):
-    """Every case's state machine created and started; yields {case name: (described execution, names)}."""
+def emulator(tmp_path_factory):
     with emulator_in(tmp_path_factory.mktemp("conformance") / ".pipeline-tools") as state:
-        sfn, iam = client("stepfunctions", state), client("iam", state)
-        role = create_role(iam, "conformance-role")
-        function = client("lambda", state).create_function(
-            FunctionName="conformance-fn", Runtime="python3.12", Role=role, Handler="app.handler",
-            Code={"ZipFile": zip_files({"app.py": HANDLER})}, Timeout=30,
-        )["FunctionArn"]
-        started = {}
-        for number, case in enumerate(CASES, 1):
-            machine_name, execution_name = f"conformance-{number}", f"case-{number}"
-            definition = case["definition"].replace("FUNCTION_ARN", function)
-            json.loads(definition)  # the table's JSON is valid
-            try:
-                machine = sfn.create_state_machine(name=machine_name, definition=definition, roleArn=role)["stateMachineArn"]
-                arn = sfn.start_execution(stateMachineArn=machine, name=execution_name, input=case.get("input", "{}"))["executionArn"]
-            except Exception as error:  # noqa: BLE001 - that case fails, the others run
-                started[case["name"]] = (error, machine_name, execution_name)
-                continue
-            started[case["name"]] = (arn, machine_name, execution_name)
-        yield {
-            name: (wait_execution(sfn, arn, 120) if isinstance(arn, str) else arn, machine, execution)
-            for name, (arn, machine, execution) in started.items()
-        }
+        yield state
+
+
+@pytest.fixture(scope="module")
+def executions(emulator):
+    """Every case's state machine created and started; yields {case name: (described execution, names)}."""
+    sfn, iam = client("stepfunctions", emulator), client("iam", emulator)
+    role = create_role(iam, "conformance-role")
+    function = client("lambda", emulator).create_function(
+        FunctionName="conformance-fn", Runtime="python3.12", Role=role, Handler="app.handler",
+        Code={"ZipFile": zip_files({"app.py": HANDLER})}, Timeout=30,
+    )["FunctionArn"]
+    started = {}
+    for number, case in enumerate(CASES, 1):
+        machine_name, execution_name = f"conformance-{number}", f"case-{number}"
+        definition = case["definition"].replace("FUNCTION_ARN", function)
+        json.loads(definition)  # the table's JSON is valid
+        try:
+            machine = sfn.create_state_machine(name=machine_name, definition=definition, roleArn=role)["stateMachineArn"]
+            arn = sfn.start_execution(stateMachineArn=machine, name=execution_name, input=case.get("input", "{}"))["executionArn"]
+        except Exception as error:  # noqa: BLE001 - that case fails, the others run
+            started[case["name"]] = (error, machine_name, execution_name)
+            continue
+        started[case["name"]] = (arn, machine_name, execution_name)
+    yield {
+        name: (wait_execution(sfn, arn, 120) if isinstance(arn, str) else arn, machine, execution)
+        for name, (arn, machine, execution) in started.items()
+    }
 
 
 @pytest.mark.emulator
@@ -93,6 +98,23 @@ def test_the_emulator_does_what_aws_documents(executions, case):
         assert output == json.loads(expected)
     for key, pattern in case.get("match", {}).items():
         assert re.fullmatch(pattern, output[key]), (key, output[key])
+
+
+@pytest.mark.emulator
+def test_a_refused_definition_leaves_the_next_one_alone(emulator, executions):
+    """moto kept the parser's QueryLanguage scopes in a class attribute: after one definition was
+    refused midway, every JSONPath definition was refused until a restart (sfn_query_language_scope)."""
+    from botocore.exceptions import ClientError
+
+    sfn = client("stepfunctions", emulator)
+    role = create_role(client("iam", emulator), "after-refusal-role")
+    refused = {"QueryLanguage": "JSONata", "StartAt": "S", "States": {"S": {"Type": "Pass", "Parameters": {"a": 1}, "End": True}}}
+    with pytest.raises(ClientError):
+        sfn.create_state_machine(name="refused", definition=json.dumps(refused), roleArn=role)
+    plain = {"StartAt": "S", "States": {"S": {"Type": "Pass", "Result": 1, "ResultPath": "$.r", "End": True}}}
+    machine = sfn.create_state_machine(name="after-refusal", definition=json.dumps(plain), roleArn=role)["stateMachineArn"]
+    described = wait_execution(sfn, sfn.start_execution(stateMachineArn=machine, input="{}")["executionArn"])
+    assert (described["status"], json.loads(described["output"])) == ("SUCCEEDED", {"r": 1})
 
 
 if __name__ == "__main__":  # python -m tests.test_sfn_conformance: print the doc's table
