@@ -130,6 +130,13 @@ MACHINES = {
         "Over": {"Type": "Pass", "Result": "over", "End": True}, "Late": {"Type": "Pass", "Result": "late", "End": True},
         "Small": {"Type": "Pass", "ResultPath": "$.seen", "End": True}}},
         {"n": 5, "s": "small", "flag": False, "limit": 9, "when": "2021-06-01T00:00:00Z"}),
+    "choice string matches": ({"StartAt": "C", "States": {
+        "C": {"Type": "Choice", "Choices": [
+            {"Variable": "$.key", "StringMatches": "out/*", "Next": "Wrong"},
+            {"And": [{"Variable": "$.key", "IsString": True}, {"Variable": "$.key", "StringMatches": "in/a\\*b/*.csv"}], "Next": "Match"}],
+            "Default": "Wrong"},
+        "Wrong": {"Type": "Fail", "Error": "Wrong"}, "Match": {"Type": "Pass", "Result": "matched", "ResultPath": "$.how", "End": True}}},
+        {"key": "in/a*b/2024.csv"}),
     "choice default": ({"StartAt": "C", "States": {
         "C": {"Type": "Choice", "Choices": [{"Variable": "$.n", "NumericEquals": 1, "Next": "One"}], "Default": "Other"},
         "One": {"Type": "Succeed"}, "Other": {"Type": "Pass", "Parameters": {"n.$": "$.n", "type": "other"}, "End": True}}}, {"n": 2}),
@@ -207,7 +214,7 @@ def test_the_translation_of_the_task_case_reads_as_aws_writes_jsonata():
     [
         ({"Type": "Pass", "Parameters": {"x.$": "$.items[*].id"}, "End": True}, "state 'S'.Parameters.x.$: '$.items[*].id' uses JSONPath the translation does not support"),
         ({"Type": "Pass", "Parameters": {"x.$": "States.MathRandom(1, 9)"}, "End": True}, "state 'S'.Parameters.x.$: no JSONata translation for States.MathRandom"),
-        ({"Type": "Choice", "Choices": [{"Variable": "$.s", "StringMatches": "a*", "Next": "S"}], "Default": "S"}, "state 'S'.Choices[0]: no JSONata translation for the comparison StringMatches"),
+        ({"Type": "Choice", "Choices": [{"Variable": "$.s", "IsTimestamp": True, "Next": "S"}], "Default": "S"}, "state 'S'.Choices[0]: no JSONata translation for the comparison IsTimestamp"),
         ({"Type": "Pass", "Result": {"r": 1}, "ResultPath": "$.a[0]", "End": True}, "state 'S'.ResultPath: ResultPath '$.a[0]': only $.name.name... is translated"),
         ({"Type": "Pass", "Parameters": {"x": "{% 1 %}"}, "End": True}, "state 'S'.Parameters.x: the literal '{% 1 %}' would read as a JSONata expression"),
     ],

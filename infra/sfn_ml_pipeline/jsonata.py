@@ -364,6 +364,23 @@ def _choice_rule(rule: dict[str, Any], base: str, where: str) -> dict[str, Any]:
     return out
 
 
+def _wildcard_regex(pattern: str) -> str:
+    """StringMatches' pattern as a JSONata regex: "*" any characters, "\\*" and "\\\\" the characters
+    themselves (https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html)."""
+    out, i = [], 0
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "\\" and i + 1 < len(pattern):
+            char, i = pattern[i + 1], i + 1
+            out.append("\\" + char if char in r"\^$.|?*+()[]{}/" else char)
+        elif char == "*":
+            out.append(".*")
+        else:
+            out.append("\\" + char if char in r"\^$.|?*+()[]{}/" else char)
+        i += 1
+    return "/^" + "".join(out) + "$/"
+
+
 def _condition(rule: dict[str, Any], base: str, where: str) -> str:
     if "And" in rule:
         return "(" + " and ".join(_condition(r, base, where) for r in rule["And"]) + ")"
@@ -381,6 +398,8 @@ def _condition(rule: dict[str, Any], base: str, where: str) -> str:
             return f"$exists({variable})" if operand else f"$not($exists({variable}))"
         if name == "IsNull":
             return f"({variable} = null)" if operand else f"({variable} != null)"
+        if name == "StringMatches":
+            return f"($type({variable}) = 'string' ? $contains({variable}, {_wildcard_regex(operand)}) : false)"
         kinds = {"IsNumeric": "number", "IsString": "string", "IsBoolean": "boolean"}
         if name in kinds:
             return f"($type({variable}) {'=' if operand else '!='} '{kinds[name]}')"
