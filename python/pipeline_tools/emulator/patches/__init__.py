@@ -18,6 +18,7 @@ MODULES = (
     "sfn_unicode_escapes",  # \uXXXX in a definition means the character (state names)
     "sfn_query_language_scope",  # each parse has its own QueryLanguage scopes (moto's leak across parses)
     "sfn_assign_string_escapes",  # "\"" in an Assign string literal is a quote, as in Parameters
+    "sfn_string_matches",  # StringMatches: "*" the only wildcard, "\\*" a literal star (moto: fnmatch)
     "sfn_choice_default_assign",  # a Choice's own Assign/Output only when no rule matched
     "sfn_string_output",  # DescribeExecution: a string output is JSON ("medium"), not bare
     "sfn_jsonata",  # JSONata expressions and variable reads evaluate (moto's engine is None)

@@ -5,8 +5,8 @@ What moto 5.2.5 does: after a Choice state picks its next state, it evaluates th
 matches and goes to the same state as ``Default`` gets the default's assignments on top of its own.
 
 AWS's page (https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html): each Choice
-rule may carry its own ``Assign`` and ``Output``, applied when the rule is taken; ``Default`` is "the
-name of the state to transition to if none of the transitions in Choices is taken", and the
+rule may carry its own ``Assign`` and ``Output``, applied when the rule is taken; ``Default`` is "The
+name of the state to transition to if no Choice Rule evaluates to true.", and the
 state's own ``Assign``/``Output`` go with it (LocalStack's snapshot tests recorded on AWS,
 "Support for Output Blocks in Choice Rules, Improvements to JSONata Choice Defaults",
 localstack/localstack#12075). The patch remembers whether a rule matched and applies the
