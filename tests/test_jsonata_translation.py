@@ -242,3 +242,22 @@ def test_the_exported_module_takes_query_language_and_carries_both_forms(tmp_pat
     jsonata, jsonpath = (json.loads(text.replace("${jsonencode(var.hyperparameters)}", '{"h": "1"}')) for text in found.groups())
     assert jsonata == to_jsonata(jsonpath) and jsonata["QueryLanguage"] == "JSONata"
     assert "| `query_language` |" in (module / "README.md").read_text()
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"batch_transform": {"enabled": True}}, {"input": {"s3_uri": "s3://their-data/in.put/"}}],
+    ids=["default", "batch transform", "your data (input Choice, StringMatches)"],
+)
+def test_every_definition_the_construct_builds_translates_and_lints_clean(settings):
+    from pipeline_tools.api_shapes import check_definition
+    from pipeline_tools.gates.asl_lint import lint
+    from sfn_ml_pipeline.config import PipelineConfig
+    from sfn_ml_pipeline.definition import DefinitionRefs, build_definition
+
+    refs = DefinitionRefs(bucket="b", lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
+                          sagemaker_role_arn="arn:aws:iam::123456789012:role/r", transform_key="code/x/transform.py")
+    jsonpath = build_definition(PipelineConfig(**settings), refs)
+    jsonata = to_jsonata(jsonpath)
+    assert lint(jsonata) == [] and check_definition(jsonata) == []
+    assert set(jsonata["States"]) == set(jsonpath["States"])
