@@ -246,17 +246,21 @@ def test_the_exported_module_takes_query_language_and_carries_both_forms(tmp_pat
 
 @pytest.mark.parametrize(
     "settings",
-    [{}, {"batch_transform": {"enabled": True}}, {"input": {"s3_uri": "s3://their-data/in.put/"}}],
+    [{}, {"batch_transform": {"enabled": True}}, {"input": {"s3_uri": "s3://their-data/in.put/"}, "processing": "CODE"}],
     ids=["default", "batch transform", "your data (input Choice, StringMatches)"],
 )
-def test_every_definition_the_construct_builds_translates_and_lints_clean(settings):
+def test_every_definition_the_construct_builds_translates_and_lints_clean(settings, tmp_path):
     from pipeline_tools.api_shapes import check_definition
     from pipeline_tools.gates.asl_lint import lint
     from sfn_ml_pipeline.config import PipelineConfig
     from sfn_ml_pipeline.definition import DefinitionRefs, build_definition
 
     refs = DefinitionRefs(bucket="b", lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
-                          sagemaker_role_arn="arn:aws:iam::123456789012:role/r", transform_key="code/x/transform.py")
+                          sagemaker_role_arn="arn:aws:iam::123456789012:role/r", transform_key="code/x/transform.py",
+                          region="us-east-1", processing_code="code/p/", training_code="code/t/")
+    if settings.get("processing") == "CODE":
+        (tmp_path / "prep.py").write_text("print('mine')\n")
+        settings = {**settings, "processing": {"source_dir": str(tmp_path), "entry_point": "prep.py"}}
     jsonpath = build_definition(PipelineConfig(**settings), refs)
     jsonata = to_jsonata(jsonpath)
     assert lint(jsonata) == [] and check_definition(jsonata) == []

@@ -2,7 +2,7 @@
 
 What moto 5.2.5 does: it matches with Python's ``fnmatch``, where ``?`` matches any character and
 ``[...]`` is a character class, and a backslash escapes nothing: ``"in/a\\*b/*"`` never matches
-``in/a*b/x`` (the pattern wants a backslash), and ``"data?/*"`` matches ``data1/x``.
+``in/a*b/x`` (the pattern wants a backslash), and ``"data?/*"`` matches ``data1/x``. The
 pipeline's input Choice escapes its prefix this way (its prefixes hold no "*" or "?" today).
 
 AWS's page: "String comparison against patterns with one or more wildcards ("*") can be performed
