@@ -296,8 +296,9 @@ def test_logs_of_an_unknown_execution_or_state_is_a_clear_error(workdir, quality
 def test_the_pipeline_in_jsonata_runs_as_it_does_in_jsonpath(workdir, aws, outputs, quality_run):
     """`query_language = "JSONata"` (issue 24) on the same deploy: the update replaces only the
     state machine's definition (which the emulator validates as AWS would), and the translated
-    pipeline runs as the JSONPath one did: same states, same output fields, a model; a failing job
-    still ends in the Fail state with the job's cause. The JSONPath definition is restored after."""
+    pipeline runs as the JSONPath one did: same states, same output fields, a model (Catch into the
+    Fail state runs in both forms in tests/test_jsonata_translation.py). The JSONPath definition is
+    restored after."""
     sfn, machine = aws["stepfunctions"], outputs["mlpipe_state_machine_arn"]
     config = workdir / "pipeline.toml"
     try:
@@ -307,7 +308,7 @@ def test_the_pipeline_in_jsonata_runs_as_it_does_in_jsonpath(workdir, aws, outpu
         assert "Plan: 0 to add, 1 to change, 0 to destroy." in deployed.stdout, deployed.stdout
         assert json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])["QueryLanguage"] == "JSONata"
 
-        result = run_cli("run", "--target", "local", "--rows", "4000", "--name", "jsonata", cwd=workdir)
+        result = run_cli("run", "--target", "local", "--rows", "500", "--name", "jsonata", cwd=workdir)
         assert result.returncode == 0, result.stdout + result.stderr
         runs = {}
         for name in ("quality", "jsonata"):
@@ -322,10 +323,6 @@ def test_the_pipeline_in_jsonata_runs_as_it_does_in_jsonpath(workdir, aws, outpu
         summary = json.loads((workdir / "artifacts" / "jsonata" / "summary.json").read_text())
         assert summary["status"] == "SUCCEEDED" and (workdir / "artifacts" / "jsonata" / "model.tar.gz").stat().st_size > 0
 
-        failed = run_cli("run", "--target", "local", "--rows", "1", "--name", "jsonata-too-small", cwd=workdir)
-        assert failed.returncode == 1, failed.stdout + failed.stderr
-        (line,) = [l for l in failed.stderr.splitlines() if l.startswith("error:")]
-        assert "FAILED in state \"Standardization: x' = (x - x̄) / σ\"" in line and "rows" in line.lower()
     finally:
         config.write_text(PIPELINE_TOML)
         restored = run_cli("deploy", "--target", "local", "--auto-approve", cwd=workdir, timeout=600)
