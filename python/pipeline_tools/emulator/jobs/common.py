@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -291,6 +292,56 @@ def tail(text: str, limit: int = FAILURE_REASON_LIMIT - 100) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
+# -- /opt/ml as in a container ----------------------------------------------------------------------
+# A SageMaker container sees its data, code and config under /opt/ml (processing:
+# /opt/ml/processing/..., /opt/ml/config; training: /opt/ml/input, /opt/ml/model, /opt/ml/code), and
+# scripts name those paths outright. Locally each job host's files live in a folder of its own; where
+# the machine allows it, each host's process gets a private mount namespace with that folder
+# bind-mounted at /opt/ml (util-linux `unshare --mount`, as root; else `unshare --user
+# --map-root-user --mount` with an existing /opt/ml), so a script sees exactly the container's paths.
+# Elsewhere the runners map /opt/ml/... in arguments and variables to the host folder ("mapped"),
+# which a script that hard-codes the paths cannot follow. PIPELINE_TOOLS_JOB_PATHS=mapped forces it.
+CONTAINER_ML = "/opt/ml"
+_MOUNT_SCRIPT = 'mount --bind "$0" /opt/ml && exec "$@"'
+
+
+def _unshare_prefix(user_namespace: bool) -> list[str]:
+    return ["unshare", *(["--user", "--map-root-user"] if user_namespace else []), "--mount", "--propagation", "private", "--"]
+
+
+@functools.lru_cache(maxsize=1)
+def container_paths() -> list[str] | None:
+    """The command prefix that runs a process with its own /opt/ml (see above), or None ("mapped")."""
+    if os.environ.get("PIPELINE_TOOLS_JOB_PATHS", "").strip().lower() == "mapped" or shutil.which("unshare") is None:
+        return None
+    try:
+        Path(CONTAINER_ML).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="opt-ml-probe-") as probe:
+        Path(probe, "probe").write_text("x")
+        for user_namespace in (os.geteuid() != 0, os.geteuid() == 0):
+            prefix = _unshare_prefix(user_namespace)
+            try:
+                result = subprocess.run([*prefix, "/bin/sh", "-c", _MOUNT_SCRIPT, probe, "/bin/sh", "-c", "test -f /opt/ml/probe"],
+                                        capture_output=True, timeout=20)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if result.returncode == 0:
+                return prefix
+    return None
+
+
+def in_container(args: list[str], ml_root: Path) -> list[str]:
+    """``args`` run with ``ml_root`` mounted at /opt/ml (when :func:`container_paths` allows)."""
+    prefix = container_paths()
+    if prefix is None:
+        return list(args)
+    return [*prefix, "/bin/sh", "-c", _MOUNT_SCRIPT, str(ml_root), *args]
+
+
 JOBS_DIRECTORY = Path(__file__).resolve().parent
 # The launcher and the built-in algorithm's modules import only the standard library and the
 # image's own libraries, so an image's interpreter runs them by path: no pipeline_tools there.
@@ -322,6 +373,22 @@ def image_python(image_uri: str, note: Any) -> Path:
     return python
 
 
+def requirements_python(image_uri: str, requirements: str | None, python: str | Path, note: Any) -> Path:
+    """The interpreter a job with ``requirements`` (your code folder's requirements.txt) runs: the
+    image's, or an environment with them on top of it (``images.ensure_requirements``, built once)."""
+    if not requirements or not requirements.strip():
+        return Path(python)
+    from .. import images
+
+    def log(line: str) -> None:
+        note(line)
+        print(f"emulator: {line}", file=sys.stderr, flush=True)
+
+    overlay = images.ensure_requirements(images.resolve(image_uri), requirements, log=log)
+    note(f"requirements.txt: {', '.join(line.strip() for line in requirements.splitlines() if line.strip() and not line.startswith('#'))} ({overlay.parent.parent})")
+    return overlay
+
+
 class JobProcess:
     """A job's process: started early (:meth:`start`), run when its inputs are in place
     (:meth:`run`), always cleaned up (:meth:`close`).
@@ -333,14 +400,18 @@ class JobProcess:
     starts in :meth:`run`. stdout/stderr go to ``log_dir/{stdout,stderr}.log``; with a preload,
     ``log_dir/runtime.json`` records the interpreter and the versions of what it loaded."""
 
-    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = (), python: str | Path | None = None) -> None:
+    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = (), python: str | Path | None = None,
+                 container_root: Path | None = None) -> None:
         self.args, self.cwd, self.env, self.log_dir = args, cwd, env, log_dir
+        self.container_root = container_root  # seen at /opt/ml by the process, where the machine allows (in_container)
         self.preload = preload if preload and _is_python_program(args, str(python or sys.executable)) else ()
         if self.preload:
             self.env = {**env, RUNTIME_RECORD_VARIABLE: str(log_dir / "runtime.json")}
         self.process: subprocess.Popen | None = None
 
     def _popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen:
+        if self.container_root is not None:
+            args = in_container(args, self.container_root)
         with open(self.log_dir / "stdout.log", "ab") as out, open(self.log_dir / "stderr.log", "ab") as err:
             return subprocess.Popen(args, cwd=self.cwd, env=self.env, stdout=out, stderr=err, **kwargs)
 
