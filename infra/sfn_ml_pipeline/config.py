@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .rules import ECR_IMAGE, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX
+from .rules import BUCKET_NAME, CODE_SIGNING_CONFIG_ARN, ECR_IMAGE, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX, SECURITY_GROUP_ID, SUBNET_ID
 
 DEFAULT_CONFIG_FILE = Path("pipeline.toml")
 
@@ -159,6 +159,52 @@ class LambdaConfig(_Strict):
     # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
     # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html
     reserved_concurrency: int | None = Field(None, ge=1, le=1000)
+    # Code signing: Lambda then accepts only packages signed by the configuration's signing profiles
+    # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html). Unset by default:
+    # it needs an AWS Signer profile and a signed package (checkov CKV_AWS_272's skip says so).
+    code_signing_config_arn: str | None = Field(None, description="A Lambda code signing configuration (AWS Signer).")
+
+    @field_validator("code_signing_config_arn")
+    @classmethod
+    def _code_signing(cls, value: str | None) -> str | None:
+        if value is not None and not (CODE_SIGNING_CONFIG_ARN.match(value) or _TOKEN.match(value)):
+            raise ValueError(f"{value!r} {CODE_SIGNING_CONFIG_ARN.message}")
+        return value
+
+
+def _ids(value: list[str], rule, limit: int) -> list[str]:
+    """A list of subnet or security group IDs: 1..limit of them, each an ID (or a CDK Terrain token), no repeats."""
+    if not value:
+        raise ValueError(f"{rule.name} needs at least one ID")
+    if len(value) > limit:
+        raise ValueError(f"at most {limit} {rule.name} (the Lambda and SageMaker VpcConfig limit), got {len(value)}")
+    for item in value:
+        if not (rule.match(item) or _TOKEN.match(item)):
+            raise ValueError(f"{item!r}: {rule.name} {rule.message}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{rule.name} lists an ID twice")
+    return value
+
+
+class NetworkConfig(_Strict):
+    """``[network]``: the Lambda and every SageMaker job and model in your VPC's subnets, with your
+    security groups. The subnets need the VPC endpoints of README "Private subnets" (no internet)."""
+
+    # Lambda's VpcConfig and SageMaker's both take up to 16 subnets and 5 security groups
+    # (https://docs.aws.amazon.com/lambda/latest/api/API_VpcConfig.html,
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_VpcConfig.html).
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets(cls, value: list[str]) -> list[str]:
+        return _ids(value, SUBNET_ID, 16)
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        return _ids(value, SECURITY_GROUP_ID, 5)
 
 
 class BackendConfig(_Strict):
@@ -224,6 +270,10 @@ class PipelineConfig(_Strict):
         "False: AWS-managed encryption (SSE-S3, CloudWatch Logs' and Lambda's own keys).",
     )
     tags: dict[str, str] = Field(default_factory=dict)
+    access_log_bucket: str | None = Field(
+        None, description="S3 server access logging of the data bucket into this (existing, separately governed) bucket."
+    )
+    network: NetworkConfig | None = Field(None, description="The Lambda and every SageMaker job and model in these subnets.")
     provider_version: str = Field(">= 5.100, < 7", description="hashicorp/aws version constraint.")
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
@@ -253,6 +303,13 @@ class PipelineConfig(_Strict):
     def _bucket(cls, value: str | None) -> str | None:
         if value is not None and not _BUCKET.match(value):
             raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 chars: a-z, 0-9, '.', '-')")
+        return value
+
+    @field_validator("access_log_bucket")
+    @classmethod
+    def _access_log_bucket(cls, value: str | None) -> str | None:
+        if value is not None and not (_BUCKET.match(value) or _TOKEN.match(value)):
+            raise ValueError(f"{value!r} {BUCKET_NAME.message}")
         return value
 
     @field_validator("log_retention_days")

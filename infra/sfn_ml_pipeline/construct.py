@@ -117,6 +117,8 @@ class MlPipeline(Construct):
             ),
             kms_key_arn=kms_key_arn,
             dns_suffix=env.dns_suffix,
+            subnet_ids=tuple(config.network.subnet_ids) if config.network else (),
+            security_group_ids=tuple(config.network.security_group_ids) if config.network else (),
         )
         dataset.wait_for(roles.attach("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns)))
         roles.attach(
@@ -129,6 +131,7 @@ class MlPipeline(Construct):
             sagemaker_role_arn=self.sagemaker_role.arn,
             transform_key=self.transform_key,
             partition=env.partition,
+            kms_key_arn=kms_key_arn,
         )
         state_machine_policy = roles.attach(
             "state-machine-policy", self.state_machine_role, "orchestrate",

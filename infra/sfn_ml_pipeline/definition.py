@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from . import job_security
 from .config import PipelineConfig
 from .tasks import (
     DefinitionRefs,
@@ -221,7 +222,7 @@ def pipeline_tasks(config: PipelineConfig, refs: DefinitionRefs) -> list[Task]:
     tasks: list[Task] = [generate_dataset(refs), standardize(config, refs), train(config, refs)]
     if config.batch_transform.enabled:
         tasks += [create_model(config, refs), batch_transform(config, refs)]
-    return tasks
+    return [job_security.secure(task, config, refs) for task in tasks]  # isolation, keys, VPC: job_security.py
 
 
 def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, Any]:

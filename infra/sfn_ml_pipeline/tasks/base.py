@@ -22,6 +22,7 @@ class DefinitionRefs:
     sagemaker_role_arn: str
     transform_key: str
     partition: str = "aws"  # arn:<partition>:states:::... (a Terraform reference when synthesized)
+    kms_key_arn: str | None = None  # the stack's key (its own or kms_key_arn): job volumes and outputs (job_security.py)
 
     def integration(self, service: str, api: str) -> str:
         """An optimized integration's Resource ARN, in the stack's partition

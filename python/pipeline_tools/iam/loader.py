@@ -293,7 +293,7 @@ def _log_group_purposes(resources: dict) -> dict[str, str]:
 
 def _features(resources: dict) -> set[str]:
     """Which optional parts of the documented minimum apply (customer KMS key, logging, tracing, the
-    batch transform stage)."""
+    batch transform stage, the user's VPC)."""
     features: set[str] = set()
     text = json.dumps(resources)
     if resources.get("aws_kms_key") or re.search(r'"kms_master_key_id": "[^"]+"', text):
@@ -308,6 +308,8 @@ def _features(resources: dict) -> set[str]:
         if isinstance(tracing, dict) and tracing.get("enabled") in (True, "true"):
             features.add("sfn_tracing")
     for body in (resources.get("aws_lambda_function") or {}).values():
+        if _as_list(body.get("vpc_config")):
+            features.add("network")  # [network]: the function and the jobs in the user's subnets
         tracing = body.get("tracing_config")
         tracing = tracing[0] if isinstance(tracing, list) and tracing else tracing
         if isinstance(tracing, dict) and str(tracing.get("mode", "")).lower() == "active":
