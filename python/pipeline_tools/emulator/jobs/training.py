@@ -26,7 +26,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, algorithm_module, data_failure, image_python, distribute, download_keys, free_port, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, put_file, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, utcnow, write_json
+from .common import HostGroup, JobProcess, RunnerLog, algorithm_module, data_failure, image_python, distribute, download_keys, free_port, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, output_encryption, put_file, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, utcnow, write_json
 
 # The algorithm's interpreter starts importing these while the channels download (jobs/launch.py).
 ALGORITHM_LIBRARIES = ("numpy", "pandas", "xgboost")
@@ -66,7 +66,9 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             host_root = root / host
             (host_root / "model").mkdir(parents=True)
             env = {
-                **sandbox_env(host_root, aws=False),  # the algorithm reads local files only
+                # The built-in algorithm reads local files only, isolated or not. (A script-mode job would
+                # get the emulator's credentials unless network-isolated: aws=not network_isolated(job).)
+                **sandbox_env(host_root, aws=False),
                 # each host is an instance of its own on SageMaker; here they share the cores
                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // len(hosts)))),
                 "TRAINING_JOB_NAME": name,
@@ -151,7 +153,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                 tar.add(path, arcname=path.name)
         bucket, key = split_s3_uri(artifact_uri)
         try:
-            put_file(s3, archive, bucket, key)
+            put_file(s3, archive, bucket, key, output_encryption((job.output_data_config or {}).get("KmsKeyId")))
         except ClientError as error:
             return _failed(data_failure("upload", artifact_uri, error))
         note(f"model: {artifact_uri} (from {training_hosts[0]})")
