@@ -114,7 +114,7 @@ class DataBucket:
             # https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
             S3BucketLoggingA(
                 scope, "bucket-access-logging", bucket=bucket_id, target_bucket=config.access_log_bucket,
-                target_prefix=f"{config.bucket_name or config.name_prefix + '-data'}/",
+                target_prefix=f"{self.bucket.bucket}/",
             )
 
     @property
