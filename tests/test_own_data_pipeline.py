@@ -157,6 +157,13 @@ def test_an_execution_started_outside_run_is_kept_under_the_prefix(workdir, aws,
 def script_run(workdir, builtin_run):
     """The same stack, updated to script mode, with a requirements.txt in the code folder."""
     (workdir / "code" / "requirements.txt").write_text("tabulate==0.9.0\n")
+    # pip needs a package index, which a network-isolated job (the default) cannot reach: refused
+    # before anything is deployed, then allowed for training once isolation is off for it.
+    assert_clean_error(run_cli("deploy", "--target", "local", "--config", "pipeline-script.toml", "--auto-approve", cwd=workdir),
+                       "requirements.txt: the processing job runs network-isolated, so pip cannot reach a package index")
+    config = (workdir / "pipeline-script.toml").read_text()
+    config = config.replace("[processing]\n", "[processing]\nnetwork_isolation = false\n").replace("[training]\n", "[training]\nnetwork_isolation = false\n")
+    (workdir / "pipeline-script.toml").write_text(config)
     deployed = run_cli("deploy", "--target", "local", "--config", "pipeline-script.toml", "--auto-approve", cwd=workdir, timeout=900)
     assert deployed.returncode == 0, deployed.stderr
     result = run_cli("run", "--target", "local", "--config", "pipeline-script.toml", "--name", "script", cwd=workdir, timeout=900)

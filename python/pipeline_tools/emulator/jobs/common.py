@@ -94,17 +94,80 @@ def s3_client() -> Any:
         return _s3_client
 
 
-def put_file(s3: Any, path: Path, bucket: str, key: str) -> None:
+def put_file(s3: Any, path: Path, bucket: str, key: str, encryption: dict[str, str] | None = None) -> None:
     """One plain PutObject streamed from the file (no s3transfer: its multipart uploads would be
-    assembled in memory by moto, and transform.py shards its output, so no object is large)."""
+    assembled in memory by moto, and transform.py shards its output, so no object is large), with
+    the server-side encryption SageMaker asks for (:func:`output_encryption`)."""
     with open(path, "rb") as handle:
-        s3.put_object(Bucket=bucket, Key=key, Body=handle)
+        s3.put_object(Bucket=bucket, Key=key, Body=handle, **(encryption or {}))
+
+
+def output_encryption(kms_key_id: str | None) -> dict[str, str]:
+    """How SageMaker encrypts what a job uploads (a model, processing outputs, transform results):
+    with the job's output ``KmsKeyId`` ("the KMS key that SageMaker uses to encrypt the model artifacts
+    at rest using Amazon S3 server-side encryption"), and without one with "the default KMS key for
+    Amazon S3 for your role's account" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html,
+    ``ProcessingOutputConfig``/``TransformOutput`` alike), not the bucket's default key: the object's
+    HeadObject (``SSEKMSKeyId``) records which."""
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id or aws_managed_s3_key()}
+
+
+AWS_S3_ALIAS = "alias/aws/s3"  # "AWS creates [it] the first time you use SSE-KMS" without naming a key (UsingKMSEncryption.html)
+_aws_s3_key_lock = threading.Lock()
+
+
+def aws_managed_s3_key() -> str:
+    """The ARN of the account's AWS managed key for S3 (``aws/s3``), with the key policy of AWS managed
+    keys: any principal of the account, through S3 only ("The key policies for all AWS managed keys use
+    the kms:ViaService condition key",
+    https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service),
+    so a role needs no IAM grant for it, and the account may read its metadata. moto 5.2.5 creates the reserved ``alias/aws/s3`` key on first
+    lookup (``KmsBackend.get_key_id_from_alias``) with the default key policy (the account root,
+    ``kms:*``) and KeyManager CUSTOMER: both are set to an AWS managed key's here."""
+    from moto.kms.models import kms_backends
+
+    from ..authz.enforce import ACCOUNT
+
+    backend = kms_backends[ACCOUNT.account][ACCOUNT.region]
+    with _aws_s3_key_lock:
+        key = backend.keys[backend.get_key_id_from_alias(AWS_S3_ALIAS)]
+        if getattr(key, "key_manager", None) != "AWS":
+            key.policy = json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "Allow access through S3 for all principals in the account that are authorized to use S3",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT.account, "kms:ViaService": f"s3.{ACCOUNT.region}.amazonaws.com"}},
+                    },
+                    {
+                        # Anyone in the account may read an AWS managed key's metadata (DescribeKey, GetKeyPolicy)
+                        # but never change it: "You can view the AWS managed keys in your account ... and their key
+                        # policies. You cannot change any properties of AWS managed keys"
+                        # (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-key).
+                        "Sid": "Allow direct access to key metadata to the account",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT.account}:root"},
+                        "Action": ["kms:Describe*", "kms:Get*", "kms:List*"],
+                        "Resource": "*",
+                    },
+                ],
+            })
+            key.key_manager = "AWS"
+            key.description = "Default key that protects my S3 objects when no other key is defined"
+        return key.arn
 
 
 def sandbox_env(root: Path | str, *, aws: bool = True) -> dict[str, str]:
     """The environment a Lambda handler or job process starts with: nothing inherited but PATH,
     its own HOME/TMPDIR under ``root``, and (``aws``) the emulator's endpoint, CA and test credentials
-    so boto3 inside it talks to the emulator, never to AWS."""
+    so boto3 inside it talks to the emulator, never to AWS. Without ``aws`` (a network-isolated job,
+    :func:`network_isolated`, or an algorithm that reads local files only) no credentials and no
+    endpoint, and no instance metadata service to look for them in: an SDK call fails as in an
+    isolated container on SageMaker, with ``NoCredentialsError: Unable to locate credentials``."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(root),
@@ -120,7 +183,24 @@ def sandbox_env(root: Path | str, *, aws: bool = True) -> dict[str, str]:
             AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
             AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         )
+    else:
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
     return env
+
+
+def network_isolated(job: Any) -> bool:
+    """Whether a job runs network-isolated: training's ``EnableNetworkIsolation``, processing's
+    ``NetworkConfig.EnableNetworkIsolation`` (a transform job: its model's, see transform.py). Then
+    "the containers can't make any outbound network calls, even to other AWS services such as Amazon
+    S3. Additionally, no AWS credentials are made available to the container runtime environment";
+    "SageMaker still performs download and upload operations against Amazon S3 using your SageMaker
+    execution role in isolation from the training or inference container"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html): the runner
+    moves the data, the job's processes get ``sandbox_env(..., aws=False)``. No network is emulated:
+    a VPC (``VpcConfig``) is recorded on the job, nothing more."""
+    if getattr(job, "enable_network_isolation", None):
+        return True
+    return bool((getattr(job, "network_config", None) or {}).get("EnableNetworkIsolation"))
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -222,12 +302,12 @@ def download_prefix(s3: Any, uri: str, destination: Path) -> int:
     return count
 
 
-def upload_directory(s3: Any, source: Path, uri: str) -> int:
+def upload_directory(s3: Any, source: Path, uri: str, encryption: dict[str, str] | None = None) -> int:
     bucket, prefix = split_s3_uri(uri)
     count = 0
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         key = "/".join(part for part in (prefix.rstrip("/"), path.relative_to(source).as_posix()) if part)
-        put_file(s3, path, bucket, key)
+        put_file(s3, path, bucket, key, encryption)
         count += 1
     return count
 
@@ -387,6 +467,16 @@ def requirements_python(image_uri: str, requirements: str | None, python: str | 
     overlay = images.ensure_requirements(images.resolve(image_uri), requirements, log=log)
     note(f"requirements.txt: {', '.join(line.strip() for line in requirements.splitlines() if line.strip() and not line.startswith('#'))} ({overlay.parent.parent})")
     return overlay
+
+
+def unreachable_requirements(requirements: str) -> str:
+    """Why a network-isolated job with a requirements.txt fails, as it does on SageMaker: its container
+    "can't make any outbound network calls" (https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html),
+    so pip finds no index and says so in its own words."""
+    first = next((line.strip() for line in requirements.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    return (f"AlgorithmError: pip install -r requirements.txt: ERROR: Could not find a version that satisfies the requirement "
+            f"{first} (from versions: none) (the job is network-isolated: no package index is reachable; vendor the packages "
+            "into the code folder or turn network isolation off for this job)")
 
 
 class JobProcess:

@@ -30,7 +30,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, container_paths, data_failure, image_python, distribute, download_keys, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, record_instances, requirements_python, runtime_exceeded, sandbox_env, split_s3_uri, upload_directory, write_json
+from .common import HostGroup, JobProcess, RunnerLog, container_paths, data_failure, image_python, distribute, download_keys, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, network_isolated, output_encryption, record_instances, requirements_python, unreachable_requirements, runtime_exceeded, sandbox_env, split_s3_uri, upload_directory, write_json
 
 CONTAINER_ROOT = "/opt/ml/"
 PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
@@ -77,6 +77,8 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
         except (UnknownImage, ImageEnvironmentError) as error:
             return _failed(f"ClientError: {error}")
         mounted = container_paths() is not None  # the process sees its host folder at /opt/ml
+        isolated = network_isolated(job)
+        encryption = output_encryption((job.processing_output_config or {}).get("KmsKeyId"))
 
         def seen(value: str, host: str) -> str:
             """A container path as the job's process sees it."""
@@ -92,7 +94,8 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             for local, _ in outputs:
                 Path(map_path(local, host_root)).mkdir(parents=True, exist_ok=True)
             config = write_container_files(host_root, job, host, hosts)
-            env = {**sandbox_env(host_root), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
+            # Network isolation: no AWS credentials or endpoint in the container (common.network_isolated).
+            env = {**sandbox_env(host_root, aws=not isolated), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
             env["PATH"] = f"{Path(python).parent}{os.pathsep}{env['PATH']}"  # `python` in a subprocess: the image's
             if data_inputs:
                 env.setdefault("PROCESSING_INPUT_DIR", seen(data_inputs[0], host))
@@ -129,15 +132,18 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                  + ", ".join(f"{host} {len(share)}" for host, share in shares.items()) + ")")
         record_instances(log_dir, received)
         if not early:
+            requirements = _requirements(inputs, root / hosts[0])
+            if requirements and isolated:
+                return _failed(unreachable_requirements(requirements))
             try:
-                python = str(requirements_python(spec.get("ImageUri", ""), _requirements(inputs, root / hosts[0]), python, note))
+                python = str(requirements_python(spec.get("ImageUri", ""), requirements, python, note))
             except ImageEnvironmentError as error:
                 return _failed(f"ClientError: {error}")
             group.hosts.update({host: host_process(host, python) for host in hosts})
         note(f"/opt/ml: {'each host its own, mounted (a private mount namespace)' if mounted else 'mapped to the host folder in arguments and variables'}")
 
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
-        note(f"container start on {len(hosts)} host(s): {' '.join(command)}")
+        note(f"container start on {len(hosts)} host(s){' (network-isolated: no AWS credentials inside)' if isolated else ''}: {' '.join(command)}")
         outcome = group.run(timeout=limit, stop=stop)
         note(f"container exit: {outcome.code if outcome.kind == 'completed' else outcome.kind}" + (f" ({outcome.host}: {outcome.code})" if outcome.host else ""))
         if outcome.kind == "timeout":
@@ -161,7 +167,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                     owners[relative] = host
             for host in hosts:
                 try:
-                    note(f"output from {host}: {upload_directory(s3, Path(map_path(local, root / host)), uri)} object(s) to {uri}")
+                    note(f"output from {host}: {upload_directory(s3, Path(map_path(local, root / host)), uri, encryption)} object(s) to {uri}")
                 except ClientError as error:
                     return _failed(data_failure("upload", uri, error))
         return {"processing_job_status": "Completed", "exit_message": "Completed: exit code 0"}

@@ -36,7 +36,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import metrics, script_mode
-from .common import CONTAINER_ML, HostGroup, JobProcess, RunnerLog, algorithm_module, container_paths, data_failure, image_python, distribute, download_keys, free_port, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, put_file, record_instances, requirements_python, runtime_exceeded, sandbox_env, split_s3_uri, tail, utcnow, write_json
+from .common import CONTAINER_ML, HostGroup, JobProcess, RunnerLog, algorithm_module, container_paths, data_failure, image_python, distribute, download_keys, free_port, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, network_isolated, output_encryption, put_file, record_instances, requirements_python, runtime_exceeded, unreachable_requirements, sandbox_env, split_s3_uri, tail, utcnow, write_json
 
 # The algorithm's interpreter starts importing these while the channels download (jobs/launch.py).
 ALGORITHM_LIBRARIES = ("numpy", "pandas", "xgboost")
@@ -78,7 +78,9 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             host_root = root / host
             (host_root / "model").mkdir(parents=True)
             env = {
-                **sandbox_env(host_root, aws=False),  # the algorithm reads local files only
+                # The built-in algorithm reads local files only, isolated or not. (A script-mode job would
+                # get the emulator's credentials unless network-isolated: aws=not network_isolated(job).)
+                **sandbox_env(host_root, aws=False),
                 # each host is an instance of its own on SageMaker; here they share the cores
                 "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // len(hosts)))),
                 "TRAINING_JOB_NAME": name,
@@ -170,7 +172,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                 tar.add(path, arcname=path.name)
         bucket, key = split_s3_uri(artifact_uri)
         try:
-            put_file(s3, archive, bucket, key)
+            put_file(s3, archive, bucket, key, output_encryption((job.output_data_config or {}).get("KmsKeyId")))
         except ClientError as error:
             return _failed(data_failure("upload", artifact_uri, error))
         note(f"model: {artifact_uri} (from {training_hosts[0]})")
@@ -224,6 +226,8 @@ def _prepare_script(job, script, decoded, image, python, root, hosts, channels, 
         if not archive.is_file():
             raise script_mode.CodeProblem(f"ClientError: the training code {submit} is not there (is the code channel in InputDataConfig?)")
         requirements = script_mode.stage_code(archive, host_root / "code", script)
+    if requirements and network_isolated(job):
+        raise script_mode.CodeProblem(unreachable_requirements(requirements))
     python = str(requirements_python(image, requirements, python, note))
     input_data_config = {
         c["ChannelName"]: {k: v for k, v in c.items() if k not in ("ChannelName", "DataSource")}
@@ -238,7 +242,8 @@ def _prepare_script(job, script, decoded, image, python, root, hosts, channels, 
         write_container_files(host_root, job, host, hosts, resources)
         ml = CONTAINER_ML if mounted else str(host_root)
         env = {
-            **sandbox_env(host_root),
+            # Network isolation: no AWS credentials or endpoint in the container (common.network_isolated).
+            **sandbox_env(host_root, aws=not network_isolated(job)),
             **script_mode.environment(
                 decoded=decoded, channels=channels, host=host, hosts=hosts,
                 resource_config=json.loads((host_root / "input" / "config" / "resourceconfig.json").read_text()),
@@ -285,7 +290,7 @@ def _finish_script(job, name, root, hosts, group, stop, s3, log_dir, note) -> di
         uri = f"{output_path}/{name}/output/{archive_name}"
         bucket, key = split_s3_uri(uri)
         try:
-            put_file(s3, archive, bucket, key)
+            put_file(s3, archive, bucket, key, output_encryption((job.output_data_config or {}).get("KmsKeyId")))
         except ClientError as error:
             return _failed(data_failure("upload", uri, error))
         artifacts[archive_name] = uri
