@@ -28,6 +28,7 @@ MODULES = (
     "sfn_array_unique",  # States.ArrayUnique on arrays of arrays/objects
     "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
     "sagemaker_jobs",  # processing and training jobs that really run
+    "sagemaker_model_isolation",  # CreateModel keeps EnableNetworkIsolation (DescribeModel answers it)
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
     "lambda_executed_version",  # Invoke answers X-Amz-Executed-Version (lambda:invoke's ExecutedVersion)
     "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)
