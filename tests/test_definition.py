@@ -133,19 +133,45 @@ def test_tasks_retry_transient_errors_and_catch_into_a_fail_state_that_keeps_the
 
 
 def test_retry_values_and_only_errors_a_retried_create_survives():
-    lambda_retry = [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                                     "Lambda.TooManyRequestsException"],
+    # AWS's best practice: "a 500 error, such as ClientExecutionTimeoutException, ServiceException,
+    # AWSLambdaException, or SdkClientException", plus Lambda.TooManyRequestsException
+    # (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+    lambda_retry = [{"ErrorEquals": ["Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException", "Lambda.AWSLambdaException",
+                                     "Lambda.SdkClientException", "Lambda.TooManyRequestsException"],
                      "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]  # fmt: skip
     sagemaker_retry = [{"ErrorEquals": ["SageMaker.ResourceLimitExceededException"],
-                        "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]  # fmt: skip
+                        "IntervalSeconds": 60, "MaxAttempts": 8, "BackoffRate": 2.0, "MaxDelaySeconds": 900, "JitterStrategy": "FULL"}]  # fmt: skip
     states = build_definition(PipelineConfig(), REFS)["States"]
     assert states[GENERATE]["Retry"] == lambda_retry
     for name in (STANDARDIZE, TRAIN):
-        errors = states[name]["Retry"][0]["ErrorEquals"]
+        errors = [e for retrier in states[name]["Retry"] for e in retrier["ErrorEquals"]]
         assert states[name]["Retry"] == sagemaker_retry
         # The old forms: a validation error never succeeds on retry, and no SageMaker integration error
         # is named plain "ThrottlingException"; a failed job retried under the same name is ResourceInUse.
         assert not {"SageMaker.AmazonSageMakerException", "ThrottlingException", "States.TaskFailed", "States.ALL"} & set(errors)
+
+
+def _waits(retrier: dict) -> list[float]:
+    """The longest wait before each retry (before jitter): IntervalSeconds x BackoffRate^n, capped at
+    MaxDelaySeconds (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html)."""
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    return [min(retrier["IntervalSeconds"] * retrier.get("BackoffRate", 2.0) ** n, cap) for n in range(retrier["MaxAttempts"])]
+
+
+def test_a_resource_limit_is_waited_out_for_minutes_not_seconds():
+    """A limit on concurrent jobs holds until other jobs end. Step Functions' SageMaker example retries
+    SageMaker.ResourceLimitExceededException every 60 s (connect-sagemaker.html), SageMaker Pipelines'
+    example policy for it starts at 60 s and gives up after 120 minutes
+    (pipelines-configuring-retry-policy.html). The old retrier (5 s, 3 attempts, x2) gave up after 35 s."""
+    for config in (PipelineConfig(), BATCH):
+        for name, state in build_definition(config, REFS)["States"].items():
+            if not state.get("Resource", "").startswith("arn:aws:states:::sagemaker:"):
+                continue
+            (retrier,) = [r for r in state["Retry"] if "SageMaker.ResourceLimitExceededException" in r["ErrorEquals"]]
+            waits = _waits(retrier)
+            assert waits[0] >= 60, name
+            assert 30 * 60 <= sum(waits) <= 120 * 60, (name, waits)
+            assert retrier["JitterStrategy"] == "FULL"  # executions waiting for one limit do not return together
 
 
 @pytest.mark.parametrize(

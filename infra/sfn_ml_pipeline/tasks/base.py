@@ -8,6 +8,7 @@ from typing import Any
 
 from ..statements import Arns, Statement
 
+# Transient service errors (a throttled or failed call to the service): retried within seconds.
 RETRY_INTERVAL_SECONDS = 5
 RETRY_MAX_ATTEMPTS = 3
 RETRY_BACKOFF_RATE = 2.0
@@ -30,7 +31,9 @@ class DefinitionRefs:
 
 
 def retry(errors: list[str]) -> list[dict[str, Any]]:
-    """Jittered exponential backoff on the given (transient) errors."""
+    """Jittered exponential backoff on the given (transient) errors, within seconds."""
+    if not errors:
+        return []
     return [
         {
             "ErrorEquals": errors,
@@ -63,7 +66,13 @@ class Task(ABC):
     @property
     @abstractmethod
     def transient_errors(self) -> list[str]:
-        """Errors worth a retry for this integration."""
+        """Errors worth a quick retry (seconds) for this integration."""
+
+    @property
+    def retriers(self) -> list[dict[str, Any]]:
+        """The state's Retry list: the quick retrier for transient errors; task types whose errors
+        last longer add retriers of their own after it."""
+        return retry(self.transient_errors)
 
     @abstractmethod
     def resource(self, refs: DefinitionRefs) -> str:
@@ -81,6 +90,6 @@ class Task(ABC):
             "Parameters": self.parameters,
             "ResultSelector": self.result_selector,
             "ResultPath": self.result_path,
-            "Retry": retry(self.transient_errors),
+            "Retry": self.retriers,
             "Catch": catch(fail_state),
         }
