@@ -188,6 +188,20 @@ def _kms_key(key_arn: str) -> Any | None:
     return kms_backends[parts[4]][parts[3]].keys.get(parts[5][len("key/"):])
 
 
+def key_arn_of(reference: str) -> str | None:
+    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key)."""
+    if reference.startswith("arn:") and ":key/" in reference:
+        return reference
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[ACCOUNT.account][ACCOUNT.region]
+    try:
+        key_id = backend.any_id_to_key_id(reference)
+    except Exception:  # noqa: BLE001 - an unknown key: the calling service answers with its own error
+        return None
+    return ACCOUNT.arn("kms", f"key/{key_id}") if key_id else None
+
+
 def key_policy(key_arn: str) -> Policy | None:
     key = _kms_key(key_arn)
     if key is None or not key.policy:
