@@ -100,16 +100,29 @@ def test_the_stack_creates_a_rotated_key_for_bucket_logs_and_lambda_by_default(d
     assert only(document, "aws_lambda_function")["kms_key_arn"] == reference
     policy = json.loads(key["policy"])
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(statements) == {"KeyAdministration", "UseThroughS3AndLambda", "CloudWatchLogsForThePipelineLogGroups"}
+    assert set(statements) == {
+        "KeyAdministration", "UseThroughS3AndLambda", "UseThroughCloudWatchLogsForThePipelineLogGroups", "GrantsForAwsResourcesOnly",
+        "CloudWatchLogsForThePipelineLogGroups",
+    }
     assert all(s["Resource"] == "*" for s in statements.values())  # in a key policy: this key
-    # Administration grants no data use; data use only through S3 and Lambda, by this account.
-    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(statements["KeyAdministration"]["Action"])
+    # Administration grants no data use and no grants; data use only through S3 and Lambda, by this account...
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant"} & set(statements["KeyAdministration"]["Action"])
     via = statements["UseThroughS3AndLambda"]["Condition"]["StringEquals"]
     assert [v.split(".")[0] for v in via["kms:ViaService"]] == ["s3", "lambda"] and "kms:CallerAccount" in via
+    groups = ["/aws/lambda/mlpipe-generate-dataset", "/aws/vendedlogs/states/mlpipe-pipeline"]
+    # ...and through CloudWatch Logs, which uses the caller's permissions, for the two log groups only.
+    callers = statements["UseThroughCloudWatchLogsForThePipelineLogGroups"]
+    assert callers["Principal"] == statements["UseThroughS3AndLambda"]["Principal"]
+    assert sorted(callers["Action"]) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    assert callers["Condition"]["StringEquals"]["kms:ViaService"].startswith("logs.${data.aws_region.")
+    assert sorted(v.rsplit(":", 1)[1] for v in callers["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]) == groups
+    # Grants only when an AWS service asks for them (Lambda's for the environment).
+    grants = statements["GrantsForAwsResourcesOnly"]
+    assert grants["Action"] == ["kms:CreateGrant"] and grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     logs = statements["CloudWatchLogsForThePipelineLogGroups"]
     assert logs["Principal"]["Service"].startswith("logs.${data.aws_region.")
     context = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
-    assert sorted(v.rsplit(":", 1)[1] for v in context) == ["/aws/lambda/mlpipe-generate-dataset", "/aws/vendedlogs/states/mlpipe-pipeline"]
+    assert sorted(v.rsplit(":", 1)[1] for v in context) == groups
 
 
 def test_aws_managed_encryption_is_an_opt_out():

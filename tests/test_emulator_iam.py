@@ -256,7 +256,7 @@ def test_cloudwatch_logs_uses_the_callers_key_permissions_through_logs(emulator)
     logs.create_log_stream(logGroupName=LAMBDA_GROUP, logStreamName=stream)
     no_key = _role(emulator, "writer-without-key", [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
                                                      "Resource": f"{_group_arn(LAMBDA_GROUP)}:*"}])
-    event = [{"timestamp": 1_765_000_000_000, "message": "hello"}]
+    event = [{"timestamp": int(__import__("time").time() * 1000), "message": "hello"}]
     denied = _error(lambda: _as_role(emulator, no_key, "logs").put_log_events(logGroupName=LAMBDA_GROUP, logStreamName=stream, logEvents=event))
     assert denied["Code"] == "AccessDeniedException"
     assert f"is not authorized to perform: kms:GenerateDataKey on resource: {key} because no identity-based policy allows" in denied["Message"]

@@ -127,6 +127,21 @@ def lambda_statements(arns: Arns) -> list[Statement]:
     ]
     if arns.kms_key_arn:
         statements.append(_use_data_key(arns))
+        # The function's log group is encrypted with the key: CloudWatch Logs uses it with the
+        # writer's permissions (LOGS_CALLER_KEY_ACTIONS, below), for this log group only.
+        statements.append(
+            Statement(
+                "UseLogKey",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                [arns.kms_key_arn],
+                [
+                    ("StringEquals", "kms:ViaService", [f"logs.{arns.region}.{arns.dns_suffix}"]),
+                    # StringEquals: the Service Authorization Reference types kms:EncryptionContext:* as String
+                    # (the key policy keeps the ArnEquals AWS's CloudWatch Logs page writes).
+                    ("StringEquals", LOGS_ENCRYPTION_CONTEXT_KEY, [arns.lambda_log_group_arn]),
+                ],
+            )
+        )
     return statements
 
 
@@ -153,14 +168,12 @@ def trust_statement(service: str, account: str | None, source_arns: list[str] | 
 # -- the stack's own KMS key ------------------------------------------------------------------------
 # Key administration: the administrative actions of the key policy AWS writes for key administrators
 # (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-administrators),
-# spelled out instead of its "kms:Create*"-style wildcards, so no future action is granted unseen.
-# kms:CreateGrant is among them: Lambda creates a grant on the key with the deployer's permissions
-# when a function's environment is encrypted with it
-# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html).
+# spelled out instead of its "kms:Create*"-style wildcards, so no future action is granted unseen, and
+# without kms:CreateGrant: a grant made directly would give its grantee the key's data use around the
+# S3/Lambda/Logs-only statements below (see KEY_GRANT_ACTIONS).
 KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
-    "kms:CreateGrant",
     "kms:DeleteAlias",
     "kms:DescribeKey",
     "kms:DisableKey",
@@ -184,10 +197,29 @@ KEY_ADMIN_ACTIONS = [
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
+# Grants only for AWS resources: Lambda creates a grant on the key with the deployer's permissions when
+# a function's environment is encrypted with it (its answer without them: "Lambda was unable to
+# configure access to your environment variables because the KMS key is invalid for CreateGrant",
+# github.com/hashicorp/terraform-provider-aws/issues/4633). kms:GrantIsForAWSResource "allows
+# principals to call CreateGrant [...] only when an AWS service that is integrated with AWS KMS sends
+# the request on the principal's behalf" (https://docs.aws.amazon.com/kms/latest/developerguide/grant-authorization.html),
+# as the default key policy's statement for key users does
+# (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-service-integration).
+KEY_GRANT_ACTIONS = ["kms:CreateGrant"]
 # Data use through S3 (SSE-KMS with a bucket key: GenerateDataKey and Decrypt,
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html) and through Lambda
 # (environment variables: Encrypt and Decrypt, https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html).
 KEY_USE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+# CloudWatch Logs calls KMS with the caller's permissions: "CloudWatch Logs now supports kms:ViaService
+# which allows logs to make AWS KMS calls on your behalf. You should add this to your roles which call
+# CloudWatch Logs in either your Key Policy or in IAM"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html): kms:Encrypt to
+# create an encrypted log group (Terraform), kms:GenerateDataKey and kms:Decrypt to write its events
+# (the Lambda role; AWS's managed policy CloudWatchLogsAPIKeyAccess grants these two beside
+# logs:PutLogEvents), kms:Decrypt to read them (`pipeline-tools logs`). The three are what
+# aws-samples/aws-secure-environment-accelerator PR #1293 and awslabs/landing-zone-accelerator-on-aws
+# issue #768 (commit c671465) granted when CloudWatch Logs began refusing callers without them (2025).
+LOGS_CALLER_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 # What CloudWatch Logs needs on a key that encrypts log groups, exactly as AWS writes it
 # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, step 2);
 # the encryption context condition limits it to the named log groups.
@@ -203,6 +235,11 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
     * Principals of the account may encrypt and decrypt with it only through S3 and Lambda in this
       region, and only where their own IAM policies allow it too: the stack's roles (whose policies
       carry the same kms:ViaService condition), Terraform and ``pipeline-tools run`` reading a model.
+    * ...and through CloudWatch Logs, for this stack's two log groups only: CloudWatch Logs uses the
+      caller's permissions to create them (Terraform), write them (the Lambda role) and read them
+      (``pipeline-tools logs``).
+    * Principals of the account may create grants on it only for AWS resources (Lambda's grant for
+      the function's environment).
     * CloudWatch Logs may use it for this stack's two log groups only (the encryption context
       condition AWS documents for log group encryption).
 
@@ -232,6 +269,25 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
                         "kms:CallerAccount": account,
                     }
                 },
+            },
+            {
+                "Sid": "UseThroughCloudWatchLogsForThePipelineLogGroups",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": LOGS_CALLER_KEY_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"logs.{region}.{dns_suffix}", "kms:CallerAccount": account},
+                    "ArnEquals": {LOGS_ENCRYPTION_CONTEXT_KEY: log_group_arns},
+                },
+            },
+            {
+                "Sid": "GrantsForAwsResourcesOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": KEY_GRANT_ACTIONS,
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
             {
                 "Sid": "CloudWatchLogsForThePipelineLogGroups",

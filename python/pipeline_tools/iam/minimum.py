@@ -19,11 +19,25 @@ class Entry:
     why: str
     when: str | None
     unused_reason: str | None = None  # why a run may never use it (verify-iam --observed, PTI016)
+    # Other documented forms of the grant, each a full set of conditions (see extended_by); a
+    # statement granting the action must carry one of ``condition_sets`` (PTI010).
+    alternatives: tuple[tuple[Condition, ...], ...] = ()
+
+    @property
+    def condition_sets(self) -> tuple[tuple[Condition, ...], ...]:
+        return (self.conditions, *self.alternatives)
 
     def extended_by(self, other: "Entry") -> "Entry":
-        """This entry with an optional part's entry for the same action folded in: resources and the
-        values of conditions on the same key are united (e.g. more S3 prefixes for a stage)."""
+        """This entry with another entry for the same action folded in: resources are united; the
+        values of conditions on the same keys are united (e.g. more S3 prefixes for a stage), while an
+        entry whose conditions name other keys is another form of the grant (e.g. a key used through
+        S3, and the same key used through CloudWatch Logs for one log group): an alternative set."""
         resources = self.resources + tuple(r for r in other.resources if r not in self.resources)
+        variables = {(c.test, c.variable) for c in self.conditions}
+        if other.conditions and variables and {(c.test, c.variable) for c in other.conditions} != variables:
+            return replace(
+                self, resources=resources, alternatives=self.alternatives + (other.conditions,), why=f"{self.why} {other.why}".strip()
+            )
         conditions = list(self.conditions)
         for extra in other.conditions:
             index = next((i for i, c in enumerate(conditions) if (c.test, c.variable) == (extra.test, extra.variable)), None)

@@ -38,7 +38,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ...iam.evaluation import RESOURCE, TRUST, Decision, Kind, Policy, Principal, Request, evaluate
 from ..state import ACCESS_KEY_ID, ACCOUNT_ID, REGION
-from .resolve import Account, Authorization, RequestFacts, UnresolvedOperation, resolve
+from .resolve import REGISTRY, Account, Authorization, RequestFacts, UnresolvedOperation, resolve
 
 ENV_FLAG = "PIPELINE_TOOLS_EMULATOR_IAM"
 
@@ -418,6 +418,7 @@ def decide(principal: Principal, policies: Iterable[Policy], authorization: Auth
         resource_policy,
         resource_policy_required=required,
         resource_policy_type=policy_type,
+        registry=REGISTRY,
     )
 
 

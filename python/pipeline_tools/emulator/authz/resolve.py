@@ -18,6 +18,28 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 
+# Condition keys the resolvers below fill in beyond the evaluation engine's default registry
+# (pipeline_tools.iam.evaluation.keys.PIPELINE_SERVICE_KEYS), each from its action's entry in the
+# Service Authorization Reference
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html,
+# CreateGrant): the grant keys of kms:CreateGrant, made directly or by Lambda for its caller.
+RESOLVED_SERVICE_KEYS: tuple[str, ...] = (
+    "kms:GrantIsForAWSResource",
+    "kms:GranteePrincipal",
+    "kms:RetiringPrincipal",
+    "kms:GrantOperations",
+)
+
+
+def _registry():
+    from ...iam.evaluation.keys import DEFAULT_REGISTRY
+
+    return DEFAULT_REGISTRY.extended(RESOLVED_SERVICE_KEYS)
+
+
+REGISTRY = _registry()
+
+
 class UnresolvedOperation(Exception):
     """No mapping for this (service, operation): enforcement must not guess one."""
 

@@ -46,7 +46,7 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from ..authz import enforce, service_side
-from ..authz.resolve import Authorization, RequestFacts, UnresolvedOperation
+from ..authz.resolve import REGISTRY, Authorization, RequestFacts, UnresolvedOperation
 from ..request_context import secure_transport
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
@@ -224,7 +224,7 @@ def _check_log_group_key(response: Any) -> None:
         "aws:RequestedRegion": enforce.ACCOUNT.region,
     }
     for action in LOG_KEY_ACTIONS:
-        decision = evaluate(Request(logs, action, key_arn, context), [], policy, resource_policy_required=True)
+        decision = evaluate(Request(logs, action, key_arn, context), [], policy, resource_policy_required=True, registry=REGISTRY)
         if decision.denied:
             raise _json_error("AccessDeniedException", refused, 400)
 
