@@ -317,3 +317,25 @@ def test_create_grant_is_for_aws_resources_only(emulator):
         "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. "
         "Please check your KMS key settings. KMS Exception: AccessDeniedException KMS Message: "
     ) and "kms:CreateGrant" in refused["Message"]
+
+
+def test_create_model_assumes_the_model_role_as_sagemakers_inference_trust_says(emulator):
+    """SageMaker's confused-deputy page, "SageMaker AI Inference": the role's trust names
+    arn:aws:sagemaker:REGION:ACCOUNT:*, not a model's or an endpoint's ARN. CreateModel assumes the
+    role (patches/sagemaker_model_role.py) and refuses one narrowed to model/*."""
+    def model_role(name: str, source_arns: list[str]) -> str:
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": source_arns}}}]}
+        return client("iam", emulator).create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+    sagemaker = client("sagemaker", emulator)
+    container = {"Image": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1", "ModelDataUrl": "s3://b/runs/r/models/r/output/model.tar.gz"}
+    kinds = ["processing-job", "training-job", "transform-job", "model"]  # the job role's old trust, passed as the model's
+    narrow = model_role("model-narrow", [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/*" for kind in kinds])
+    error = _error(lambda: sagemaker.create_model(ModelName="narrow", ExecutionRoleArn=narrow, PrimaryContainer=container))
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == f"Could not assume role {narrow}. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role."
+    inference = model_role("model-inference", [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:*"])
+    created = sagemaker.create_model(ModelName="inference", ExecutionRoleArn=inference, PrimaryContainer=container)
+    assert created["ModelArn"] == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/inference"
