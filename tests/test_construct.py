@@ -333,8 +333,23 @@ def test_the_batch_transform_stage_grants_exactly_its_tasks_and_data():
     assert machine["RunTransformJobs"]["resources"][0].endswith(":transform-job/*")
     assert any(r.endswith("TransformJobsRule") for r in machine["WatchSyncJobs"]["resources"])
     (jobs,) = [s for n, s in statements.items() if "sagemaker-policy" in n]
-    assert any(r.endswith("/runs/*/predictions/*") for r in jobs["WritePipelineOutputs"]["resources"])
-    assert "runs/*/holdout/*" in jobs["ListPipelineData"]["condition"][0]["values"]
+    assert [r.split("/", 1)[1] for r in jobs["WritePipelineOutputs"]["resources"]] == ["runs/*/train/*", "runs/*/models/*", "runs/*/holdout/*"]
     (trust,) = [s for n, s in statements.items() if "sagemaker-role-trust" in n]
     (source_arn,) = [c for c in trust["TrustedService"]["condition"] if c["variable"] == "aws:SourceArn"]
-    assert [v.rsplit(":", 1)[1] for v in source_arn["values"]] == ["processing-job/*", "training-job/*", "transform-job/*", "model/*"]
+    assert [v.rsplit(":", 1)[1] for v in source_arn["values"]] == ["processing-job/*", "training-job/*"]  # the jobs only
+    # The model has its own role (issue 21): trusted as SageMaker's page writes it for inference, reading the
+    # model and the held-out features, writing the predictions, pulling the XGBoost image only.
+    (model,) = [s for n, s in statements.items() if "sagemaker-model-policy" in n]
+    assert [r.split("/", 1)[1] for r in model["ReadPipelineData"]["resources"]] == ["runs/*/models/*", "runs/*/holdout/features/*"]
+    assert [r.split("/", 1)[1] for r in model["WritePipelineOutputs"]["resources"]] == ["runs/*/predictions/*"]
+    assert model["ListPipelineData"]["condition"][0]["values"] == ["runs/*/holdout/*"]
+    assert [r.rsplit("/", 1)[1] for r in model["PullJobImages"]["resources"]] == ["sagemaker-xgboost"]
+    (model_trust,) = [s for n, s in statements.items() if "sagemaker-model-role-trust" in n]
+    (model_source,) = [c for c in model_trust["TrustedService"]["condition"] if c["variable"] == "aws:SourceArn"]
+    assert [v.rsplit(":", 1)[1] for v in model_source["values"]] == ["*"] and ":sagemaker:" in model_source["values"][0]
+    roles = document["resource"]["aws_iam_role"]
+    (model_role,) = [n for n, r in roles.items() if r["name"] == "mlpipe-sagemaker-model"]
+    (jobs_role,) = [n for n, r in roles.items() if r["name"] == "mlpipe-sagemaker-jobs"]
+    assert machine["PassSageMakerRole"]["resources"] == [f"${{aws_iam_role.{jobs_role}.arn}}", f"${{aws_iam_role.{model_role}.arn}}"]
+    (definition,) = [json.loads(m["definition"]) for m in document["resource"]["aws_sfn_state_machine"].values()]
+    assert definition["States"]["Create model"]["Parameters"]["ExecutionRoleArn"] == f"${{aws_iam_role.{model_role}.arn}}"

@@ -60,9 +60,9 @@ class MlPipeline(Construct):
     (their policies attach to them); ``grant_start_execution(role)`` lets another role start runs.
 
     Public attributes: ``bucket``, ``generate_function``, ``state_machine``, ``state_machine_role``,
-    ``sagemaker_role``, ``lambda_role``, ``state_machine_log_group``, ``lambda_log_group``, ``kms_key``
-    (None unless the stack creates its own), ``definition`` (the ASL document as synthesized, with
-    Terraform references).
+    ``sagemaker_role``, ``model_role`` (the batch transform stage's; None without it), ``lambda_role``,
+    ``state_machine_log_group``, ``lambda_log_group``, ``kms_key`` (None unless the stack creates its
+    own), ``definition`` (the ASL document as synthesized, with Terraform references).
     """
 
     def __init__(
@@ -76,6 +76,7 @@ class MlPipeline(Construct):
         lambda_role: IamRole | None = None,
         sagemaker_role: IamRole | None = None,
         state_machine_role: IamRole | None = None,
+        model_role: IamRole | None = None,
     ) -> None:
         super().__init__(scope, id)
         # Images follow the provider's region (not config.region, a deployment setting): the construct
@@ -98,9 +99,11 @@ class MlPipeline(Construct):
         machine = PipelineStateMachine(self, config, kms_key_arn)
         self.lambda_log_group, self.state_machine_log_group = dataset.log_group, machine.log_group
         roles = PipelineRoles(
-            self, config, env, lambda_role=lambda_role, sagemaker_role=sagemaker_role, state_machine_role=state_machine_role
+            self, config, env, lambda_role=lambda_role, sagemaker_role=sagemaker_role, state_machine_role=state_machine_role,
+            model_role=model_role,
         )
         self.lambda_role, self.sagemaker_role, self.state_machine_role = roles.lambda_role, roles.sagemaker_role, roles.state_machine_role
+        self.model_role = roles.model_role
         self.generate_function = dataset.create(self.lambda_role, artifacts["generate_dataset.zip"])
 
         # Least-privilege policies: the Lambda's and the jobs', then the state machine's from its tasks.
@@ -123,12 +126,18 @@ class MlPipeline(Construct):
             "sagemaker-policy", self.sagemaker_role, "run-jobs",
             iam.sagemaker_statements(arns, batch_transform=config.batch_transform.enabled),
         )
+        if self.model_role is not None:
+            roles.attach(
+                "sagemaker-model-policy", self.model_role, "run-model",
+                iam.model_statements(arns, [ecr_repository_arn(config.training_image, env.partition)]),
+            )
         refs = DefinitionRefs(
             bucket=data.name,
             lambda_arn=self.generate_function.arn,
             sagemaker_role_arn=self.sagemaker_role.arn,
             transform_key=self.transform_key,
             partition=env.partition,
+            model_role_arn=self.model_role.arn if self.model_role is not None else None,
         )
         state_machine_policy = roles.attach(
             "state-machine-policy", self.state_machine_role, "orchestrate",
@@ -156,6 +165,8 @@ class MlPipeline(Construct):
             ("generate_function_name", self.generate_function.function_name, "The Generate dataset Lambda"),
             ("state_machine_role_arn", self.state_machine_role.arn, "Role the state machine runs as"),
             ("sagemaker_role_arn", self.sagemaker_role.arn, "Role the SageMaker jobs run as"),
+            *((("sagemaker_model_role_arn", self.model_role.arn, "Role the model and its batch transform jobs run as"),)
+              if self.model_role is not None else ()),
             ("lambda_role_arn", self.lambda_role.arn, "Role the Lambda runs as"),
             ("state_machine_log_group", self.state_machine_log_group.name, "State machine execution logs"),
             ("lambda_log_group", self.lambda_log_group.name, "Lambda logs"),

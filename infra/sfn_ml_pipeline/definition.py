@@ -181,13 +181,14 @@ def train(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTraini
 
 
 def create_model(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateModel:
-    """Create model: the training job's artifact with the XGBoost image, run as the SageMaker role."""
+    """Create model: the training job's artifact with the XGBoost image, run as the model's own role
+    (whose trust is SageMaker's inference form; the jobs' role keeps its job-only trust)."""
     return SageMakerCreateModel(
         name=CREATE_MODEL,
         parameters={
             "ModelName.$": "$$.Execution.Name",
             "PrimaryContainer": {"Image": config.training_image, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"},
-            "ExecutionRoleArn": refs.sagemaker_role_arn,
+            "ExecutionRoleArn": refs.model_role_arn or refs.sagemaker_role_arn,
         },
         result_selector={"ModelArn.$": "$.ModelArn"},
         result_path="$.model",

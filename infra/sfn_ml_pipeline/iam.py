@@ -22,7 +22,10 @@ from __future__ import annotations
 
 from .statements import Arns, Statement, merge_statements
 
-__all__ = ["Arns", "Statement", "key_policy", "lambda_statements", "sagemaker_statements", "state_machine_statements", "trust_statement"]
+__all__ = [
+    "Arns", "Statement", "key_policy", "lambda_statements", "model_statements", "sagemaker_statements", "state_machine_statements",
+    "trust_statement",
+]
 
 
 LOG_DELIVERY_ACTIONS = [
@@ -61,23 +64,43 @@ def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing
 
 def sagemaker_statements(arns: Arns, *, batch_transform: bool = False) -> list[Statement]:
     """The jobs' role: processing reads transform.py and raw.csv and writes train/ (and, with the batch
-    transform stage, holdout/); training reads train/ and writes models/; with the stage, the model
-    (run as this role) reads its artifact in models/ and the held-out features, and writes predictions/."""
+    transform stage, holdout/); training reads train/ and writes models/. The batch transform runs as
+    the model's own role (:func:`model_statements`)."""
     bucket = arns.bucket_arn
-    kinds = ["ProcessingJobs", "TrainingJobs"] + (["TransformJobs"] if batch_transform else [])
-    log_groups = [arns.service_arn("logs", f"log-group:/aws/sagemaker/{kind}") for kind in kinds]
+    log_groups = [arns.service_arn("logs", f"log-group:/aws/sagemaker/{kind}") for kind in ("ProcessingJobs", "TrainingJobs")]
     reads = [f"{bucket}/code/*", f"{bucket}/runs/*/input/*", f"{bucket}/runs/*/train/*"]
     writes = [f"{bucket}/runs/*/train/*", f"{bucket}/runs/*/models/*"]
-    listed = list(SAGEMAKER_LISTED_PREFIXES)
     if batch_transform:
-        reads += [f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/holdout/features/*"]
-        writes += [f"{bucket}/runs/*/holdout/*", f"{bucket}/runs/*/predictions/*"]
-        listed += ["runs/*/holdout/*"]
+        writes += [f"{bucket}/runs/*/holdout/*"]
+    return _job_statements(arns, reads, writes, list(SAGEMAKER_LISTED_PREFIXES), log_groups, arns.ecr_repositories)
+
+
+def model_statements(arns: Arns, image_repositories: list[str]) -> list[Statement]:
+    """The model's role (the batch transform stage): SageMaker assumes it to read the model artifact and
+    pull the model's image, and a transform job runs the model as this role ("the IAM role that
+    SageMaker can assume to access model artifacts and docker image for deployment on ML compute
+    instances or for batch transform jobs",
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html#sagemaker-CreateModel-request-ExecutionRoleArn):
+    it reads the artifact in models/ and the held-out features, writes predictions/, logs to
+    /aws/sagemaker/TransformJobs, and pulls the model's (XGBoost) image only."""
+    bucket = arns.bucket_arn
+    return _job_statements(
+        arns,
+        reads=[f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/holdout/features/*"],
+        writes=[f"{bucket}/runs/*/predictions/*"],
+        listed=["runs/*/holdout/*"],
+        log_groups=[arns.service_arn("logs", "log-group:/aws/sagemaker/TransformJobs")],
+        repositories=image_repositories,
+    )
+
+
+def _job_statements(arns: Arns, reads: list[str], writes: list[str], listed: list[str], log_groups: list[str], repositories: list[str]) -> list[Statement]:
+    """What a role SageMaker runs a job (or a model) as needs: its data, its logs and metrics, its images."""
     statements = [
         Statement("ReadPipelineData", ["s3:GetObject"], reads),
         Statement("WritePipelineOutputs", ["s3:PutObject"], writes),
-        # S3Prefix inputs list the prefix of their S3Uri: transform.py's, raw.csv's, train/'s (and holdout/features/).
-        Statement("ListPipelineData", ["s3:ListBucket"], [bucket], [("StringLike", "s3:prefix", listed)]),
+        # S3Prefix inputs list the prefix of their S3Uri: transform.py's, raw.csv's, train/'s (holdout/features/).
+        Statement("ListPipelineData", ["s3:ListBucket"], [arns.bucket_arn], [("StringLike", "s3:prefix", listed)]),
         Statement(
             "WriteJobLogs",
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
@@ -93,7 +116,7 @@ def sagemaker_statements(arns: Arns, *, batch_transform: bool = False) -> list[S
         Statement(
             "PullJobImages",
             ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            arns.ecr_repositories,
+            repositories,
         ),
     ]
     if arns.kms_key_arn:

@@ -23,6 +23,7 @@ class DefinitionRefs:
     sagemaker_role_arn: str
     transform_key: str
     partition: str = "aws"  # arn:<partition>:states:::... (a Terraform reference when synthesized)
+    model_role_arn: str | None = None  # the role CreateModel passes (the batch transform stage's own)
 
     def integration(self, service: str, api: str) -> str:
         """An optimized integration's Resource ARN, in the stack's partition

@@ -60,6 +60,15 @@ class RoleMinimum:
     trust_source_arns: tuple[str, ...] = ()  # patterns every aws:SourceArn value must fall inside
     trust_conditions_unsent: tuple[str, ...] = ()  # keys the service does not send: a condition on them is a finding
     trust_source_arns_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (feature, more patterns)
+    when: str | None = None  # a feature the whole role belongs to (e.g. batch_transform)
+    passed_as: str | None = None  # the parameter the state machine passes the role in (RoleArn, ExecutionRoleArn)
+
+    def applies(self, features: set[str]) -> bool:
+        return self.when is None or self.when in features
+
+    def all_source_arns(self) -> tuple[str, ...]:
+        """Every aws:SourceArn pattern the role's trust may name, whatever the features."""
+        return self.trust_source_arns + tuple(p for _, patterns in self.trust_source_arns_when for p in patterns)
 
     def active(self, features: set[str]) -> list[Entry]:
         """Entries that apply to a stack with these features, one per action: an optional part's
@@ -106,9 +115,39 @@ def load_minimum() -> dict[str, RoleMinimum]:
             trust_source_arns=tuple(body.get("trust_source_arns", [])),
             trust_conditions_unsent=tuple(body.get("trust_conditions_unsent", [])),
             trust_source_arns_when=tuple((f, tuple(p)) for f, p in body.get("trust_source_arns_when", {}).items()),
+            when=body.get("when"),
+            passed_as=body.get("passed_as"),
         )
     return roles
 
 
 def service_to_purpose() -> dict[str, str]:
-    return {role.service: purpose for purpose, role in load_minimum().items()}
+    """service principal -> the first role listed for it (see :func:`purpose_of` where two share one)."""
+    out: dict[str, str] = {}
+    for purpose, role in load_minimum().items():
+        out.setdefault(role.service, purpose)
+    return out
+
+
+def purpose_of(services: set[str], source_arns: list[str], features: set[str] | None = None, passed_as: set[str] | None = None) -> str | None:
+    """The documented role a trust policy describes: by the service it names and, where two roles
+    that apply to the stack (``features``) name one service, the one the state machine passes it as
+    (``passed_as``: the parameters its definition gives the role in, e.g. ExecutionRoleArn), else the
+    first listed whose aws:SourceArn patterns cover every aws:SourceArn value of the trust, else the
+    first listed."""
+    from .matching import resource_covers
+
+    candidates = [purpose for purpose, role in load_minimum().items() if role.service in services]
+    if features is not None:
+        candidates = [p for p in candidates if load_minimum()[p].applies(features)] or candidates[:1]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    by_use = [p for p in candidates if load_minimum()[p].passed_as in (passed_as or set())]
+    if len(by_use) == 1:
+        return by_use[0]
+    if source_arns:
+        for purpose in candidates:
+            patterns = load_minimum()[purpose].all_source_arns()
+            if patterns and all(any(resource_covers(p, value) for p in patterns) for value in source_arns):
+                return purpose
+    return candidates[0]
