@@ -89,7 +89,10 @@ def test_every_sample_field_is_kept_unless_a_documented_fix_says_otherwise(defin
 def test_every_documented_deviation_really_differs(definition):
     """A stale entry in SAMPLE_DEVIATIONS would hide nothing but still mislead readers."""
     for dotted in SAMPLE_DEVIATIONS:
-        path = tuple(dotted.split("."))
+        # A key of the sample's own `.$` form (a JSONPath in both) keeps its `.$` as one part.
+        dynamic = dotted.endswith(".$")
+        path = tuple(dotted.removesuffix(".$").split("."))
+        path = (*path[:-1], f"{path[-1]}.$") if dynamic else path
         # Dynamic values move to the `.$` form of the key.
         parent, key = path[:-1], path[-1]
         ours_parent = lookup(definition, parent)
@@ -118,9 +121,20 @@ def test_every_execution_writes_under_its_own_prefix(definition):
         assert "runs/{}/" in template and template.endswith("$$.Execution.Name)")
 
 
-def test_job_names_are_the_execution_name(definition):
-    assert definition["States"][STANDARDIZE]["Parameters"]["ProcessingJobName.$"] == "$$.Execution.Name"
-    assert definition["States"][TRAIN]["Parameters"]["TrainingJobName.$"] == "$$.Execution.Name"
+def test_job_names_are_the_name_the_first_state_gives_them(definition):
+    """The sample names its jobs $$.Execution.Name; Step Functions accepts execution names SageMaker
+    refuses, so Generate dataset (before any job) returns the jobs' name: the execution's own when
+    SageMaker accepts it (scripts/generate_dataset.py, sagemaker_name; tests/test_scripts.py)."""
+    generate = definition["States"][GENERATE]
+    assert generate["Parameters"]["execution.$"] == "$$.Execution.Name"
+    assert generate["ResultSelector"]["job_name.$"] == "$.job_name" and generate["ResultPath"] == "$.dataset"
+    assert definition["States"][STANDARDIZE]["Parameters"]["ProcessingJobName.$"] == "$.dataset.job_name"
+    assert definition["States"][TRAIN]["Parameters"]["TrainingJobName.$"] == "$.dataset.job_name"
+    states = build_definition(BATCH, REFS)["States"]
+    from sfn_ml_pipeline.definition import CREATE_MODEL, TRANSFORM
+
+    assert states[CREATE_MODEL]["Parameters"]["ModelName.$"] == "$.dataset.job_name"
+    assert states[TRANSFORM]["Parameters"]["TransformJobName.$"] == states[TRANSFORM]["Parameters"]["ModelName.$"] == "$.dataset.job_name"
 
 
 def test_tasks_retry_transient_errors_and_catch_into_a_fail_state_that_keeps_the_cause(definition):
@@ -242,10 +256,14 @@ def test_with_the_stage_training_is_followed_by_create_model_and_batch_transform
     assert model["Resource"] == "arn:aws:states:::sagemaker:createModel"
     assert model["Parameters"]["PrimaryContainer"]["ModelDataUrl.$"] == "$.training.ModelArtifacts.S3ModelArtifacts"
     assert model["Parameters"]["PrimaryContainer"]["Image"] == states[TRAIN]["Parameters"]["AlgorithmSpecification"]["TrainingImage"]
-    assert model["Parameters"]["ExecutionRoleArn"] == REFS.sagemaker_role_arn
+    assert model["Parameters"]["ExecutionRoleArn"] == REFS.sagemaker_role_arn  # without a model role of its own (REFS)
+    from dataclasses import replace
+
+    with_model_role = build_definition(BATCH, replace(REFS, model_role_arn="arn:aws:iam::1234567890:role/model"))["States"]
+    assert with_model_role[CREATE_MODEL]["Parameters"]["ExecutionRoleArn"] == "arn:aws:iam::1234567890:role/model"
     transform = states[TRANSFORM]["Parameters"]
     assert states[TRANSFORM]["Resource"] == "arn:aws:states:::sagemaker:createTransformJob.sync"
-    assert transform["ModelName.$"] == transform["TransformJobName.$"] == "$$.Execution.Name"
+    assert transform["ModelName.$"] == transform["TransformJobName.$"] == "$.dataset.job_name"
     assert transform["TransformInput"]["SplitType"] == "Line" and transform["TransformInput"]["ContentType"] == "text/csv"
     assert "/holdout/features/" in transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"]
     assert "/predictions" in transform["TransformOutput"]["S3OutputPath.$"] and transform["TransformOutput"]["AssembleWith"] == "Line"

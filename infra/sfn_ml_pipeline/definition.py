@@ -9,7 +9,10 @@ instance settings and hyperparameters, and fixes the sample's defects:
 * images are current and regional (sklearn 1.2-1, sagemaker-xgboost 1.7-1), not pinned to sa-east-1;
 * transient errors are retried, and any error ends in a Fail state that keeps the error and cause.
 
-Job names stay ``$$.Execution.Name``-based, as in the sample.
+Job names are the execution's name, as in the sample, when SageMaker accepts it; Step Functions
+accepts names SageMaker does not (``_``, ``.``, up to 80 characters), so the first state, which runs
+before any job, names the jobs (:data:`JOB_NAME`, ``generate_dataset.sagemaker_name``): the execution's
+name, or a valid one derived from it. The data layout keeps the execution's name.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from .tasks.lambda_invoke import LAMBDA_TRANSIENT_ERRORS
 from .tasks.sagemaker import RESOURCE_LIMIT_RETRY, SAGEMAKER_TRANSIENT_ERRORS
 
 __all__ = [
-    "BATCH_TRANSFORM_STATE_NAMES", "CREATE_MODEL", "FAILED", "GENERATE", "TRANSFORM", "LAMBDA_TRANSIENT_ERRORS", "RETRY_BACKOFF_RATE", "RETRY_INTERVAL_SECONDS",
+    "BATCH_TRANSFORM_STATE_NAMES", "CREATE_MODEL", "FAILED", "GENERATE", "JOB_NAME", "TRANSFORM", "LAMBDA_TRANSIENT_ERRORS", "RETRY_BACKOFF_RATE", "RETRY_INTERVAL_SECONDS",
     "RETRY_MAX_ATTEMPTS", "RESOURCE_LIMIT_RETRY", "SAGEMAKER_TRANSIENT_ERRORS", "SAMPLE_DEVIATIONS", "STANDARDIZE", "STATE_NAMES",
     "TRAIN", "DefinitionRefs", "build_definition", "pipeline_tasks",
 ]
@@ -54,6 +57,12 @@ MODELS_PREFIX = RUN_PREFIX + "/models"
 HOLDOUT_PREFIX = RUN_PREFIX + "/holdout"
 HOLDOUT_FEATURES_PREFIX = HOLDOUT_PREFIX + "/features"
 PREDICTIONS_PREFIX = RUN_PREFIX + "/predictions"
+
+# The SageMaker job (and model) name of the execution: the Generate dataset function returns it
+# (scripts/generate_dataset.py, sagemaker_name): the execution's name when SageMaker's pattern
+# ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} accepts it, else a valid name derived from it. ASL's JSONPath
+# intrinsics cannot test a string's length or pattern, so the first state, a function, does it.
+JOB_NAME = "$.dataset.job_name"
 
 # Paths inside the SageMaker processing container (as in the sample).
 PROCESSING_INPUT = "/opt/ml/processing/input"
@@ -95,8 +104,13 @@ def generate_dataset(refs: DefinitionRefs) -> LambdaInvoke:
         name=GENERATE,
         function_arn=refs.lambda_arn,
         sid="InvokeGenerateDataset",
-        parameters={"bucket": refs.bucket, "key.$": f"States.Format('{RAW_KEY}', $$.Execution.Name)", "options.$": "$"},
-        result_selector={"s3_uri.$": "$.s3_uri", "rows.$": "$.rows"},
+        parameters={
+            "bucket": refs.bucket,
+            "key.$": f"States.Format('{RAW_KEY}', $$.Execution.Name)",
+            "options.$": "$",
+            "execution.$": "$$.Execution.Name",
+        },
+        result_selector={"s3_uri.$": "$.s3_uri", "rows.$": "$.rows", "job_name.$": "$.job_name"},
         result_path="$.dataset",
     )
 
@@ -133,7 +147,7 @@ def standardize(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreate
             "AppSpecification": app,
             "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
             "RoleArn": refs.sagemaker_role_arn,
-            "ProcessingJobName.$": "$$.Execution.Name",
+            "ProcessingJobName.$": JOB_NAME,
         },
         result_selector={"ProcessingJobArn.$": "$.ProcessingJobArn", "ProcessingJobStatus.$": "$.ProcessingJobStatus"},
         result_path="$.processing",
@@ -169,7 +183,7 @@ def train(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTraini
                 }
             ],
             "HyperParameters": {key: str(value) for key, value in training.hyperparameters.items()},
-            "TrainingJobName.$": "$$.Execution.Name",
+            "TrainingJobName.$": JOB_NAME,
         },
         result_selector={
             "TrainingJobArn.$": "$.TrainingJobArn",
@@ -186,7 +200,7 @@ def create_model(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreat
     return SageMakerCreateModel(
         name=CREATE_MODEL,
         parameters={
-            "ModelName.$": "$$.Execution.Name",
+            "ModelName.$": JOB_NAME,
             "PrimaryContainer": {"Image": config.training_image, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"},
             "ExecutionRoleArn": refs.model_role_arn or refs.sagemaker_role_arn,
         },
@@ -201,8 +215,8 @@ def batch_transform(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCr
     return SageMakerCreateTransformJob(
         name=TRANSFORM,
         parameters={
-            "TransformJobName.$": "$$.Execution.Name",
-            "ModelName.$": "$$.Execution.Name",
+            "TransformJobName.$": JOB_NAME,
+            "ModelName.$": JOB_NAME,
             "MaxPayloadInMB": stage.max_payload_mb,
             "TransformInput": {
                 "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": _s3(bucket, HOLDOUT_FEATURES_PREFIX + "/")}},
@@ -265,4 +279,9 @@ SAMPLE_DEVIATIONS: dict[str, str] = {
         "per-execution models runs/<execution>/models",
     f"States.{TRAIN}.Parameters.InputDataConfig.0.DataSource.S3DataSource.S3Uri":
         "training reads only the standardized data runs/<execution>/train/ (the sample read the bucket root)",
+    f"States.{STANDARDIZE}.Parameters.ProcessingJobName.$":
+        "the name Generate dataset gives the jobs: the execution's name when SageMaker accepts it, else a valid one "
+        "derived from it (Step Functions accepts names SageMaker refuses: `_`, `.`, up to 80 characters)",
+    f"States.{TRAIN}.Parameters.TrainingJobName.$":
+        "as ProcessingJobName: the execution's name when SageMaker accepts it, else a valid one derived from it",
 }
