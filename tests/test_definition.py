@@ -284,3 +284,26 @@ def test_with_the_stage_standardization_holds_rows_out_and_training_reads_only_i
     assert "/holdout'" in outputs["holdout"]["S3Uri.$"]
     channel = states[TRAIN]["Parameters"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri.$"]
     assert channel.endswith("/train/', $$.Execution.Name)")
+
+
+def test_run_takes_names_step_functions_logs_and_sagemaker_ones_where_the_jobs_take_it(tmp_path):
+    """`run --name`: StartExecution's names that CloudWatch Logs logging keeps (0-9, A-Z, a-z, -, _, up
+    to 80); a pipeline without Generate dataset (your data in S3) names its jobs after the execution,
+    so there SageMaker's pattern too (definition.job_name)."""
+    from pipeline_tools.errors import UsageError
+    from pipeline_tools.execution import check_execution_name
+    from sfn_ml_pipeline.definition import job_name
+
+    assert check_execution_name("nightly_2026_01_05") == "nightly_2026_01_05"
+    assert check_execution_name("x" * 80) == "x" * 80
+    for bad in ("nightly.2026", "x" * 81, "a b", ""):
+        with pytest.raises(UsageError, match="not one Step Functions logs to CloudWatch Logs"):
+            check_execution_name(bad)
+    with pytest.raises(UsageError, match="cannot name SageMaker jobs"):
+        check_execution_name("nightly_2026_01_05", names_its_jobs=False)
+    assert check_execution_name("run-20261204-120000-ab12", names_its_jobs=False)
+    (tmp_path / "preprocess.py").write_text("print('hi')\n")
+    own = PipelineConfig.model_validate(
+        {"input": {"s3_uri": "s3://your-bucket/data/"}, "processing": {"source_dir": str(tmp_path), "entry_point": "preprocess.py"}}
+    )
+    assert job_name(own) == "$$.Execution.Name" and job_name(PipelineConfig()) == "$.dataset.job_name"

@@ -20,11 +20,13 @@ The documented minimum that ``pipeline-tools verify-iam`` checks these against l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .statements import Arns, Statement, merge_statements
 
 __all__ = [
-    "Arns", "Statement", "key_policy", "lambda_statements", "model_statements", "sagemaker_statements", "state_machine_statements",
-    "trust_statement",
+    "Arns", "DataLayout", "Statement", "key_policy", "lambda_statements", "model_statements", "sagemaker_statements",
+    "state_machine_statements", "trust_statement",
 ]
 
 
@@ -45,9 +47,45 @@ XRAY_STATE_MACHINE_ACTIONS = [
     "xray:PutTraceSegments",
 ]
 XRAY_LAMBDA_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-# Prefixes the SageMaker jobs list (S3DataType S3Prefix): code/<sha>/transform.py,
-# runs/<execution>/input/raw.csv and runs/<execution>/train/.
-SAGEMAKER_LISTED_PREFIXES = ("code/*", "runs/*/input/*", "runs/*/train/*")
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """Where the jobs read and write in S3, from the config: what the SageMaker role is scoped to.
+
+    In the pipeline's bucket: the code (``code/<hash>/``), the generated dataset
+    (``runs/<execution>/input/``) unless your data is elsewhere, one folder per processing output
+    (``runs/<execution>/<name>/``), the training channels (some of those outputs) and the models.
+    Your data (``[input]``): GetObject under its prefix, ListBucket with that ``s3:prefix``, and its
+    key through S3 when its objects are SSE-KMS encrypted."""
+
+    generated_input: bool = True
+    outputs: tuple[str, ...] = ("train",)
+    channels: tuple[str, ...] = ("train",)
+    batch_transform: bool = False
+    input_bucket_arn: str | None = None
+    input_prefix: str = ""
+    input_kms_key_arn: str | None = None
+
+    @classmethod
+    def of(cls, config, partition: str) -> "DataLayout":
+        data = config.input
+        return cls(
+            generated_input=config.generates_dataset,
+            outputs=tuple(config.processing_outputs),
+            channels=tuple(config.training_channels),
+            batch_transform=config.batch_transform.enabled,
+            input_bucket_arn=f"arn:{partition}:s3:::{data.bucket}" if data else None,
+            input_prefix=data.prefix if data else "",
+            input_kms_key_arn=data.kms_key_arn if data else None,
+        )
+
+    def listed_prefixes(self) -> list[str]:
+        """The prefixes of the pipeline's bucket the jobs list (S3Prefix inputs list their S3Uri's prefix):
+        the code (``code/<sha>/transform.py`` or ``code/<hash>/sourcedir.tar.gz``), raw.csv, each channel."""
+        prefixes = ["code/*"] + (["runs/*/input/*"] if self.generated_input else [])
+        prefixes += [f"runs/*/{channel}/*" for channel in self.channels]
+        return prefixes  # the transform input's runs/*/holdout/* is the model's role's (model_statements)
 
 
 def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing: bool = True) -> list[Statement]:
@@ -62,17 +100,32 @@ def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing
     return statements
 
 
-def sagemaker_statements(arns: Arns, *, batch_transform: bool = False) -> list[Statement]:
-    """The jobs' role: processing reads transform.py and raw.csv and writes train/ (and, with the batch
-    transform stage, holdout/); training reads train/ and writes models/. The batch transform runs as
-    the model's own role (:func:`model_statements`)."""
+def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[Statement]:
+    """The jobs' role: processing reads its code and its data (raw.csv, or your [input] prefix) and writes
+    its outputs (with the batch transform stage, holdout/ too); training reads its channels (and, in
+    script mode, its code) and writes models/. The batch transform runs as the model's own role
+    (:func:`model_statements`)."""
+    layout = layout or DataLayout()
     bucket = arns.bucket_arn
     log_groups = [arns.service_arn("logs", f"log-group:/aws/sagemaker/{kind}") for kind in ("ProcessingJobs", "TrainingJobs")]
-    reads = [f"{bucket}/code/*", f"{bucket}/runs/*/input/*", f"{bucket}/runs/*/train/*"]
-    writes = [f"{bucket}/runs/*/train/*", f"{bucket}/runs/*/models/*"]
-    if batch_transform:
-        writes += [f"{bucket}/runs/*/holdout/*"]
-    return _job_statements(arns, reads, writes, list(SAGEMAKER_LISTED_PREFIXES), log_groups, arns.ecr_repositories)
+    reads = [f"{bucket}/code/*"] + ([f"{bucket}/runs/*/input/*"] if layout.generated_input else [])
+    reads += [f"{bucket}/runs/*/{channel}/*" for channel in layout.channels]
+    writes = [f"{bucket}/runs/*/{output}/*" for output in layout.outputs] + [f"{bucket}/runs/*/models/*"]
+    statements = _job_statements(arns, reads, _unique(writes), layout.listed_prefixes(), log_groups, arns.ecr_repositories)
+    if layout.input_bucket_arn:
+        # Your data: the processing input lists and reads everything under the prefix (an execution may
+        # read a location under it: `run --input`), nothing else of that bucket.
+        statements[3:3] = [
+            Statement("ReadYourData", ["s3:GetObject"], [f"{layout.input_bucket_arn}/{layout.input_prefix}*"]),
+            Statement("ListYourData", ["s3:ListBucket"], [layout.input_bucket_arn], [("StringLike", "s3:prefix", [f"{layout.input_prefix}*"])]),
+        ]
+    if layout.input_kms_key_arn:
+        # Your bucket's key: decrypt only, only through S3 (the jobs never write there).
+        statements.append(Statement(
+            "DecryptYourData", ["kms:Decrypt"], [layout.input_kms_key_arn],
+            [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
+        ))
+    return statements
 
 
 def model_statements(arns: Arns, image_repositories: list[str]) -> list[Statement]:
@@ -99,7 +152,7 @@ def _job_statements(arns: Arns, reads: list[str], writes: list[str], listed: lis
     statements = [
         Statement("ReadPipelineData", ["s3:GetObject"], reads),
         Statement("WritePipelineOutputs", ["s3:PutObject"], writes),
-        # S3Prefix inputs list the prefix of their S3Uri: transform.py's, raw.csv's, train/'s (holdout/features/).
+        # S3Prefix inputs list the prefix of their S3Uri: the code's, raw.csv's, each channel's (holdout/features/).
         Statement("ListPipelineData", ["s3:ListBucket"], [arns.bucket_arn], [("StringLike", "s3:prefix", listed)]),
         Statement(
             "WriteJobLogs",
@@ -122,6 +175,10 @@ def _job_statements(arns: Arns, reads: list[str], writes: list[str], listed: lis
     if arns.kms_key_arn:
         statements.append(_use_data_key(arns))
     return statements
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def _use_data_key(arns: Arns) -> Statement:
@@ -250,19 +307,20 @@ LOGS_KEY_ACTIONS = ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:Genera
 LOGS_ENCRYPTION_CONTEXT_KEY = "kms:EncryptionContext:aws:logs:arn"
 
 
-def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str]) -> dict:
+def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str], *, lambda_function: bool = True) -> dict:
     """The key policy of the stack's own key, as an IAM JSON policy document.
 
     * The account administers the key (no data use from this statement), so IAM policies can
       manage it and it can never become unmanageable (KMS's lockout safety check).
     * Principals of the account may encrypt and decrypt with it only through S3 and Lambda in this
-      region, and only where their own IAM policies allow it too: the stack's roles (whose policies
-      carry the same kms:ViaService condition), Terraform and ``pipeline-tools run`` reading a model.
-    * ...and through CloudWatch Logs, for this stack's two log groups only: CloudWatch Logs uses the
+      region (through S3 only when the stack has no Lambda: your data in S3), and only where their
+      own IAM policies allow it too: the stack's roles (whose policies carry the same kms:ViaService
+      condition), Terraform and ``pipeline-tools run`` reading a model.
+    * ...and through CloudWatch Logs, for this stack's log groups only: CloudWatch Logs uses the
       caller's permissions to create them (Terraform), write them (the Lambda role) and read them
       (``pipeline-tools logs``).
     * Principals of the account may create grants on it only for AWS resources (Lambda's grant for
-      the function's environment).
+      the function's environment; no grants without the function).
     * CloudWatch Logs may use it for this stack's two log groups only (the encryption context
       condition AWS documents for log group encryption).
 
@@ -288,7 +346,7 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
                 "Resource": "*",
                 "Condition": {
                     "StringEquals": {
-                        "kms:ViaService": [f"s3.{region}.{dns_suffix}", f"lambda.{region}.{dns_suffix}"],
+                        "kms:ViaService": [f"s3.{region}.{dns_suffix}"] + ([f"lambda.{region}.{dns_suffix}"] if lambda_function else []),
                         "kms:CallerAccount": account,
                     }
                 },
@@ -304,14 +362,15 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
                     "ArnEquals": {LOGS_ENCRYPTION_CONTEXT_KEY: log_group_arns},
                 },
             },
-            {
+            *([{
+                # Only a function's environment needs a grant (without a Lambda, no grant at all).
                 "Sid": "GrantsForAwsResourcesOnly",
                 "Effect": "Allow",
                 "Principal": {"AWS": root},
                 "Action": KEY_GRANT_ACTIONS,
                 "Resource": "*",
                 "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            },
+            }] if lambda_function else []),
             {
                 "Sid": "CloudWatchLogsForThePipelineLogGroups",
                 "Effect": "Allow",

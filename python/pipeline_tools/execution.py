@@ -37,17 +37,28 @@ TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
 # the pipeline's state machine logs to CloudWatch Logs. The jobs' name is the pipeline's business
 # (Generate dataset derives a valid SageMaker name where this one is not: definition.JOB_NAME).
 _NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# SageMaker job names: "Maximum length of 63. Pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-TrainingJobName).
+_SAGEMAKER_NAME = re.compile(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,62}")
 
 
 def new_execution_name() -> str:
     return f"run-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def check_execution_name(name: str) -> str:
+def check_execution_name(name: str, *, names_its_jobs: bool = True) -> str:
+    """``name`` if Step Functions logs an execution of that name to CloudWatch Logs and, for a pipeline
+    that does not name its jobs itself (``names_its_jobs=False``: no Generate dataset function, your
+    data in S3), SageMaker accepts it as the jobs' name (definition.job_name)."""
     if not _NAME.fullmatch(name):
         raise UsageError(
             f"execution name {name!r} is not one Step Functions logs to CloudWatch Logs",
             "use 1-80 letters, digits, hyphens and underscores",
+        )
+    if not names_its_jobs and not _SAGEMAKER_NAME.fullmatch(name):
+        raise UsageError(
+            f"execution name {name!r} cannot name SageMaker jobs (this pipeline's jobs take the execution's name)",
+            "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit",
         )
     return name
 

@@ -23,6 +23,9 @@ class DefinitionRefs:
     sagemaker_role_arn: str
     transform_key: str
     partition: str = "aws"  # arn:<partition>:states:::... (a Terraform reference when synthesized)
+    region: str = ""  # the stack's region (script mode's sagemaker_region)
+    processing_code: str | None = None  # your processing code: its S3 prefix code/<hash>/ (sourcedir.tar.gz, runproc.sh)
+    training_code: str | None = None  # script mode: your training code's prefix code/<hash>/ (sourcedir.tar.gz)
     model_role_arn: str | None = None  # the role CreateModel passes (the batch transform stage's own)
 
     def integration(self, service: str, api: str) -> str:

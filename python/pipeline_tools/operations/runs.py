@@ -46,7 +46,7 @@ def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Pa
     config = read_config(config_path)
     clients = Clients.for_target(target, config.region)
     machine_arn = find_state_machine(clients, config)
-    name = check_execution_name(name or new_execution_name())
+    name = check_execution_name(name or new_execution_name(), names_its_jobs=config.generates_dataset)
     execution_input = {"rows": rows} if rows else {}
     started = _start(clients, machine_arn, name, json.dumps(execution_input))
     arn = started["executionArn"]
