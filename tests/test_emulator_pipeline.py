@@ -174,7 +174,8 @@ def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tm
     print(f"5,000-row pipeline execution: {elapsed:.1f} s")
 
     output = json.loads(described["output"])
-    assert output["dataset"] == {"s3_uri": f"s3://{BUCKET}/runs/run-5000/input/raw.csv", "rows": 5000}
+    # run-5000 is a name SageMaker accepts, so the jobs take it (Generate dataset's job_name, issue 21)
+    assert output["dataset"] == {"s3_uri": f"s3://{BUCKET}/runs/run-5000/input/raw.csv", "rows": 5000, "job_name": "run-5000"}
     assert output["processing"]["ProcessingJobStatus"] == "Completed"
     model_uri = output["training"]["ModelArtifacts"]["S3ModelArtifacts"]
     assert model_uri == f"s3://{BUCKET}/runs/run-5000/models/run-5000/output/model.tar.gz"
