@@ -126,6 +126,8 @@ class MlPipeline(Construct):
             ),
             kms_key_arn=kms_key_arn,
             dns_suffix=env.dns_suffix,
+            subnet_ids=tuple(config.network.subnet_ids) if config.network else (),
+            security_group_ids=tuple(config.network.security_group_ids) if config.network else (),
         )
         if dataset:
             dataset.wait_for(roles.attach("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns)))
@@ -144,6 +146,7 @@ class MlPipeline(Construct):
             region=env.region,
             processing_code=self.code_prefixes.get("processing"),
             training_code=self.code_prefixes.get("training"),
+            kms_key_arn=kms_key_arn,
             model_role_arn=self.model_role.arn if self.model_role is not None else None,
         )
         state_machine_policy = roles.attach(

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from .statements import Arns, Statement, merge_statements
 
 __all__ = [
-    "Arns", "DataLayout", "Statement", "key_policy", "lambda_statements", "model_statements", "sagemaker_statements",
-    "state_machine_statements", "trust_statement",
+    "Arns", "DataLayout", "Statement", "job_key_statements", "key_policy", "lambda_statements", "model_statements",
+    "network_interface_statements", "sagemaker_statements", "state_machine_statements", "trust_statement",
 ]
 
 
@@ -125,7 +125,7 @@ def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[S
             "DecryptYourData", ["kms:Decrypt"], [layout.input_kms_key_arn],
             [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
         ))
-    return statements
+    return statements + job_key_statements(arns) + network_interface_statements(arns, "Job")
 
 
 def model_statements(arns: Arns, image_repositories: list[str]) -> list[Statement]:
@@ -144,7 +144,7 @@ def model_statements(arns: Arns, image_repositories: list[str]) -> list[Statemen
         listed=["runs/*/holdout/*"],
         log_groups=[arns.service_arn("logs", "log-group:/aws/sagemaker/TransformJobs")],
         repositories=image_repositories,
-    )
+    ) + job_key_statements(arns) + network_interface_statements(arns, "Job")  # its transform job's output and volume keys, its VPC
 
 
 def _job_statements(arns: Arns, reads: list[str], writes: list[str], listed: list[str], log_groups: list[str], repositories: list[str]) -> list[Statement]:
@@ -222,7 +222,7 @@ def lambda_statements(arns: Arns) -> list[Statement]:
                 ],
             )
         )
-    return statements
+    return statements + network_interface_statements(arns, "Function")
 
 
 def trust_statement(service: str, account: str | None, source_arns: list[str] | None = None) -> dict:
@@ -277,7 +277,8 @@ KEY_ADMIN_ACTIONS = [
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
-# Grants only for AWS resources: Lambda creates a grant on the key with the deployer's permissions when
+# Grants only for AWS resources: SageMaker creates one for each job's volume (VolumeKmsKeyId, with the
+# job role's kms:CreateGrant: job_key_statements) and Lambda creates a grant on the key with the deployer's permissions when
 # a function's environment is encrypted with it (its answer without them: "Lambda was unable to
 # configure access to your environment variables because the KMS key is invalid for CreateGrant",
 # github.com/hashicorp/terraform-provider-aws/issues/4633). kms:GrantIsForAWSResource "allows
@@ -320,7 +321,7 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
       caller's permissions to create them (Terraform), write them (the Lambda role) and read them
       (``pipeline-tools logs``).
     * Principals of the account may create grants on it only for AWS resources (Lambda's grant for
-      the function's environment; no grants without the function).
+      the function's environment, SageMaker's for the jobs' volumes).
     * CloudWatch Logs may use it for this stack's two log groups only (the encryption context
       condition AWS documents for log group encryption).
 
@@ -362,15 +363,14 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
                     "ArnEquals": {LOGS_ENCRYPTION_CONTEXT_KEY: log_group_arns},
                 },
             },
-            *([{
-                # Only a function's environment needs a grant (without a Lambda, no grant at all).
+            {
                 "Sid": "GrantsForAwsResourcesOnly",
                 "Effect": "Allow",
                 "Principal": {"AWS": root},
                 "Action": KEY_GRANT_ACTIONS,
                 "Resource": "*",
                 "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
-            }] if lambda_function else []),
+            },
             {
                 "Sid": "CloudWatchLogsForThePipelineLogGroups",
                 "Effect": "Allow",
@@ -381,3 +381,69 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
             },
         ],
     }
+
+
+# -- jobs locked down as the stack (job_security.py): their volume and output keys, their VPC ------------
+
+
+def job_key_statements(arns: Arns) -> list[Statement]:
+    """What the jobs' role needs for the stack's key beyond reading and writing SSE-KMS objects
+    (``UseDataKey``), per SageMaker's execution role page
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html, CreateProcessingJob and
+    CreateTrainingJob): "If you specify a KMS key in the output configuration ..., add ``kms:Encrypt``"
+    (the key encrypts "the model artifacts at rest using Amazon S3 server-side encryption",
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html: through S3 only,
+    as the key policy allows), and "If you specify a volume KMS key in the resource configuration ...,
+    add ``kms:CreateGrant``", for the AWS resource that holds the volume only (``kms:GrantIsForAWSResource``,
+    as SageMaker's own key policy for volume keys writes it:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/sms-security-kms-permissions.html;
+    https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource)."""
+    if not arns.kms_key_arn:
+        return []
+    return [
+        Statement(
+            "EncryptJobOutputs", ["kms:Encrypt"], [arns.kms_key_arn],
+            [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
+        ),
+        Statement(
+            "GrantJobVolumes", ["kms:CreateGrant"], [arns.kms_key_arn],
+            [("Bool", "kms:GrantIsForAWSResource", ["true"])],
+        ),
+    ]
+
+
+def network_interface_statements(arns: Arns, owner: str) -> list[Statement]:
+    """With ``[network]``: the network interfaces a VPC Lambda ("Function") or SageMaker job or model
+    ("Job") needs in the stack's subnets, as narrow as EC2 allows.
+
+    * ``ec2:CreateNetworkInterface`` is authorized on the new interface, its subnet and its security
+      groups (EC2's service authorization reference, ``CreateNetworkInterface``:
+      https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html), so it is
+      granted on the stack's subnets and security groups only.
+    * The actions on an existing interface (delete, permissions, private addresses) carry
+      ``ec2:Subnet`` (the ARN of its subnet, a condition key of the ``network-interface`` resource in
+      that reference): interfaces in the stack's subnets only. Lambda: "If you don't specify a resource
+      ID for DeleteNetworkInterface ..., include all resource IDs" (``network-interface/*``).
+    * ``Describe*`` support no resource-level permissions: ``*`` (Lambda: "ec2:DescribeNetworkInterfaces
+      - This action only works if it's allowed on all resources").
+
+    The actions: Lambda's list (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html,
+    the managed policy AWSLambdaVPCAccessExecutionRole v3); SageMaker's "If you specify a private VPC for
+    your ... job, add the following permissions" (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html)."""
+    if not arns.subnet_ids:
+        return []
+    ec2 = lambda resource: arns.service_arn("ec2", resource)  # noqa: E731
+    subnets = [ec2(f"subnet/{subnet}") for subnet in arns.subnet_ids]
+    groups = [ec2(f"security-group/{group}") for group in arns.security_group_ids]
+    interfaces = ec2("network-interface/*")
+    if owner == "Function":
+        manage = ["ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"]
+        describe = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+    else:
+        manage = ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"]
+        describe = ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]
+    return [
+        Statement(f"Create{owner}NetworkInterfaces", ["ec2:CreateNetworkInterface"], [*subnets, *groups, interfaces]),
+        Statement(f"Manage{owner}NetworkInterfaces", manage, [interfaces], [("ArnEquals", "ec2:Subnet", subnets)]),
+        Statement(f"Describe{owner}Network", describe, ["*"]),
+    ]

@@ -228,3 +228,75 @@ def describe(directory: Path) -> dict:
         return json.loads((directory / MARKER).read_text())
     except (OSError, ValueError):
         return {}
+
+
+# -- your requirements.txt, on top of an image -------------------------------------------------------
+# SageMaker installs a code folder's requirements.txt into the job's container before your script
+# runs (the training toolkit: sagemaker-training-toolkit entry_point.install -> modules.install_requirements;
+# processing: the SDK's FrameworkProcessor runproc.sh, `python -m pip install -r requirements.txt`).
+# Here an environment per (image environment, requirements) sits on top of the image's: its own
+# site-packages (with pip, from ensurepip, offline) first, then the image's through a .pth file, so
+# your pins win and everything else is the image's. Built once, like the image's (lock, temporary
+# directory renamed into place), under <cache>/<image env>-req-<hash of the requirements>/.
+REQUIREMENTS_MARKER = "requirements.json"
+
+
+def requirements_directory(image: Image, requirements: str) -> Path:
+    digest = hashlib.sha256(requirements.replace("\r\n", "\n").strip().encode()).hexdigest()[:12]
+    return cache_root() / f"{image.directory().name}-req-{digest}"
+
+
+def ensure_requirements(image: Image, requirements: str, log: Callable[[str], None] | None = None) -> Path:
+    """The interpreter of an environment with ``requirements`` (a requirements.txt's text) installed on
+    top of ``image``'s, built first when there is none. Raises :class:`ImageEnvironmentError`."""
+    base = ensure(image, log)
+    directory = requirements_directory(image, requirements)
+    if (directory / REQUIREMENTS_MARKER).is_file():
+        return python_of(directory)
+    log = log or _stderr
+    root = directory.parent
+    with open(root / f"{directory.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if (directory / REQUIREMENTS_MARKER).is_file():
+                return python_of(directory)
+            log(f"installing requirements.txt on top of image {image.label} once, in {directory} ...")
+            started = time.monotonic()
+            staging = root / f".{directory.name}.building-{os.getpid()}-{threading.get_ident()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                venv.EnvBuilder(with_pip=True, symlinks=True, clear=True).create(staging)
+                site = next((staging / "lib").glob("python*/site-packages"))
+                image_site = next((base.parent.parent / "lib").glob("python*/site-packages"))
+                (site / "_sagemaker_image.pth").write_text(f"{image_site}\n")
+                (staging / "requirements.txt").write_text(requirements)
+                build_log = staging / "build.log"
+                with open(build_log, "wb") as out:
+                    result = subprocess.run(
+                        [str(python_of(staging)), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+                         "--no-warn-script-location", "-r", str(staging / "requirements.txt")],
+                        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        env={**os.environ, "PIP_REQUIRE_VIRTUALENV": "0"},
+                    )
+                if result.returncode != 0:
+                    errors = [line for line in build_log.read_text(errors="replace").splitlines() if line.startswith("ERROR")]
+                    kept = root / f"{directory.name}.failed-build.log"
+                    shutil.copyfile(build_log, kept)
+                    raise ImageEnvironmentError(
+                        f"could not install requirements.txt on top of image {image.label}: "
+                        f"{errors[-1] if errors else f'pip exited {result.returncode}'} (pip's output: {kept})"
+                    )
+                seconds = time.monotonic() - started
+                (staging / REQUIREMENTS_MARKER).write_text(json.dumps({
+                    "image": image.label, "image_environment": str(base.parent.parent), "requirements": requirements,
+                    "built_seconds": round(seconds, 1),
+                }, indent=2))
+                if directory.exists():
+                    shutil.rmtree(directory)
+                os.rename(staging, directory)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            log(f"installed requirements.txt on top of image {image.label} in {seconds:.1f} s: {directory}")
+            return python_of(directory)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

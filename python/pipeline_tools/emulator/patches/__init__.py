@@ -18,6 +18,7 @@ MODULES = (
     "sfn_unicode_escapes",  # \uXXXX in a definition means the character (state names)
     "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
     "sagemaker_jobs",  # processing and training jobs that really run
+    "sagemaker_model_isolation",  # CreateModel keeps EnableNetworkIsolation (DescribeModel answers it)
     "sagemaker_model_role",  # CreateModel assumes the model's role (trust evaluated, IAM enforcement on)
     "sagemaker_names",  # job and model names outside SageMaker's pattern are refused, in its words
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
