@@ -47,7 +47,6 @@ from ..authz import enforce
 from ..authz.resolve import Authorization, RequestFacts, UnresolvedOperation
 from ..request_context import secure_transport
 
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 class Rejected(Exception):
@@ -110,18 +109,9 @@ GAP_STATUS = 501
 
 
 def _credentials(response: Any) -> tuple[str | None, str | None]:
-    headers = response.headers
-    authorization = headers.get("Authorization") or ""
-    match = _CREDENTIAL.search(authorization)
-    token = headers.get("X-Amz-Security-Token")
-    if match:
-        return match.group(1), token
-    query = response.querystring or {}
-    credential = (query.get("X-Amz-Credential") or [None])[0]
-    if credential:
-        token = token or (query.get("X-Amz-Security-Token") or [None])[0]
-        return credential.split("/", 1)[0], token
-    return None, token
+    from .accounts import credentials
+
+    return credentials(response.headers, response.querystring)
 
 
 def _facts(response: Any) -> RequestFacts:
@@ -174,12 +164,12 @@ def check_normal(response: Any) -> enforce.Caller:
     service = _service_of(response)
     if service == "logs" and response._get_action() in LOG_KEY_OPERATIONS:
         _check_log_group_key(response)
-    if caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES:
-        return caller  # the root: nothing to evaluate, nothing to parse
+    if caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES and service != "sts":
+        return caller  # the root: nothing to evaluate, nothing to parse (sts: it may assume another account's role)
     operation = response._get_action()
     try:
         params = _params(response, operation)
-        enforce.authorize_request(caller, service, operation, params, _facts(response), fallback_resource=_kms_fallback(params))
+        enforce.authorize_request(caller, service, operation, params, _facts(response), fallback_resource=_kms_fallback(params, caller))
     except enforce.Denied as denial:
         raise _rejection(response, "AccessDenied", denial.decision.message(), denied=True) from None
     except UnresolvedOperation as gap:
@@ -205,8 +195,9 @@ def _check_log_group_key(response: Any) -> None:
     key, group = params.get("kmsKeyId"), params.get("logGroupName")
     if not key or not group:
         return
-    key_arn = _key_arn(str(key))
-    group_arn = enforce.ACCOUNT.arn("logs", f"log-group:{group}")
+    account = enforce.account_context(enforce.caller_for(*_credentials(response)))
+    key_arn = _key_arn(str(key), account)
+    group_arn = account.arn("logs", f"log-group:{group}")
     refused = f"The specified KMS key does not exist or is not allowed to be used with Arn '{group_arn}'"
     if key_arn is None:
         raise _json_error("AccessDeniedException", refused, 400)
@@ -223,14 +214,14 @@ def _check_log_group_key(response: Any) -> None:
             raise _json_error("AccessDeniedException", refused, 400)
 
 
-def _kms_fallback(params: dict[str, Any]) -> str:
+def _kms_fallback(params: dict[str, Any], caller: enforce.Caller) -> str:
     key = params.get("KeyId") or params.get("TargetKeyId")
     if not key:
         return "*"
     key = str(key)
     if key.startswith("arn:"):
         return key
-    return enforce.ACCOUNT.arn("kms", f"key/{key}") if not key.startswith("alias/") else "*"
+    return enforce.account_context(caller).arn("kms", f"key/{key}") if not key.startswith("alias/") else "*"
 
 
 # ---- S3 ----------------------------------------------------------------------------------------
@@ -285,30 +276,40 @@ def _s3_message(decision: Any) -> str:
     return text.replace(f"on resource: {resource}", f'on resource: "{resource}"', 1)
 
 
-def _key_arn(reference: str) -> str | None:
-    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key)."""
+def _key_arn(reference: str, account: Any) -> str | None:
+    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key). Anything
+    but a key ARN is looked up in ``account``, the requester's: "If the KMS key doesn't exist in
+    the same account that's issuing the command, you must use the full Key ARN not the Key ID"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, SSEKMSKeyId); "If you use
+    a KMS key alias instead, then KMS resolves the key within the requester's account"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html)."""
     if reference.startswith("arn:") and ":key/" in reference:
         return reference
     from moto.kms.models import kms_backends
 
-    backend = kms_backends[enforce.ACCOUNT.account][enforce.ACCOUNT.region]
+    backend = kms_backends[account.account][account.region]
     try:
         key_id = backend.any_id_to_key_id(reference)
     except Exception:  # noqa: BLE001 - an unknown key: S3 answers the request with its own error
         return None
-    return enforce.ACCOUNT.arn("kms", f"key/{key_id}") if key_id else None
+    return account.arn("kms", f"key/{key_id}") if key_id else None
 
 
-def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None, key_name: str | None) -> list[Authorization]:
-    """The KMS use S3 makes for the caller on an SSE-KMS object."""
+def _kms_for_s3(caller: enforce.Caller, operation: str, params: dict[str, Any], bucket_name: str | None, key_name: str | None) -> list[Authorization]:
+    """The KMS use S3 makes for the caller on an SSE-KMS object (in the bucket owner's account:
+    the caller may be in another one)."""
     if not bucket_name:
         return []
     from moto.s3.models import s3_backends
 
-    backend = s3_backends[enforce.ACCOUNT.account]["aws"]
+    owner = enforce.bucket_owner(bucket_name)
+    if owner is None:
+        return []
+    backend = s3_backends[owner]["aws"]
     bucket = backend.buckets.get(bucket_name)
     if bucket is None:
         return []
+    account = enforce.account_context(caller)
     writes = operation in ("PutObject", "CreateMultipartUpload", "CopyObject")
     reads = operation in ("GetObject", "HeadObject", "CopyObject")
     # "To perform a multipart upload with encryption using an AWS KMS key, the requester must have
@@ -337,13 +338,14 @@ def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None,
         if operation == "CopyObject":
             text = str(params.get("CopySource", "")).lstrip("/").split("?", 1)[0]
             source_bucket, _, source_key = text.partition("/")
-        source = backend.buckets.get(source_bucket) if source_bucket else None
+        source_owner = enforce.bucket_owner(source_bucket) if source_bucket else None
+        source = s3_backends[source_owner]["aws"].buckets.get(source_bucket) if source_owner else None
         obj = source.keys.get(source_key) if source is not None and source_key else None
         if obj is not None and getattr(obj, "encryption", None) == "aws:kms" and getattr(obj, "kms_key_id", None):
             needed.append(("kms:Decrypt", obj.kms_key_id, bool(getattr(obj, "bucket_key_enabled", False))))
     out = []
     for action, reference, bucket_key in needed:
-        arn = _key_arn(str(reference))
+        arn = _key_arn(str(reference), account)
         if arn is None:
             continue
         context_arn = f"arn:aws:s3:::{bucket_name}" if bucket_key else f"arn:aws:s3:::{bucket_name}/{key_name}"
@@ -352,11 +354,11 @@ def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None,
                 action,
                 arn,
                 {
-                    "kms:ViaService": f"s3.{enforce.ACCOUNT.region}.amazonaws.com",
-                    "kms:CallerAccount": enforce.ACCOUNT.account,
+                    "kms:ViaService": f"s3.{account.region}.amazonaws.com",
+                    "kms:CallerAccount": account.account,
                     "kms:EncryptionContext:aws:s3:arn": context_arn,
                     "kms:EncryptionContextKeys": ["aws:s3:arn"],
-                    "aws:RequestedRegion": enforce.ACCOUNT.region,
+                    "aws:RequestedRegion": account.region,
                 },
             )
         )
@@ -376,7 +378,7 @@ def check_s3(response: Any, bucket_name: str | None, key_name: str | None) -> en
     fallback = f"arn:aws:s3:::{bucket_name}/{key_name}" if key_name else (f"arn:aws:s3:::{bucket_name}" if bucket_name else "*")
     try:
         enforce.authorize_request(caller, "s3", operation, params, _facts(response), fallback_resource=fallback)
-        kms = _kms_for_s3(operation, params, bucket_name, key_name)
+        kms = _kms_for_s3(caller, operation, params, bucket_name, key_name)
         if kms:
             enforce.authorize_all(caller, kms, execution_arn=enforce.execution_of(caller.access_key), via="s3 for the caller")
     except enforce.Denied as denial:
