@@ -158,12 +158,6 @@ def arn_segments(text: str) -> list[str]:
     return parts
 
 
-def split_arn(text: str) -> list[str] | None:
-    """The six parts of an ARN; None if ``text`` is not one."""
-    parts = arn_segments(text)
-    return parts if len(parts) == 6 and parts[0] == "arn" else None
-
-
 def _arn_pattern(pattern: str) -> list[str]:
     """A Resource (or Arn* condition value) checked as IAM accepts it: ``*`` or ``arn:`` with a
     service segment free of wildcards ("Resource vendor must be fully qualified and cannot contain

@@ -121,7 +121,7 @@ class Principal:
             ids.add(self.role_arn)
         return ids
 
-    def match(self, element: Any, *, not_principal: bool = False) -> PrincipalMatch:
+    def match(self, element: Any) -> PrincipalMatch:
         """How a statement's Principal element covers this principal."""
         if element == "*":
             return PrincipalMatch.DIRECT
