@@ -1,0 +1,255 @@
+"""The durable journal (python/pipeline_tools/emulator/durable.py) in-process, at its edges: what a
+record is, when one is written and made durable, what a torn or corrupt tail does on restore (and
+that a second restart still finds what was written after the first), when the journal is compacted,
+the header and the lock. tests/test_durable.py drives the same journal through a real server;
+these run in a second and pin the narrow behaviours (issue 26)."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import types
+import zlib
+from pathlib import Path
+
+import pytest
+
+from pipeline_tools.emulator import durable
+from pipeline_tools.errors import EnvironmentProblem
+
+ACCOUNT = "555555555555"  # an account nothing else in the test process uses
+
+
+@pytest.fixture
+def s3():
+    from moto.s3.models import s3_backends
+
+    s3_backends[ACCOUNT].clear()
+    yield s3_backends
+    for name in list(s3_backends[ACCOUNT]["aws"].buckets):
+        s3_backends.bucket_accounts.pop(name, None)
+    s3_backends[ACCOUNT].clear()
+
+
+def buckets(s3) -> list[str]:
+    return sorted(dict.get(s3[ACCOUNT], "aws").buckets) if dict.get(s3[ACCOUNT], "aws") is not None else []
+
+
+def forget(s3) -> None:
+    """What a fresh server process starts with: no S3 state for the account."""
+    for name in buckets(s3):
+        s3.bucket_accounts.pop(name, None)
+    s3[ACCOUNT].clear()
+
+
+def reopen(tmp_path: Path, s3) -> tuple[durable.Store, dict]:
+    forget(s3)
+    store = durable.Store(tmp_path)
+    return store, store.open()
+
+
+def records(path: Path) -> list[tuple[int, int]]:
+    """(offset, length) of each whole record after the header; asserts nothing else follows."""
+    data = path.read_bytes()
+    offset, found = data.index(b"\n") + 1, []
+    while offset < len(data):
+        magic, length, crc = struct.unpack_from("<4sII", data, offset)
+        assert magic == b"PTJR" and zlib.crc32(data[offset + 12 : offset + 12 + length]) == crc
+        found.append((offset, length))
+        offset += 12 + length
+    assert offset == len(data)
+    return found
+
+
+def test_a_record_is_written_when_the_state_changed_and_is_durable_when_flush_returns(tmp_path, s3, monkeypatch):
+    store = durable.Store(tmp_path)
+    store.open()
+    journal = tmp_path / "emulator" / "journal"
+    synced: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(os.fstat(fd).st_size), real_fsync(fd)))
+    s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    assert store.flush(["s3"]) == 1
+    assert synced and synced[-1] == journal.stat().st_size  # fsynced with the record in it, before returning
+    synced.clear()
+    assert store.flush(["s3"]) == 0 and synced == []  # unchanged: nothing written, nothing synced
+    s3[ACCOUNT]["aws"].create_bucket("journal-b", "us-east-1")
+    assert store.flush(["s3"]) == 1 and synced[-1] == journal.stat().st_size
+    assert len([r for r in records(journal)]) == 2
+    assert store.costs()["request"]["flushes"] == 3 and store.costs()["request"]["bytes"] > 0
+    store.close()
+    store.close()  # twice is harmless
+    assert store.flush() == 0  # closed: nothing to write to
+
+
+def test_a_restart_restores_the_last_record_of_each_service(tmp_path, s3):
+    store = durable.Store(tmp_path)
+    store.open()
+    s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store.flush(["s3"])
+    s3[ACCOUNT]["aws"].create_bucket("journal-b", "us-east-1")
+    store.close()
+    store, report = reopen(tmp_path, s3)
+    assert buckets(s3) == ["journal-a", "journal-b"]
+    assert s3.bucket_accounts["journal-a"] == ("aws", ACCOUNT)  # S3's index over accounts, rebuilt
+    assert "moto.s3.models:S3Backend" in report["services"] and report["warnings"] == []
+    store.close()
+
+
+def _two_records(tmp_path, s3) -> tuple[Path, list[tuple[int, int]]]:
+    store = durable.Store(tmp_path)
+    store.open()
+    s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store.flush(["s3"])
+    s3[ACCOUNT]["aws"].create_bucket("journal-b", "us-east-1")
+    store.flush(["s3"])
+    store.close()
+    journal = tmp_path / "emulator" / "journal"
+    return journal, records(journal)
+
+
+def test_a_record_with_a_bad_checksum_ends_the_journal_and_the_previous_record_stands(tmp_path, s3):
+    journal, found = _two_records(tmp_path, s3)
+    data = bytearray(journal.read_bytes())
+    last_offset, last_length = found[-1]
+    data[last_offset + 12 + last_length // 2] ^= 0xFF  # one flipped bit in the payload: same length, wrong CRC
+    journal.write_bytes(bytes(data))
+    store, report = reopen(tmp_path, s3)
+    assert buckets(s3) == ["journal-a"]
+    (warning,) = report["warnings"]
+    assert f"ends in a record whose checksum does not match at byte {last_offset}" in warning
+    assert f"dropped {12 + last_length} bytes" in warning
+    assert journal.stat().st_size == last_offset  # cut right where the bad record began
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "tail, problem",
+    [
+        (b"PTJ", "a record header cut short (3 bytes)"),
+        (b"JUNK" + struct.pack("<II", 1, 0) + b"x", "bytes that are not a record"),
+        (b"PTJR" + struct.pack("<II", 1000, 0) + b"only part", "a record cut short (9 of 1000 bytes)"),
+    ],
+)
+def test_a_torn_tail_is_cut_before_anything_is_appended_so_a_second_restart_keeps_the_new_records(tmp_path, s3, tail, problem):
+    journal, found = _two_records(tmp_path, s3)
+    good = journal.stat().st_size
+    with open(journal, "ab") as handle:
+        handle.write(tail)
+    store, report = reopen(tmp_path, s3)
+    assert report["warnings"] == [
+        f"warning: the journal {journal} ends in {problem} at byte {good} (a write cut off by a crash); "
+        f"dropped {len(tail)} bytes, the state before that write is restored"
+    ]
+    assert journal.stat().st_size == good and buckets(s3) == ["journal-a", "journal-b"]
+    s3[ACCOUNT]["aws"].create_bucket("journal-c", "us-east-1")  # acknowledged after the first restart
+    store.flush(["s3"])
+    store.close()
+    store, report = reopen(tmp_path, s3)
+    assert report["warnings"] == [] and buckets(s3) == ["journal-a", "journal-b", "journal-c"]
+    store.close()
+
+
+def test_the_journal_is_compacted_once_it_is_past_four_times_what_is_live(tmp_path, s3, monkeypatch):
+    monkeypatch.setenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", "1")
+    store = durable.Store(tmp_path)
+    store.open()
+    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    journal = tmp_path / "emulator" / "journal"
+    sizes = []
+    for version in range(6):
+        bucket.pipeline_tools_version = f"v{version}"  # same size, new bytes: one record of the same length each
+        store.flush(["s3"])
+        sizes.append(journal.stat().st_size)
+    header = len(journal.read_bytes().split(b"\n", 1)[0]) + 1
+    record = sizes[1] - sizes[0]
+    assert record > header  # so 4 records (not 3) are the first to pass 4x one live record
+    assert sizes[:3] == [sizes[0], sizes[0] + record, sizes[0] + 2 * record]
+    assert sizes[3] < sizes[2]  # the fourth record made it header + 4 records > 4 x live: rewritten
+    store.close()
+    _, report = reopen(tmp_path, s3)
+    assert dict.get(s3[ACCOUNT], "aws").buckets["journal-a"].pipeline_tools_version == "v5"
+
+
+def test_a_small_journal_is_not_compacted_below_the_floor(tmp_path, s3, monkeypatch):
+    monkeypatch.delenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", raising=False)
+    store = durable.Store(tmp_path)
+    store.open()
+    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    journal = tmp_path / "emulator" / "journal"
+    sizes = []
+    for version in range(6):
+        bucket.pipeline_tools_version = f"v{version}"
+        store.flush(["s3"])
+        sizes.append(journal.stat().st_size)
+    assert sizes == sorted(sizes) and len(set(sizes)) == 6  # only grows: under COMPACT_MIN_BYTES (8 MiB)
+    assert durable.COMPACT_MIN_BYTES == 8 << 20
+    store.close()
+
+
+def test_the_header_names_format_moto_and_python_and_anything_else_is_refused(tmp_path):
+    assert durable.read_header(tmp_path) is None
+    journal = tmp_path / "emulator" / "journal"
+    journal.parent.mkdir(parents=True)
+    journal.write_bytes(b"not a journal\n")
+    with pytest.raises(durable.IncompatibleState, match="is not a journal this version can read"):
+        durable.read_header(tmp_path)
+    journal.write_bytes(b"PTJOURNAL {broken\n")
+    with pytest.raises(durable.IncompatibleState, match="is not a journal this version can read"):
+        durable.read_header(tmp_path)
+    wanted = durable.expected_header()
+    journal.write_bytes(durable.MAGIC + json.dumps({**wanted, "created": 12.5}).encode() + b"\n")
+    assert durable.read_header(tmp_path)["moto"] == wanted["moto"] and durable.created_at(tmp_path) == 12.5
+    journal.write_bytes(durable.MAGIC + json.dumps({**wanted, "python": "2.7", "format": 0}).encode() + b"\n")
+    with pytest.raises(durable.IncompatibleState) as raised:
+        durable.read_header(tmp_path)
+    assert f"format 0 (this version: {durable.FORMAT}), python 2.7 (this version: {wanted['python']})" in str(raised.value)
+    assert raised.value.fix == durable.RESET_HINT
+
+
+def test_one_server_per_directory(tmp_path):
+    assert durable.holder(tmp_path) is None
+    handle = durable.acquire(tmp_path, 4242, 47145)
+    try:
+        assert durable.holder(tmp_path) == {"pid": 4242, "port": 47145}
+        with pytest.raises(EnvironmentProblem) as raised:
+            durable.acquire(tmp_path, 1, 2)
+        assert "held by emulator process 4242 (port 47145)" in str(raised.value)
+    finally:
+        handle.close()
+    assert durable.holder(tmp_path) is None  # released with its holder
+    assert durable.wipe(tmp_path) is True and durable.wipe(tmp_path) is False
+
+
+def _job(kind: str, status: str) -> types.SimpleNamespace:
+    job = types.SimpleNamespace(arn=f"arn:{kind}:{status}", failure_reason=None, last_modified_time=None)
+    setattr(job, f"{kind}_job_status", status)
+    if kind == "training":
+        job.secondary_status = status
+        job.secondary_status_transitions = [{"Status": "Training", "StartTime": 1}]
+    return job
+
+
+def test_jobs_running_when_the_emulator_died_end_saying_so():
+    import datetime
+
+    now = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
+    backend = types.SimpleNamespace(
+        processing_jobs={"a": _job("processing", "InProgress"), "b": _job("processing", "Completed")},
+        training_jobs={"c": _job("training", "Stopping")},
+        transform_jobs={"d": _job("transform", "InProgress")},
+    )
+    assert durable._end_jobs(backend, now) == ["arn:processing:InProgress", "arn:training:Stopping", "arn:transform:InProgress"]
+    a, b, c, d = backend.processing_jobs["a"], backend.processing_jobs["b"], backend.training_jobs["c"], backend.transform_jobs["d"]
+    assert (a.processing_job_status, b.processing_job_status, c.training_job_status, d.transform_job_status) == ("Failed", "Completed", "Stopped", "Failed")
+    assert a.failure_reason == (
+        "The local emulator stopped while this processing job ran (it was ended when the emulator restarted, "
+        "2026-11-28 12:00:00 UTC); nothing of it runs any more. Start it again."
+    )
+    assert b.failure_reason is None and a.processing_end_time == now and a.last_modified_time == now
+    assert c.secondary_status == "Stopped"
+    assert c.secondary_status_transitions == [
+        {"Status": "Training", "StartTime": 1, "EndTime": now},
+        {"Status": "Stopped", "StartTime": now, "EndTime": now, "StatusMessage": c.failure_reason},
+    ]

@@ -1,0 +1,130 @@
+"""The job runners' shared parts (python/pipeline_tools/emulator/jobs/common.py) at their limits:
+hosts and their shares of a channel in the documented order, and a job's hosts run, failed, stopped
+and timed out WHEN they should (issue 26: the runtime limit enforced ten times late passed every
+test, which only looked at final statuses). Real processes; timing asserted with tolerances."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline_tools.emulator.jobs import common
+from pipeline_tools.emulator.jobs.common import HostGroup, JobProcess, Outcome, distribute, host_names
+
+KEYS = [f"train/part-{i}.csv" for i in range(7)]
+
+
+def test_host_names_are_algo_1_to_n():
+    assert host_names(1) == ["algo-1"]
+    assert host_names(3) == ["algo-1", "algo-2", "algo-3"]
+    assert host_names("2") == ["algo-1", "algo-2"]
+    assert host_names(0) == ["algo-1"]  # at least one host
+
+
+def test_sharded_by_s3_key_deals_the_sorted_keys_round_robin():
+    shares = distribute(KEYS, host_names(3), "ShardedByS3Key")
+    assert shares == {
+        "algo-1": ["train/part-0.csv", "train/part-3.csv", "train/part-6.csv"],
+        "algo-2": ["train/part-1.csv", "train/part-4.csv"],
+        "algo-3": ["train/part-2.csv", "train/part-5.csv"],
+    }
+    assert distribute(KEYS[:2], host_names(3), "ShardedByS3Key") == {"algo-1": [KEYS[0]], "algo-2": [KEYS[1]], "algo-3": []}
+    assert distribute(KEYS, ["algo-1"], "ShardedByS3Key") == {"algo-1": KEYS}
+
+
+def test_fully_replicated_gives_every_host_every_key():
+    for distribution in (None, "FullyReplicated"):
+        shares = distribute(KEYS, host_names(2), distribution)
+        assert shares == {"algo-1": KEYS, "algo-2": KEYS}
+        shares["algo-1"].append("x")  # each host's list is its own
+        assert shares["algo-2"] == KEYS and KEYS[-1] != "x"
+
+
+def _hosts(tmp_path: Path, **programs: str) -> dict[str, JobProcess]:
+    hosts = {}
+    for host, program in programs.items():
+        log_dir = tmp_path / host
+        log_dir.mkdir()
+        hosts[host] = JobProcess([sys.executable, "-c", program], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, log_dir=log_dir).start()
+    return hosts
+
+
+SLEEP = "import time; time.sleep(60)"
+
+
+def test_the_runtime_limit_stops_every_host_on_time(tmp_path):
+    hosts = _hosts(tmp_path, **{"algo-1": SLEEP, "algo-2": SLEEP})
+    started = time.monotonic()
+    outcome = HostGroup(hosts).run(timeout=1.0, stop=threading.Event())
+    elapsed = time.monotonic() - started
+    assert outcome.kind == "timeout" and outcome.host is None and outcome.code is None
+    # Not before the limit, and within a loaded machine's tolerance after it (10x late is 10 s).
+    assert 1.0 <= outcome.seconds <= 2.5 and elapsed < 4.0, (outcome.seconds, elapsed)
+    assert all(p.process.poll() is not None for p in hosts.values())  # stopped, not left running
+
+
+def test_a_single_process_job_times_out_the_same_way(tmp_path):
+    (process,) = _hosts(tmp_path, **{"algo-1": SLEEP}).values()
+    started = time.monotonic()
+    assert process.run(timeout=0.5, stop=threading.Event()) == (None, "timeout")
+    assert 0.5 <= time.monotonic() - started < 3.0
+    assert process.process.poll() is not None
+
+
+def test_every_host_exiting_zero_completes_the_job(tmp_path):
+    hosts = _hosts(tmp_path, **{"algo-1": "print('one')", "algo-2": "import time; time.sleep(0.3)"})
+    outcome = HostGroup(hosts).run(timeout=30, stop=threading.Event())
+    assert (outcome.kind, outcome.code, outcome.host) == ("completed", 0, None)
+    assert outcome.seconds >= 0.3  # waited for the slower host
+    assert (tmp_path / "algo-1" / "stdout.log").read_text() == "one\n"
+    assert repr(outcome) == "Outcome('completed', host=None, code=0)"
+
+
+def test_the_first_host_to_fail_fails_the_job_and_the_others_are_stopped(tmp_path):
+    hosts = _hosts(tmp_path, **{"algo-1": SLEEP, "algo-2": "import sys; sys.stderr.write('boom'); sys.exit(3)"})
+    started = time.monotonic()
+    outcome = HostGroup(hosts).run(timeout=60, stop=threading.Event())
+    assert (outcome.kind, outcome.host, outcome.code) == ("failed", "algo-2", 3)
+    assert time.monotonic() - started < 10  # did not wait for algo-1's minute
+    assert hosts["algo-1"].process.poll() is not None
+    assert common.host_failure("algo-2", 3, tmp_path) == "AlgorithmError: exit code 3 on algo-2: boom"
+    assert common.host_failure("algo-1", -15, tmp_path) == "AlgorithmError: exit code -15 on algo-1: no output on stderr"
+    assert JobProcess([sys.executable, "-c", "raise SystemExit(4)"], cwd=tmp_path, env={}, log_dir=tmp_path / "algo-1").run(timeout=30, stop=threading.Event()) == (4, "")
+
+
+def test_a_stop_request_stops_every_host_promptly(tmp_path):
+    hosts = _hosts(tmp_path, **{"algo-1": SLEEP, "algo-2": SLEEP})
+    stop = threading.Event()
+    threading.Timer(0.5, stop.set).start()
+    outcome = HostGroup(hosts).run(timeout=60, stop=stop)
+    assert outcome.kind == "stopped" and 0.5 <= outcome.seconds < 3.0
+    assert all(p.process.poll() is not None for p in hosts.values())
+
+
+def test_the_runtime_limit_reason_names_the_kind_and_the_limit():
+    assert common.runtime_exceeded("training", 86400) == "MaxRuntimeExceeded: the training job exceeded MaxRuntimeInSeconds (86400 s) and was stopped"
+    assert common.runtime_exceeded("processing", 1.4) == "MaxRuntimeExceeded: the processing job exceeded MaxRuntimeInSeconds (1 s) and was stopped"
+
+
+def test_a_failure_reason_keeps_the_last_lines_within_sagemakers_limit():
+    assert common.FAILURE_REASON_LIMIT == 1024
+    assert common.tail("  short  ") == "short"
+    long = "x" * 2000 + "END"
+    kept = common.tail(long)
+    assert kept.endswith("END") and kept.startswith("...") and len(kept) == 3 + common.FAILURE_REASON_LIMIT - 100
+    assert common.tail("y" * 924) == "y" * 924 and common.tail("y" * 925) == "..." + "y" * 924
+
+
+def test_s3_uris_and_sandbox(tmp_path, monkeypatch):
+    assert common.split_s3_uri("s3://bucket/a/b") == ("bucket", "a/b")
+    assert common.split_s3_uri("s3://bucket") == ("bucket", "")
+    with pytest.raises(ValueError, match="not an S3 URI: /tmp/x"):
+        common.split_s3_uri("/tmp/x")
+    monkeypatch.setenv("SECRET_OF_THE_HOST", "1")
+    env = common.sandbox_env(tmp_path, aws=False)
+    assert set(env) == {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONUNBUFFERED"} and env["HOME"] == str(tmp_path)
+    assert "AWS_ENDPOINT_URL" in common.sandbox_env(tmp_path) and "SECRET_OF_THE_HOST" not in common.sandbox_env(tmp_path)
