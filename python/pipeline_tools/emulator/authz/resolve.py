@@ -462,17 +462,35 @@ def _key_arn(params: Mapping[str, Any], account: Account) -> str:
     return account.arn("kms", f"key/{key}")
 
 
-@_register("kms", "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncrypt", "DescribeKey")
-def _kms(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+def _kms_context(encryption_context: Mapping[str, Any], account: Account, facts: RequestFacts) -> dict[str, Any]:
     ctx: dict[str, Any] = {"kms:CallerAccount": account.account}
     if facts.via_service:
         ctx["kms:ViaService"] = facts.via_service
-    encryption_context = params.get("EncryptionContext") or {}
     for key, value in encryption_context.items():
         ctx[f"kms:EncryptionContext:{key}"] = str(value)
     if encryption_context:
         ctx["kms:EncryptionContextKeys"] = sorted(encryption_context)
+    return ctx
+
+
+@_register("kms", "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey")
+def _kms(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    ctx = _kms_context(params.get("EncryptionContext") or {}, account, facts)
     return [Authorization(f"kms:{_operation_of(params)}", _key_arn(params, account), ctx)]
+
+
+@_register("kms", "ReEncrypt")
+def _kms_reencrypt(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    # There is no kms:ReEncrypt action: "Required permissions: kms:ReEncryptFrom permission on the
+    # source KMS key [...] kms:ReEncryptTo permission on the destination KMS key"
+    # (https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html), each with the
+    # encryption context of its side.
+    source = _key_arn({"KeyId": params.get("SourceKeyId")}, account)
+    destination = _key_arn({"KeyId": params.get("DestinationKeyId")}, account)
+    return [
+        Authorization("kms:ReEncryptFrom", source, _kms_context(params.get("SourceEncryptionContext") or {}, account, facts)),
+        Authorization("kms:ReEncryptTo", destination, _kms_context(params.get("DestinationEncryptionContext") or {}, account, facts)),
+    ]
 
 
 # ---- X-Ray, STS ------------------------------------------------------------------------------
