@@ -572,3 +572,89 @@ def test_unsupported_key_error_words():
     located = UnsupportedConditionKey("k:x", where="condition StringEquals").located("p", "S")
     assert (located.key, located.where, located.policy, located.statement) == ("k:x", "condition StringEquals", "p", "S")
     assert str(located).startswith("condition key k:x (condition StringEquals) in p statement S cannot be evaluated")
+
+
+# ---- mutants the first round let through (docs/mutation.md) ------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _fresh_pattern_cache():
+    """The static pattern cache outlives a test: cleared, so each test compiles what it matches."""
+    from pipeline_tools.iam.evaluation import conditions
+
+    conditions._static_regex.cache_clear()
+    yield
+    conditions._static_regex.cache_clear()
+
+
+def test_wildcards_around_policy_variables():
+    ctx = {"aws:username": "JohnDoe"}
+    assert holds({"StringLike": {"s3:prefix": "*/${aws:username}"}}, {**ctx, "s3:prefix": "home/JohnDoe"})
+    assert holds({"StringLike": {"s3:prefix": "?/${aws:username}"}}, {**ctx, "s3:prefix": "x/JohnDoe"})
+    assert holds({"StringEquals": {"s3:prefix": "a*${aws:username}"}}, {**ctx, "s3:prefix": "a*JohnDoe"})
+    assert not holds({"StringEquals": {"s3:prefix": "a*${aws:username}"}}, {**ctx, "s3:prefix": "abJohnDoe"})
+    assert holds({"StringLike": {"s3:prefix": "a*${aws:username}"}}, {**ctx, "s3:prefix": "a\nbJohnDoe"})  # * spans newlines
+    assert holds({"StringEqualsIgnoreCase": {"s3:prefix": "HOME/${aws:username}"}}, {**ctx, "s3:prefix": "home/johndoe"})
+    assert not holds({"StringEquals": {"s3:prefix": "HOME/${aws:username}"}}, {**ctx, "s3:prefix": "home/JohnDoe"})
+    assert holds({"StringLike": {"s3:prefix": "a*"}}, {"s3:prefix": "a\nb"}) and not holds({"StringLike": {"s3:prefix": "a?"}}, {"s3:prefix": "abc"})
+    # In ARN segments before the resource, a ? or * next to a variable stays within the segment.
+    region = {"aws:username": "us-east-1"}
+    assert not arn_matches("arn:aws:sagemaker:${aws:username}?1:training-job/x", "arn:aws:sagemaker:us-east-1:1:training-job/x", region, REG)
+    assert not arn_matches("arn:aws:sagemaker:us-east-1?${aws:account}:training-job/x", "arn:aws:sagemaker:us-east-1:1:training-job/x", {"aws:account": "1"})
+    assert arn_matches("arn:aws:iam::${*}:role/x", "arn:aws:iam::*:role/x", {}) and not arn_matches("arn:aws:iam::${*}:role/x", "arn:aws:iam::123:role/x", {})
+    # Defaults: only a quoted one, without its quotes.
+    assert not holds({"StringEquals": {"s3:prefix": "${aws:username, xnobodyx}"}}, {"s3:prefix": "nobody"})
+    assert not holds({"StringEquals": {"s3:prefix": "${aws:username, 'nobody}"}}, {"s3:prefix": "nobod"})
+    assert not holds({"StringEquals": {"s3:prefix": "${aws:username, nobody'}"}}, {"s3:prefix": "obody"})
+
+
+@pytest.mark.parametrize(
+    "pattern, arn, expected",
+    [
+        ("arn:aws:sagemaker:u*1:training-job/x", "arn:aws:sagemaker:us-east-1:1:training-job/x", False),  # * inside a segment: no colon
+        ("arn:aws:sagemaker:us-east-1?1:training-job/x", "arn:aws:sagemaker:us-east-1:1:training-job/x", False),  # ? inside a segment: no colon
+        ("arn:aws:sagemaker:us-*", "arn:aws:sagemaker:usa-east-1:1:training-job/x", False),  # the segment's text before its * must match
+        ("arn:aws:sagemaker:us-*", "arn:aws:sagemaker:uk-west-1:1:training-job/x", False),
+        ("arn:aws:s3:::b/*/x", "arn:aws:s3:::b/a:b/x", True),  # the resource segment: * spans colons
+        ("arn:aws:s3:::b/?/x", "arn:aws:s3:::b/:/x", True),
+        ("arn:aws:logs:us-east-1:1:log-group:*:log-stream:s", "arn:aws:logs:us-east-1:1:log-group:/a:b:log-stream:s", True),
+    ],
+)
+def test_segment_boundaries(pattern, arn, expected):
+    assert arn_matches(pattern, arn, {}, REG) is expected
+
+
+def test_nested_variables_keep_their_colons():
+    assert arn_segments("a:${x${y}:z}:b") == ["a", "${x${y}:z}", "b"]
+
+
+def test_undecided_keys_in_set_operators_and_located_resources():
+    for operator in ("ForAnyValue:StringLike", "ForAllValues:StringLike"):
+        with pytest.raises(UnsupportedConditionKey):
+            holds({operator: {"kms:EncryptionContextKeys": "${aws:PrincipalTag/team}"}}, {"kms:EncryptionContextKeys": ["a"]})
+    with pytest.raises(UnsupportedConditionKey) as raised:
+        _decide(allow(resource="arn:aws:s3:::${aws:PrincipalTag/a}/*"))
+    assert (raised.value.policy, raised.value.statement) == ("p", "#0")
+    two = _decide(allow(), allow(Condition=UNDECIDED), allow(Condition={"StringEquals": {"aws:PrincipalTag/x": "y"}}))
+    assert two.note == "undecided condition key(s) aws:PrincipalTag/x, aws:ResourceTag/secret cannot change this decision"
+
+
+def test_binary_values_must_be_valid_base64():
+    with pytest.raises(PolicyError, match="BinaryEquals value 'QUJD!' is not base64"):
+        holds({"BinaryEquals": {"s3:prefix": "QUJD!"}}, {"s3:prefix": "QUJD"})
+
+
+@pytest.mark.parametrize(
+    "arn, element, expected",
+    [
+        ("not-an-arn", "arn:aws:iam::123456789012:root", Kind.IMPLICIT_DENY),  # the account, delegating; no identity allow
+        ("x:y", "arn:aws:iam::123456789012:root", Kind.IMPLICIT_DENY),
+        ("arn:aws-cn", "arn:aws-cn:iam::123456789012:root", Kind.IMPLICIT_DENY),
+        ("not-an-arn", "arn:aws-cn:iam::123456789012:root", None),
+        ("arn", "arn:aws:iam::123456789012:root", Kind.IMPLICIT_DENY),
+    ],
+)
+def test_the_account_root_arn_in_the_principals_partition(arn, element, expected):
+    principal = Principal(arn, "123456789012")
+    how = principal.match({"AWS": element})
+    assert (how.name == "ACCOUNT") is (expected is not None)

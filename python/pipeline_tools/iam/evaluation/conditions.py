@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import base64
 import ipaddress
+import operator
 import re
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any, Callable, Mapping
 
 from .errors import PolicyError, UnsupportedConditionKey
@@ -137,7 +138,7 @@ def _static_regex(pattern: str, wildcards: bool, ignore_case: bool) -> re.Patter
     return re.compile("^" + _glob_body(pattern, wildcards) + "$", (re.IGNORECASE if ignore_case else 0) | re.DOTALL)
 
 
-def glob_matches(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+def glob_matches(pattern: str, value: str, *, ignore_case: bool) -> bool:
     return bool(_static_regex(pattern, True, ignore_case).match(value))
 
 
@@ -229,15 +230,12 @@ def _number(text: str, what: str) -> float:
         raise PolicyError(f"{what} {text!r} is not a number") from None
 
 
-def _numeric(compare: Callable[[float, float], bool]) -> Callable[..., bool]:
-    def match(policy: str, actual: str, context: Context, registry: KeyRegistry) -> bool:
-        try:
-            have = float(actual)
-        except ValueError:
-            return False
-        return compare(have, _number(policy, "numeric condition value"))
-
-    return match
+def _numeric(compare: Callable[[float, float], bool], policy: str, actual: str, context: Context, registry: KeyRegistry) -> bool:
+    try:
+        have = float(actual)
+    except ValueError:
+        return False
+    return compare(have, _number(policy, "numeric condition value"))
 
 
 def parse_date(text: str) -> datetime:
@@ -245,23 +243,20 @@ def parse_date(text: str) -> datetime:
     text = str(text).strip()
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return datetime.fromtimestamp(float(text), tz=timezone.utc)
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    parsed = datetime.fromisoformat(text)  # Python >= 3.11 reads a trailing Z as UTC
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _date(compare: Callable[[datetime, datetime], bool]) -> Callable[..., bool]:
-    def match(policy: str, actual: str, context: Context, registry: KeyRegistry) -> bool:
-        try:
-            wanted = parse_date(policy)
-        except ValueError:
-            raise PolicyError(f"date condition value {policy!r} is neither ISO 8601 nor epoch seconds") from None
-        try:
-            have = parse_date(actual)
-        except ValueError:
-            return False
-        return compare(have, wanted)
-
-    return match
+def _date(compare: Callable[[datetime, datetime], bool], policy: str, actual: str, context: Context, registry: KeyRegistry) -> bool:
+    try:
+        wanted = parse_date(policy)
+    except ValueError:
+        raise PolicyError(f"date condition value {policy!r} is neither ISO 8601 nor epoch seconds") from None
+    try:
+        have = parse_date(actual)
+    except ValueError:
+        return False
+    return compare(have, wanted)
 
 
 def _bool(policy: str, actual: str, context: Context, registry: KeyRegistry) -> bool:
@@ -300,18 +295,18 @@ OPERATORS: dict[str, tuple[Callable[..., bool], bool]] = {
     "StringNotEqualsIgnoreCase": (_string_equals_ignore_case, True),
     "StringLike": (_string_like, False),
     "StringNotLike": (_string_like, True),
-    "NumericEquals": (_numeric(lambda a, b: a == b), False),
-    "NumericNotEquals": (_numeric(lambda a, b: a == b), True),
-    "NumericLessThan": (_numeric(lambda a, b: a < b), False),
-    "NumericLessThanEquals": (_numeric(lambda a, b: a <= b), False),
-    "NumericGreaterThan": (_numeric(lambda a, b: a > b), False),
-    "NumericGreaterThanEquals": (_numeric(lambda a, b: a >= b), False),
-    "DateEquals": (_date(lambda a, b: a == b), False),
-    "DateNotEquals": (_date(lambda a, b: a == b), True),
-    "DateLessThan": (_date(lambda a, b: a < b), False),
-    "DateLessThanEquals": (_date(lambda a, b: a <= b), False),
-    "DateGreaterThan": (_date(lambda a, b: a > b), False),
-    "DateGreaterThanEquals": (_date(lambda a, b: a >= b), False),
+    "NumericEquals": (partial(_numeric, operator.eq), False),
+    "NumericNotEquals": (partial(_numeric, operator.eq), True),
+    "NumericLessThan": (partial(_numeric, operator.lt), False),
+    "NumericLessThanEquals": (partial(_numeric, operator.le), False),
+    "NumericGreaterThan": (partial(_numeric, operator.gt), False),
+    "NumericGreaterThanEquals": (partial(_numeric, operator.ge), False),
+    "DateEquals": (partial(_date, operator.eq), False),
+    "DateNotEquals": (partial(_date, operator.eq), True),
+    "DateLessThan": (partial(_date, operator.lt), False),
+    "DateLessThanEquals": (partial(_date, operator.le), False),
+    "DateGreaterThan": (partial(_date, operator.gt), False),
+    "DateGreaterThanEquals": (partial(_date, operator.ge), False),
     "Bool": (_bool, False),
     "BinaryEquals": (_binary, False),
     "IpAddress": (_ip, False),

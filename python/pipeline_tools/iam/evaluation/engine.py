@@ -536,8 +536,8 @@ def evaluate(
         found.resource_allow or found.maybe_resource_allow,
         found.delegation or found.maybe_delegation,
     )
-    worst = Decision(request, Kind.EXPLICIT_DENY, found.maybe_deny, found.maybe_deny.policy_type) if found.maybe_deny else certain
-    if hopeful.allowed != worst.allowed:
+    # Allowed at best; denied at worst (an undecided Deny applying, or nothing decided allowing).
+    if hopeful.allowed and (found.maybe_deny is not None or not certain.allowed):
         raise found.undecided[0]
     keys = ", ".join(sorted({e.key for e in found.undecided}))
     note = f"{certain.note + '; ' if certain.note else ''}undecided condition key(s) {keys} cannot change this decision"
