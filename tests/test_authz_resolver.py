@@ -58,6 +58,10 @@ CASES = [
     ("events", "DescribeRule", {"Name": "r", "EventBusName": "default"}, [("events:DescribeRule", "arn:aws:events:eu-west-1:123456789012:rule/r")]),
     ("events", "RemoveTargets", {"Rule": "r", "EventBusName": "arn:aws:events:eu-west-1:123456789012:event-bus/bus", "Ids": []},
      [("events:RemoveTargets", "arn:aws:events:eu-west-1:123456789012:rule/bus/r")]),
+    ("events", "PutRule", {"Name": "r", "EventBusName": "arn:aws:events:eu-west-1:123456789012:event-bus/aws.partner/saas.com/1234/orders"},
+     [("events:PutRule", "arn:aws:events:eu-west-1:123456789012:rule/aws.partner/saas.com/1234/orders/r")]),
+    ("s3", "CopyObject", {"Bucket": BUCKET, "Key": "b", "CopySource": "Xsrc/a"}, [("s3:GetObject", "arn:aws:s3:::Xsrc/a"), ("s3:PutObject", "arn:aws:s3:::data/b")]),
+    ("s3", "CopyObject", {"Bucket": BUCKET, "Key": "b", "CopySource": "src/dir/"}, [("s3:GetObject", "arn:aws:s3:::src/dir/"), ("s3:PutObject", "arn:aws:s3:::data/b")]),
     # CloudWatch Logs on a whole group (log-stream: empty) and on every group
     ("logs", "PutRetentionPolicy", {"logGroupName": "/g", "retentionInDays": 1}, [("logs:PutRetentionPolicy", "arn:aws:logs:eu-west-1:123456789012:log-group:/g:log-stream:")]),
     ("logs", "DeleteLogGroup", {"logGroupName": "/g"}, [("logs:DeleteLogGroup", "arn:aws:logs:eu-west-1:123456789012:log-group:/g:log-stream:")]),

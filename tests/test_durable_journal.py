@@ -7,6 +7,7 @@ these run in a second and pin the narrow behaviours (issue 26)."""
 from __future__ import annotations
 
 import json
+import time
 import os
 import struct
 import types
@@ -253,3 +254,179 @@ def test_jobs_running_when_the_emulator_died_end_saying_so():
         {"Status": "Training", "StartTime": 1, "EndTime": now},
         {"Status": "Stopped", "StartTime": now, "EndTime": now, "StatusMessage": c.failure_reason},
     ]
+
+
+# ---- what the journal keeps beside moto's state, and what a restart ends --------------------------
+
+
+def test_body_files_no_record_refers_to_are_deleted_at_start_and_only_old_ones_later(tmp_path, s3, monkeypatch):
+    store = durable.Store(tmp_path)
+    store.open()
+    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    kept = types.SimpleNamespace(_pipeline_tools_body="kept-body")
+    bucket.pipeline_tools_body = kept  # an object's body file, as patches/s3_bodies_on_disk names it
+    objects = tmp_path / "emulator" / "objects"
+    for name in ("kept-body", "orphan-old", "orphan-new"):
+        (objects / name).write_bytes(b"x")
+    old = time.time() - 120
+    os.utime(objects / "orphan-old", (old, old))
+    store.flush(["s3"])
+    assert store._bodies["moto.s3.models:S3Backend"] == {"kept-body"}
+    store._collect_garbage(all_unreferenced=False)  # while running: only unreferenced files older than a minute
+    assert sorted(p.name for p in objects.iterdir()) == ["kept-body", "orphan-new"]
+    store.close()
+    (objects / "orphan-new-2").write_bytes(b"x")
+    store, _ = reopen(tmp_path, s3)  # at start: every unreferenced file
+    assert sorted(p.name for p in objects.iterdir()) == ["kept-body"]
+    store.close()
+
+
+def test_the_open_report_says_what_was_restored_and_when_the_state_began(tmp_path, s3, monkeypatch):
+    monkeypatch.setattr(time, "time", lambda: 1_800_000_000.25)
+    store = durable.Store(tmp_path)
+    first = store.open()
+    assert first["services"] == [] and first["interrupted"] == [] and first["warnings"] == [] and first["created"] == 1_800_000_000.25
+    assert 0 <= first["restore_seconds"] < 5 and store.report is first
+    assert durable.read_header(tmp_path) == {**durable.expected_header(), "created": 1_800_000_000.25}
+    s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store.close()
+    second, report = reopen(tmp_path, s3)
+    assert report["created"] == 1_800_000_000.25 and report["services"] == ["moto.s3.models:S3Backend"]
+    second.close()
+
+
+def test_side_state_of_the_patches_travels_with_s3(tmp_path, s3):
+    import sys
+
+    from pipeline_tools.emulator.patches import s3_lifecycle
+
+    sizes = getattr(s3_lifecycle, durable.SIDE_STATE["pipeline_tools.emulator.patches.s3_lifecycle"])
+    sizes.clear()
+    sizes["journal-a/k"] = 12
+    assert "pipeline_tools.emulator.patches.s3_lifecycle" in sys.modules
+    store = durable.Store(tmp_path)
+    store.open()
+    assert "side:pipeline_tools.emulator.patches.s3_lifecycle" in store._states(["s3"])
+    assert "side:pipeline_tools.emulator.patches.s3_lifecycle" not in store._states(["sagemaker"])
+    store.flush(["s3"])
+    store.close()
+    sizes.clear()
+    sizes["stale"] = 1
+    store, _ = reopen(tmp_path, s3)
+    assert dict(sizes) == {"journal-a/k": 12}
+    sizes.clear()
+    store.close()
+
+
+def test_a_service_is_named_by_its_package_or_its_service():
+    from moto.awslambda.models import lambda_backends
+
+    lambda_backends[ACCOUNT]  # a BackendDict is journaled once an account uses it
+    store = durable.Store(Path("/nonexistent"))
+    assert "moto.awslambda.models:LambdaBackend" in store._states(["awslambda"])
+    assert "moto.awslambda.models:LambdaBackend" in store._states(["lambda"])
+    assert "moto.awslambda.models:LambdaBackend" not in store._states(["s3"])
+    assert durable._find_backend_dict("moto.s3.models:S3Backend").service_name == "s3"
+    with pytest.raises(LookupError):
+        durable._find_backend_dict("moto.s3.models:NoSuchBackend")
+
+
+class _Function:
+    pass
+
+
+def test_kms_keys_and_lambda_storage_pickle_after_the_reducers_are_registered():
+    import pickle
+    import weakref
+
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    durable._register_reducers()
+    for key in (rsa.generate_private_key(public_exponent=65537, key_size=1024), ec.generate_private_key(ec.SECP256R1())):
+        copy = pickle.loads(pickle.dumps(key))
+        assert copy.private_numbers() == key.private_numbers()
+    holder = _Function()
+    mapping = weakref.WeakValueDictionary({"arn": holder})
+    restored = pickle.loads(pickle.dumps((holder, mapping)))
+    assert isinstance(restored[1], weakref.WeakValueDictionary) and restored[1]["arn"] is restored[0]
+    from moto.awslambda.models import LambdaStorage
+
+    storage = LambdaStorage(region_name="us-east-1", account_id=ACCOUNT)
+    storage._aliases["f"]["live"] = "x"
+    copy = pickle.loads(pickle.dumps(storage))
+    assert copy._aliases["f"]["live"] == "x" and copy._aliases["new"] == {}  # still a defaultdict
+
+
+def test_held_message_names_the_holder_and_the_fix(tmp_path):
+    message = durable.held_message(tmp_path, {"pid": 7, "port": 9})
+    assert message.problem == f"the local state in {tmp_path / 'emulator'} is held by emulator process 7 (port 9)"
+    assert message.fix == "one emulator per state directory: use that one, or stop it (`pipeline-tools local down`, or kill 7)"
+    anonymous = durable.held_message(tmp_path, {})
+    assert anonymous.problem.endswith("is held by emulator process ?") and anonymous.fix.endswith("or kill it)")
+
+
+class _Status:
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+
+def test_executions_running_when_the_emulator_died_end_failed_with_an_event():
+    import datetime
+
+    from moto.stepfunctions.parser.api import ExecutionStatus
+
+    now = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
+    events = [{"id": 1, "type": "ExecutionStarted"}, {"id": 2, "type": "TaskStateEntered"}]
+    running = types.SimpleNamespace(exec_status=ExecutionStatus.RUNNING, exec_arn="arn:run", stop_date=None, error=None, cause=None,
+                                    exec_worker=types.SimpleNamespace(env=types.SimpleNamespace(event_manager=types.SimpleNamespace(events=events))))
+    bare = types.SimpleNamespace(exec_status=ExecutionStatus.RUNNING, exec_arn="arn:bare", exec_worker=None)
+    done = types.SimpleNamespace(exec_status=ExecutionStatus.SUCCEEDED, exec_arn="arn:done", error=None)
+    backend = types.SimpleNamespace(state_machines=[types.SimpleNamespace(executions=[running, done]), types.SimpleNamespace(executions=[bare])])
+    assert durable._end_executions(backend, now) == ["arn:run", "arn:bare"]
+    cause = durable.stopped_cause(now, "execution")
+    assert (running.exec_status, running.stop_date, running.error, running.cause) == (ExecutionStatus.FAILED, now, "Emulator.Stopped", cause)
+    assert events[-1] == {"timestamp": now, "type": "ExecutionFailed", "id": 3, "previousEventId": 2,
+                          "executionFailedEventDetails": {"error": "Emulator.Stopped", "cause": cause}}
+    assert bare.exec_status == ExecutionStatus.FAILED and done.exec_status == ExecutionStatus.SUCCEEDED and done.error is None
+    empty = types.SimpleNamespace(exec_status=ExecutionStatus.RUNNING, exec_arn="arn:empty", exec_worker=types.SimpleNamespace(env=types.SimpleNamespace(event_manager=types.SimpleNamespace(events=[]))))
+    durable._end_executions(types.SimpleNamespace(state_machines=[types.SimpleNamespace(executions=[empty])]), now)
+    assert empty.exec_worker.env.event_manager.events[0]["id"] == 1 and empty.exec_worker.env.event_manager.events[0]["previousEventId"] == 0
+
+
+def test_something_runs_while_an_execution_runs_or_a_job_is_being_stopped(monkeypatch):
+    from pipeline_tools.emulator.patches import sagemaker_jobs
+
+    execution = types.SimpleNamespace(exec_status=_Status("RUNNING"))
+    finished = types.SimpleNamespace(exec_status=_Status("SUCCEEDED"))
+    machines = {"us-east-1": types.SimpleNamespace(state_machines=[types.SimpleNamespace(executions=[finished, execution])])}
+    sfn = types.SimpleNamespace(service_name="stepfunctions", values=lambda: [machines])
+    other = types.SimpleNamespace(service_name="s3", values=lambda: [{"aws": types.SimpleNamespace(state_machines=[types.SimpleNamespace(executions=[execution])])}])
+    monkeypatch.setattr(sagemaker_jobs, "_stops", {})
+    monkeypatch.setattr(durable, "_loaded", lambda: {"sfn": sfn, "other": other})
+    assert durable._anything_running() is True
+    execution.exec_status = _Status("SUCCEEDED")
+    assert durable._anything_running() is False  # and the s3 backend's look-alike is not read
+    monkeypatch.setattr(sagemaker_jobs, "_stops", {"job": object()})
+    assert durable._anything_running() is True
+
+
+def test_the_background_flush_runs_while_something_is_active(tmp_path, monkeypatch):
+    store = durable.Store(tmp_path)
+    calls: list[tuple] = []
+    monkeypatch.setattr(store, "flush", lambda services=None, origin="request": calls.append((tuple(services), origin)))
+    active = {"running": False}
+    monkeypatch.setattr(durable, "_anything_running", lambda: active["running"])
+    store.last_activity = time.monotonic()  # a request just now
+    store.start_background(interval=0.05)
+    time.sleep(0.3)
+    assert calls and calls[0] == (durable.BACKGROUND_SERVICES, "background")
+    store.last_activity = time.monotonic() - 10  # idle for 10 s, nothing running: no flushes
+    time.sleep(0.15)
+    before = len(calls)
+    time.sleep(0.3)
+    assert len(calls) == before
+    active["running"] = True
+    time.sleep(0.3)
+    assert len(calls) > before
+    store.touch()
+    assert time.monotonic() - store.last_activity < 0.1

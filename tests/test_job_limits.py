@@ -128,3 +128,20 @@ def test_s3_uris_and_sandbox(tmp_path, monkeypatch):
     env = common.sandbox_env(tmp_path, aws=False)
     assert set(env) == {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONUNBUFFERED"} and env["HOME"] == str(tmp_path)
     assert "AWS_ENDPOINT_URL" in common.sandbox_env(tmp_path) and "SECRET_OF_THE_HOST" not in common.sandbox_env(tmp_path)
+
+
+def test_which_commands_the_launcher_may_preload(tmp_path):
+    python = sys.executable
+    assert common._is_python_program([python, "train.py"], python)
+    assert common._is_python_program([python, "-m", "pkg.mod", "x"], python)
+    assert not common._is_python_program([python, "-m"], python)
+    assert not common._is_python_program([python, "-c", "print(1)"], python)
+    assert not common._is_python_program([python], python)
+    assert not common._is_python_program(["/bin/sh", "x.sh"], python)
+    preloaded = JobProcess([python, "train.py"], cwd=tmp_path, env={"A": "1"}, log_dir=tmp_path, preload=("numpy",))
+    assert preloaded.preload == ("numpy",) and preloaded.env == {"A": "1", common.RUNTIME_RECORD_VARIABLE: str(tmp_path / "runtime.json")}
+    plain = JobProcess([python, "-c", "1"], cwd=tmp_path, env={"A": "1"}, log_dir=tmp_path, preload=("numpy",))
+    assert plain.preload == () and plain.env == {"A": "1"}
+    assert common.read_tail(tmp_path / "missing.log") == ""
+    (tmp_path / "big.log").write_bytes(b"a" * 5000 + b"END")
+    assert common.read_tail(tmp_path / "big.log", 10) == "aaaaaaaEND"

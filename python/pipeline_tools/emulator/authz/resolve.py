@@ -320,33 +320,30 @@ def pass_role(account: Account, role_arn: str, service: str, associated: str | N
     return Authorization("iam:PassRole", role_arn, ctx)
 
 
-def _sagemaker_create(kind: str) -> Resolver:
-    def resolver(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
-        (name,) = _require(params, f"{kind}Name")
-        arn = _job_arn(account, kind, name)
-        out = [Authorization(f"sagemaker:Create{kind}", arn)]
-        if kind != "TransformJob":  # a transform job runs as its model's role: it passes none
-            (role,) = _require(params, "RoleArn")
-            out.append(pass_role(account, role, "sagemaker.amazonaws.com", arn))
-        if params.get("Tags"):
-            out.append(Authorization("sagemaker:AddTags", arn))
-        return out
-
-    return resolver
+def _sagemaker_create(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    kind = _operation_of(params)[len("Create"):]
+    (name,) = _require(params, f"{kind}Name")
+    arn = _job_arn(account, kind, name)
+    out = [Authorization(f"sagemaker:Create{kind}", arn)]
+    if kind != "TransformJob":  # a transform job runs as its model's role: it passes none
+        (role,) = _require(params, "RoleArn")
+        out.append(pass_role(account, role, "sagemaker.amazonaws.com", arn))
+    if params.get("Tags"):
+        out.append(Authorization("sagemaker:AddTags", arn))
+    return out
 
 
-def _sagemaker_named(verb: str, kind: str) -> Resolver:
-    def resolver(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
-        (name,) = _require(params, f"{kind}Name")
-        return [Authorization(f"sagemaker:{verb}{kind}", _job_arn(account, kind, name))]
-
-    return resolver
+def _sagemaker_named(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    operation = _operation_of(params)
+    verb = next(v for v in ("Describe", "Stop") if operation.startswith(v))
+    kind = operation[len(verb):]
+    (name,) = _require(params, f"{kind}Name")
+    return [Authorization(f"sagemaker:{operation}", _job_arn(account, kind, name))]
 
 
 for _kind in _JOB_KINDS:
-    _register("sagemaker", f"Create{_kind}")(_sagemaker_create(_kind))
-    for _verb in ("Describe", "Stop"):
-        _register("sagemaker", f"{_verb}{_kind}")(_sagemaker_named(_verb, _kind))
+    _register("sagemaker", f"Create{_kind}")(_sagemaker_create)
+    _register("sagemaker", f"Describe{_kind}", f"Stop{_kind}")(_sagemaker_named)
 
 
 # model: arn:${Partition}:sagemaker:${Region}:${Account}:model/${ModelName}; CreateModel passes the
@@ -381,7 +378,8 @@ def _sagemaker_tags(params: Mapping[str, Any], account: Account, facts: RequestF
 
 def _rule_arn(account: Account, name: str, bus: str | None) -> str:
     if bus and bus.startswith("arn:"):
-        bus = bus.rsplit("/", 1)[-1]
+        # arn:...:event-bus/NAME, where a partner bus's NAME has slashes (aws.partner/saas.com/ID/NAME)
+        bus = bus.split("/", 1)[1]
     return account.arn("events", f"rule/{bus}/{name}" if bus and bus != "default" else f"rule/{name}")
 
 
