@@ -78,3 +78,19 @@ def test_a_stray_pytest_args_cannot_replace_the_suites_arguments():
         (line,) = [l for l in done.stdout.splitlines() if " -m pytest" in l]
         expected = '-m pytest -n 2 --dist loadfile -m "not tools"' + (" -k emulator" if extra == ["PYTEST_EXTRA=-k emulator"] else "")
         assert line.rstrip().endswith(expected), line
+
+
+def test_the_mirror_search_skips_terraform_plugin_caches(tmp_path):
+    """A plugin cache (the tests' TF_PLUGIN_CACHE_DIR, the CLI's .pipeline-tools/terraform-plugin-cache)
+    has a mirror's layout; given as -plugin-dir while terraform caches into it, init fails
+    ("cannot install existing provider directory ... to itself"), which a loaded run hit (issue 27)."""
+    import subprocess
+
+    for cache in ("a/pipeline-tools-plugin-cache-0-gw0", "b/project/.pipeline-tools/terraform-plugin-cache"):
+        (tmp_path / cache / "registry.terraform.io" / "hashicorp").mkdir(parents=True)
+    (tmp_path / "z" / "mirror" / "registry.terraform.io" / "hashicorp").mkdir(parents=True)
+    found = subprocess.run(
+        [str(ROOT / ".ci" / "find-provider-mirror")], capture_output=True, text=True, cwd=ROOT,
+        env={**__import__("os").environ, "PIPELINE_TOOLS_MIRROR_SEARCH_ROOT": str(tmp_path)},
+    )
+    assert found.stdout.strip() == str(tmp_path / "z" / "mirror")

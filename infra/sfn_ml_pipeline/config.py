@@ -15,9 +15,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .rules import ECR_IMAGE, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX
+from .rules import DATA_NAME, ECR_IMAGE, ENV_NAME, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX, S3_URI
 
 DEFAULT_CONFIG_FILE = Path("pipeline.toml")
 
@@ -58,6 +58,88 @@ def _image(value: str | None) -> str | None:
     return value
 
 
+def _source_dir(value: str | Path | None, info: ValidationInfo) -> Path | None:
+    """A code folder: relative to the config file's folder (the validation context's ``base_dir``),
+    else to the working directory; it must exist."""
+    if value is None:
+        return None
+    base = Path((info.context or {}).get("base_dir") or ".")
+    path = (base / Path(value).expanduser()).resolve()
+    if not path.is_dir():
+        raise ValueError(f"folder {path} not found (a path relative to the config file's folder)")
+    return path
+
+
+def _entry_point(value: str | None) -> str | None:
+    if value is None:
+        return None
+    if value.startswith("/") or ".." in Path(value).parts or not value.endswith(".py"):
+        raise ValueError(f"{value!r} must be a .py file inside source_dir, given relative to it (e.g. 'train.py')")
+    return value
+
+
+def _code_pair(source_dir: Path | None, entry_point: str | None) -> None:
+    """source_dir and entry_point come together, and the entry point is in the folder."""
+    if (source_dir is None) != (entry_point is None):
+        raise ValueError("set both source_dir and entry_point (your code folder and the script in it that runs)")
+    if source_dir is not None and not (source_dir / entry_point).is_file():
+        raise ValueError(f"entry point {entry_point!r} not found in {source_dir}")
+
+
+class InputConfig(_Strict):
+    """Your data: every object under ``s3_uri`` is the processing job's input (mounted at
+    /opt/ml/processing/input/data). With it the stack has no Generate dataset state and no Lambda.
+    ``pipeline-tools run --input`` may point one execution at a location under it."""
+
+    s3_uri: str = Field(description="s3://BUCKET/PREFIX/: the run reads everything under this prefix.")
+    kms_key_arn: str | None = Field(None, description="The key of that bucket's objects, when they are SSE-KMS encrypted.")
+
+    @field_validator("s3_uri")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        if not S3_URI.match(value):
+            raise ValueError(f"{value!r} {S3_URI.message}")
+        # A prefix is a folder: "s3://b/churn" would also match "s3://b/churn-other/..." in IAM and in
+        # the state machine's check, so the folder's "/" is part of it.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("kms_key_arn")
+    @classmethod
+    def _kms(cls, value: str | None) -> str | None:
+        if value is not None and not KMS_KEY_ARN.match(value):
+            raise ValueError(KMS_KEY_ARN.message)
+        return value
+
+    @property
+    def bucket(self) -> str:
+        return S3_URI.match(self.s3_uri)["bucket"]
+
+    @property
+    def prefix(self) -> str:
+        """The key prefix under the bucket ("" for the whole bucket), ending with "/" unless empty."""
+        return S3_URI.match(self.s3_uri)["prefix"] or ""
+
+
+class MetricDefinition(_Strict):
+    """A metric SageMaker reads from the training job's logs (AlgorithmSpecification.MetricDefinitions:
+    at most 40; Name 1-255 characters, Regex 1-500 with one group;
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_MetricDefinition.html)."""
+
+    name: str = Field(min_length=1, max_length=255)
+    regex: str = Field(min_length=1, max_length=500)
+
+    @field_validator("regex")
+    @classmethod
+    def _regex(cls, value: str) -> str:
+        try:
+            compiled = re.compile(value)
+        except re.error as error:
+            raise ValueError(f"{value!r} is not a regular expression: {error}") from None
+        if compiled.groups < 1:
+            raise ValueError(f"{value!r} needs a group around the value, e.g. 'auc:([0-9.]+)'")
+        return value
+
+
 class DatasetConfig(_Strict):
     """The synthetic dataset the Lambda writes: label = 1 if y >= slope * x + intercept."""
 
@@ -77,6 +159,18 @@ class ProcessingConfig(_Strict):
     max_runtime_seconds: int = Field(300, ge=1, le=432_000)
     image: str | None = Field(None, description="Override; default sagemaker-scikit-learn:1.2-1-cpu-py3 in the region.")
     image_tag: str = "1.2-1-cpu-py3"
+    # Your code (default: the sample's transform.py). The folder is packaged reproducibly and runs as
+    # the SageMaker SDK's FrameworkProcessor runs a source_dir: requirements.txt installed first.
+    source_dir: Path | None = Field(None, description="Your processing code folder, relative to the config file.")
+    entry_point: str | None = Field(None, description="The script in source_dir the job runs (e.g. preprocess.py).")
+    # AppSpecification.ContainerArguments: at most 100, each at most 256 characters
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_AppSpecification.html).
+    arguments: list[str] = Field(default_factory=list, max_length=100)
+    # Environment: at most 100 entries, values at most 256 characters (API_CreateProcessingJob.html).
+    environment: dict[str, str] = Field(default_factory=dict, max_length=100)
+    # Each is /opt/ml/processing/output/<name>/ -> runs/<execution>/<name>/ (ProcessingOutputConfig:
+    # at most 10 outputs, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingOutputConfig.html).
+    outputs: list[str] = Field(default_factory=lambda: ["train"], min_length=1, max_length=10)
 
     @field_validator("instance_type")
     @classmethod
@@ -88,6 +182,64 @@ class ProcessingConfig(_Strict):
     def _check_image(cls, value: str | None) -> str | None:
         return _image(value)
 
+    @field_validator("source_dir", mode="before")
+    @classmethod
+    def _check_source_dir(cls, value, info: ValidationInfo):
+        return _source_dir(value, info)
+
+    @field_validator("entry_point")
+    @classmethod
+    def _check_entry_point(cls, value: str | None) -> str | None:
+        return _entry_point(value)
+
+    @field_validator("arguments")
+    @classmethod
+    def _check_arguments(cls, value: list[str]) -> list[str]:
+        for argument in value:
+            if len(argument) > 256:
+                raise ValueError(f"argument {argument[:40]!r}... is longer than 256 characters (SageMaker's limit)")
+        return value
+
+    @field_validator("environment")
+    @classmethod
+    def _check_environment(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, text in value.items():
+            if not ENV_NAME.match(name):
+                raise ValueError(f"{name!r} {ENV_NAME.message}")
+            if len(text) > 256:
+                raise ValueError(f"the value of {name} is longer than 256 characters (SageMaker's limit)")
+        return value
+
+    @field_validator("outputs")
+    @classmethod
+    def _check_outputs(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not DATA_NAME.match(name):
+                raise ValueError(f"{name!r} {DATA_NAME.message}")
+        duplicates = sorted({name for name in value if value.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"{duplicates[0]!r} is listed twice")
+        if len(" ".join(value)) > 240:  # declared in a state machine tag (at most 256 characters, with holdout)
+            raise ValueError("the output names take more than 240 characters together; use shorter names")
+        reserved = sorted(set(value) & RESERVED_DATA_NAMES)
+        if reserved:
+            raise ValueError(f"{reserved[0]!r} is a folder the pipeline writes itself (runs/<execution>/{reserved[0]}/); pick another name")
+        return value
+
+    @model_validator(mode="after")
+    def _code(self) -> "ProcessingConfig":
+        _code_pair(self.source_dir, self.entry_point)
+        return self
+
+    @property
+    def own_code(self) -> bool:
+        return self.source_dir is not None
+
+
+# Folders of runs/<execution>/ the pipeline writes itself (the generated dataset, the model, the
+# batch transform's predictions, issue 23's evaluation): no processing output may take their names.
+RESERVED_DATA_NAMES = frozenset({"input", "models", "predictions", "evaluation", "code"})
+
 
 class TrainingConfig(_Strict):
     """Train model (XGBoost): the SageMaker training job with the built-in XGBoost image."""
@@ -98,8 +250,18 @@ class TrainingConfig(_Strict):
     max_runtime_seconds: int = Field(86_400, ge=1, le=2_419_200)
     image: str | None = Field(None, description="Override; default sagemaker-xgboost:1.7-1 in the region.")
     image_tag: str = "1.7-1"
+    # HyperParameters: at most 100, keys at most 256 and values at most 2,500 characters
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-HyperParameters).
     hyperparameters: dict[str, str | int | float] = Field(
-        default_factory=lambda: {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "5"}
+        default_factory=lambda: {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "5"}, max_length=100
+    )
+    # Script mode: the image runs your script (sagemaker_program in sourcedir.tar.gz), as the SageMaker
+    # SDK's framework estimators do; without it, the built-in XGBoost algorithm trains.
+    source_dir: Path | None = Field(None, description="Script mode: your training code folder, relative to the config file.")
+    entry_point: str | None = Field(None, description="Script mode: the script in source_dir (e.g. train.py).")
+    metric_definitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
+    channels: list[str] | None = Field(
+        None, description="Processing outputs training reads, each as a channel. Default: train, and validation when an output has that name."
     )
 
     @field_validator("instance_type")
@@ -112,18 +274,57 @@ class TrainingConfig(_Strict):
     def _check_image(cls, value: str | None) -> str | None:
         return _image(value)
 
+    @field_validator("source_dir", mode="before")
+    @classmethod
+    def _check_source_dir(cls, value, info: ValidationInfo):
+        return _source_dir(value, info)
+
+    @field_validator("entry_point")
+    @classmethod
+    def _check_entry_point(cls, value: str | None) -> str | None:
+        return _entry_point(value)
+
     @field_validator("hyperparameters")
     @classmethod
     def _hyperparameters(cls, value: dict[str, str | int | float]) -> dict[str, str | int | float]:
-        if "num_round" not in value:
-            raise ValueError("'num_round' is required by the built-in XGBoost algorithm")
-        try:
-            rounds = int(str(value["num_round"]))
-        except ValueError:
-            raise ValueError(f"num_round must be an integer, got {value['num_round']!r}") from None
-        if rounds < 1:
-            raise ValueError("num_round must be >= 1")
+        for key, item in value.items():
+            if not 1 <= len(key) <= 256 or len(str(item)) > 2500:
+                raise ValueError(f"{key[:40]!r}: keys are 1-256 and values at most 2,500 characters (SageMaker's limits)")
+            if key.startswith("sagemaker_"):
+                raise ValueError(f"{key!r}: the sagemaker_ hyperparameters are set by the pipeline (script mode)")
         return value
+
+    @field_validator("channels")
+    @classmethod
+    def _check_channels(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            if not value:
+                raise ValueError("list at least one processing output (e.g. ['train'])")
+            if "code" in value:
+                raise ValueError("'code' is the channel of your training code (script mode); name the data otherwise")
+        return value
+
+    @model_validator(mode="after")
+    def _mode(self) -> "TrainingConfig":
+        _code_pair(self.source_dir, self.entry_point)
+        if self.script_mode:
+            return self
+        if self.metric_definitions:
+            raise ValueError("metric_definitions are for script mode (source_dir); "
+                             "the built-in XGBoost algorithm publishes its own (validation:auc, train:rmse, ...)")
+        if "num_round" not in self.hyperparameters:
+            raise ValueError("hyperparameters: 'num_round' is required by the built-in XGBoost algorithm")
+        try:
+            rounds = int(str(self.hyperparameters["num_round"]))
+        except ValueError:
+            raise ValueError(f"hyperparameters: num_round must be an integer, got {self.hyperparameters['num_round']!r}") from None
+        if rounds < 1:
+            raise ValueError("hyperparameters: num_round must be >= 1")
+        return self
+
+    @property
+    def script_mode(self) -> bool:
+        return self.source_dir is not None
 
 
 class BatchTransformConfig(_Strict):
@@ -225,6 +426,7 @@ class PipelineConfig(_Strict):
     )
     tags: dict[str, str] = Field(default_factory=dict)
     provider_version: str = Field(">= 5.100, < 7", description="hashicorp/aws version constraint.")
+    input: InputConfig | None = Field(None, description="Your data in S3; without it the Generate dataset Lambda writes the sample's.")
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
@@ -278,6 +480,30 @@ class PipelineConfig(_Strict):
         return value
 
     @model_validator(mode="after")
+    def _data_flow(self) -> "PipelineConfig":
+        """Your data needs your processing code; training reads processing outputs that exist."""
+        if self.input is not None and not self.processing.own_code:
+            raise ValueError(
+                "[input] needs your processing code: set processing.source_dir and processing.entry_point "
+                "(the sample's transform.py reads only the generated label,x,y table)"
+            )
+        outputs = self.processing.outputs
+        for channel in self.training_channels:
+            if channel not in outputs:
+                raise ValueError(
+                    f"training reads channel {channel!r}, which processing does not write: "
+                    f"add it to processing.outputs (now {outputs}) or change training.channels"
+                )
+        if not self.training.script_mode and "train" not in self.training_channels:
+            raise ValueError("the built-in XGBoost algorithm needs a 'train' channel: name a processing output 'train'")
+        if self.batch_transform.enabled and self.processing.own_code:
+            raise ValueError(
+                "batch_transform predicts the held-out rows the sample's transform.py writes; with your own "
+                "processing code, write a 'test' output instead (the batch transform stage needs transform.py)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _images_resolvable(self) -> "PipelineConfig":
         if (self.processing.image is None or self.training.image is None) and self.region not in ecr_accounts():
             raise ValueError(
@@ -303,6 +529,24 @@ class PipelineConfig(_Strict):
         return config_from_mapping({**self.model_dump(by_alias=True, exclude_unset=True), "region": region}, f"provider region {region}")
 
     @property
+    def generates_dataset(self) -> bool:
+        """The sample's Generate dataset state and its Lambda (not with [input]: your data is in S3)."""
+        return self.input is None
+
+    @property
+    def processing_outputs(self) -> list[str]:
+        """Every folder the processing job writes under runs/<execution>/ (with the batch transform
+        stage, transform.py's holdout/ as well)."""
+        return list(self.processing.outputs) + (["holdout"] if self.batch_transform.enabled else [])
+
+    @property
+    def training_channels(self) -> list[str]:
+        """The processing outputs training reads, one channel each (script mode adds its code channel)."""
+        if self.training.channels is not None:
+            return list(self.training.channels)
+        return ["train"] + (["validation"] if "validation" in self.processing.outputs else [])
+
+    @property
     def stack_key(self) -> bool:
         """Whether the construct creates its own customer-managed KMS key."""
         return self.kms_key_arn is None and self.create_kms_key
@@ -324,6 +568,12 @@ class PipelineConfig(_Strict):
     def log_group_names(self) -> tuple[str, str]:
         """The Lambda's and the state machine's log groups (a key policy names them before they exist)."""
         return f"/aws/lambda/{self.function_name}", f"/aws/vendedlogs/states/{self.state_machine_name}"
+
+    @property
+    def stack_log_group_names(self) -> list[str]:
+        """The log groups the stack creates: the state machine's, and the Lambda's when it has one."""
+        lambda_group, machine_group = self.log_group_names
+        return ([lambda_group] if self.generates_dataset else []) + [machine_group]
 
 
 # Region prefix (cn, us-iso, ...) -> (partition, DNS suffix): the partitions of
@@ -367,13 +617,16 @@ def _one_line(source: str, error: ValidationError) -> str:
         message = first["msg"].removeprefix("Value error, ")
     more = len(error.errors()) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{source}: {key}: {message}{suffix}"
+    where = f"{key}: " if first["loc"] else ""  # a rule across sections names its keys itself
+    return f"{source}: {where}{message}{suffix}"
 
 
-def config_from_mapping(data: dict, source: str = "config") -> PipelineConfig:
-    """Validate a mapping (e.g. parsed TOML) into a :class:`PipelineConfig`, or raise :class:`ConfigError`."""
+def config_from_mapping(data: dict, source: str = "config", base_dir: Path | None = None) -> PipelineConfig:
+    """Validate a mapping (e.g. parsed TOML) into a :class:`PipelineConfig`, or raise :class:`ConfigError`.
+    Code folders (``source_dir``) are relative to ``base_dir`` (the config file's folder), else to the
+    working directory."""
     try:
-        return PipelineConfig.model_validate(data)
+        return PipelineConfig.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as error:
         raise ConfigError(_one_line(source, error)) from None
 
@@ -394,4 +647,4 @@ def load_config(path: Path | None = None) -> PipelineConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
-    return config_from_mapping(data, str(path))
+    return config_from_mapping(data, str(path), Path(path).resolve().parent)

@@ -1,8 +1,9 @@
 """`MlPipeline`: the whole pipeline as one reusable CDK Terrain construct.
 
-Composes the diagram's parts (``parts/``): the KMS key, the data bucket with transform.py, the
-"Generate dataset" Lambda, three least-privilege roles, log groups and the state machine. Every resource name derives from ``config.name_prefix``,
-so two pipelines with different prefixes coexist in one stack.
+Composes the diagram's parts (``parts/``): the KMS key, the data bucket with the code (transform.py,
+or your code folders, content-addressed), the "Generate dataset" Lambda (not with your data in S3),
+least-privilege roles, log groups and the state machine. Every resource name derives from
+``config.name_prefix``, so two pipelines with different prefixes coexist in one stack.
 
 Provider classes are imported by submodule: importing ``cdktn_provider_aws`` as a whole would
 load thousands of bindings and slow synth down several-fold.
@@ -22,7 +23,7 @@ from constructs import Construct
 from . import iam
 from .config import PipelineConfig
 from .definition import DefinitionRefs, build_definition, pipeline_tasks
-from .packaging import SCRIPTS_DIR, package_scripts
+from .packaging import SCRIPTS_DIR, package_config_sources, package_scripts
 from .parts import DataBucket, DatasetFunction, Environment, PipelineKey, PipelineRoles, PipelineStateMachine
 from .rules import ECR_IMAGE
 
@@ -84,24 +85,29 @@ class MlPipeline(Construct):
         self.config = config
         build_dir = build_dir or Path(tempfile.mkdtemp(prefix="sfn-ml-pipeline-build-"))
         artifacts = package_scripts(build_dir, scripts_dir)
+        self.sources = package_config_sources(config, build_dir)  # your code folders (source_dir)
         env = Environment.of(self)
 
-        # The key (the stack's own by default), then the data bucket holding transform.py.
+        # The key (the stack's own by default), then the data bucket holding the code.
         self.kms_key = PipelineKey(self, config, env).key if config.stack_key else None
         kms_key_arn = self.kms_key.arn if self.kms_key is not None else config.kms_key_arn
         data = DataBucket(self, config, env, kms_key_arn)
         self.bucket = data.bucket
-        self.transform_key, self.transform_object = data.upload_script("transform", artifacts["transform.py"])
+        self.transform_key, self.transform_object = "", None
+        if not config.processing.own_code:  # the sample's Standardization runs transform.py
+            self.transform_key, self.transform_object = data.upload_script("transform", artifacts["transform.py"])
+        self.code_prefixes = {kind: data.upload_code(kind, package) for kind, package in self.sources.items()}
 
-        # Log groups, roles, and the Generate dataset function.
-        dataset = DatasetFunction(self, config, kms_key_arn)
+        # Log groups, roles, and the Generate dataset function (the sample's data; not with [input]).
+        dataset = DatasetFunction(self, config, kms_key_arn) if config.generates_dataset else None
         machine = PipelineStateMachine(self, config, kms_key_arn)
-        self.lambda_log_group, self.state_machine_log_group = dataset.log_group, machine.log_group
+        self.lambda_log_group = dataset.log_group if dataset else None
+        self.state_machine_log_group = machine.log_group
         roles = PipelineRoles(
             self, config, env, lambda_role=lambda_role, sagemaker_role=sagemaker_role, state_machine_role=state_machine_role
         )
         self.lambda_role, self.sagemaker_role, self.state_machine_role = roles.lambda_role, roles.sagemaker_role, roles.state_machine_role
-        self.generate_function = dataset.create(self.lambda_role, artifacts["generate_dataset.zip"])
+        self.generate_function = dataset.create(self.lambda_role, artifacts["generate_dataset.zip"]) if dataset else None
 
         # Least-privilege policies: the Lambda's and the jobs', then the state machine's from its tasks.
         arns = iam.Arns(
@@ -109,8 +115,8 @@ class MlPipeline(Construct):
             region=env.region,
             account=env.account,
             bucket_arn=data.arn,
-            lambda_arn=self.generate_function.arn,
-            lambda_log_group_arn=self.lambda_log_group.arn,
+            lambda_arn=self.generate_function.arn if dataset else "",
+            lambda_log_group_arn=self.lambda_log_group.arn if dataset else "",
             sagemaker_role_arn=self.sagemaker_role.arn,
             ecr_repositories=sorted(
                 {ecr_repository_arn(config.processing_image, env.partition), ecr_repository_arn(config.training_image, env.partition)}
@@ -118,17 +124,18 @@ class MlPipeline(Construct):
             kms_key_arn=kms_key_arn,
             dns_suffix=env.dns_suffix,
         )
-        dataset.wait_for(roles.attach("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns)))
-        roles.attach(
-            "sagemaker-policy", self.sagemaker_role, "run-jobs",
-            iam.sagemaker_statements(arns, batch_transform=config.batch_transform.enabled),
-        )
+        if dataset:
+            dataset.wait_for(roles.attach("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns)))
+        roles.attach("sagemaker-policy", self.sagemaker_role, "run-jobs", iam.sagemaker_statements(arns, iam.DataLayout.of(config, env.partition)))
         refs = DefinitionRefs(
             bucket=data.name,
-            lambda_arn=self.generate_function.arn,
+            lambda_arn=self.generate_function.arn if dataset else "",
             sagemaker_role_arn=self.sagemaker_role.arn,
             transform_key=self.transform_key,
             partition=env.partition,
+            region=env.region,
+            processing_code=self.code_prefixes.get("processing"),
+            training_code=self.code_prefixes.get("training"),
         )
         state_machine_policy = roles.attach(
             "state-machine-policy", self.state_machine_role, "orchestrate",
@@ -150,15 +157,17 @@ class MlPipeline(Construct):
         )
 
     def _outputs(self, prefix: str) -> None:
-        for name, value, description in (
+        outputs = [
             ("bucket", self.bucket.bucket, "Data bucket (runs/<execution>/...)"),
             ("state_machine_arn", self.state_machine.arn, "The pipeline's state machine"),
-            ("generate_function_name", self.generate_function.function_name, "The Generate dataset Lambda"),
             ("state_machine_role_arn", self.state_machine_role.arn, "Role the state machine runs as"),
             ("sagemaker_role_arn", self.sagemaker_role.arn, "Role the SageMaker jobs run as"),
-            ("lambda_role_arn", self.lambda_role.arn, "Role the Lambda runs as"),
             ("state_machine_log_group", self.state_machine_log_group.name, "State machine execution logs"),
-            ("lambda_log_group", self.lambda_log_group.name, "Lambda logs"),
-        ):
+        ]
+        if self.generate_function is not None:
+            outputs[2:2] = [("generate_function_name", self.generate_function.function_name, "The Generate dataset Lambda")]
+            outputs[-1:-1] = [("lambda_role_arn", self.lambda_role.arn, "Role the Lambda runs as")]
+            outputs.append(("lambda_log_group", self.lambda_log_group.name, "Lambda logs"))
+        for name, value, description in outputs:
             output = TerraformOutput(self, f"output-{name}", value=value, description=description)
             output.override_logical_id(output_name(prefix, name))

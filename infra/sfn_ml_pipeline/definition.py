@@ -10,10 +10,17 @@ instance settings and hyperparameters, and fixes the sample's defects:
 * transient errors are retried, and any error ends in a Fail state that keeps the error and cause.
 
 Job names stay ``$$.Execution.Name``-based, as in the sample.
+
+With your data and code (``[input]``, ``source_dir``; README "Your data and code") the same builders
+render your pipeline: no Generate dataset state when the data is in S3 (a Choice takes the execution
+input's ``input``, only under the configured prefix, else the configured prefix), your processing
+script with your arguments and outputs, built-in XGBoost on your channels or your training script
+(script mode, as the SageMaker SDK's framework estimators pass it).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from .config import PipelineConfig
@@ -33,7 +40,8 @@ from .tasks.sagemaker import SAGEMAKER_TRANSIENT_ERRORS
 __all__ = [
     "BATCH_TRANSFORM_STATE_NAMES", "CREATE_MODEL", "FAILED", "GENERATE", "TRANSFORM", "LAMBDA_TRANSIENT_ERRORS", "RETRY_BACKOFF_RATE", "RETRY_INTERVAL_SECONDS",
     "RETRY_MAX_ATTEMPTS", "SAGEMAKER_TRANSIENT_ERRORS", "SAMPLE_DEVIATIONS", "STANDARDIZE", "STATE_NAMES",
-    "TRAIN", "DefinitionRefs", "build_definition", "pipeline_tasks",
+    "TRAIN", "PREPROCESS", "TRAIN_SCRIPT", "INPUT_STATE_NAMES", "DefinitionRefs", "build_definition", "pipeline_tasks",
+    "processing_state_name", "training_state_name",
 ]
 
 GENERATE = "Generate dataset"
@@ -44,6 +52,14 @@ TRANSFORM = "Batch transform"
 FAILED = "Pipeline failed"
 STATE_NAMES = (GENERATE, STANDARDIZE, TRAIN)
 BATCH_TRANSFORM_STATE_NAMES = (CREATE_MODEL, TRANSFORM)
+# Your code: the processing state runs your script, the training state yours in script mode.
+PREPROCESS = "Preprocess"
+TRAIN_SCRIPT = "Train model (script mode)"
+# Your data: which S3 location an execution reads.
+CHOOSE_INPUT = "Choose input"
+DEFAULT_INPUT = "Use the configured input"
+INPUT_REFUSED = "Input outside the configured prefix"
+INPUT_STATE_NAMES = (CHOOSE_INPUT, DEFAULT_INPUT, INPUT_REFUSED)
 
 # Per-execution layout in the bucket. `{}` is filled with $$.Execution.Name by States.Format.
 RUN_PREFIX = "runs/{}"
@@ -60,6 +76,15 @@ PROCESSING_INPUT = "/opt/ml/processing/input"
 PROCESSING_CODE = "/opt/ml/processing/input/code"
 PROCESSING_OUTPUT = "/opt/ml/processing/output/train"
 PROCESSING_HOLDOUT = "/opt/ml/processing/output/holdout"
+# Your processing code: the data input, the code and its launcher, one output folder per name
+# (the layout of the SageMaker Python SDK's FrameworkProcessor: "code" and "entrypoint" inputs).
+PROCESSING_DATA = "/opt/ml/processing/input/data"
+PROCESSING_ENTRYPOINT = "/opt/ml/processing/input/entrypoint"
+PROCESSING_OUTPUTS = "/opt/ml/processing/output"
+# Script mode: the code reaches the container as the "code" channel, where the SageMaker SDK puts it
+# for network-isolated jobs (EstimatorBase.CONTAINER_CODE_CHANNEL_SOURCEDIR_PATH), so it never needs S3.
+TRAINING_CODE_CHANNEL = "code"
+TRAINING_CODE_ARCHIVE = "/opt/ml/input/data/code/sourcedir.tar.gz"
 
 def _s3(bucket: str, key_template: str) -> str:
     """An intrinsic building s3://bucket/<key with the execution name>."""
@@ -101,8 +126,19 @@ def generate_dataset(refs: DefinitionRefs) -> LambdaInvoke:
     )
 
 
+def processing_state_name(config: PipelineConfig) -> str:
+    return PREPROCESS if config.processing.own_code else STANDARDIZE
+
+
+def training_state_name(config: PipelineConfig) -> str:
+    return TRAIN_SCRIPT if config.training.script_mode else TRAIN
+
+
 def standardize(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateProcessingJob:
-    """Standardization: transform.py in the scikit-learn image, raw.csv in, train/ out."""
+    """Standardization: transform.py in the scikit-learn image, raw.csv in, train/ out. With your
+    processing code, :func:`preprocess` instead."""
+    if config.processing.own_code:
+        return preprocess(config, refs)
     bucket, processing = refs.bucket, config.processing
     outputs = [_s3_output("train_data", TRAIN_PREFIX, PROCESSING_OUTPUT, bucket)]
     app: dict[str, Any] = {
@@ -115,38 +151,134 @@ def standardize(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreate
         app["ContainerArguments"] = [
             "--held-out-fraction", repr(config.batch_transform.held_out_fraction), "--holdout-dir", PROCESSING_HOLDOUT,
         ]
-    return SageMakerCreateProcessingJob(
-        name=STANDARDIZE,
-        parameters={
-            "ProcessingResources": {
-                "ClusterConfig": {
-                    "InstanceCount": processing.instance_count,
-                    "InstanceType": processing.instance_type,
-                    "VolumeSizeInGB": processing.volume_size_gb,
-                }
-            },
-            "ProcessingInputs": [
-                _s3_input("input-1", PROCESSING_INPUT, **{"S3Uri.$": _s3(bucket, RAW_KEY)}),
-                _s3_input("code", PROCESSING_CODE, S3Uri=f"s3://{bucket}/{refs.transform_key}"),
-            ],
-            "ProcessingOutputConfig": {"Outputs": outputs},
-            "AppSpecification": app,
-            "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
-            "RoleArn": refs.sagemaker_role_arn,
-            "ProcessingJobName.$": "$$.Execution.Name",
+    return _processing_job(
+        STANDARDIZE, config, refs,
+        [
+            _s3_input("input-1", PROCESSING_INPUT, **{"S3Uri.$": _s3(bucket, RAW_KEY)}),
+            _s3_input("code", PROCESSING_CODE, S3Uri=f"s3://{bucket}/{refs.transform_key}"),
+        ],
+        outputs, app,
+    )
+
+
+def preprocess(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateProcessingJob:
+    """Your processing script: the data (your [input] prefix, or the generated raw.csv) at
+    /opt/ml/processing/input/data, your code folder unpacked by its launcher (requirements.txt
+    installed first), one output per name, uploaded to runs/<execution>/<name>/."""
+    bucket, processing = refs.bucket, config.processing
+    if not refs.processing_code:
+        raise ValueError("DefinitionRefs.processing_code: the S3 prefix of the packaged processing code is needed")
+    data = {"S3Uri.$": "$.input"} if config.input is not None else {"S3Uri.$": _s3(bucket, RAW_KEY)}
+    code = f"s3://{bucket}/{refs.processing_code}"
+    app: dict[str, Any] = {
+        "ImageUri": config.processing_image,
+        "ContainerEntrypoint": ["/bin/bash", f"{PROCESSING_ENTRYPOINT}/runproc.sh"],
+    }
+    if processing.arguments:
+        app["ContainerArguments"] = list(processing.arguments)
+    return _processing_job(
+        PREPROCESS, config, refs,
+        [
+            _s3_input("data", PROCESSING_DATA, **data),
+            _s3_input("code", PROCESSING_CODE, S3Uri=f"{code}sourcedir.tar.gz"),
+            _s3_input("entrypoint", PROCESSING_ENTRYPOINT, S3Uri=f"{code}runproc.sh"),
+        ],
+        [_s3_output(name, f"{RUN_PREFIX}/{name}", f"{PROCESSING_OUTPUTS}/{name}", bucket) for name in processing.outputs],
+        app,
+        environment=dict(processing.environment),
+    )
+
+
+def _processing_job(
+    name: str, config: PipelineConfig, refs: DefinitionRefs, inputs: list, outputs: list, app: dict, environment: dict | None = None
+) -> SageMakerCreateProcessingJob:
+    processing = config.processing
+    parameters: dict[str, Any] = {
+        "ProcessingResources": {
+            "ClusterConfig": {
+                "InstanceCount": processing.instance_count,
+                "InstanceType": processing.instance_type,
+                "VolumeSizeInGB": processing.volume_size_gb,
+            }
         },
+        "ProcessingInputs": inputs,
+        "ProcessingOutputConfig": {"Outputs": outputs},
+        "AppSpecification": app,
+        "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
+        "RoleArn": refs.sagemaker_role_arn,
+        "ProcessingJobName.$": "$$.Execution.Name",
+    }
+    if environment:
+        parameters["Environment"] = environment
+    return SageMakerCreateProcessingJob(
+        name=name,
+        parameters=parameters,
         result_selector={"ProcessingJobArn.$": "$.ProcessingJobArn", "ProcessingJobStatus.$": "$.ProcessingJobStatus"},
         result_path="$.processing",
     )
 
 
+def _channel(name: str, bucket: str) -> dict[str, Any]:
+    """A training channel reading runs/<execution>/<name>/ (a processing output), CSV. ``train`` is
+    ShardedByS3Key, as in the sample (each host gets its share of the files); the others are
+    FullyReplicated (every host validates on all of validation/)."""
+    return {
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataDistributionType": "ShardedByS3Key" if name == "train" else "FullyReplicated",
+                "S3DataType": "S3Prefix",
+                "S3Uri.$": _s3(bucket, f"{RUN_PREFIX}/{name}/"),
+            }
+        },
+        "ChannelName": name,
+        "ContentType": "text/csv",
+    }
+
+
+def script_mode_hyperparameters(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, str]:
+    """Your hyperparameters and the ``sagemaker_*`` ones that make the image run your script, encoded
+    as the SageMaker Python SDK encodes a framework estimator's (each value ``json.dumps``'d:
+    sagemaker/estimator.py ``_json_encode_hyperparameters``); the container decodes each back
+    (sagemaker-training-toolkit environment.read_hyperparameters) and passes yours as
+    ``--name value`` arguments. The code comes from the ``code`` channel (the SDK's path for
+    network-isolated jobs, _prepare_for_training), so the container never fetches it from S3."""
+    encoded = {str(key): json.dumps(value) for key, value in config.training.hyperparameters.items()}
+    encoded.update({
+        "sagemaker_program": json.dumps(config.training.entry_point),
+        "sagemaker_submit_directory": json.dumps(TRAINING_CODE_ARCHIVE),
+        "sagemaker_container_log_level": "20",
+        "sagemaker_region": json.dumps(refs.region),
+    })
+    return encoded
+
+
 def train(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTrainingJob:
-    """Train model (XGBoost): the built-in XGBoost image on train/ only (the sample read the bucket root)."""
+    """Train model: the built-in XGBoost image (or, in script mode, your script in the image) on the
+    processing outputs it reads, train/ first (the sample read the bucket root)."""
     bucket, training = refs.bucket, config.training
+    algorithm: dict[str, Any] = {"TrainingImage": config.training_image, "TrainingInputMode": "File"}
+    channels = [_channel(name, bucket) for name in config.training_channels]
+    hyperparameters = {key: str(value) for key, value in training.hyperparameters.items()}
+    if training.script_mode:
+        if not refs.training_code:
+            raise ValueError("DefinitionRefs.training_code: the S3 prefix of the packaged training code is needed")
+        if training.metric_definitions:
+            algorithm["MetricDefinitions"] = [{"Name": m.name, "Regex": m.regex} for m in training.metric_definitions]
+        channels.append({
+            "DataSource": {
+                "S3DataSource": {
+                    "S3DataDistributionType": "FullyReplicated",
+                    "S3DataType": "S3Prefix",
+                    "S3Uri": f"s3://{bucket}/{refs.training_code}sourcedir.tar.gz",
+                }
+            },
+            "ChannelName": TRAINING_CODE_CHANNEL,
+        })
+        hyperparameters = script_mode_hyperparameters(config, refs)
     return SageMakerCreateTrainingJob(
-        name=TRAIN,
+        name=training_state_name(config),
         parameters={
-            "AlgorithmSpecification": {"TrainingImage": config.training_image, "TrainingInputMode": "File"},
+            "AlgorithmSpecification": algorithm,
             "OutputDataConfig": {"S3OutputPath.$": _s3(bucket, MODELS_PREFIX)},
             "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
             "ResourceConfig": {
@@ -155,20 +287,8 @@ def train(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTraini
                 "VolumeSizeInGB": training.volume_size_gb,
             },
             "RoleArn": refs.sagemaker_role_arn,
-            "InputDataConfig": [
-                {
-                    "DataSource": {
-                        "S3DataSource": {
-                            "S3DataDistributionType": "ShardedByS3Key",
-                            "S3DataType": "S3Prefix",
-                            "S3Uri.$": _s3(bucket, TRAIN_PREFIX + "/"),
-                        }
-                    },
-                    "ChannelName": "train",
-                    "ContentType": "text/csv",
-                }
-            ],
-            "HyperParameters": {key: str(value) for key, value in training.hyperparameters.items()},
+            "InputDataConfig": channels,
+            "HyperParameters": hyperparameters,
             "TrainingJobName.$": "$$.Execution.Name",
         },
         result_selector={
@@ -218,16 +338,57 @@ def batch_transform(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCr
 
 def pipeline_tasks(config: PipelineConfig, refs: DefinitionRefs) -> list[Task]:
     """The pipeline's tasks, in order: what the definition chains and the state machine role needs."""
-    tasks: list[Task] = [generate_dataset(refs), standardize(config, refs), train(config, refs)]
+    tasks: list[Task] = [generate_dataset(refs)] if config.generates_dataset else []
+    tasks += [standardize(config, refs), train(config, refs)]
     if config.batch_transform.enabled:
         tasks += [create_model(config, refs), batch_transform(config, refs)]
     return tasks
+
+
+def _string_matches_literal(text: str) -> str:
+    """``text`` as a StringMatches pattern matching itself: ``*`` and ``\\`` escaped with ``\\``
+    (https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html, StringMatches)."""
+    return text.replace("\\", "\\\\").replace("*", "\\*")
+
+
+def input_states(config: PipelineConfig, first: str) -> dict[str, Any]:
+    """Your data: the execution input's ``input`` (an S3 URI, e.g. from ``pipeline-tools run --input``)
+    when it lies under the configured prefix; none: the configured prefix; anything else fails the
+    execution before any job starts, saying which prefix is allowed."""
+    prefix = config.input.s3_uri
+    return {
+        CHOOSE_INPUT: {
+            "Type": "Choice",
+            "Comment": f"Read the execution input's \"input\" when it lies under {prefix}, else all of {prefix}.",
+            "Choices": [
+                {"Variable": "$.input", "IsPresent": False, "Next": DEFAULT_INPUT},
+                {
+                    "And": [
+                        {"Variable": "$.input", "IsString": True},
+                        {"Variable": "$.input", "StringMatches": _string_matches_literal(prefix) + "*"},
+                    ],
+                    "Next": first,
+                },
+            ],
+            "Default": INPUT_REFUSED,
+        },
+        DEFAULT_INPUT: {"Type": "Pass", "Result": prefix, "ResultPath": "$.input", "Next": first},
+        INPUT_REFUSED: {
+            "Type": "Fail",
+            "Error": "Pipeline.InputOutsidePrefix",
+            "Cause": f"The execution input's \"input\" must be an S3 URI under {prefix} (or left out, to read all of it).",
+        },
+    }
 
 
 def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, Any]:
     """Return the ASL document as a dict. Pure: same inputs, same output."""
     tasks = pipeline_tasks(config, refs)
     states: dict[str, Any] = {}
+    start = tasks[0].name
+    if config.input is not None:
+        states.update(input_states(config, tasks[0].name))
+        start = CHOOSE_INPUT
     for task, following in zip(tasks, tasks[1:] + [None]):
         states[task.name] = {**task.state(refs, FAILED), **({"Next": following.name} if following else {"End": True})}
     states[FAILED] = {
@@ -236,14 +397,23 @@ def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, 
         "ErrorPath": "$.error.Error",
         "CausePath": "$.error.Cause",
     }
-    comment = "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training)."
-    if config.batch_transform.enabled:
-        comment = comment[:-1] + ", then predict the held-out rows (SageMaker model + batch transform)."
     return {
-        "Comment": comment,
-        "StartAt": tasks[0].name,
+        "Comment": _comment(config),
+        "StartAt": start,
         "States": states,
     }
+
+
+def _comment(config: PipelineConfig) -> str:
+    if not config.processing.own_code and not config.training.script_mode:
+        comment = "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training)."
+        if config.batch_transform.enabled:
+            comment = comment[:-1] + ", then predict the held-out rows (SageMaker model + batch transform)."
+        return comment
+    data = f"Read {config.input.s3_uri}" if config.input is not None else "Generate a dataset"
+    processing = f"run {config.processing.entry_point}" if config.processing.own_code else "standardize it"
+    training = f"train with {config.training.entry_point}" if config.training.script_mode else "train XGBoost"
+    return f"{data}, {processing} (SageMaker processing), {training} (SageMaker training)."
 
 
 # Every place the definition deliberately differs from the sample's

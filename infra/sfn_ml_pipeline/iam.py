@@ -20,9 +20,11 @@ The documented minimum that ``pipeline-tools verify-iam`` checks these against l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from .statements import Arns, Statement, merge_statements
 
-__all__ = ["Arns", "Statement", "key_policy", "lambda_statements", "sagemaker_statements", "state_machine_statements", "trust_statement"]
+__all__ = ["Arns", "DataLayout", "Statement", "key_policy", "lambda_statements", "sagemaker_statements", "state_machine_statements", "trust_statement"]
 
 
 LOG_DELIVERY_ACTIONS = [
@@ -42,9 +44,47 @@ XRAY_STATE_MACHINE_ACTIONS = [
     "xray:PutTraceSegments",
 ]
 XRAY_LAMBDA_ACTIONS = ["xray:PutTelemetryRecords", "xray:PutTraceSegments"]
-# Prefixes the SageMaker jobs list (S3DataType S3Prefix): code/<sha>/transform.py,
-# runs/<execution>/input/raw.csv and runs/<execution>/train/.
-SAGEMAKER_LISTED_PREFIXES = ("code/*", "runs/*/input/*", "runs/*/train/*")
+
+
+@dataclass(frozen=True)
+class DataLayout:
+    """Where the jobs read and write in S3, from the config: what the SageMaker role is scoped to.
+
+    In the pipeline's bucket: the code (``code/<hash>/``), the generated dataset
+    (``runs/<execution>/input/``) unless your data is elsewhere, one folder per processing output
+    (``runs/<execution>/<name>/``), the training channels (some of those outputs) and the models.
+    Your data (``[input]``): GetObject under its prefix, ListBucket with that ``s3:prefix``, and its
+    key through S3 when its objects are SSE-KMS encrypted."""
+
+    generated_input: bool = True
+    outputs: tuple[str, ...] = ("train",)
+    channels: tuple[str, ...] = ("train",)
+    batch_transform: bool = False
+    input_bucket_arn: str | None = None
+    input_prefix: str = ""
+    input_kms_key_arn: str | None = None
+
+    @classmethod
+    def of(cls, config, partition: str) -> "DataLayout":
+        data = config.input
+        return cls(
+            generated_input=config.generates_dataset,
+            outputs=tuple(config.processing_outputs),
+            channels=tuple(config.training_channels),
+            batch_transform=config.batch_transform.enabled,
+            input_bucket_arn=f"arn:{partition}:s3:::{data.bucket}" if data else None,
+            input_prefix=data.prefix if data else "",
+            input_kms_key_arn=data.kms_key_arn if data else None,
+        )
+
+    def listed_prefixes(self) -> list[str]:
+        """The prefixes of the pipeline's bucket the jobs list (S3Prefix inputs list their S3Uri's prefix):
+        the code (``code/<sha>/transform.py`` or ``code/<hash>/sourcedir.tar.gz``), raw.csv, each channel."""
+        prefixes = ["code/*"] + (["runs/*/input/*"] if self.generated_input else [])
+        prefixes += [f"runs/*/{channel}/*" for channel in self.channels]
+        if self.batch_transform:
+            prefixes += ["runs/*/holdout/*"]
+        return prefixes
 
 
 def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing: bool = True) -> list[Statement]:
@@ -59,25 +99,35 @@ def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing
     return statements
 
 
-def sagemaker_statements(arns: Arns, *, batch_transform: bool = False) -> list[Statement]:
-    """The jobs' role: processing reads transform.py and raw.csv and writes train/ (and, with the batch
-    transform stage, holdout/); training reads train/ and writes models/; with the stage, the model
-    (run as this role) reads its artifact in models/ and the held-out features, and writes predictions/."""
+def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[Statement]:
+    """The jobs' role: processing reads its code and its data (raw.csv, or your [input] prefix) and writes
+    its outputs; training reads its channels (and, in script mode, its code) and writes models/; with the
+    batch transform stage, the model (run as this role) reads its artifact in models/ and the held-out
+    features, and writes predictions/."""
+    layout = layout or DataLayout()
     bucket = arns.bucket_arn
-    kinds = ["ProcessingJobs", "TrainingJobs"] + (["TransformJobs"] if batch_transform else [])
+    kinds = ["ProcessingJobs", "TrainingJobs"] + (["TransformJobs"] if layout.batch_transform else [])
     log_groups = [arns.service_arn("logs", f"log-group:/aws/sagemaker/{kind}") for kind in kinds]
-    reads = [f"{bucket}/code/*", f"{bucket}/runs/*/input/*", f"{bucket}/runs/*/train/*"]
-    writes = [f"{bucket}/runs/*/train/*", f"{bucket}/runs/*/models/*"]
-    listed = list(SAGEMAKER_LISTED_PREFIXES)
-    if batch_transform:
+    reads = [f"{bucket}/code/*"] + ([f"{bucket}/runs/*/input/*"] if layout.generated_input else [])
+    reads += [f"{bucket}/runs/*/{channel}/*" for channel in layout.channels]
+    writes = [f"{bucket}/runs/*/{output}/*" for output in layout.outputs] + [f"{bucket}/runs/*/models/*"]
+    if layout.batch_transform:
         reads += [f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/holdout/features/*"]
-        writes += [f"{bucket}/runs/*/holdout/*", f"{bucket}/runs/*/predictions/*"]
-        listed += ["runs/*/holdout/*"]
+        writes += [f"{bucket}/runs/*/predictions/*"]
     statements = [
         Statement("ReadPipelineData", ["s3:GetObject"], reads),
-        Statement("WritePipelineOutputs", ["s3:PutObject"], writes),
-        # S3Prefix inputs list the prefix of their S3Uri: transform.py's, raw.csv's, train/'s (and holdout/features/).
-        Statement("ListPipelineData", ["s3:ListBucket"], [bucket], [("StringLike", "s3:prefix", listed)]),
+        Statement("WritePipelineOutputs", ["s3:PutObject"], _unique(writes)),
+        # S3Prefix inputs list the prefix of their S3Uri: the code's, raw.csv's, each channel's (and holdout/features/).
+        Statement("ListPipelineData", ["s3:ListBucket"], [bucket], [("StringLike", "s3:prefix", layout.listed_prefixes())]),
+    ]
+    if layout.input_bucket_arn:
+        # Your data: the processing input lists and reads everything under the prefix (an execution may
+        # read a location under it: `run --input`), nothing else of that bucket.
+        statements += [
+            Statement("ReadYourData", ["s3:GetObject"], [f"{layout.input_bucket_arn}/{layout.input_prefix}*"]),
+            Statement("ListYourData", ["s3:ListBucket"], [layout.input_bucket_arn], [("StringLike", "s3:prefix", [f"{layout.input_prefix}*"])]),
+        ]
+    statements += [
         Statement(
             "WriteJobLogs",
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
@@ -98,7 +148,17 @@ def sagemaker_statements(arns: Arns, *, batch_transform: bool = False) -> list[S
     ]
     if arns.kms_key_arn:
         statements.append(_use_data_key(arns))
+    if layout.input_kms_key_arn:
+        # Your bucket's key: decrypt only, only through S3 (the jobs never write there).
+        statements.append(Statement(
+            "DecryptYourData", ["kms:Decrypt"], [layout.input_kms_key_arn],
+            [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
+        ))
     return statements
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
 
 
 def _use_data_key(arns: Arns) -> Statement:
@@ -195,14 +255,15 @@ LOGS_KEY_ACTIONS = ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:Genera
 LOGS_ENCRYPTION_CONTEXT_KEY = "kms:EncryptionContext:aws:logs:arn"
 
 
-def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str]) -> dict:
+def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_group_arns: list[str], *, lambda_function: bool = True) -> dict:
     """The key policy of the stack's own key, as an IAM JSON policy document.
 
     * The account administers the key (no data use from this statement), so IAM policies can
       manage it and it can never become unmanageable (KMS's lockout safety check).
     * Principals of the account may encrypt and decrypt with it only through S3 and Lambda in this
-      region, and only where their own IAM policies allow it too: the stack's roles (whose policies
-      carry the same kms:ViaService condition), Terraform and ``pipeline-tools run`` reading a model.
+      region (through S3 only when the stack has no Lambda: your data in S3), and only where their
+      own IAM policies allow it too: the stack's roles (whose policies carry the same kms:ViaService
+      condition), Terraform and ``pipeline-tools run`` reading a model.
     * CloudWatch Logs may use it for this stack's two log groups only (the encryption context
       condition AWS documents for log group encryption).
 
@@ -228,7 +289,7 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
                 "Resource": "*",
                 "Condition": {
                     "StringEquals": {
-                        "kms:ViaService": [f"s3.{region}.{dns_suffix}", f"lambda.{region}.{dns_suffix}"],
+                        "kms:ViaService": [f"s3.{region}.{dns_suffix}"] + ([f"lambda.{region}.{dns_suffix}"] if lambda_function else []),
                         "kms:CallerAccount": account,
                     }
                 },

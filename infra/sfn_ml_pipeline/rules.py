@@ -57,3 +57,31 @@ ECR_IMAGE = InputRule(
     "must be an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)",
 )
 ML_INSTANCE = InputRule("instance_type", r"^ml\.[a-z0-9]+\.[a-z0-9]+$", "is not a SageMaker instance type (e.g. ml.m5.xlarge)")
+# Your data: an S3 location the jobs read everything under. A bucket name as S3 names them
+# (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html: 3-63 characters,
+# a-z 0-9 . -, starting and ending with a letter or digit), then an optional key prefix of the
+# characters a Step Functions tag value may hold (the state machine declares it in a tag:
+# "Unicode letters, digits, white space, or these symbols: _ . : / = + - @", at most 256,
+# https://docs.aws.amazon.com/step-functions/latest/apireference/API_Tag.html).
+S3_URI = InputRule(
+    "s3_uri",
+    r"^s3://(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(?P<prefix>[A-Za-z0-9 _.:/=+@-]{0,180}))?$",
+    "must be an S3 location s3://BUCKET/PREFIX/ (bucket: 3-63 chars a-z, 0-9, '.', '-'; prefix: up to 180 of "
+    "A-Z a-z 0-9 space _ . : / = + - @)",
+)
+# A processing output's name is also the training channel that reads it: ChannelName's pattern
+# [A-Za-z0-9\.\-_]+, 1-64 characters (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Channel.html),
+# without '.' (the name is a folder of runs/<execution>/ and of /opt/ml/processing/output/).
+DATA_NAME = InputRule(
+    "output",
+    r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+    "must be 1-64 characters of A-Z, a-z, 0-9, '_', '-', starting with a letter or digit (a SageMaker channel name)",
+)
+# Environment variable names of a processing job (ProcessingJob Environment: key pattern
+# [a-zA-Z_][a-zA-Z0-9_]*, at most 256 characters;
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateProcessingJob.html#sagemaker-CreateProcessingJob-request-Environment).
+ENV_NAME = InputRule(
+    "environment",
+    r"^[a-zA-Z_][a-zA-Z0-9_]{0,255}$",
+    "must be an environment variable name ([a-zA-Z_][a-zA-Z0-9_]*, at most 256 characters)",
+)

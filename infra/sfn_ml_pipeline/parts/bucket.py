@@ -134,3 +134,22 @@ class DataBucket:
             depends_on=[self.versioning, self.default_encryption],
         )
         return key, script
+
+    def upload_code(self, kind: str, package) -> str:
+        """A code folder (``packaging.SourcePackage``): ``sourcedir.tar.gz`` (and the processing job's
+        ``runproc.sh``) under ``code/<hash>/``, content-addressed like transform.py. Returns the prefix."""
+        files = [(package.archive, "application/gzip")] + ([(package.launcher, "text/x-shellscript")] if package.launcher else [])
+        for artifact, content_type in files:
+            name = artifact.path.name.replace(".", "-")
+            asset = TerraformAsset(self._scope, f"{kind}-{name}-asset", path=str(artifact.path), type=AssetType.FILE)
+            S3Object(
+                self._scope,
+                f"{kind}-{name}",
+                bucket=self.bucket.id,
+                key=f"{package.prefix}{artifact.path.name}",
+                source=asset.path,
+                source_hash=artifact.sha256_hex,
+                content_type=content_type,
+                depends_on=[self.versioning, self.default_encryption],
+            )
+        return package.prefix

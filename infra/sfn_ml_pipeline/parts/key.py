@@ -23,14 +23,14 @@ class PipelineKey:
     """
 
     def __init__(self, scope: Construct, config: PipelineConfig, env: Environment) -> None:
-        log_groups = [env.arn("logs", f"log-group:{name}") for name in config.log_group_names]
+        log_groups = [env.arn("logs", f"log-group:{name}") for name in config.stack_log_group_names]
         self.key = KmsKey(
             scope,
             "key",
             description=f"{config.name_prefix}: pipeline data, logs and Lambda environment",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=json.dumps(iam.key_policy(env.partition, env.dns_suffix, env.region, env.account, log_groups)),
+            policy=json.dumps(iam.key_policy(env.partition, env.dns_suffix, env.region, env.account, log_groups, lambda_function=config.generates_dataset)),
         )
         self.alias = KmsAlias(scope, "key-alias", name=f"alias/{config.name_prefix}-pipeline", target_key_id=self.key.key_id)
 

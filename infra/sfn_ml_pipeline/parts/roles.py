@@ -42,7 +42,9 @@ class PipelineRoles:
         state_machine_arn = env.arn("states", f"stateMachine:{config.state_machine_name}")
         # Lambda: no source condition (Lambda is not documented to send aws:SourceAccount/SourceArn
         # when it assumes an execution role; see iam_minimum.toml, roles.lambda).
-        self.lambda_role = lambda_role or self._role("lambda-role", f"{prefix}-generate-dataset", "lambda.amazonaws.com", None)
+        self.lambda_role = None
+        if config.generates_dataset:  # with your data in S3 there is no Lambda, so no role for it
+            self.lambda_role = lambda_role or self._role("lambda-role", f"{prefix}-generate-dataset", "lambda.amazonaws.com", None)
         self.sagemaker_role = sagemaker_role or self._role(
             "sagemaker-role", f"{prefix}-sagemaker-jobs", "sagemaker.amazonaws.com", env.account,
             [env.arn("sagemaker", f"{kind}/*") for kind in sagemaker_source_kinds(config)],

@@ -22,6 +22,26 @@ class PipelineStateMachine:
         self.log_group = pipeline_log_group(scope, "state-machine-logs", config.log_group_names[1], config, kms_key_arn)
         self.state_machine: SfnStateMachine | None = None
 
+    def tags(self) -> dict[str, str]:
+        """Where the jobs read and write, declared where operators and `verify-iam` read it (literal
+        values, known in a plan before the definition is): ``sfn-ml-pipeline:outputs`` (the processing
+        outputs under runs/<execution>/), ``sfn-ml-pipeline:channels`` (those training reads) and, with
+        your data, ``sfn-ml-pipeline:input`` (the S3 prefix the jobs may read) and
+        ``sfn-ml-pipeline:input-kms-key`` (its key). "Tags may only contain Unicode letters, digits,
+        white space, or these symbols: _ . : / = + - @", values up to 256 characters
+        (https://docs.aws.amazon.com/step-functions/latest/apireference/API_Tag.html): the config's
+        rules for names (rules.DATA_NAME) and ``s3_uri`` (rules.S3_URI) keep to that."""
+        config = self._config
+        tags = {
+            "sfn-ml-pipeline:outputs": " ".join(config.processing_outputs),
+            "sfn-ml-pipeline:channels": " ".join(config.training_channels),
+        }
+        if config.input is not None:
+            tags["sfn-ml-pipeline:input"] = config.input.s3_uri
+            if config.input.kms_key_arn:
+                tags["sfn-ml-pipeline:input-kms-key"] = config.input.kms_key_arn
+        return tags
+
     def create(self, definition: dict[str, Any], role: IamRole, policy: IamRolePolicy) -> SfnStateMachine:
         """The state machine, once its role has its policy (Step Functions checks the role on create)."""
         self.state_machine = SfnStateMachine(
@@ -37,6 +57,7 @@ class PipelineStateMachine:
                 "log_destination": f"{self.log_group.arn}:*",
             },
             tracing_configuration={"enabled": True},
+            tags=self.tags() or None,
             depends_on=[policy],
         )
         return self.state_machine

@@ -22,6 +22,9 @@ class DefinitionRefs:
     sagemaker_role_arn: str
     transform_key: str
     partition: str = "aws"  # arn:<partition>:states:::... (a Terraform reference when synthesized)
+    region: str = ""  # the stack's region (script mode's sagemaker_region)
+    processing_code: str | None = None  # your processing code: its S3 prefix code/<hash>/ (sourcedir.tar.gz, runproc.sh)
+    training_code: str | None = None  # script mode: your training code's prefix code/<hash>/ (sourcedir.tar.gz)
 
     def integration(self, service: str, api: str) -> str:
         """An optimized integration's Resource ARN, in the stack's partition

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UsageError
+from .minimum import Features, Layout
 from .model import Condition, Key, Policy, Role, Stack, Statement
 from .normalize import INTERPOLATION, ROLE_PLACEHOLDER, Normalizer, normalize_arn_parts, split_reference
 
@@ -154,7 +155,7 @@ class _SynthReader:
         self.roles = self._roles_by_trust()
         self.by_literal_name = {str(b.get("name")): n for n, b in self.raw_roles.items() if isinstance(b, dict) and b.get("name")}
         self.log_group_purpose = _log_group_purposes(self.resources)
-        self.normalize = Normalizer(self._special).resource
+        self.normalize = _with_input_key(Normalizer(self._special).resource, self.resources)
 
     def stack(self, source: str) -> Stack:
         self._attach_role_policies()
@@ -291,10 +292,60 @@ def _log_group_purposes(resources: dict) -> dict[str, str]:
     return out
 
 
-def _features(resources: dict) -> set[str]:
-    """Which optional parts of the documented minimum apply (customer KMS key, logging, tracing, the
-    batch transform stage)."""
+# The state machine's tags that declare where its jobs read and write (parts/state_machine.py):
+# literal values, so known in a plan too, where the definition (it names the bucket) is not yet.
+TAG = "sfn-ml-pipeline:"
+OUTPUTS_TAG, CHANNELS_TAG = f"{TAG}outputs", f"{TAG}channels"
+INPUT_TAG, INPUT_KMS_TAG = f"{TAG}input", f"{TAG}input-kms-key"
+
+
+def _layout(resources: dict) -> tuple[Layout, set[str]]:
+    """The data layout the stack declares and the features it implies: the processing outputs and
+    training channels (runs/<execution>/<name>/), your data and its key (the state machine's
+    ``sfn-ml-pipeline:*`` tags; without them, the sample's train/ only), and the Generate dataset
+    function (a Lambda function in the stack)."""
+    outputs: list[str] = []
+    channels: list[str] = []
+    values: list[tuple[str, str]] = []
     features: set[str] = set()
+    for body in (resources.get("aws_sfn_state_machine") or {}).values():
+        tags = body.get("tags") if isinstance(body, dict) and isinstance(body.get("tags"), dict) else {}
+        outputs += [n for n in str(tags.get(OUTPUTS_TAG, "")).split() if n not in outputs]
+        channels += [n for n in str(tags.get(CHANNELS_TAG, "")).split() if n not in channels]
+        uri = str(tags.get(INPUT_TAG) or "")
+        if uri.startswith("s3://"):
+            bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+            features.add("own_input")
+            values += [("{input_bucket_arn}", f"arn:{{partition}}:s3:::{bucket}"), ("{input_prefix}", prefix)]
+        if tags.get(INPUT_KMS_TAG):
+            features.add("input_kms")  # policies name it {input_kms_key_arn} (_with_input_key), as the table does
+    if resources.get("aws_lambda_function"):
+        features.add("generated_dataset")
+    return Layout(tuple(outputs) or ("train",), tuple(channels) or ("train",), tuple(values)), features
+
+
+def _input_key(resources: dict) -> str | None:
+    """The key of your data's objects, as the state machine's tag declares it."""
+    for body in (resources.get("aws_sfn_state_machine") or {}).values():
+        tags = body.get("tags") if isinstance(body, dict) and isinstance(body.get("tags"), dict) else {}
+        if tags.get(INPUT_KMS_TAG):
+            return str(tags[INPUT_KMS_TAG])
+    return None
+
+
+def _with_input_key(normalize, resources: dict):
+    """``normalize`` that names your data's key ``{input_kms_key_arn}`` (any other literal key ARN is
+    the stack's ``{kms_key_arn}``: normalize_arn_parts)."""
+    key = _input_key(resources)
+    if key is None:
+        return normalize
+    return lambda value: "{input_kms_key_arn}" if value == key else normalize(value)
+
+
+def _features(resources: dict) -> Features:
+    """Which optional parts of the documented minimum apply (customer KMS key, logging, tracing, the
+    batch transform stage, the generated dataset or your data), with the stack's data layout."""
+    layout, features = _layout(resources)
     text = json.dumps(resources)
     if resources.get("aws_kms_key") or re.search(r'"kms_master_key_id": "[^"]+"', text):
         features.add("kms")
@@ -312,7 +363,7 @@ def _features(resources: dict) -> set[str]:
         tracing = tracing[0] if isinstance(tracing, list) and tracing else tracing
         if isinstance(tracing, dict) and str(tracing.get("mode", "")).lower() == "active":
             features.add("lambda_tracing")
-    return features
+    return Features(features, layout)
 
 
 # --- plan JSON (terraform show -json) ------------------------------------------------------------------
@@ -396,6 +447,9 @@ class _PlanReader:
         for name, placeholder in _log_group_purposes({"aws_cloudwatch_log_group": groups}).items():
             if groups[name].get("arn"):
                 table.append((groups[name]["arn"].removesuffix(":*"), placeholder))
+        by_type = {"aws_sfn_state_machine": {a: b for a, b in self.values.items() if _rtype(a) == "aws_sfn_state_machine"}}
+        if _input_key(by_type):
+            table.append((_input_key(by_type), "{input_kms_key_arn}"))
         table.sort(key=lambda pair: -len(pair[0]))
         return table
 

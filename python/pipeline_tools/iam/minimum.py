@@ -3,11 +3,47 @@
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
 from .model import Condition
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a stack's jobs read and write, as the stack declares it (``loader``: its state machine's
+    processing outputs and training channels, its ``sfn-ml-pipeline:input*`` tags): the documented
+    minimum's ``{output}`` and ``{channel}`` patterns stand for each of these names, and
+    ``{input_bucket_arn}``, ``{input_prefix}``, ``{input_kms_key_arn}`` for your data's location."""
+
+    outputs: tuple[str, ...] = ("train",)
+    channels: tuple[str, ...] = ("train",)
+    values: tuple[tuple[str, str], ...] = ()  # (placeholder, value)
+
+    def expand(self, pattern: str) -> list[str]:
+        for placeholder, value in self.values:
+            pattern = pattern.replace(placeholder, value)
+        patterns = [pattern]
+        for placeholder, names in (("{output}", self.outputs), ("{channel}", self.channels)):
+            patterns = [p.replace(placeholder, name) for p in patterns for name in names] if any(placeholder in p for p in patterns) else patterns
+        return patterns
+
+
+class Features(frozenset):
+    """The optional parts of the documented minimum a stack has (``kms``, ``batch_transform``,
+    ``generated_dataset``, ``own_input``, ...), with its :class:`Layout`."""
+
+    layout: Layout
+
+    def __new__(cls, names=(), layout: Layout | None = None):
+        features = super().__new__(cls, names)
+        features.layout = layout or Layout()
+        return features
+
+
+def _layout_of(features) -> Layout:
+    return getattr(features, "layout", None) or Layout()
 
 
 @dataclass(frozen=True)
@@ -46,21 +82,39 @@ class RoleMinimum:
     trust_source_arns: tuple[str, ...] = ()  # patterns every aws:SourceArn value must fall inside
     trust_conditions_unsent: tuple[str, ...] = ()  # keys the service does not send: a condition on them is a finding
     trust_source_arns_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (feature, more patterns)
+    when: str | None = None  # a role only some stacks have (the Lambda's: generated_dataset)
 
     def active(self, features: set[str]) -> list[Entry]:
         """Entries that apply to a stack with these features, one per action: an optional part's
-        entry for an action the base set has already extends it (``Entry.extended_by``)."""
+        entry for an action the base set has already extends it (``Entry.extended_by``). Patterns
+        naming the stack's layout (``{output}``, ``{channel}``, ``{input_*}``) are expanded."""
         merged: dict[str, Entry] = {}
         for entry in self.entries:
             if entry.when is not None and entry.when not in features:
                 continue
             key = entry.action.lower()
             merged[key] = merged[key].extended_by(entry) if key in merged else entry
-        return list(merged.values())
+        layout = _layout_of(features)
+        return [_expanded(entry, layout) for entry in merged.values()]
+
+    def applies(self, features: set[str]) -> bool:
+        """Whether a stack with these features must have this role."""
+        return self.when is None or self.when in features
 
     def source_arns(self, features: set[str]) -> tuple[str, ...]:
         """The aws:SourceArn patterns of the trust policy for a stack with these features."""
         return self.trust_source_arns + tuple(p for feature, patterns in self.trust_source_arns_when if feature in features for p in patterns)
+
+
+def _expanded(entry: Entry, layout: Layout) -> Entry:
+    def unique(items):
+        return tuple(dict.fromkeys(items))
+
+    resources = unique(p for pattern in entry.resources for p in layout.expand(pattern))
+    conditions = tuple(
+        Condition(c.test, c.variable, unique(v for value in c.values for v in layout.expand(value))) for c in entry.conditions
+    )
+    return replace(entry, resources=resources, conditions=conditions)
 
 
 @cache
@@ -92,6 +146,7 @@ def load_minimum() -> dict[str, RoleMinimum]:
             trust_source_arns=tuple(body.get("trust_source_arns", [])),
             trust_conditions_unsent=tuple(body.get("trust_conditions_unsent", [])),
             trust_source_arns_when=tuple((f, tuple(p)) for f, p in body.get("trust_source_arns_when", {}).items()),
+            when=body.get("when"),
         )
     return roles
 

@@ -84,7 +84,7 @@ class Stack:
 
     source: str
     roles: list[Role]
-    features: set[str] = field(default_factory=set)  # kms, sfn_logging, sfn_tracing, lambda_tracing
+    features: set[str] = field(default_factory=set)  # kms, sfn_logging, ... (minimum.Features: with the stack's data layout)
     keys: list[Key] = field(default_factory=list)
     # verify-iam --observed: the decisions runs recorded (artifacts/<execution>/access.json), each
     # with "execution" added; None when no runs were given (the observed rules then stay silent).

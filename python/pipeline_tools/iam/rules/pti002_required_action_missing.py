@@ -18,7 +18,7 @@ RULE = Rule(
 def check(context: Context):
     present = {role.purpose for role in context.stack.roles if role.purpose}
     for purpose, minimum in context.minimum.items():
-        if purpose not in present:
+        if purpose not in present and minimum.applies(context.stack.features):
             yield make(RULE, purpose, None, f"no role trusts {minimum.service}: the {minimum.title} is missing")
     for role in context.stack.roles:
         minimum = context.role_minimum(role)
