@@ -35,7 +35,7 @@ class Target:
     mutate: tuple[str, ...]  # globs under python/ (mutmut's only_mutate, as src/...)
     tests: tuple[str, ...]  # pytest arguments: the target's fast tests
     skip: tuple[str, ...] = ()  # globs of files not mutated (do_not_mutate)
-    skip_lines: tuple[str, ...] = ()  # regexes of lines whose statements are not mutated (do_not_mutate_patterns)
+    skip_functions: tuple[str, ...] = ()  # functions/classes of the mutated files left out of this target
 
 
 TARGETS = {
@@ -47,12 +47,12 @@ TARGETS = {
         # Job limits and sharding: the hosts' shares, how a job's hosts run, fail, stop and time
         # out, and the reasons they leave. The S3 transfers and job folders in the same file are
         # the emulator tests' (real jobs), not this target's.
-        Target("jobs-limits", ("pipeline_tools/emulator/jobs/common.py",), ("tests/test_job_limits.py",), skip_lines=(
-            r"^def (utcnow|job_s3_client|_emulator_s3_client|data_failure|s3_client|put_file|list_keys|download_keys|free_port"
-            r"|write_json|record_instances|download_prefix|upload_directory|jobs_directory|algorithm_module|image_python)\b",
-            r"^class RunnerLog\b",
+        Target("jobs-limits", ("pipeline_tools/emulator/jobs/common.py",), ("tests/test_job_limits.py",), skip_functions=(
+            "utcnow", "job_s3_client", "_emulator_s3_client", "data_failure", "s3_client", "put_file", "list_keys", "download_keys",
+            "free_port", "write_json", "record_instances", "download_prefix", "upload_directory", "jobs_directory",
+            "algorithm_module", "image_python", "RunnerLog",
         )),
-        Target("iam-rules", ("pipeline_tools/iam/rules/*", "pipeline_tools/iam/minimum.py"), ("tests/test_iam_rules.py", "tests/test_iam_minimum.py")),
+        Target("iam-rules", ("pipeline_tools/iam/rules/*", "pipeline_tools/iam/minimum.py"), ("tests/test_iam_rules.py", "tests/test_iam_rules_boundaries.py")),
         Target("config-rules", ("../infra/sfn_ml_pipeline/config.py", "../infra/sfn_ml_pipeline/rules.py"), ("tests/test_config.py", "tests/test_rules.py")),
         Target("definition", ("../infra/sfn_ml_pipeline/definition.py",), ("tests/test_definition.py",)),
     )
@@ -68,7 +68,7 @@ def _pyproject(target: Target) -> str:
         'source_paths = ["src"]\n'
         f"only_mutate = {json.dumps(only)}\n"
         f"do_not_mutate = {json.dumps(skip)}\n"
-        f"do_not_mutate_patterns = {json.dumps(list(target.skip_lines))}\n"
+
         'also_copy = ["tests"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
@@ -84,6 +84,15 @@ def prepare(target: Target) -> Path:
     where.mkdir(parents=True)
     shutil.copytree(ROOT / "python", where / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(ROOT / "tests", where / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    if target.skip_functions:
+        # In the scratch copy only: mutmut's "# pragma: no mutate block" on each left-out definition.
+        import re
+
+        names = "|".join(map(re.escape, target.skip_functions))
+        header = re.compile(rf"^(\s*(?:def|class) (?:{names})\b.*:)[ \t]*$", re.MULTILINE)
+        for glob in target.mutate:
+            for path in (where / "src").glob(glob):
+                path.write_text(header.sub(r"\1  # pragma: no mutate block", path.read_text()))
     (where / "pyproject.toml").write_text(_pyproject(target))
     return where
 
@@ -101,6 +110,27 @@ def results(where: Path) -> dict:
             "not_run": sorted(k for k, c in exit_codes.items() if c is None)}
 
 
+def _diff(where: Path, mutant: str) -> str:
+    """The line(s) a mutant changes, from mutmut's own copy (mutants/src/...): its function beside the original."""
+    import ast
+    import difflib
+
+    module, _, function = mutant.rpartition(".")
+    base = function.rsplit("__mutmut_", 1)[0]
+    path = where / "mutants" / "src" / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = path.with_suffix("") / "__init__.py"
+    source = path.read_text()
+    bodies = {node.name: ast.get_source_segment(source, node) or "" for node in ast.walk(ast.parse(source))
+              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in (function, f"{base}__mutmut_orig")}
+    original = bodies.get(f"{base}__mutmut_orig", "").splitlines()[1:]
+    changed = bodies.get(function, "").splitlines()[1:]
+    lines = [line for line in difflib.unified_diff(original, changed, lineterm="", n=0) if line[:1] in "-+" and line[:3] not in ("---", "+++")]
+    if not lines:  # the signature changed (a default value)
+        lines = [f"- {bodies.get(f'{base}__mutmut_orig', '').splitlines()[0].strip()}", f"+ {bodies.get(function, '').splitlines()[0].strip()}"]
+    return " / ".join(" ".join(line.split()) for line in lines)
+
+
 def run(name: str, jobs: int) -> dict:
     target = TARGETS[name]
     where = prepare(target)
@@ -108,10 +138,55 @@ def run(name: str, jobs: int) -> dict:
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     with open(where / "mutmut.log", "w") as log:  # mutmut redraws a progress line per mutant: kept out of the terminal
         subprocess.run([str(mutmut), "run", "--max-children", str(jobs)], cwd=where, env=env, stdout=log, stderr=subprocess.STDOUT, check=False)
-    return results(where)
+    found = results(where)
+    found["diffs"] = {m: _diff(where, m) for m in found["survived"] + found["no_tests"]}
+    return found
+
+
+REASONS = ROOT / "tools" / "mutation_equivalent.toml"
+DOC = ROOT / "docs" / "mutation.md"
+
+
+def render(summary: dict) -> str:
+    """docs/mutation.md's results part: per target killed/total, then every survivor with the line it
+    changes and why it stands (tools/mutation_equivalent.toml), or that it is not classified yet."""
+    import tomllib
+
+    reasons = tomllib.loads(REASONS.read_text()) if REASONS.exists() else {}
+    lines = ["| target | mutated | killed / total | score |", "|---|---|---|---|"]
+    for name, target in TARGETS.items():
+        if name not in summary:
+            lines.append(f"| {name} | {', '.join(target.mutate)} | not run | |")
+            continue
+        r = summary[name]
+        score = r["killed"] / r["total"] if r["total"] else 0.0
+        lines.append(f"| {name} | {', '.join(target.mutate)} | {r['killed']} / {r['total']} | {score:.1%} |")
+    for name in TARGETS:
+        if name not in summary:
+            continue
+        r = summary[name]
+        standing = r["survived"] + r["no_tests"]
+        lines += ["", f"### {name}: {len(standing)} survivors", ""]
+        known = reasons.get(name, {})
+        for mutant in sorted(standing):
+            short = mutant.replace("pipeline_tools.", "").split(".", 2)[-1]
+            reason = known.get(short) or known.get(short.rsplit("__mutmut_", 1)[0] + "__mutmut_*")
+            status = "no test reaches it" if mutant in r["no_tests"] else "survived"
+            diff = r.get("diffs", {}).get(mutant, "").replace("|", "\\|")
+            lines.append(f"- `{short}` ({status}): `{diff}` - {reason or 'not classified yet'}")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--docs"]:
+        summary = json.loads((BUILD / "results.json").read_text())
+        for name, r in summary.items():
+            if "diffs" not in r and (BUILD / name / "mutants").exists():
+                r["diffs"] = {m: _diff(BUILD / name, m) for m in r["survived"] + r["no_tests"]}
+        text = DOC.read_text()
+        marker = "<!-- results: tools/mutation.py --docs -->"
+        DOC.write_text(text.split(marker)[0] + marker + "\n\n" + render(summary))
+        return 0
     names = argv or list(TARGETS)
     unknown = [n for n in names if n not in TARGETS]
     if unknown:

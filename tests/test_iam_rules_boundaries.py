@@ -1,0 +1,180 @@
+"""verify-iam's rules at their boundaries (issue 26): tests/test_iam_rules.py has one case per rule
+that must be found and the good stack that must stay quiet; these take each rule just inside and
+just outside what it accepts (PassRole on role/*, a trust condition that is not confused-deputy
+protection, broader condition values, a partial CloudWatch Logs statement in a key policy, a trust
+statement naming no principal...), with the words of each finding."""
+
+from __future__ import annotations
+
+import pytest
+
+from pipeline_tools.iam.model import Condition, Key, Policy, Statement
+
+from .test_iam_rules import GOOD_JOBS, LOGS_KEY, PASSED, SOURCE_ACCOUNT, JOB_ARN, findings, replace, stack, trust
+
+ROLE_ARN = "{sagemaker_role_arn}"
+
+
+@pytest.mark.parametrize(
+    "resources, conditions, expected",
+    [
+        ((ROLE_ARN,), (PASSED,), []),
+        (("arn:aws:iam::123456789012:role/*",), (PASSED,), ["iam:PassRole is granted on arn:aws:iam::123456789012:role/*"]),
+        (("arn:aws:iam::123456789012:*",), (PASSED,), ["iam:PassRole is granted on arn:aws:iam::123456789012:*"]),
+        (("*",), (), ["iam:PassRole is granted on * and has no iam:PassedToService condition"]),
+        ((ROLE_ARN, "*"), (PASSED,), ["iam:PassRole is granted on *"]),
+        (("arn:aws:iam::123456789012:role/jobs-*",), (PASSED,), []),  # a prefix names its roles: PTI009's to judge
+        ((ROLE_ARN,), (Condition("StringEquals", "IAM:passedToService", ("sagemaker.amazonaws.com",)),), []),
+        ((ROLE_ARN,), (Condition("StringEquals", "iam:AssociatedResourceArn", ("x",)),), ["iam:PassRole has no iam:PassedToService condition"]),
+    ],
+)
+def test_pti005_passrole(resources, conditions, expected):
+    subject = stack(replace(2, resources=resources, conditions=conditions))
+    assert findings("PTI005", subject) == expected
+    upper = stack(replace(2, actions=("IAM:PASSROLE",), resources=("*",), conditions=conditions))
+    assert findings("PTI005", upper)[0].startswith("iam:PassRole is granted on *")
+
+
+@pytest.mark.parametrize(
+    "conditions, found",
+    [
+        ((SOURCE_ACCOUNT,), False),
+        ((Condition("StringEquals", "AWS:SOURCEACCOUNT", ("{account}",)),), False),
+        ((JOB_ARN,), True),  # the jobs minimum asks for aws:SourceAccount: aws:SourceArn alone is not it
+        ((Condition("StringEquals", "sts:ExternalId", ("x",)),), True),  # a condition, but no confused-deputy protection
+        ((Condition("StringEquals", "aws:PrincipalTag/team", ("ml",)),), True),
+        ((), True),
+    ],
+)
+def test_pti008_trust_needs_the_documented_source_key(conditions, found):
+    result = findings("PTI008", stack(jobs_trust=trust("sagemaker.amazonaws.com", *conditions)))
+    assert result == (["the trust policy has none of ['aws:SourceAccount']; source: doc"] if found else [])
+
+
+def test_pti008_ignores_deny_statements_and_roles_whose_minimum_asks_for_no_key():
+    deny = Statement(1, "No", "Deny", actions=("sts:AssumeRole",), principals=(("Service", "sagemaker.amazonaws.com"),))
+    allow = trust("sagemaker.amazonaws.com", SOURCE_ACCOUNT).statements[0]
+    assert findings("PTI008", stack(jobs_trust=Policy("aws_iam_role.r", "trust", (allow, deny)))) == []
+    assert findings("PTI008", stack(fn_trust=trust("lambda.amazonaws.com"))) == []  # fn: trust_conditions_any empty
+
+
+@pytest.mark.parametrize(
+    "conditions, found",
+    [
+        ((Condition("StringLike", "s3:prefix", ("data/*",)),), False),
+        ((Condition("stringlike", "S3:Prefix", ("data/*",)),), False),
+        ((Condition("StringLike", "s3:prefix", ("data/*", "other/*")),), True),  # broader values
+        ((Condition("StringLike", "s3:prefix", ("*",)),), True),
+        ((Condition("StringEquals", "s3:prefix", ("data/*",)),), True),  # another operator
+        ((Condition("StringLike", "s3:delimiter", ("data/*",)),), True),  # another key
+        ((Condition("StringLike", "s3:prefix", ()),), True),  # no values
+        ((Condition("StringLike", "s3:prefix", ("data/*",)), Condition("StringEquals", "s3:delimiter", ("/",))), False),  # more is fine
+    ],
+)
+def test_pti010_conditions_must_be_as_narrow_as_documented(conditions, found):
+    result = findings("PTI010", stack(replace(1, conditions=conditions)))
+    assert result == (["s3:ListBucket lacks the condition StringLike s3:prefix in ['data/*']"] if found else [])
+
+
+def test_pti010_leaves_passrole_to_pti005():
+    assert findings("PTI010", stack(replace(2, conditions=()))) == []
+
+
+def _key(*statements: Statement, groups=("aws_cloudwatch_log_group.g",)) -> Key:
+    return Key("aws_kms_key.k", Policy("aws_kms_key.k", "aws_kms_key.k", statements), list(groups))
+
+
+LOGS = LOGS_KEY.statements[0]
+
+
+@pytest.mark.parametrize(
+    "statement, found",
+    [
+        (LOGS, False),
+        (Statement(**{**LOGS.__dict__, "actions": ("kms:Encrypt*", "kms:Decrypt*", "kms:GenerateDataKey*", "kms:Describe*")}), True),  # no ReEncryptFrom
+        (Statement(**{**LOGS.__dict__, "actions": ("kms:*",)}), False),
+        (Statement(**{**LOGS.__dict__, "conditions": ()}), True),  # no encryption-context condition
+        (Statement(**{**LOGS.__dict__, "conditions": (Condition("ArnLike", "kms:EncryptionContext:aws:s3:arn", ("x",)),)}), True),
+        (Statement(**{**LOGS.__dict__, "principals": (("Service", "s3.amazonaws.com"),)}), True),
+        (Statement(**{**LOGS.__dict__, "principals": (("AWS", "logs.amazonaws.com"),)}), True),
+        (Statement(**{**LOGS.__dict__, "effect": "Deny"}), True),
+    ],
+)
+def test_pti014_the_key_policy_must_let_cloudwatch_logs_use_the_key_for_its_groups(statement, found):
+    result = findings("PTI014", stack(keys=[_key(statement)]))
+    assert len(result) == int(found)
+    if found:
+        assert result[0].startswith("aws_kms_key.k encrypts aws_cloudwatch_log_group.g but its key policy has no statement letting logs.<region>.amazonaws.com")
+        assert result[0].endswith("add the CloudWatch Logs statement of docs/kms-key-policy.md")
+
+
+def test_pti014_a_key_without_a_policy_or_without_log_groups():
+    (missing,) = findings("PTI014", stack(keys=[Key("aws_kms_key.k", None, ["aws_cloudwatch_log_group.a", "aws_cloudwatch_log_group.b"])]))
+    assert missing.startswith("aws_kms_key.k encrypts aws_cloudwatch_log_group.a, aws_cloudwatch_log_group.b but has no key policy of its own")
+    assert findings("PTI014", stack(keys=[_key(groups=())])) == [] and findings("PTI014", stack(keys=[Key("aws_kms_key.k", None, [])])) == []
+
+
+def test_pti007_trust_principals():
+    no_principal = Policy("aws_iam_role.r", "trust", (
+        trust("lambda.amazonaws.com").statements[0],
+        Statement(1, "Anyone", "Allow", actions=("sts:AssumeRole",)),
+    ))
+    assert findings("PTI007", stack(fn_trust=no_principal)) == ["the trust policy lets in no named principal besides lambda.amazonaws.com"]
+    extra = Policy("aws_iam_role.r", "trust", (Statement(0, None, "Allow", actions=("sts:AssumeRole",),
+                                                         principals=(("Service", "lambda.amazonaws.com"), ("AWS", "arn:aws:iam::1:root"))),))
+    assert findings("PTI007", stack(fn_trust=extra)) == ["the trust policy lets in ['AWS:arn:aws:iam::1:root'] besides lambda.amazonaws.com"]
+    denied_other = Policy("aws_iam_role.r", "trust", (trust("lambda.amazonaws.com").statements[0],
+                                                      Statement(1, None, "Deny", actions=("sts:AssumeRole",), principals=(("AWS", "*"),))))
+    assert findings("PTI007", stack(fn_trust=denied_other)) == []
+    assert findings("PTI007", stack(fn_trust=Policy("aws_iam_role.r", "trust", ()))) == [
+        "the trust policy names no principal, none of ['lambda.amazonaws.com', 'sagemaker.amazonaws.com']"]
+    subject = stack()
+    subject.roles[1].trust = None
+    assert findings("PTI007", subject) == ["the role has no readable trust policy"]
+
+
+def test_pti003_wildcards_in_actions_and_trust():
+    assert findings("PTI003", stack(replace(0, actions=("s3:GetObjec?",)))) == ["action 's3:GetObjec?' contains a wildcard"]
+    deny = Statement(3, "Never", "Deny", actions=("s3:*",), resources=("*",))
+    assert findings("PTI003", stack(GOOD_JOBS + [deny])) == []
+    wild_trust = Policy("aws_iam_role.r", "trust", (Statement(0, None, "Allow", actions=("sts:*",), principals=(("Service", "lambda.amazonaws.com"),)),))
+    assert findings("PTI003", stack(fn_trust=wild_trust)) == ["action 'sts:*' contains a wildcard"]
+
+
+def test_pti004_star_only_where_the_action_has_no_resource_type():
+    assert findings("PTI004", stack(GOOD_JOBS + [Statement(3, "Trace", "Allow", actions=("xray:PutTraceSegments",), resources=("*",))])) == []
+    assert findings("PTI004", stack(replace(2, resources=("*",)))) == []  # PassRole is PTI005's
+    assert findings("PTI004", stack(replace(0, resources=("arn:aws:s3:::b/*",)))) == []
+
+
+def test_pti006_not_action_and_not_resource_only_in_allows():
+    assert findings("PTI006", stack(replace(0, actions=(), not_actions=("iam:*",)))) == ["Allow with NotAction ['iam:*']"]
+    deny = Statement(3, "Guard", "Deny", not_actions=("s3:*",), not_resources=("x",))
+    assert findings("PTI006", stack(GOOD_JOBS + [deny])) == []
+
+
+def test_pti009_resources_within_the_documented_patterns():
+    assert findings("PTI009", stack(replace(0, resources=("{bucket_arn}/data/sub/*",)))) == []
+    assert findings("PTI009", stack(replace(0, resources=("{bucket_arn}/dat*",)))) == [
+        "s3:GetObject is granted on {bucket_arn}/dat*, broader than the documented ['{bucket_arn}/data/*']"]
+    assert findings("PTI009", stack(replace(0, resources=("*",)))) == []  # "*" on a scopable action is PTI004's
+
+
+def test_pti012_and_pti013_trust_conditions():
+    inside = Condition("ArnLike", "aws:SourceArn", ("arn:{partition}:sagemaker:{region}:{account}:training-job/run-*",))
+    assert findings("PTI012", stack(jobs_trust=trust("sagemaker.amazonaws.com", SOURCE_ACCOUNT, inside))) == []
+    both = Condition("ArnLike", "aws:SourceArn", ("arn:{partition}:sagemaker:{region}:{account}:training-job/*", "arn:{partition}:sagemaker:{region}:{account}:model/*"))
+    (broader,) = findings("PTI012", stack(jobs_trust=trust("sagemaker.amazonaws.com", SOURCE_ACCOUNT, both)))
+    assert broader.startswith("aws:SourceArn admits arn:{partition}:sagemaker:{region}:{account}:model/*, broader than the documented")
+    assert findings("PTI013", stack(fn_trust=trust("lambda.amazonaws.com", Condition("StringEqualsIfExists", "aws:SourceAccount", ("{account}",))))) == []
+    assert findings("PTI013", stack(fn_trust=trust("lambda.amazonaws.com", Condition("StringEquals", "aws:SourceArn", ("x",))))) == []
+
+
+def test_pti001_and_pti002_actions():
+    assert findings("PTI001", stack(replace(0, actions=("S3:GETOBJECT",)))) == []  # action names are case-insensitive
+    assert findings("PTI001", stack(replace(0, actions=("s3:Get*",)))) == []  # a wildcard is PTI003's
+    (uncovered,) = findings("PTI002", stack(replace(0, resources=("{bucket_arn}/other/*",))))
+    assert uncovered == "s3:GetObject is not granted on {bucket_arn}/data/* (required: read data); source: doc"
+    subject = stack()
+    del subject.roles[1]
+    assert findings("PTI002", subject) == ["no role trusts lambda.amazonaws.com: the function role is missing"]
