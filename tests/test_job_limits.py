@@ -145,3 +145,90 @@ def test_which_commands_the_launcher_may_preload(tmp_path):
     assert common.read_tail(tmp_path / "missing.log") == ""
     (tmp_path / "big.log").write_bytes(b"a" * 5000 + b"END")
     assert common.read_tail(tmp_path / "big.log", 10) == "aaaaaaaEND"
+
+
+def test_a_preloaded_job_runs_its_script_with_its_arguments_once_released(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text("import json, os, sys\nprint(json.dumps({'argv': sys.argv[1:], 'cwd': os.getcwd(), 'env': os.environ.get('JOB_ENV')}))\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    process = JobProcess([sys.executable, str(script), "--rows", "3"], cwd=work, env={"JOB_ENV": "yes", "PATH": "/usr/bin:/bin"},
+                         log_dir=tmp_path, preload=("json",)).start()
+    assert process.process is not None and process.process.poll() is None  # the interpreter waits for "run"
+    assert process.run(timeout=30, stop=threading.Event()) == (0, "")
+    import json
+
+    assert json.loads((tmp_path / "stdout.log").read_text()) == {"argv": ["--rows", "3"], "cwd": str(work), "env": "yes"}
+    runtime = json.loads((tmp_path / "runtime.json").read_text()) if (tmp_path / "runtime.json").exists() else None
+    assert runtime is None or runtime["libraries"] == {"json": runtime["libraries"]["json"]}
+
+
+def test_a_plain_job_runs_in_its_directory_with_its_environment(tmp_path):
+    (tmp_path / "algo-1").mkdir()
+    process = JobProcess([sys.executable, "-c", "import os; print(os.getcwd(), os.environ.get('JOB_ENV'))"], cwd=tmp_path,
+                         env={"JOB_ENV": "plain"}, log_dir=tmp_path / "algo-1")
+    assert process.start().process is None  # nothing to preload: starts when released
+    assert process.run(timeout=30, stop=threading.Event()) == (0, "")
+    assert (tmp_path / "algo-1" / "stdout.log").read_text() == f"{tmp_path} plain\n"
+
+
+def test_close_ends_a_job_that_was_never_released(tmp_path):
+    process = JobProcess([sys.executable, "job.py"], cwd=tmp_path, env={}, log_dir=tmp_path, preload=("json",)).start()
+    assert process.process.poll() is None
+    process.close()
+    assert process.process.poll() is not None
+    process.close()  # again: nothing to do
+    JobProcess([sys.executable, "-c", "1"], cwd=tmp_path, env={}, log_dir=tmp_path).close()  # never started
+
+
+def test_a_host_that_ignores_sigterm_is_killed_after_the_five_second_grace(tmp_path):
+    stubborn = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    hosts = _hosts(tmp_path, **{"algo-1": stubborn})
+    group = HostGroup(hosts)
+    for process in hosts.values():
+        process.release()
+    deadline = time.monotonic() + 10
+    while (tmp_path / "algo-1" / "stdout.log").read_text() != "ready\n" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    group.close()
+    elapsed = time.monotonic() - started
+    assert hosts["algo-1"].process.returncode == -9  # SIGKILL
+    assert 4.8 <= elapsed < 5.9, elapsed
+
+
+def test_outcomes_carry_how_long_the_hosts_ran(tmp_path):
+    assert Outcome("stopped").seconds == 0.0 and Outcome("failed", "algo-1", 2).code == 2
+    failed = HostGroup(_hosts(tmp_path, **{"algo-1": "import time; time.sleep(0.2); raise SystemExit(1)"})).run(timeout=30, stop=threading.Event())
+    assert failed.kind == "failed" and 0.2 <= failed.seconds < 10
+    (tmp_path / "b").mkdir()
+    completed = HostGroup(_hosts(tmp_path / "b", **{"algo-1": "pass"})).run(timeout=30, stop=threading.Event())
+    assert completed.kind == "completed" and 0 <= completed.seconds < 10
+
+
+def test_sandbox_environment_values(tmp_path, monkeypatch):
+    for name in ("PIPELINE_TOOLS_EMULATOR_ENDPOINT", "AWS_CA_BUNDLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "PATH"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = common.sandbox_env(tmp_path)
+    assert defaults == {
+        "PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TMPDIR": str(tmp_path), "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
+        "AWS_ENDPOINT_URL": "", "AWS_CA_BUNDLE": "", "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    given = {"PATH": "/opt/bin", "PIPELINE_TOOLS_EMULATOR_ENDPOINT": "https://127.0.0.1:1", "AWS_CA_BUNDLE": "/ca.pem",
+             "AWS_ACCESS_KEY_ID": "ASIAX", "AWS_SECRET_ACCESS_KEY": "s", "AWS_DEFAULT_REGION": "eu-west-1"}
+    for name, value in given.items():
+        monkeypatch.setenv(name, value)
+    env = common.sandbox_env(tmp_path)
+    assert (env["PATH"], env["AWS_ENDPOINT_URL"], env["AWS_CA_BUNDLE"], env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env["AWS_DEFAULT_REGION"]) == (
+        "/opt/bin", "https://127.0.0.1:1", "/ca.pem", "ASIAX", "s", "eu-west-1")
+
+
+def test_host_directories_and_log_tails(tmp_path):
+    path = common.host_directory(tmp_path / "new" / "job", "algo-2")
+    assert path == tmp_path / "new" / "job" / "algo-2" and path.is_dir()
+    assert common.host_directory(tmp_path / "new" / "job", "algo-2") == path  # again: fine
+    (tmp_path / "log").write_bytes(b"x" * 4100 + b"\xff" + b"end")
+    tail = common.read_tail(tmp_path / "log")
+    assert len(tail) == 4000 and tail.endswith("\ufffdend")
+    assert common._is_python_program([sys.executable, "-m", "mod"], sys.executable)

@@ -7,9 +7,9 @@ tests reach which function, then runs only those tests against each mutant in fo
 over cosmic-ray 8 (one fresh test process per mutant, several seconds each here) and mutatest
 (last release 2022) for upkeep and speed.
 
-mutmut expects the code under ``src/``; the project keeps it under ``python/``. So each target runs
-in its own scratch folder ``build/mutation/<target>/`` where ``src`` is a copy of ``python/`` and
-``tests`` of ``tests/``, with a ``pyproject.toml`` naming the files to mutate and the target's own
+mutmut expects the code under ``src/``; the project keeps it under ``python/`` and ``infra/``. So
+each target runs in its own scratch folder ``build/mutation/<target>/`` where ``src`` is a copy of
+``python/`` and ``infra/sfn_ml_pipeline``, and ``tests`` of ``tests/``, with a ``pyproject.toml`` naming the files to mutate and the target's own
 fast tests (never the whole suite per mutant). The results of every target go to
 ``build/mutation/results.json`` (and the table printed at the end): per target killed/total, and the
 name of every survivor; docs/mutation.md records them with the reason each survivor stands.
@@ -53,8 +53,8 @@ TARGETS = {
             "algorithm_module", "image_python", "RunnerLog",
         )),
         Target("iam-rules", ("pipeline_tools/iam/rules/*", "pipeline_tools/iam/minimum.py"), ("tests/test_iam_rules.py", "tests/test_iam_rules_boundaries.py")),
-        Target("config-rules", ("../infra/sfn_ml_pipeline/config.py", "../infra/sfn_ml_pipeline/rules.py"), ("tests/test_config.py", "tests/test_rules.py")),
-        Target("definition", ("../infra/sfn_ml_pipeline/definition.py",), ("tests/test_definition.py",)),
+        Target("config-rules", ("sfn_ml_pipeline/config.py", "sfn_ml_pipeline/rules.py"), ("tests/test_config.py", "tests/test_rules.py")),
+        Target("definition", ("sfn_ml_pipeline/definition.py",), ("tests/test_definition.py",)),
     )
 }
 
@@ -83,6 +83,7 @@ def prepare(target: Target) -> Path:
     shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True)
     shutil.copytree(ROOT / "python", where / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    shutil.copytree(ROOT / "infra" / "sfn_ml_pipeline", where / "src" / "sfn_ml_pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", where / "tests", ignore=shutil.ignore_patterns("__pycache__"))
     if target.skip_functions:
         # In the scratch copy only: mutmut's "# pragma: no mutate block" on each left-out definition.

@@ -295,6 +295,17 @@ def _key_arn(reference: str, account: Any) -> str | None:
     return account.arn("kms", f"key/{key_id}") if key_id else None
 
 
+def _owned_key(reference: str, owner: str | None) -> str:
+    """A stored object's key reference as an ARN in the bucket owner's account (moto keeps what the writer named)."""
+    if reference.startswith("arn:") or not owner:
+        return reference
+    from moto.kms.models import kms_backends
+
+    owner_account = enforce.Account(owner, enforce.ACCOUNT.region)
+    arn = _key_arn(reference, owner_account) if kms_backends[owner][owner_account.region].keys else None
+    return arn or reference
+
+
 def _kms_for_s3(caller: enforce.Caller, operation: str, params: dict[str, Any], bucket_name: str | None, key_name: str | None) -> list[Authorization]:
     """The KMS use S3 makes for the caller on an SSE-KMS object (in the bucket owner's account:
     the caller may be in another one)."""
@@ -342,7 +353,8 @@ def _kms_for_s3(caller: enforce.Caller, operation: str, params: dict[str, Any], 
         source = s3_backends[source_owner]["aws"].buckets.get(source_bucket) if source_owner else None
         obj = source.keys.get(source_key) if source is not None and source_key else None
         if obj is not None and getattr(obj, "encryption", None) == "aws:kms" and getattr(obj, "kms_key_id", None):
-            needed.append(("kms:Decrypt", obj.kms_key_id, bool(getattr(obj, "bucket_key_enabled", False))))
+            # The object's key was named when it was written; a bare key ID on it is the owner's key.
+            needed.append(("kms:Decrypt", _owned_key(str(obj.kms_key_id), source_owner), bool(getattr(obj, "bucket_key_enabled", False))))
     out = []
     for action, reference, bucket_key in needed:
         arn = _key_arn(str(reference), account)
