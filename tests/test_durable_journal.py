@@ -23,8 +23,12 @@ ACCOUNT = "555555555555"  # an account nothing else in the test process uses
 
 
 @pytest.fixture
-def s3():
+def s3(monkeypatch):
+    """The S3 backends, the test's account emptied; the patches' side state left out (whether a
+    patch module is imported in this process varies), except where a test puts it back."""
     from moto.s3.models import s3_backends
+
+    monkeypatch.setattr(durable, "SIDE_STATE", {})
 
     s3_backends[ACCOUNT].clear()
     yield s3_backends
@@ -295,12 +299,14 @@ def test_the_open_report_says_what_was_restored_and_when_the_state_began(tmp_pat
     second.close()
 
 
-def test_side_state_of_the_patches_travels_with_s3(tmp_path, s3):
+def test_side_state_of_the_patches_travels_with_s3(tmp_path, s3, monkeypatch):
     import sys
 
     from pipeline_tools.emulator.patches import s3_lifecycle
 
-    sizes = getattr(s3_lifecycle, durable.SIDE_STATE["pipeline_tools.emulator.patches.s3_lifecycle"])
+    monkeypatch.setattr(durable, "SIDE_STATE", {"pipeline_tools.emulator.patches.s3_lifecycle": "_sizes"})
+
+    sizes = getattr(s3_lifecycle, "_sizes")
     sizes.clear()
     sizes["journal-a/k"] = 12
     assert "pipeline_tools.emulator.patches.s3_lifecycle" in sys.modules
