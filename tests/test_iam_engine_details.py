@@ -658,3 +658,37 @@ def test_the_account_root_arn_in_the_principals_partition(arn, element, expected
     principal = Principal(arn, "123456789012")
     how = principal.match({"AWS": element})
     assert (how.name == "ACCOUNT") is (expected is not None)
+
+
+def test_second_round_survivors():
+    # Allowed decisions carry their request.
+    request = Request(SESSION, "s3:GetObject", OBJECT)
+    assert evaluate(request, [identity(allow())]).request is request
+    bucket = Policy("bucket policy", {"Statement": [{"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": "s3:*", "Resource": "*"}]})
+    assert evaluate(request, [], bucket).request is request
+    cross = Request(SESSION, "s3:GetObject", OBJECT, {}, "210987654321")
+    assert evaluate(cross, [identity(allow())], bucket).request is cross
+    kms = Request(SESSION, "kms:Decrypt", "arn:aws:kms:us-east-1:123456789012:key/k")
+    delegating = Policy("key policy", {"Statement": [{"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "kms:*", "Resource": "*"}]})
+    assert evaluate(kms, [identity(allow("kms:Decrypt"))], delegating, resource_policy_required=True).request is kms
+    # A key of three parts belongs to the service before its first colon.
+    registry = evaluation.KeyRegistry().extended(("svc:Part:Key",))
+    assert registry.supports("svc:part:key") and not registry.supports("other:part:key")
+    # A static pattern's ? is one character; a * ending a segment before the resource keeps the segment's text.
+    assert holds({"StringLike": {"s3:prefix": "a?"}}, {"s3:prefix": "ab"})
+    assert not arn_matches("arn:aws:sagemaker:us-*:training-job/x", "arn:aws:sagemaker:usa-east-1:1:training-job/x", {}, REG)
+    assert arn_matches("arn:aws:sagemaker:us-*:training-job/x", "arn:aws:sagemaker:us-east-1:1:training-job/x", {}, REG)
+
+
+def test_the_current_time_is_utc_whatever_the_local_zone(monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        context = Request(SESSION, "s3:GetObject", OBJECT).full_context()
+        moment = datetime.strptime(context["aws:currenttime"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        assert abs((moment - datetime.now(timezone.utc)).total_seconds()) < 60
+    finally:
+        monkeypatch.undo()
+        time.tzset()

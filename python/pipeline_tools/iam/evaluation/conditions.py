@@ -177,7 +177,7 @@ def _segment_regex(segment: str, context: Context, registry: KeyRegistry | None,
     colon boundaries"; in the resource segment (the sixth, or the last one given) they match anything."""
     if last:
         return pattern_body(segment, context, wildcards=True, registry=registry)
-    ends_in_star = segment.endswith("*") and not segment.endswith("${*}")
+    ends_in_star = segment.endswith("*")  # (a literal ${*} ends in "}")
     body = pattern_body(segment[:-1] if ends_in_star else segment, context, wildcards=True, registry=registry, star="[^:]*", one="[^:]")
     if body is None:
         return None
