@@ -178,3 +178,117 @@ def test_pti001_and_pti002_actions():
     subject = stack()
     del subject.roles[1]
     assert findings("PTI002", subject) == ["no role trusts lambda.amazonaws.com: the function role is missing"]
+
+
+# ---- what a finding carries, and the rules over what runs used (--observed) -------------------------
+
+import importlib  # noqa: E402
+
+from pipeline_tools.iam.rules import MODULES, Context, make, run_rules  # noqa: E402
+
+from .test_iam_rules import CASES, GOOD_RUN, MINIMUM, decision  # noqa: E402
+
+
+def _full(rule_id: str, subject):
+    module = importlib.import_module(f"pipeline_tools.iam.rules.{next(m for m in MODULES if m.startswith(rule_id.lower()))}")
+    return module, list(module.check(Context(subject, MINIMUM)))
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_each_finding_names_its_rule_role_statement_and_source(rule_id):
+    module, (finding,) = _full(rule_id, CASES[rule_id][0])
+    assert (finding.rule_id, finding.rule_name, finding.severity) == (module.RULE.id, module.RULE.name, module.RULE.severity)
+    assert finding.role in ("jobs", "fn", "aws_kms_key.k"), finding
+    assert finding.statement and finding.statement != "", finding
+    expected_source = {"PTI001": "aws_iam_role_policy.jobs", "PTI003": "aws_iam_role_policy.jobs", "PTI004": "aws_iam_role_policy.jobs",
+                       "PTI005": "aws_iam_role_policy.jobs", "PTI006": "aws_iam_role_policy.jobs", "PTI007": "aws_iam_role.r", "PTI008": "aws_iam_role.r",
+                       "PTI009": "aws_iam_role_policy.jobs", "PTI010": "aws_iam_role_policy.jobs", "PTI012": "aws_iam_role.r", "PTI013": "aws_iam_role.r",
+                       "PTI014": "aws_kms_key.k"}
+    if rule_id in expected_source:
+        assert finding.source == expected_source[rule_id], finding
+
+
+def test_statement_labels_in_findings():
+    (pti006,) = _full("PTI006", stack(replace(0, not_resources=("x",))))[1]
+    assert pti006.statement == "Read"
+    (no_action,) = _full("PTI006", stack(replace(0, actions=(), not_actions=("iam:*",))))[1]
+    assert (no_action.statement, no_action.source) == ("Read", "aws_iam_role_policy.jobs")
+    anyone = Policy("aws_iam_role.r", "trust", (trust("lambda.amazonaws.com").statements[0], Statement(1, "Anyone", "Allow", actions=("sts:AssumeRole",))))
+    (trust_none,) = _full("PTI007", stack(fn_trust=anyone))[1]
+    assert trust_none.statement == "Anyone" and trust_none.source == "aws_iam_role.r"
+    subject = stack()
+    subject.roles[1].trust = None
+    (unreadable,) = _full("PTI007", subject)[1]
+    assert (unreadable.statement, unreadable.source, unreadable.role) == ("-", "aws_iam_role.fn", "fn")
+    (none_named,) = _full("PTI007", stack(fn_trust=Policy("trust-src", "trust", ())))[1]
+    assert none_named.source == "trust-src" and none_named.statement == "-"
+    (unused,) = _full("PTI016", stack(observed=GOOD_RUN[1:]))[1]
+    assert unused.statement == "Read" and unused.role == "jobs"
+
+
+def test_make_and_run_rules():
+    from pipeline_tools.iam.model import Role
+
+    role = Role("aws_iam_role.x", None, purpose=None)
+    finding = make(CASES and importlib.import_module("pipeline_tools.iam.rules.pti001_action_outside_minimum").RULE, role, "S1", "m")
+    assert (finding.role, finding.statement, finding.message, finding.source) == ("aws_iam_role.x", "S1", "m", "")
+    assert make(importlib.import_module("pipeline_tools.iam.rules.pti001_action_outside_minimum").RULE, "jobs", None, "m", "src").statement == "-"
+    from pipeline_tools.iam.model import Stack
+
+    found = run_rules(Stack("empty", []))  # the documented minimum's roles, all missing
+    assert found and all(f.rule_id == "PTI002" and f.message.startswith("no role trusts ") for f in found)
+    assert [f.role for f in found] == sorted(f.role for f in found)
+
+
+def test_pti015_uses_that_the_minimum_does_not_list():
+    base = GOOD_RUN + [decision("s3:GetObject", "arn:aws:s3:::bucket/secrets/key")]
+    (found,) = findings("PTI015", stack(observed=base + [decision("s3:GetObject", "arn:aws:s3:::bucket/secrets/key")]))  # reported once
+    assert found == "s3:GetObject on arn:aws:s3:::bucket/secrets/key was used (run run, sagemaker) but the documented minimum does not list it for this role"
+    service = {**decision("sts:AssumeRole", "arn:aws:iam::111122223333:role/jobs"), "principal": "sagemaker.amazonaws.com"}
+    assert findings("PTI015", stack(observed=GOOD_RUN + [service])) == []  # the service assuming the role: not a grant
+    no_principal = {k: v for k, v in decision("s3:PutObject", "arn:aws:s3:::bucket/x").items() if k != "principal"}
+    assert findings("PTI015", stack(observed=GOOD_RUN + [no_principal])) == []
+    denied = decision("s3:PutObject", "arn:aws:s3:::bucket/x", "implicit deny")
+    assert findings("PTI015", stack(observed=GOOD_RUN + [denied])) == []  # PTI017's
+    other = {**decision("s3:PutObject", "arn:aws:s3:::bucket/x"), "purpose": "unknown"}
+    assert findings("PTI015", stack(observed=GOOD_RUN + [other])) == []
+    later = [decision("s3:PutObject", "arn:aws:s3:::bucket/a"), decision("s3:DeleteObject", "arn:aws:s3:::bucket/b")]
+    assert len(findings("PTI015", stack(observed=GOOD_RUN + later))) == 2  # the first finding does not end the scan
+    assert findings("PTI015", stack(observed=None)) == [] if stack(observed=None).observed is None else True
+
+
+def test_pti016_grants_no_run_used():
+    assert findings("PTI016", stack(observed=[dict(d, action=d["action"].upper()) for d in GOOD_RUN])) == []  # case-insensitive
+    assert findings("PTI016", stack(observed=[{**d, "decision": "implicit deny"} for d in GOOD_RUN])) == [
+        "s3:GetObject is granted but no given run used it, and the documented minimum gives no unused_reason for it",
+        "s3:ListBucket is granted but no given run used it, and the documented minimum gives no unused_reason for it",
+        "iam:PassRole is granted but no given run used it, and the documented minimum gives no unused_reason for it",
+    ]
+    twice = GOOD_JOBS + [Statement(3, "Again", "Allow", actions=("s3:GetObject",), resources=("{bucket_arn}/data/*",))]
+    assert len(findings("PTI016", stack(twice, observed=GOOD_RUN[1:]))) == 1  # one finding per action
+    without_purpose = [{k: v for k, v in d.items() if k != "purpose"} for d in GOOD_RUN]
+    assert len(findings("PTI016", stack(observed=without_purpose))) == 3
+    from pipeline_tools.iam.minimum import Entry, RoleMinimum
+
+    reasoned = dict(MINIMUM)
+    jobs = MINIMUM["jobs"]
+    reasoned["jobs"] = RoleMinimum(**{**jobs.__dict__, "entries": (Entry("s3:GetObject", ("{bucket_arn}/data/*",), (), "doc", "read", None, "only on retry"),) + jobs.entries[1:]})
+    assert list(importlib.import_module("pipeline_tools.iam.rules.pti016_granted_never_used").check(Context(stack(observed=GOOD_RUN[1:]), reasoned))) == []
+    assert findings("PTI016", stack(replace(0, actions=("s3:GetObject", "s3:GetObjectVersion")), observed=GOOD_RUN)) == [
+        "s3:GetObjectVersion is granted but no given run used it, and the documented minimum gives no unused_reason for it"]
+
+
+def test_pti017_each_denial_once_with_its_words():
+    denied = {**decision("s3:PutObject", "arn:aws:s3:::bucket/data/x", "implicit deny"), "message": "User: x is not authorized: "}
+    found = findings("PTI017", stack(observed=GOOD_RUN + [denied, dict(denied)]))
+    assert found == ["s3:PutObject on arn:aws:s3:::bucket/data/x was denied (implicit deny) in run run: User: x is not authorized"]
+    (finding,) = _full("PTI017", stack(observed=[denied]))[1]
+    assert finding.role == "jobs" and finding.statement == "-"
+    role_only = {k: v for k, v in denied.items() if k not in ("purpose", "message")}
+    (by_role,) = _full("PTI017", stack(observed=[role_only]))[1]
+    assert by_role.role == "arn:aws:iam::111122223333:role/jobs" and by_role.message.endswith("in run run")
+    anonymous = {k: v for k, v in role_only.items() if k != "role"}
+    assert _full("PTI017", stack(observed=[anonymous]))[1][0].role == "-"
+    two_roles = [denied, {**denied, "role": "arn:aws:iam::111122223333:role/other"}]
+    assert len(findings("PTI017", stack(observed=two_roles))) == 2
+    assert len(findings("PTI017", stack(observed=[denied, {**denied, "decision": "explicit deny"}]))) == 2
