@@ -232,3 +232,41 @@ def test_host_directories_and_log_tails(tmp_path):
     tail = common.read_tail(tmp_path / "log")
     assert len(tail) == 4000 and tail.endswith("\ufffdend")
     assert common._is_python_program([sys.executable, "-m", "mod"], sys.executable)
+
+
+def test_every_preloaded_module_is_imported_before_the_job_runs(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text("print('ran')\n")
+    process = JobProcess([sys.executable, str(script)], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"}, log_dir=tmp_path, preload=("json", "csv")).start()
+    assert process.run(timeout=30, stop=threading.Event()) == (0, "")
+    import json
+
+    record = json.loads((tmp_path / "runtime.json").read_text())
+    assert sorted(record["libraries"]) == ["csv", "json"]
+    assert (tmp_path / "stdout.log").read_text() == "ran\n"
+
+
+def test_a_job_never_reads_the_emulators_stdin(tmp_path):
+    program = "import os, sys; print(os.path.samestat(os.fstat(0), os.stat(os.devnull)))"
+    (process,) = _hosts(tmp_path, **{"algo-1": program}).values()
+    assert process.run(timeout=30, stop=threading.Event()) == (0, "")
+    assert (tmp_path / "algo-1" / "stdout.log").read_text() == "True\n"
+
+
+def test_closing_a_group_with_a_host_never_released(tmp_path):
+    (tmp_path / "algo-1").mkdir()
+    never = JobProcess([sys.executable, "-c", "1"], cwd=tmp_path, env={}, log_dir=tmp_path / "algo-1")
+    HostGroup({"algo-1": never}).close()  # nothing started: nothing to stop, no error
+    assert never.process is None
+
+
+def test_a_job_ignoring_sigterm_is_killed_after_the_grace_when_closed(tmp_path):
+    stubborn = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(60)\n"
+    (process,) = _hosts(tmp_path, **{"algo-1": stubborn}).values()
+    process.release()
+    deadline = time.monotonic() + 10
+    while (tmp_path / "algo-1" / "stdout.log").read_text() != "ready\n" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    started = time.monotonic()
+    process.close()
+    assert process.process.returncode == -9 and 4.8 <= time.monotonic() - started < 5.9
