@@ -199,7 +199,9 @@ def test_each_finding_names_its_rule_role_statement_and_source(rule_id):
     module, (finding,) = _full(rule_id, CASES[rule_id][0])
     assert (finding.rule_id, finding.rule_name, finding.severity) == (module.RULE.id, module.RULE.name, module.RULE.severity)
     assert finding.role in ("jobs", "fn", "aws_kms_key.k"), finding
-    assert finding.statement and finding.statement != "", finding
+    labels = {"PTI001": "Extra", "PTI003": "Read", "PTI004": "Read", "PTI005": "Pass", "PTI006": "Read", "PTI008": "#0", "PTI009": "Read",
+              "PTI010": "List", "PTI012": "#0", "PTI013": "#0", "PTI016": "Read"}
+    assert finding.statement == labels.get(rule_id, "-"), finding
     expected_source = {"PTI001": "aws_iam_role_policy.jobs", "PTI003": "aws_iam_role_policy.jobs", "PTI004": "aws_iam_role_policy.jobs",
                        "PTI005": "aws_iam_role_policy.jobs", "PTI006": "aws_iam_role_policy.jobs", "PTI007": "aws_iam_role.r", "PTI008": "aws_iam_role.r",
                        "PTI009": "aws_iam_role_policy.jobs", "PTI010": "aws_iam_role_policy.jobs", "PTI012": "aws_iam_role.r", "PTI013": "aws_iam_role.r",
@@ -292,3 +294,51 @@ def test_pti017_each_denial_once_with_its_words():
     two_roles = [denied, {**denied, "role": "arn:aws:iam::111122223333:role/other"}]
     assert len(findings("PTI017", stack(observed=two_roles))) == 2
     assert len(findings("PTI017", stack(observed=[denied, {**denied, "decision": "explicit deny"}]))) == 2
+
+
+@pytest.mark.parametrize("rule_id", sorted(CASES))
+def test_a_role_the_minimum_does_not_know_does_not_stop_the_rule(rule_id):
+    """Roles are checked one after another: an unrelated role first (no purpose, its own trust and
+    policies) must not end the scan before the role with the finding."""
+    from pipeline_tools.iam.model import Role
+
+    subject, expected = CASES[rule_id]
+    stranger = Role("aws_iam_role.stranger", trust("ecs-tasks.amazonaws.com"), [], purpose=None)
+    unknown = Role("aws_iam_role.unknown", None, [], purpose="unknown")
+    if rule_id in ("PTI007",):
+        subject.roles.insert(0, Role("aws_iam_role.ok", trust("lambda.amazonaws.com"), [], purpose="fn"))
+    else:
+        subject.roles.insert(0, stranger)
+        subject.roles.insert(1, unknown)
+    try:
+        found = findings(rule_id, subject)
+    finally:
+        del subject.roles[0 : 1 if rule_id == "PTI007" else 2]
+    assert any(expected in f for f in found), found
+
+
+def test_entries_a_feature_switches_on():
+    from pipeline_tools.iam.minimum import Entry, RoleMinimum
+    from pipeline_tools.iam.model import Stack
+
+    jobs = MINIMUM["jobs"]
+    gated = dict(MINIMUM)
+    gated["jobs"] = RoleMinimum(**{**jobs.__dict__, "entries": jobs.entries + (Entry("kms:Decrypt", ("{kms_key_arn}",), (), "doc", "decrypt", "kms"),)})
+    key_grant = Statement(3, "Key", "Allow", actions=("kms:Decrypt",), resources=("{kms_key_arn}",))
+
+    def run(rule_id, statements, features):
+        module = importlib.import_module(f"pipeline_tools.iam.rules.{next(m for m in MODULES if m.startswith(rule_id.lower()))}")
+        subject = stack(statements)
+        subject.features = features
+        return [f.message for f in module.check(Context(subject, gated))]
+
+    assert run("PTI001", GOOD_JOBS + [key_grant], {"kms"}) == []
+    assert run("PTI001", GOOD_JOBS + [key_grant], set()) == ["kms:Decrypt is granted but is not in the documented minimum for the jobs role"]
+    assert run("PTI002", GOOD_JOBS, {"kms"}) == ["kms:Decrypt is required (decrypt) but not granted; source: doc"]
+    assert run("PTI002", GOOD_JOBS, set()) == []
+    assert run("PTI009", GOOD_JOBS + [Statement(3, "Key", "Allow", actions=("kms:Decrypt",), resources=("arn:aws:kms:*",))], {"kms"}) == [
+        "kms:Decrypt is granted on arn:aws:kms:*, broader than the documented ['{kms_key_arn}']"]
+    assert run("PTI016", GOOD_JOBS + [key_grant], {"kms"}) == [
+        "kms:Decrypt is granted but no given run used it, and the documented minimum gives no unused_reason for it"]
+    assert run("PTI010", GOOD_JOBS + [key_grant], {"kms"}) == []
+    assert Stack("s", []).features == set()
