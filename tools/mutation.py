@@ -180,10 +180,15 @@ def render(summary: dict) -> str:
 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["--docs"]:
-        summary = json.loads((BUILD / "results.json").read_text())
-        for name, r in summary.items():
-            if "diffs" not in r and (BUILD / name / "mutants").exists():
-                r["diffs"] = {m: _diff(BUILD / name, m) for m in r["survived"] + r["no_tests"]}
+        # Each target's last run, read from mutmut's own records in its scratch folder.
+        summary = {}
+        for name in TARGETS:
+            where = BUILD / name
+            if (where / "mutants").exists():
+                r = results(where)
+                if r["total"]:
+                    r["diffs"] = {m: _diff(where, m) for m in r["survived"] + r["no_tests"]}
+                    summary[name] = r
         text = DOC.read_text()
         marker = "<!-- results: tools/mutation.py --docs -->"
         DOC.write_text(text.split(marker)[0] + marker + "\n\n" + render(summary))
