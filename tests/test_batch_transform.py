@@ -6,7 +6,9 @@ working directory), driven through the real CLI. The same stack runs its process
 jobs on two instances each (issue 14): the deployed pipeline, not a hand-made job request, shares
 the standardized shards between two training hosts (the construct's ``ShardedByS3Key`` channel)
 that train one model together. The batch transform keeps one instance: the emulator runs a
-transform job on one host whatever its ``InstanceCount`` (jobs/transform.py)."""
+transform job on one host whatever its ``InstanceCount`` (jobs/transform.py). The same deploy
+carries ``[network]`` (issue 25): the jobs and the model record the VPC (no network is emulated), all
+are network-isolated, and every object a job writes is encrypted with the stack's key (issue 21 item 4)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,13 @@ from .conftest import run_cli
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
-PIPELINE_TOML = """
+SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
+GROUPS = ["sg-0123456789abcdef0"]
+PIPELINE_TOML = f"""
+[network]
+subnet_ids = {json.dumps(SUBNETS)}
+security_group_ids = {json.dumps(GROUPS)}
+
 [processing]
 instance_count = 2
 
@@ -193,3 +201,36 @@ def test_two_host_jobs_log_one_stream_per_host_and_logs_shows_every_state(workdi
         hosts.setdefault(state_name.strip(), set()).add(host)
     assert hosts["Standardization"] == {"algo-1", "algo-2"} and hosts["Train model (XGBoost)"] == {"algo-1", "algo-2"}, shown.stdout
     assert "Generate dataset" in hosts and "Batch transform" in hosts, shown.stdout
+
+
+def test_jobs_record_isolation_and_the_vpc_and_write_everything_with_the_stacks_key(workdir, scored_run):
+    """The deployed definition's job security, as SageMaker's Describe* answer it, and the key each
+    output object was written with: processing's shards and held-out rows, the model, the predictions.
+    Without OutputDataConfig/ProcessingOutputConfig/TransformOutput KmsKeyId SageMaker would write them
+    with the account's aws/s3 key, not the stack's (API_OutputDataConfig)."""
+    from pipeline_tools.emulator import client, read_state
+
+    state = read_state(workdir / ".pipeline-tools")
+    sagemaker, s3, lambda_ = client("sagemaker", state), client("s3", state), client("lambda", state)
+    vpc = {"Subnets": SUBNETS, "SecurityGroupIds": GROUPS}
+    processing = sagemaker.describe_processing_job(ProcessingJobName="scored")
+    training = sagemaker.describe_training_job(TrainingJobName="scored")
+    model = sagemaker.describe_model(ModelName="scored")
+    transform = sagemaker.describe_transform_job(TransformJobName="scored")
+    assert processing["NetworkConfig"] == {"EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True, "VpcConfig": vpc}
+    assert (training["EnableNetworkIsolation"], training["EnableInterContainerTrafficEncryption"], training["VpcConfig"]) == (True, True, vpc)
+    assert (model["EnableNetworkIsolation"], model["VpcConfig"]) == (True, vpc)
+    (function,) = [f for f in lambda_.list_functions()["Functions"] if f["FunctionName"].endswith("-generate-dataset")]
+    assert sorted(function["VpcConfig"]["SubnetIds"]) == SUBNETS and function["VpcConfig"]["SecurityGroupIds"] == GROUPS
+
+    bucket = training["OutputDataConfig"]["S3OutputPath"].removeprefix("s3://").split("/", 1)[0]
+    key = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
+    assert key.startswith("arn:aws:kms:")
+    written = [o["Key"] for prefix in ("train/", "holdout/", "models/", "predictions/")
+               for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"runs/scored/{prefix}")["Contents"]]
+    assert len(written) >= 7, written  # 2 shards, 2 x (features + labels), the model, 2 predictions
+    for object_key in written:
+        head = s3.head_object(Bucket=bucket, Key=object_key)
+        assert (head["ServerSideEncryption"], head.get("SSEKMSKeyId")) == ("aws:kms", key), object_key
+    assert processing["ProcessingOutputConfig"]["KmsKeyId"] == training["OutputDataConfig"]["KmsKeyId"] == transform["TransformOutput"]["KmsKeyId"] == key
+    assert processing["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == training["ResourceConfig"]["VolumeKmsKeyId"] == key

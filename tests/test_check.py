@@ -27,6 +27,14 @@ CONFIGS = {
     "kms": 'kms_key_arn = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"\n',
     # The optional Create model + Batch transform stage: its IAM set applies, its API shapes validate.
     "batch-transform": "[batch_transform]\nenabled = true\n",
+    # Locked down (issue 25): access logging, the VPC, code signing, two training hosts, the stage: the
+    # network grants verify, the job rules pass, checkov's three checks for these pass.
+    "locked-down": (
+        'access_log_bucket = "corp-s3-access-logs"\n'
+        '[network]\nsubnet_ids = ["subnet-0123456789abcdef0"]\nsecurity_group_ids = ["sg-0123456789abcdef0"]\n'
+        '[lambda]\ncode_signing_config_arn = "arn:aws:lambda:us-east-1:111122223333:code-signing-config:csc-0123456789abcdef0"\n'
+        "[training]\ninstance_count = 2\n[batch_transform]\nenabled = true\n"
+    ),
 }
 
 

@@ -60,12 +60,14 @@ def test_the_module_has_variables_outputs_and_assets_but_no_provider_or_backend(
     variables = load(module_dir, "variables.tf.json")["variable"]
     assert [name for name, spec in variables.items() if "default" not in spec] == ["name_prefix"]
     assert set(variables) >= {"bucket_name", "processing_instance_type", "training_instance_type", "hyperparameters",
-                              "processing_image", "training_image", "tags", "kms_key_arn", "create_kms_key"}
+                              "processing_image", "training_image", "tags", "kms_key_arn", "create_kms_key",
+                              "subnet_ids", "security_group_ids", "access_log_bucket", "code_signing_config_arn"}
     outputs = load(module_dir, "outputs.tf.json")["output"]
     assert set(outputs) == {"bucket", "state_machine_arn", "generate_function_name", "state_machine_role_arn",
                             "sagemaker_role_arn", "lambda_role_arn", "state_machine_log_group", "lambda_log_group"}
     text = json.dumps(main)
-    for sentinel in ("pxmodprefixq", "pxsentinel", "pxkmssentinel", "pxprocimage", "pxtrainimage", "pxhpsentinel"):
+    for sentinel in ("pxmodprefixq", "pxsentinel", "pxkmssentinel", "pxprocimage", "pxtrainimage", "pxhpsentinel",
+                     "0000000000000dead", "0000000000000beef", "pxmodaccesslogs", "__pxkey__"):
         assert sentinel not in text, sentinel
     assert "${jsonencode(var.hyperparameters)}" in text
     # Secure by default, as the construct: the module's own key unless one is given or opted out.
@@ -151,6 +153,33 @@ def test_the_terraform_root_example_applies_to_the_emulator_and_converges(projec
         definition = json.loads(machine["definition"])
         (train,) = [s for s in definition["States"].values() if "HyperParameters" in s.get("Parameters", {})]
         assert train["Parameters"]["HyperParameters"] == {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "10"}
+        # The job-security template: isolation and the module's key always; the VPC and its grants only
+        # with subnets (planned on the same account, not applied).
+        for name, state_def in definition["States"].items():
+            parameters = state_def.get("Parameters", {})
+            if "ProcessingResources" in parameters:
+                assert parameters["NetworkConfig"] == {"EnableNetworkIsolation": True}, name
+                assert parameters["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"].startswith("arn:aws:kms:"), name
+            if "ResourceConfig" in parameters:
+                assert parameters["EnableNetworkIsolation"] is True and "VpcConfig" not in parameters, name
+                assert parameters["OutputDataConfig"]["KmsKeyId"] == parameters["ResourceConfig"]["VolumeKmsKeyId"], name
+        subnets, groups = '["subnet-0123456789abcdef0"]', '["sg-0123456789abcdef0"]'
+        planned = terraform_on_emulator("plan", "-input=false", "-no-color", "-out=network.plan",
+                                        f"-var=subnet_ids={subnets}", f"-var=security_group_ids={groups}")
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        shown = json.loads(terraform_on_emulator("show", "-json", "network.plan").stdout)
+        values = {r["address"]: r["change"]["after"] for r in shown["resource_changes"]}
+        (function,) = [v for a, v in values.items() if a.startswith("module.pipeline.aws_lambda_function.")]
+        assert function["vpc_config"][0]["subnet_ids"] == ["subnet-0123456789abcdef0"]
+        (machine,) = [v for a, v in values.items() if a.startswith("module.pipeline.aws_sfn_state_machine.")]
+        planned_definition = json.loads(machine["definition"])
+        vpc = {"Subnets": ["subnet-0123456789abcdef0"], "SecurityGroupIds": ["sg-0123456789abcdef0"]}
+        assert [s["Parameters"].get("VpcConfig") or s["Parameters"].get("NetworkConfig", {}).get("VpcConfig")
+                for s in planned_definition["States"].values() if "RoleArn" in s.get("Parameters", {})] == [vpc, vpc]
+        policies = " ".join(str(v.get("policy")) for a, v in values.items() if "aws_iam_role_policy." in a)
+        assert "subnet/subnet-0123456789abcdef0" in policies and "ec2:CreateNetworkInterfacePermission" in policies
+        bad = terraform_on_emulator("plan", "-input=false", "-no-color", '-var=subnet_ids=["subnet-nothex"]', f"-var=security_group_ids={groups}")
+        assert bad.returncode == 1 and "subnet_ids must be subnet IDs" in bad.stderr, bad.stderr
         tags = client("s3", state).get_bucket_tagging(Bucket=outputs["bucket"]["value"])["TagSet"]
         assert {t["Key"]: t["Value"] for t in tags} == {
             "Project": "tfroot", "ManagedBy": "sfn-ml-pipeline", "Team": "ml-platform", "Estate": "terraform-root-example"

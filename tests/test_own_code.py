@@ -26,7 +26,7 @@ def code(tmp_path) -> Path:
     folder.mkdir()
     (folder / "preprocess.py").write_text("print('preprocess')\n")
     (folder / "train.py").write_text("print('train')\n")
-    (folder / "requirements.txt").write_text("tabulate==0.9.0\n")
+    (folder / "README.md").write_text("not code\n")
     return folder
 
 
@@ -108,6 +108,20 @@ def test_bad_own_data_settings_are_one_line_naming_the_key(code, change, message
     assert message in str(error.value) and "\n" not in str(error.value)
 
 
+def test_a_requirements_txt_needs_a_job_with_network(code):
+    """pip installs from a package index inside the container; an isolated job (the default) has no network."""
+    (code / "requirements.txt").write_text("tabulate==0.9.0\n")
+    with pytest.raises(ConfigError, match=r"requirements.txt: the processing job runs network-isolated, so pip cannot reach a package index"):
+        config_from_mapping(own(code))
+    script = {"source_dir": str(code), "entry_point": "train.py", "hyperparameters": {"n": 1}}
+    with pytest.raises(ConfigError, match=r"the training job runs network-isolated"):
+        config_from_mapping(own(code, processing={"network_isolation": False}, training=script))
+    config = config_from_mapping(own(code, processing={"network_isolation": False}, training={**script, "network_isolation": False}))
+    definition = build_definition(config, REFS)
+    assert definition["States"][PREPROCESS]["Parameters"]["NetworkConfig"]["EnableNetworkIsolation"] is False
+    assert definition["States"][TRAIN_SCRIPT]["Parameters"]["EnableNetworkIsolation"] is False
+
+
 def test_a_bad_config_is_exit_2_before_anything_runs(tmp_path, code):
     (tmp_path / "pipeline.toml").write_text(f'[input]\ns3_uri = "s3://team-data/churn/"\n[processing]\nsource_dir = "{code}"\nentry_point = "missing.py"\n')
     assert_clean_error(run_cli("synth", cwd=tmp_path), "entry point 'missing.py' not found")
@@ -126,7 +140,7 @@ def test_a_code_folder_packages_reproducibly_without_caches(tmp_path, code):
     first = package_source("processing", code, "preprocess.py", tmp_path / "one")
     (code / "lib" / "helpers.py").touch()  # a new mtime, same bytes
     second = package_source("processing", code, "preprocess.py", tmp_path / "two")
-    assert first.files == ("lib/helpers.py", "preprocess.py", "requirements.txt", "train.py")
+    assert first.files == ("README.md", "lib/helpers.py", "preprocess.py", "train.py")
     assert first.archive.path.read_bytes() == second.archive.path.read_bytes() and first.prefix == second.prefix
     with tarfile.open(first.archive.path) as archive:
         assert archive.getnames() == list(first.files)

@@ -340,7 +340,12 @@ def _iam_json(doc: dict, document_name: str) -> dict:
         if block.get("condition"):
             conditions: dict = {}
             for c in block["condition"]:
-                conditions.setdefault(c["test"], {})[c["variable"]] = [_concrete(doc, v) for v in c["values"]]
+                values = [_concrete(doc, v) for v in c["values"]]
+                # One value is written as a string, as the provider's aws_iam_policy_document writes it
+                # (iamPolicyDecodeConfigStringList / "flatten entries with a single item to match AWS IAM
+                # syntax", hashicorp/terraform-provider-aws internal/service/iam policy model): parliament
+                # cannot read a one-element list under Bool.
+                conditions.setdefault(c["test"], {})[c["variable"]] = values[0] if len(values) == 1 else values
             out["Condition"] = conditions
         statements.append(out)
     return {"Version": "2012-10-17", "Statement": statements}

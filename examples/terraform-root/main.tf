@@ -29,6 +29,18 @@ variable "name_prefix" {
   default = "tfroot"
 }
 
+# Your VPC: the Lambda and every SageMaker job and model in these private subnets (they need the
+# interface and gateway services listed in the repository README, "Private subnets"). Empty: no VPC.
+variable "subnet_ids" {
+  type    = list(string)
+  default = []
+}
+
+variable "security_group_ids" {
+  type    = list(string)
+  default = []
+}
+
 provider "aws" {
   region = var.region
 
@@ -40,8 +52,10 @@ provider "aws" {
 module "pipeline" {
   source = "../../build/module"
 
-  name_prefix = var.name_prefix
-  tags        = { Team = "ml-platform" }
+  name_prefix        = var.name_prefix
+  tags               = { Team = "ml-platform" }
+  subnet_ids         = var.subnet_ids
+  security_group_ids = var.security_group_ids
   hyperparameters = {
     objective   = "reg:logistic"
     eval_metric = "rmse"

@@ -17,7 +17,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from .rules import DATA_NAME, ECR_IMAGE, ENV_NAME, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX, S3_URI
+from .rules import (
+    BUCKET_NAME, CODE_SIGNING_CONFIG_ARN, DATA_NAME, ECR_IMAGE, ENV_NAME, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX, S3_URI,
+    SECURITY_GROUP_ID, SUBNET_ID,
+)
 
 DEFAULT_CONFIG_FILE = Path("pipeline.toml")
 
@@ -84,6 +87,19 @@ def _code_pair(source_dir: Path | None, entry_point: str | None) -> None:
         raise ValueError("set both source_dir and entry_point (your code folder and the script in it that runs)")
     if source_dir is not None and not (source_dir / entry_point).is_file():
         raise ValueError(f"entry point {entry_point!r} not found in {source_dir}")
+
+
+def _requirements_reachable(section: str, source_dir: Path | None, isolated: bool) -> None:
+    """A requirements.txt is installed from a package index inside the job's container, which a
+    network-isolated job "can't make any outbound network calls" from
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html): on AWS the
+    job would fail at `pip install`. Vendored packages (in the folder itself) need no network."""
+    if isolated and source_dir is not None and (source_dir / "requirements.txt").is_file():
+        raise ValueError(
+            f"{source_dir / 'requirements.txt'}: the {section} job runs network-isolated, so pip cannot reach a package index "
+            f"there: vendor the packages into the folder (`pip install -r requirements.txt --target {source_dir}`, then remove "
+            f"requirements.txt) or set {section}.network_isolation = false"
+        )
 
 
 class InputConfig(_Strict):
@@ -171,6 +187,7 @@ class ProcessingConfig(_Strict):
     # Each is /opt/ml/processing/output/<name>/ -> runs/<execution>/<name>/ (ProcessingOutputConfig:
     # at most 10 outputs, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingOutputConfig.html).
     outputs: list[str] = Field(default_factory=lambda: ["train"], min_length=1, max_length=10)
+    network_isolation: bool = Field(True, description="NetworkConfig.EnableNetworkIsolation: no network, no credentials in the container.")
 
     @field_validator("instance_type")
     @classmethod
@@ -229,6 +246,7 @@ class ProcessingConfig(_Strict):
     @model_validator(mode="after")
     def _code(self) -> "ProcessingConfig":
         _code_pair(self.source_dir, self.entry_point)
+        _requirements_reachable("processing", self.source_dir, self.network_isolation)
         return self
 
     @property
@@ -263,6 +281,7 @@ class TrainingConfig(_Strict):
     channels: list[str] | None = Field(
         None, description="Processing outputs training reads, each as a channel. Default: train, and validation when an output has that name."
     )
+    network_isolation: bool = Field(True, description="EnableNetworkIsolation: no network, no credentials in the container.")
 
     @field_validator("instance_type")
     @classmethod
@@ -307,6 +326,7 @@ class TrainingConfig(_Strict):
     @model_validator(mode="after")
     def _mode(self) -> "TrainingConfig":
         _code_pair(self.source_dir, self.entry_point)
+        _requirements_reachable("training", self.source_dir, self.network_isolation)
         if self.script_mode:
             return self
         if self.metric_definitions:
@@ -360,6 +380,52 @@ class LambdaConfig(_Strict):
     # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
     # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html
     reserved_concurrency: int | None = Field(None, ge=1, le=1000)
+    # Code signing: Lambda then accepts only packages signed by the configuration's signing profiles
+    # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html). Unset by default:
+    # it needs an AWS Signer profile and a signed package (checkov CKV_AWS_272's skip says so).
+    code_signing_config_arn: str | None = Field(None, description="A Lambda code signing configuration (AWS Signer).")
+
+    @field_validator("code_signing_config_arn")
+    @classmethod
+    def _code_signing(cls, value: str | None) -> str | None:
+        if value is not None and not (CODE_SIGNING_CONFIG_ARN.match(value) or _TOKEN.match(value)):
+            raise ValueError(f"{value!r} {CODE_SIGNING_CONFIG_ARN.message}")
+        return value
+
+
+def _ids(value: list[str], rule, limit: int) -> list[str]:
+    """A list of subnet or security group IDs: 1..limit of them, each an ID (or a CDK Terrain token), no repeats."""
+    if not value:
+        raise ValueError(f"{rule.name} needs at least one ID")
+    if len(value) > limit:
+        raise ValueError(f"at most {limit} {rule.name} (the Lambda and SageMaker VpcConfig limit), got {len(value)}")
+    for item in value:
+        if not (rule.match(item) or _TOKEN.match(item)):
+            raise ValueError(f"{item!r}: {rule.name} {rule.message}")
+    if len(set(value)) != len(value):
+        raise ValueError(f"{rule.name} lists an ID twice")
+    return value
+
+
+class NetworkConfig(_Strict):
+    """``[network]``: the Lambda and every SageMaker job and model in your VPC's subnets, with your
+    security groups. The subnets need the VPC endpoints of README "Private subnets" (no internet)."""
+
+    # Lambda's VpcConfig and SageMaker's both take up to 16 subnets and 5 security groups
+    # (https://docs.aws.amazon.com/lambda/latest/api/API_VpcConfig.html,
+    # https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_VpcConfig.html).
+    subnet_ids: list[str]
+    security_group_ids: list[str]
+
+    @field_validator("subnet_ids")
+    @classmethod
+    def _subnets(cls, value: list[str]) -> list[str]:
+        return _ids(value, SUBNET_ID, 16)
+
+    @field_validator("security_group_ids")
+    @classmethod
+    def _groups(cls, value: list[str]) -> list[str]:
+        return _ids(value, SECURITY_GROUP_ID, 5)
 
 
 class BackendConfig(_Strict):
@@ -425,6 +491,10 @@ class PipelineConfig(_Strict):
         "False: AWS-managed encryption (SSE-S3, CloudWatch Logs' and Lambda's own keys).",
     )
     tags: dict[str, str] = Field(default_factory=dict)
+    access_log_bucket: str | None = Field(
+        None, description="S3 server access logging of the data bucket into this (existing, separately governed) bucket."
+    )
+    network: NetworkConfig | None = Field(None, description="The Lambda and every SageMaker job and model in these subnets.")
     provider_version: str = Field(">= 5.100, < 7", description="hashicorp/aws version constraint.")
     input: InputConfig | None = Field(None, description="Your data in S3; without it the Generate dataset Lambda writes the sample's.")
     dataset: DatasetConfig = Field(default_factory=DatasetConfig)
@@ -455,6 +525,13 @@ class PipelineConfig(_Strict):
     def _bucket(cls, value: str | None) -> str | None:
         if value is not None and not _BUCKET.match(value):
             raise ValueError(f"{value!r} is not a valid S3 bucket name (3-63 chars: a-z, 0-9, '.', '-')")
+        return value
+
+    @field_validator("access_log_bucket")
+    @classmethod
+    def _access_log_bucket(cls, value: str | None) -> str | None:
+        if value is not None and not (_BUCKET.match(value) or _TOKEN.match(value)):
+            raise ValueError(f"{value!r} {BUCKET_NAME.message}")
         return value
 
     @field_validator("log_retention_days")

@@ -123,6 +123,8 @@ class MlPipeline(Construct):
             ),
             kms_key_arn=kms_key_arn,
             dns_suffix=env.dns_suffix,
+            subnet_ids=tuple(config.network.subnet_ids) if config.network else (),
+            security_group_ids=tuple(config.network.security_group_ids) if config.network else (),
         )
         if dataset:
             dataset.wait_for(roles.attach("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns)))
@@ -136,6 +138,7 @@ class MlPipeline(Construct):
             region=env.region,
             processing_code=self.code_prefixes.get("processing"),
             training_code=self.code_prefixes.get("training"),
+            kms_key_arn=kms_key_arn,
         )
         state_machine_policy = roles.attach(
             "state-machine-policy", self.state_machine_role, "orchestrate",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from . import job_security
 from .config import PipelineConfig
 from .tasks import (
     DefinitionRefs,
@@ -342,7 +343,7 @@ def pipeline_tasks(config: PipelineConfig, refs: DefinitionRefs) -> list[Task]:
     tasks += [standardize(config, refs), train(config, refs)]
     if config.batch_transform.enabled:
         tasks += [create_model(config, refs), batch_transform(config, refs)]
-    return tasks
+    return [job_security.secure(task, config, refs) for task in tasks]  # isolation, keys, VPC: job_security.py
 
 
 def _string_matches_literal(text: str) -> str:

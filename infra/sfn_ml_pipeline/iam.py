@@ -24,7 +24,10 @@ from dataclasses import dataclass
 
 from .statements import Arns, Statement, merge_statements
 
-__all__ = ["Arns", "DataLayout", "Statement", "key_policy", "lambda_statements", "sagemaker_statements", "state_machine_statements", "trust_statement"]
+__all__ = [
+    "Arns", "DataLayout", "Statement", "job_key_statements", "key_policy", "lambda_statements", "network_interface_statements",
+    "sagemaker_statements", "state_machine_statements", "trust_statement",
+]
 
 
 LOG_DELIVERY_ACTIONS = [
@@ -154,7 +157,7 @@ def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[S
             "DecryptYourData", ["kms:Decrypt"], [layout.input_kms_key_arn],
             [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
         ))
-    return statements
+    return statements + job_key_statements(arns) + network_interface_statements(arns, "Job")
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -187,7 +190,7 @@ def lambda_statements(arns: Arns) -> list[Statement]:
     ]
     if arns.kms_key_arn:
         statements.append(_use_data_key(arns))
-    return statements
+    return statements + network_interface_statements(arns, "Function")
 
 
 def trust_statement(service: str, account: str | None, source_arns: list[str] | None = None) -> dict:
@@ -304,3 +307,69 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
             },
         ],
     }
+
+
+# -- jobs locked down as the stack (job_security.py): their volume and output keys, their VPC ------------
+
+
+def job_key_statements(arns: Arns) -> list[Statement]:
+    """What the jobs' role needs for the stack's key beyond reading and writing SSE-KMS objects
+    (``UseDataKey``), per SageMaker's execution role page
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html, CreateProcessingJob and
+    CreateTrainingJob): "If you specify a KMS key in the output configuration ..., add ``kms:Encrypt``"
+    (the key encrypts "the model artifacts at rest using Amazon S3 server-side encryption",
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html: through S3 only,
+    as the key policy allows), and "If you specify a volume KMS key in the resource configuration ...,
+    add ``kms:CreateGrant``", for the AWS resource that holds the volume only (``kms:GrantIsForAWSResource``,
+    as SageMaker's own key policy for volume keys writes it:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/sms-security-kms-permissions.html;
+    https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource)."""
+    if not arns.kms_key_arn:
+        return []
+    return [
+        Statement(
+            "EncryptJobOutputs", ["kms:Encrypt"], [arns.kms_key_arn],
+            [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
+        ),
+        Statement(
+            "GrantJobVolumes", ["kms:CreateGrant"], [arns.kms_key_arn],
+            [("Bool", "kms:GrantIsForAWSResource", ["true"])],
+        ),
+    ]
+
+
+def network_interface_statements(arns: Arns, owner: str) -> list[Statement]:
+    """With ``[network]``: the network interfaces a VPC Lambda ("Function") or SageMaker job or model
+    ("Job") needs in the stack's subnets, as narrow as EC2 allows.
+
+    * ``ec2:CreateNetworkInterface`` is authorized on the new interface, its subnet and its security
+      groups (EC2's service authorization reference, ``CreateNetworkInterface``:
+      https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2.html), so it is
+      granted on the stack's subnets and security groups only.
+    * The actions on an existing interface (delete, permissions, private addresses) carry
+      ``ec2:Subnet`` (the ARN of its subnet, a condition key of the ``network-interface`` resource in
+      that reference): interfaces in the stack's subnets only. Lambda: "If you don't specify a resource
+      ID for DeleteNetworkInterface ..., include all resource IDs" (``network-interface/*``).
+    * ``Describe*`` support no resource-level permissions: ``*`` (Lambda: "ec2:DescribeNetworkInterfaces
+      - This action only works if it's allowed on all resources").
+
+    The actions: Lambda's list (https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html,
+    the managed policy AWSLambdaVPCAccessExecutionRole v3); SageMaker's "If you specify a private VPC for
+    your ... job, add the following permissions" (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-roles.html)."""
+    if not arns.subnet_ids:
+        return []
+    ec2 = lambda resource: arns.service_arn("ec2", resource)  # noqa: E731
+    subnets = [ec2(f"subnet/{subnet}") for subnet in arns.subnet_ids]
+    groups = [ec2(f"security-group/{group}") for group in arns.security_group_ids]
+    interfaces = ec2("network-interface/*")
+    if owner == "Function":
+        manage = ["ec2:AssignPrivateIpAddresses", "ec2:DeleteNetworkInterface", "ec2:UnassignPrivateIpAddresses"]
+        describe = ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]
+    else:
+        manage = ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"]
+        describe = ["ec2:DescribeDhcpOptions", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeSubnets", "ec2:DescribeVpcs"]
+    return [
+        Statement(f"Create{owner}NetworkInterfaces", ["ec2:CreateNetworkInterface"], [*subnets, *groups, interfaces]),
+        Statement(f"Manage{owner}NetworkInterfaces", manage, [interfaces], [("ArnEquals", "ec2:Subnet", subnets)]),
+        Statement(f"Describe{owner}Network", describe, ["*"]),
+    ]

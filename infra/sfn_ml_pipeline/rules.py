@@ -57,6 +57,25 @@ ECR_IMAGE = InputRule(
     "must be an ECR image URI (ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPO:TAG)",
 )
 ML_INSTANCE = InputRule("instance_type", r"^ml\.[a-z0-9]+\.[a-z0-9]+$", "is not a SageMaker instance type (e.g. ml.m5.xlarge)")
+
+# VPC settings (the Lambda's vpc_config and SageMaker's VpcConfig). SageMaker's pattern is
+# [-0-9a-zA-Z]+ (at most 32 characters, https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_VpcConfig.html);
+# EC2's IDs are subnet-/sg- and 8 or 17 hex digits (https://docs.aws.amazon.com/vpc/latest/userguide/how-it-works.html).
+SUBNET_ID = InputRule("subnet_ids", r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$", "must be subnet IDs (subnet- and 8 or 17 hex digits)")
+SECURITY_GROUP_ID = InputRule(
+    "security_group_ids", r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$", "must be security group IDs (sg- and 8 or 17 hex digits)"
+)
+# A Lambda code signing configuration: arn:PARTITION:lambda:REGION:ACCOUNT:code-signing-config:csc-<17 chars>
+# (the CodeSigningConfigArn shape's pattern in botocore's lambda/2015-03-31 service model, as CreateFunction
+# takes it: https://docs.aws.amazon.com/lambda/latest/api/API_CreateFunction.html).
+CODE_SIGNING_CONFIG_ARN = InputRule(
+    "code_signing_config_arn",
+    r"^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:code-signing-config:csc-[a-z0-9]{17}$",
+    "must be a Lambda code signing configuration ARN (arn:aws:lambda:REGION:ACCOUNT:code-signing-config:csc-...)",
+)
+# An S3 bucket name (3-63 chars: a-z, 0-9, '.', '-'; begins and ends with a letter or digit):
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+BUCKET_NAME = InputRule("bucket_name", r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "must be a valid S3 bucket name (3-63 chars: a-z, 0-9, '.', '-')")
 # Your data: an S3 location the jobs read everything under. A bucket name as S3 names them
 # (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html: 3-63 characters,
 # a-z 0-9 . -, starting and ending with a letter or digit), then an optional key prefix of the

@@ -40,6 +40,8 @@ class Arns:
     ecr_repositories: list[str]
     kms_key_arn: str | None = None
     dns_suffix: str = "amazonaws.com"  # amazonaws.com.cn in the China partition
+    subnet_ids: tuple[str, ...] = ()  # [network]: where the Lambda and the jobs create their network interfaces
+    security_group_ids: tuple[str, ...] = ()
 
     def service_arn(self, service: str, resource: str) -> str:
         return f"arn:{self.partition}:{service}:{self.region}:{self.account}:{resource}"

@@ -21,10 +21,9 @@ from typing import Any, Callable
 
 from sfn_ml_pipeline.config import PipelineConfig
 from sfn_ml_pipeline.definition import (
-    BATCH_TRANSFORM_STATE_NAMES,
+    FAILED,
     HOLDOUT_PREFIX,
     PREDICTIONS_PREFIX,
-    STATE_NAMES,
     TRAIN,
 )
 
@@ -156,7 +155,10 @@ class Progress:
                 elif kind == "ExecutionFailed" and self.error is None:
                     self.error = {"state": None, "error": details.get("error"), "cause": details.get("cause")}
         self.seen_events = len(events)
-        return changed
+        # A state entered and exited within one poll (a Choice, a Pass, a quick task) is reported
+        # once, as it stands now.
+        unique = {id(run): run for run in changed}
+        return list(unique.values())
 
 
 def history(clients: Clients, execution_arn: str) -> list[dict]:
@@ -229,10 +231,13 @@ def collect(
         "started_at": _iso(started),
         "stopped_at": _iso(stopped),
         "duration_seconds": round((stopped - started).total_seconds(), 3) if started and stopped else None,
-        "states": [progress.states[s].as_dict() for s in (*STATE_NAMES, *BATCH_TRANSFORM_STATE_NAMES) if s in progress.states],
+        # In the order the execution entered them (the Fail state is the error's, below).
+        "states": [run.as_dict() for run in progress.states.values() if run.name != FAILED],
         "error": progress.error,
         "dataset": output.get("dataset"),
     }
+    if output.get("input"):  # your data: the S3 location this execution read
+        summary["input"] = output["input"]
     out_dir = artifacts_dir / name
     if description["status"] == "SUCCEEDED":
         processing = clients.sagemaker.describe_processing_job(ProcessingJobName=name)
@@ -240,6 +245,7 @@ def collect(
         summary["processing"] = {
             "job_name": name,
             "output_s3_uri": processing["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"],
+            "outputs": {o["OutputName"]: o["S3Output"]["S3Uri"] for o in processing["ProcessingOutputConfig"]["Outputs"]},
             "instances": job_instances(clients, "processing", name, processing),
         }
         model_uri = training["ModelArtifacts"]["S3ModelArtifacts"]

@@ -10,6 +10,11 @@ key (and its alias) gets ``count`` (created unless ``var.kms_key_arn`` is given 
 there is a key), the
 hyperparameters map is spliced into the state machine definition (a Terraform template) as
 ``${jsonencode(var.hyperparameters)}``, and asset paths become ``${path.module}/assets/...``.
+The job-security fields (``sfn_ml_pipeline.job_security``) of the definition become template
+directives: the key fields exist only with a key (volume keys not on instance types with local
+storage), the VPC fields only with ``var.subnet_ids``; the Lambda's ``vpc_config`` is a dynamic block,
+the network-interface grants dynamic statements, S3 access logging and code signing follow their
+variables.
 
 So the module and the CDK Terrain stack can never disagree: both are one synth of one construct.
 Every rewrite asserts that it found what it rewrites, so a construct change that would make the
@@ -37,6 +42,12 @@ TRAINING_IMAGE = "000000000002.dkr.ecr.us-east-1.amazonaws.com/pxtrainimage:pxta
 PROCESSING_REPO = "ecr:us-east-1:000000000001:repository/pxprocimage"
 TRAINING_REPO = "ecr:us-east-1:000000000002:repository/pxtrainimage"
 HYPERPARAMETERS_MARK = "__pxhyperparameters__"
+# [network], access logging and code signing, as sentinels the rewrite finds and replaces.
+SUBNET = "subnet-0000000000000dead"
+SECURITY_GROUP = "sg-0000000000000beef"
+ACCESS_LOG_BUCKET = "pxmodaccesslogs"
+CODE_SIGNING = "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0000000000000dead"
+KEY_MARK = "__pxkey__"
 
 # Resource types of the construct that take `tags` (on the CDK stack they come from default_tags).
 TAGGABLE = ("aws_s3_bucket", "aws_cloudwatch_log_group", "aws_iam_role", "aws_kms_key", "aws_lambda_function", "aws_s3_object", "aws_sfn_state_machine")
@@ -48,6 +59,9 @@ def _sentinel_config():
 
     return PipelineConfig(
         name_prefix=PREFIX,
+        network={"subnet_ids": [SUBNET], "security_group_ids": [SECURITY_GROUP]},
+        access_log_bucket=ACCESS_LOG_BUCKET,
+        generate_lambda={"code_signing_config_arn": CODE_SIGNING},
         processing={"instance_type": PROCESSING_INSTANCE, "image": PROCESSING_IMAGE},
         training={
             "instance_type": TRAINING_INSTANCE,
@@ -129,8 +143,81 @@ def _definition_with_hyperparameters(definition: str) -> str:
             found += 1
     if found != 1:
         raise RuntimeError(f"module export: expected one state with HyperParameters, found {found}")
+    return json.dumps(document, ensure_ascii=False, indent=2)  # the mark becomes jsonencode() last (_definition_template)
+
+
+def _definition_with_job_security(definition: str, key_reference: str) -> str:
+    """The definition's job-security fields as template directives (see the module docstring):
+    ``KmsKeyId`` only with a key, ``VolumeKmsKeyId`` also not on instance types with local storage
+    (``sfn_ml_pipeline.job_security.LOCAL_STORAGE``, by the job's instance type variable), ``VpcConfig``
+    only with subnets. job_security appends each as the last member of its object, after a comma."""
+    import re
+
+    from sfn_ml_pipeline.job_security import LOCAL_STORAGE
+    from sfn_ml_pipeline.rules import hcl_string
+
+    found = {"KmsKeyId": 0, "VolumeKmsKeyId": 0, "VpcConfig": 0}
+    document = json.loads(definition)
+    for state in document["States"].values():
+        parameters = state.get("Parameters", {})
+        instance = "processing" if "ProcessingResources" in parameters else "training"
+        for holder in (parameters.get("ProcessingOutputConfig"), parameters.get("OutputDataConfig"), parameters.get("TransformOutput")):
+            if isinstance(holder, dict) and holder.get("KmsKeyId") == key_reference:
+                holder["KmsKeyId"] = f"{KEY_MARK}output"
+        for holder in ((parameters.get("ProcessingResources") or {}).get("ClusterConfig"), parameters.get("ResourceConfig"), parameters.get("TransformResources")):
+            if isinstance(holder, dict) and holder.get("VolumeKmsKeyId") == key_reference:
+                holder["VolumeKmsKeyId"] = f"{KEY_MARK}volume:{instance}"
     text = json.dumps(document, ensure_ascii=False, indent=2)
-    return text.replace(f'"{HYPERPARAMETERS_MARK}"', "${jsonencode(var.hyperparameters)}")
+
+    def key_field(match: re.Match) -> str:
+        field, kind = match["field"], match["kind"]
+        found[field] += 1
+        condition = "local.kms_key_arn != null"
+        if kind.startswith("volume:"):
+            variable = f"var.{kind.split(':', 1)[1]}_instance_type"
+            condition += f' && !can(regex("{hcl_string(LOCAL_STORAGE)}", {variable}))'
+        return f'%{{ if {condition} }},{match["space"]}"{field}": "${{local.kms_key_arn}}"%{{ endif }}'
+
+    text = re.sub(rf',(?P<space>\s*)"(?P<field>KmsKeyId|VolumeKmsKeyId)": "{KEY_MARK}(?P<kind>[a-z:]+)"', key_field, text)
+    vpc = '"VpcConfig": {"Subnets": ${jsonencode(var.subnet_ids)}, "SecurityGroupIds": ${jsonencode(var.security_group_ids)}}'
+
+    def vpc_field(match: re.Match) -> str:
+        found["VpcConfig"] += 1
+        return f'%{{ if local.network }},{match["space"]}{vpc}%{{ endif }}'
+
+    text = re.sub(r',(?P<space>\s*)"VpcConfig": \{[^{}]*\}', vpc_field, text)
+    if not all(found.values()) or SUBNET in text or KEY_MARK in text:
+        raise RuntimeError(f"module export: job-security fields not all rewritten: {found}")
+    return text
+
+
+def _network_statements(document: dict) -> int:
+    """The network-interface statements (iam.network_interface_statements) as dynamic statements that
+    exist only with subnets, their resources and ec2:Subnet values one per subnet and security group."""
+    statements = document.get("statement", [])
+    network = [st for st in statements if any(a.startswith("ec2:") for a in st.get("actions", []))]
+    if not network:
+        return 0
+
+    def expand(values: list[str]) -> str:
+        parts = []
+        for value in values:
+            if SUBNET in value:
+                parts.append('[for s in var.subnet_ids : "' + value.replace(SUBNET, "${s}").replace('"', '\\"') + '"]')
+            elif SECURITY_GROUP in value:
+                parts.append('[for g in var.security_group_ids : "' + value.replace(SECURITY_GROUP, "${g}").replace('"', '\\"') + '"]')
+            else:
+                parts.append('["' + value.replace('"', '\\"') + '"]')
+        return "${concat(" + ", ".join(parts) + ")}"
+
+    document["statement"] = [st for st in statements if st not in network]
+    for statement in network:
+        content = dict(statement)
+        content["resources"] = expand(statement["resources"])
+        if statement.get("condition"):
+            content["condition"] = [{**c, "values": expand(c["values"])} for c in statement["condition"]]
+        document.setdefault("dynamic", {}).setdefault("statement", []).append({"for_each": "${local.network ? [1] : []}", "content": content})
+    return len(network)
 
 
 def _replace_everywhere(value: Any, old: str, new: str) -> Any:
@@ -164,7 +251,10 @@ def build_module(stack: dict) -> dict[str, dict]:
 
     # The state machine definition first: its hyperparameters are a JSON object, not a string.
     _, machine = _only(resources["aws_sfn_state_machine"], "state machine")
-    machine["definition"] = _definition_with_hyperparameters(machine["definition"])
+    key_id, _ = _only(resources["aws_kms_key"], "KMS key")
+    definition = _definition_with_hyperparameters(machine["definition"])
+    definition = _definition_with_job_security(definition, f"${{aws_kms_key.{key_id}.arn}}")
+    machine["definition"] = definition.replace(f'"{HYPERPARAMETERS_MARK}"', "${jsonencode(var.hyperparameters)}")
 
     rewrite = _Rewriter()
     data, resources = rewrite(data), rewrite(resources)
@@ -201,15 +291,35 @@ def build_module(stack: dict) -> dict[str, dict]:
         if not kms:
             continue
         document["statement"] = [s for s in statements if s not in kms]
-        contents = []
         for statement in kms:
             content = dict(statement)
             content["resources"] = ["${statement.value}" if r == "${local.kms_key_arn}" else r for r in statement["resources"]]
-            contents.append({"for_each": "${local.kms_key_arn == null ? [] : [local.kms_key_arn]}", "content": content})
+            document.setdefault("dynamic", {}).setdefault("statement", []).append(
+                {"for_each": "${local.kms_key_arn == null ? [] : [local.kms_key_arn]}", "content": content}
+            )
             moved += 1
-        document["dynamic"] = {"statement": contents}
     if moved == 0:
         raise RuntimeError("module export: no KMS policy statement found")
+
+    # [network]: the ENI grants only with subnets; the Lambda's vpc_config a dynamic block.
+    if sum(_network_statements(document) for document in data["aws_iam_policy_document"].values()) != 6:
+        raise RuntimeError("module export: expected the six network-interface statements (three per role)")
+    (function_id, function), = resources["aws_lambda_function"].items()
+    if function.pop("vpc_config", None) is None or function.get("code_signing_config_arn") != CODE_SIGNING:
+        raise RuntimeError("module export: the function's vpc_config or code signing sentinel is missing")
+    function["dynamic"] = {"vpc_config": {"for_each": "${local.network ? [1] : []}",
+                                          "content": {"subnet_ids": "${var.subnet_ids}", "security_group_ids": "${var.security_group_ids}"}}}
+    function["code_signing_config_arn"] = "${var.code_signing_config_arn}"
+    # S3 access logging only with a log bucket.
+    _, logging = _only(resources["aws_s3_bucket_logging"], "bucket access logging")
+    if logging["target_bucket"] != ACCESS_LOG_BUCKET:
+        raise RuntimeError("module export: the access log bucket sentinel is missing")
+    logging["count"] = "${var.access_log_bucket == null ? 0 : 1}"
+    logging["target_bucket"] = "${var.access_log_bucket}"
+    text = json.dumps((data, resources))
+    for sentinel in (SUBNET, SECURITY_GROUP, ACCESS_LOG_BUCKET, CODE_SIGNING):
+        if sentinel in text:
+            raise RuntimeError(f"module export: sentinel {sentinel} left in the module")
 
     for kind in TAGGABLE:
         for resource in resources.get(kind, {}).values():
@@ -222,6 +332,7 @@ def build_module(stack: dict) -> dict[str, dict]:
     locals_ = {
         "region": "${" + region + "}",
         "create_kms_key": "${var.kms_key_arn == null && var.create_kms_key}",
+        "network": "${length(var.subnet_ids) > 0}",
         "kms_key_arn": f"${{var.kms_key_arn != null ? var.kms_key_arn : (local.create_kms_key ? aws_kms_key.{key_id}[0].arn : null)}}",
         "tags": '${merge({Project = var.name_prefix, ManagedBy = "sfn-ml-pipeline"}, var.tags)}',
         "ecr_accounts": ecr_accounts(),
@@ -265,8 +376,16 @@ def _validation(rule, variable: str, *, optional: bool = False) -> list[dict[str
     return [{"condition": "${" + condition + "}", "error_message": f"{variable} {rule.message}."}]
 
 
+def _each(rule, variable: str) -> dict[str, str]:
+    """A validation that every item of a list variable follows the config's rule for it."""
+    return {"condition": "${alltrue([for item in var." + variable + " : " + rule.terraform_condition("item") + "])}",
+            "error_message": f"{variable} {rule.message}."}
+
+
 def variables(defaults) -> dict[str, dict]:
-    from sfn_ml_pipeline.rules import ECR_IMAGE, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX
+    from sfn_ml_pipeline.rules import (
+        BUCKET_NAME, CODE_SIGNING_CONFIG_ARN, ECR_IMAGE, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX, SECURITY_GROUP_ID, SUBNET_ID,
+    )
 
     return {
         "name_prefix": {
@@ -321,6 +440,38 @@ def variables(defaults) -> dict[str, dict]:
             "type": "bool",
             "default": defaults.create_kms_key,
             "description": "Without kms_key_arn: create the module's own customer-managed key (rotation on). false: AWS-managed encryption.",
+        },
+        "subnet_ids": {
+            "type": "list(string)",
+            "default": [],
+            "description": "[network]: the Lambda and every SageMaker job and model in these subnets (1-16; they need the VPC endpoints of the README's 'Private subnets'). Default: none.",
+            "validation": [
+                _each(SUBNET_ID, "subnet_ids"),
+                {"condition": "${length(var.subnet_ids) <= 16}", "error_message": "subnet_ids: at most 16 (the Lambda and SageMaker VpcConfig limit)."},
+                {"condition": "${(length(var.subnet_ids) == 0) == (length(var.security_group_ids) == 0)}",
+                 "error_message": "subnet_ids and security_group_ids go together: set both or neither."},
+            ],
+        },
+        "security_group_ids": {
+            "type": "list(string)",
+            "default": [],
+            "description": "[network]: the security groups of the Lambda, the jobs and the model (1-5, with subnet_ids).",
+            "validation": [
+                _each(SECURITY_GROUP_ID, "security_group_ids"),
+                {"condition": "${length(var.security_group_ids) <= 5}", "error_message": "security_group_ids: at most 5 (the Lambda and SageMaker VpcConfig limit)."},
+            ],
+        },
+        "access_log_bucket": {
+            "type": "string",
+            "default": None,
+            "description": "S3 server access logging of the data bucket into this existing bucket (its policy must let logging.s3.amazonaws.com write). Default: off.",
+            "validation": _validation(BUCKET_NAME, "access_log_bucket", optional=True),
+        },
+        "code_signing_config_arn": {
+            "type": "string",
+            "default": None,
+            "description": "A Lambda code signing configuration: only packages signed by its profiles deploy. Default: none.",
+            "validation": _validation(CODE_SIGNING_CONFIG_ARN, "code_signing_config_arn", optional=True),
         },
     }
 

@@ -94,6 +94,8 @@ def compute_key(config_path: Path | None, target: str, out_dir: Path) -> str | N
             return None
         where = f"config {state['aws_config']}" if state.get("aws_config") else f"endpoint {state.get('endpoint')}"
         digest.update(f"emulator:{where}\0{state.get('ca_bundle')}\0".encode())
+    for label, folder in _code_folders(config_file):
+        _hash_tree(digest, folder, label)  # your code is packaged into the stack: a changed script is a new synth
     infra = _package_dir("sfn_ml_pipeline")
     if infra is None:
         return None
@@ -104,6 +106,24 @@ def compute_key(config_path: Path | None, target: str, out_dir: Path) -> str | N
         digest.update(f"{distribution}=={_version(distribution)}\0".encode())
     digest.update(f"python {sys.version}\0cwd {Path.cwd().resolve()}\0out {Path(out_dir).resolve()}\0".encode())
     return digest.hexdigest()
+
+
+def _code_folders(config_file: Path | None) -> list[tuple[str, Path]]:
+    """The ``source_dir`` folders a config names (relative to its folder), read with tomllib only."""
+    if config_file is None:
+        return []
+    import tomllib
+
+    try:
+        data = tomllib.loads(Path(config_file).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    folders = []
+    for section in ("processing", "training"):
+        source = (data.get(section) or {}).get("source_dir") if isinstance(data.get(section), dict) else None
+        if isinstance(source, str):
+            folders.append((f"code:{section}", (Path(config_file).resolve().parent / Path(source).expanduser()).resolve()))
+    return folders
 
 
 @dataclass(frozen=True)

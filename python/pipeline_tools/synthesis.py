@@ -32,6 +32,20 @@ def read_config(config_path: Path | None) -> PipelineConfig:
         raise UsageError(str(error)) from None
 
 
+def check_code(config: PipelineConfig) -> None:
+    """Your code folders: every entry point there and every ``.py`` parsing as the images' Python,
+    before anything is synthesized or deployed (UsageError, exit 2: ``<file>:<line>: SyntaxError: ...``)."""
+    from sfn_ml_pipeline.packaging import SourceProblem, check_sources
+
+    for section in (config.processing, config.training):
+        if section.source_dir is None:
+            continue
+        try:
+            check_sources(section.source_dir, section.entry_point)
+        except SourceProblem as problem:
+            raise UsageError(str(problem), "fix the file; nothing was synthesized or deployed") from None
+
+
 def local_endpoint():
     """The running emulator's endpoint (raises a one-line EnvironmentProblem when none runs)."""
     from sfn_ml_pipeline.targets import LocalEndpoint
@@ -47,6 +61,7 @@ def app_for(config_path: Path | None, target: str, out_dir: Path | None = None, 
     if target not in ("aws", "local"):
         raise UsageError(f"unknown target {target!r}", "use --target aws or --target local")
     config = read_config(config_path)  # before jsii starts: a bad config fails in milliseconds
+    check_code(config)
     local = local_endpoint() if target == "local" else None
     from sfn_ml_pipeline.stack import build_app  # starts jsii: seconds
 

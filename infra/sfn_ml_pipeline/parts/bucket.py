@@ -6,6 +6,7 @@ from __future__ import annotations
 from cdktn import AssetType, TerraformAsset
 from cdktn_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktn_provider_aws.s3_bucket import S3Bucket
+from cdktn_provider_aws.s3_bucket_logging import S3BucketLoggingA
 from cdktn_provider_aws.s3_bucket_lifecycle_configuration import (
     S3BucketLifecycleConfiguration,
     S3BucketLifecycleConfigurationRule,
@@ -107,6 +108,14 @@ class DataBucket:
             ],
         )
         S3BucketPolicy(scope, "bucket-policy", bucket=bucket_id, policy=tls_only.json, depends_on=[public_access])
+        if config.access_log_bucket:
+            # S3 server access logging into your log bucket, under <data bucket>/ (checkov CKV_AWS_18). The log
+            # bucket must let logging.s3.amazonaws.com write there (its policy is yours):
+            # https://docs.aws.amazon.com/AmazonS3/latest/userguide/enable-server-access-logging.html
+            S3BucketLoggingA(
+                scope, "bucket-access-logging", bucket=bucket_id, target_bucket=config.access_log_bucket,
+                target_prefix=f"{self.bucket.bucket}/",
+            )
 
     @property
     def arn(self) -> str:

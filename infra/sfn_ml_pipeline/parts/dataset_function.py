@@ -50,6 +50,13 @@ class DatasetFunction:
             },
             # With a customer key, environment variables are encrypted with it too (checkov CKV_AWS_173).
             kms_key_arn=self._kms_key_arn,
+            # [network]: the function in your subnets (its role may create interfaces there only, iam.py);
+            # [lambda] code_signing_config_arn: only signed packages deploy. Both None: omitted.
+            vpc_config=(
+                {"subnet_ids": list(config.network.subnet_ids), "security_group_ids": list(config.network.security_group_ids)}
+                if config.network else None
+            ),
+            code_signing_config_arn=settings.code_signing_config_arn,
         )
         return self.function
 

@@ -22,6 +22,7 @@ class DefinitionRefs:
     sagemaker_role_arn: str
     transform_key: str
     partition: str = "aws"  # arn:<partition>:states:::... (a Terraform reference when synthesized)
+    kms_key_arn: str | None = None  # the stack's key (its own or kms_key_arn): job volumes and outputs (job_security.py)
     region: str = ""  # the stack's region (script mode's sagemaker_region)
     processing_code: str | None = None  # your processing code: its S3 prefix code/<hash>/ (sourcedir.tar.gz, runproc.sh)
     training_code: str | None = None  # script mode: your training code's prefix code/<hash>/ (sourcedir.tar.gz)

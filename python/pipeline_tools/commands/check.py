@@ -18,7 +18,8 @@ from ..options import config_option, out_option, plugin_dir_option, terraform_op
 @terraform_option
 def check(config_path: Path | None, out_dir: Path, plugin_dir: Path | None, terraform_bin: str | None) -> None:
     """The CI gate: synth, then validate (statelint, SageMaker API shapes, terraform validate), verify-iam (the IAM
-    against the documented minimum) and scan (checkov with the checked-in skip list).
+    against the documented minimum) and scan (checkov with the checked-in skip list, and the job rules PTJ over the
+    state machine's SageMaker tasks).
 
     Prints a table of stages with their result and time. Exit 0 all clean, 1 any finding, 2 any
     stage could not run.

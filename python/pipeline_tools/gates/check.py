@@ -70,7 +70,7 @@ def run_check(config_path: Path | None, out_dir: Path, plugin_dir: Path | None, 
 
         result = scan_stack(stack_dir["path"])
         lines = [f"{check} {resource}: {name}" for check, resource, name in result.failed_checks]
-        return f"checkov: {result.passed} passed, {result.failed} failed, {result.skipped} skipped (with reasons)", lines
+        return f"checkov + job rules: {result.passed} passed, {result.failed} failed, {result.skipped} skipped (with reasons)", lines
 
     _run(synth, do_synth)
     if synth.status != "ok":

@@ -4,6 +4,10 @@ checkov runs from its own environment (``.venv-checkov``, made by ``make setup``
 (boto3, packaging, networkx) would hold the application's dependencies back. It is found through
 ``PIPELINE_TOOLS_CHECKOV`` (the Makefile exports it), then ``checkov`` on PATH.
 
+``scan_stack`` (what ``scan`` and ``check`` run) adds the job rules (PTJ, ``gates/job_rules``): checkov
+reads Terraform resources, the job rules read every SageMaker task inside the state machine's
+definition; their results are in the same report, in each format, and count as checks.
+
 Why the file layout: checkov scans cdk.tf.json only with ``--framework terraform_json`` (``terraform``
 scans nothing) and runs its IAM checks on JSON policy strings only in a plan
 (``--framework terraform_plan``); both are passed in one run when a plan is given.
@@ -17,7 +21,7 @@ import shutil
 import subprocess
 import tempfile
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import EnvironmentProblem, UsageError
@@ -144,4 +148,21 @@ def scan_stack(stack_dir: Path | None = None, plan: Path | None = None, output_f
 
     skips = load_skips(skips_file or default_skips_file())
     stack_file = resolve_stack_dir(stack_dir) / "cdk.tf.json"
-    return run_checkov(stack_file, plan, output_format, skips)
+    return with_job_rules(run_checkov(stack_file, plan, output_format, skips), stack_file, output_format)
+
+
+def with_job_rules(result: ScanResult, stack_file: Path, output_format: str) -> ScanResult:
+    """checkov's result with the job rules' (PTJ) over the stack's state machines in it."""
+    from .job_rules import scan_jobs
+    from .job_rules.report import merge
+
+    context, results = scan_jobs(stack_file)
+    failed = [r for r in results if not r.passed]
+    return replace(
+        result,
+        passed=result.passed + len(results) - len(failed),
+        failed=result.failed + len(failed),
+        failed_checks=result.failed_checks + [(r.rule.id, r.task.resource, f"{r.rule.description} {r.message}") for r in failed],
+        report=merge(output_format, result.report, results, context.source),
+        returncode=1 if failed else result.returncode,
+    )

@@ -344,7 +344,7 @@ def _with_input_key(normalize, resources: dict):
 
 def _features(resources: dict) -> Features:
     """Which optional parts of the documented minimum apply (customer KMS key, logging, tracing, the
-    batch transform stage, the generated dataset or your data), with the stack's data layout."""
+    batch transform stage, the generated dataset or your data, the user's VPC), with the stack's data layout."""
     layout, features = _layout(resources)
     text = json.dumps(resources)
     if resources.get("aws_kms_key") or re.search(r'"kms_master_key_id": "[^"]+"', text):
@@ -359,6 +359,8 @@ def _features(resources: dict) -> Features:
         if isinstance(tracing, dict) and tracing.get("enabled") in (True, "true"):
             features.add("sfn_tracing")
     for body in (resources.get("aws_lambda_function") or {}).values():
+        if _as_list(body.get("vpc_config")):
+            features.add("network")  # [network]: the function and the jobs in the user's subnets
         tracing = body.get("tracing_config")
         tracing = tracing[0] if isinstance(tracing, list) and tracing else tracing
         if isinstance(tracing, dict) and str(tracing.get("mode", "")).lower() == "active":

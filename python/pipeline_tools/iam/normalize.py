@@ -34,7 +34,13 @@ _BY_TYPE: dict[tuple[str, str | None], str] = {
     ("aws_sfn_state_machine", "id"): "{state_machine_arn}",
     ("aws_kms_key", "arn"): "{kms_key_arn}",
     ("data.aws_kms_key", "arn"): "{kms_key_arn}",
+    ("aws_subnet", "id"): "{subnet_id}",
+    ("data.aws_subnet", "id"): "{subnet_id}",
+    ("aws_security_group", "id"): "{security_group_id}",
+    ("data.aws_security_group", "id"): "{security_group_id}",
 }
+# Literal subnet and security group IDs in EC2 ARNs ([network]): one placeholder for all of them.
+_EC2_IDS = re.compile(r"^(?P<kind>subnet|security-group)/(?:subnet|sg)-[0-9a-f]+$")
 
 ROLE_PLACEHOLDER = "{{{purpose}_role_arn}}"  # e.g. {sagemaker_role_arn}
 
@@ -111,4 +117,7 @@ def normalize_arn_parts(text: str) -> str:
         account = "{ecr_account}" if service == "ecr" and account in ecr_accounts() else "{account}"
     if service == "kms" and rest.startswith("key/") and "{" not in rest:
         return "{kms_key_arn}"
+    ec2_id = _EC2_IDS.match(rest) if service == "ec2" else None
+    if ec2_id:
+        rest = f"{ec2_id['kind']}/{{{'subnet_id' if ec2_id['kind'] == 'subnet' else 'security_group_id'}}}"
     return ":".join(["arn", partition, service, region, account, rest])

@@ -42,12 +42,14 @@ def preload_for_collecting(clients: Clients) -> threading.Thread:
     return thread
 
 
-def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Path("artifacts"), echo=click.echo) -> dict | None:
+def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Path("artifacts"), echo=click.echo, input_uri=None) -> dict | None:
     config = read_config(config_path)
+    execution_input = execution_input_for(config, rows, input_uri)
     clients = Clients.for_target(target, config.region)
     machine_arn = find_state_machine(clients, config)
     name = check_execution_name(name or new_execution_name())
-    execution_input = {"rows": rows} if rows else {}
+    if config.input is not None:
+        check_input_has_data(clients, execution_input.get("input", config.input.s3_uri))
     started = _start(clients, machine_arn, name, json.dumps(execution_input))
     arn = started["executionArn"]
     try:  # from here on, Ctrl-C leaves the execution running
@@ -67,6 +69,45 @@ def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Pa
         echo(f"stopped watching; the execution goes on: {arn}", err=True)
         sys.exit(130)
     return collect(clients, config, description, progress, artifacts_dir)
+
+
+def execution_input_for(config, rows: int | None, input_uri: str | None) -> dict:
+    """The execution input ``run`` starts with: ``rows`` for the generated dataset, or ``input`` (an S3
+    location under the config's [input] prefix) for your data. Raises UsageError (exit 2)."""
+    from sfn_ml_pipeline.rules import S3_URI
+
+    if config.input is None:
+        if input_uri is not None:
+            raise UsageError("--input needs your data configured", "add [input] s3_uri = \"s3://BUCKET/PREFIX/\" to the config (README 'Your data and code')")
+        return {"rows": rows} if rows else {}
+    if rows is not None:
+        raise UsageError("--rows sets the size of the generated sample dataset; this pipeline reads your data from "
+                         f"{config.input.s3_uri}", "leave out --rows (or use --input to read part of your data)")
+    if input_uri is None:
+        return {}
+    if not S3_URI.match(input_uri) or not input_uri.startswith(config.input.s3_uri):
+        raise UsageError(f"--input {input_uri} is not under the configured prefix {config.input.s3_uri}",
+                         f"pass an S3 location under {config.input.s3_uri}, or change [input] s3_uri")
+    return {"input": input_uri}
+
+
+def check_input_has_data(clients: Clients, uri: str) -> None:
+    """An empty prefix would fail the processing job minutes later ("no objects under ..."): say so
+    now. Where this caller may not list the bucket (another account's, granted to the jobs only),
+    the jobs find out themselves."""
+    import botocore.exceptions
+
+    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
+    try:
+        listed = clients.s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("AccessDenied", "AllAccessDisabled"):
+            return
+        if error.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            raise UsageError(f"your data's bucket {bucket} does not exist", f"create it and put your data under {uri}") from None
+        raise
+    if not listed.get("KeyCount", len(listed.get("Contents", []))):
+        raise UsageError(f"no objects under {uri}", f"put your data there first, e.g. `aws s3 cp data/ {uri} --recursive`")
 
 
 def _start(clients: Clients, machine_arn: str, name: str, execution_input: str) -> dict:

@@ -39,7 +39,7 @@ from typing import Callable
 
 TABLE = Path(__file__).with_name("images.toml")
 # Bumped when the way an environment is laid out changes (not its pins): every key changes.
-LAYOUT = 1
+LAYOUT = 2  # 2: the endpoint hook for old botocore (endpoint_hook.py)
 MARKER = "image.json"
 _memo_lock = threading.Lock()
 _ready: dict[Path, Path] = {}
@@ -154,6 +154,7 @@ def ensure(image: Image, log: Callable[[str], None] | None = None) -> Path:
             return _ready[directory]
     if not (directory / MARKER).is_file():
         _build(image, directory, log or _stderr)
+    _touch(directory)  # once per process (then memoized): in use, so not stale
     with _memo_lock:
         _ready[directory] = python_of(directory)
     return python_of(directory)
@@ -196,6 +197,7 @@ def _build(image: Image, directory: Path, log: Callable[[str], None]) -> None:
                         f"{errors[-1] if errors else f'pip exited {result.returncode}'} "
                         f"(pip's output: {kept}; PyPI must be reachable, or set PIPELINE_TOOLS_IMAGE_ENVS to a directory holding a built one)"
                     )
+                _install_endpoint_hook(staging)
                 seconds = time.monotonic() - started
                 size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.is_symlink())
                 (staging / MARKER).write_text(json.dumps({
@@ -213,14 +215,43 @@ def _build(image: Image, directory: Path, log: Callable[[str], None]) -> None:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def stale(image: Image) -> list[Path]:
-    """Environments of ``image`` built for other pins (an older images.toml): ``<name>-<other key>``."""
+def _install_endpoint_hook(environment: Path) -> None:
+    """endpoint_hook.py into the environment's site-packages, imported at start by a .pth line."""
+    site = next((environment / "lib").glob("python*/site-packages"))
+    shutil.copyfile(Path(__file__).with_name("endpoint_hook.py"), site / "pipeline_tools_endpoint_hook.py")
+    (site / "pipeline_tools_endpoint_hook.pth").write_text("import pipeline_tools_endpoint_hook\n")
+
+
+# An environment for other pins is removed only once nothing has used it for this long: two
+# checkouts of different versions on one machine (a branch, a worktree) each keep theirs.
+STALE_AFTER_SECONDS = 7 * 24 * 3600
+
+
+def _touch(directory: Path) -> None:
+    """Record a use (the marker's mtime), which :func:`stale` reads."""
+    try:
+        os.utime(directory / MARKER)
+    except OSError:
+        pass
+
+
+def stale(image: Image, now: float | None = None) -> list[Path]:
+    """Environments of ``image`` built for other pins (an older images.toml): ``<name>-<other key>``,
+    unused for :data:`STALE_AFTER_SECONDS` (their marker's mtime; one without a marker is a failed build)."""
     root = cache_root()
     if not root.is_dir():
         return []
+    now = time.time() if now is None else now
     pattern = f"{image.name}-"
+
+    def unused(path: Path) -> bool:
+        try:
+            return now - (path / MARKER).stat().st_mtime > STALE_AFTER_SECONDS
+        except OSError:
+            return True
+
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(pattern)
-                  and len(p.name) == len(image.directory().name) and p != image.directory())
+                  and len(p.name) == len(image.directory().name) and p != image.directory() and unused(p))
 
 
 def describe(directory: Path) -> dict:
@@ -228,3 +259,75 @@ def describe(directory: Path) -> dict:
         return json.loads((directory / MARKER).read_text())
     except (OSError, ValueError):
         return {}
+
+
+# -- your requirements.txt, on top of an image -------------------------------------------------------
+# SageMaker installs a code folder's requirements.txt into the job's container before your script
+# runs (the training toolkit: sagemaker-training-toolkit entry_point.install -> modules.install_requirements;
+# processing: the SDK's FrameworkProcessor runproc.sh, `python -m pip install -r requirements.txt`).
+# Here an environment per (image environment, requirements) sits on top of the image's: its own
+# site-packages (with pip, from ensurepip, offline) first, then the image's through a .pth file, so
+# your pins win and everything else is the image's. Built once, like the image's (lock, temporary
+# directory renamed into place), under <cache>/<image env>-req-<hash of the requirements>/.
+REQUIREMENTS_MARKER = "requirements.json"
+
+
+def requirements_directory(image: Image, requirements: str) -> Path:
+    digest = hashlib.sha256(requirements.replace("\r\n", "\n").strip().encode()).hexdigest()[:12]
+    return cache_root() / f"{image.directory().name}-req-{digest}"
+
+
+def ensure_requirements(image: Image, requirements: str, log: Callable[[str], None] | None = None) -> Path:
+    """The interpreter of an environment with ``requirements`` (a requirements.txt's text) installed on
+    top of ``image``'s, built first when there is none. Raises :class:`ImageEnvironmentError`."""
+    base = ensure(image, log)
+    directory = requirements_directory(image, requirements)
+    if (directory / REQUIREMENTS_MARKER).is_file():
+        return python_of(directory)
+    log = log or _stderr
+    root = directory.parent
+    with open(root / f"{directory.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if (directory / REQUIREMENTS_MARKER).is_file():
+                return python_of(directory)
+            log(f"installing requirements.txt on top of image {image.label} once, in {directory} ...")
+            started = time.monotonic()
+            staging = root / f".{directory.name}.building-{os.getpid()}-{threading.get_ident()}"
+            shutil.rmtree(staging, ignore_errors=True)
+            try:
+                venv.EnvBuilder(with_pip=True, symlinks=True, clear=True).create(staging)
+                site = next((staging / "lib").glob("python*/site-packages"))
+                image_site = next((base.parent.parent / "lib").glob("python*/site-packages"))
+                (site / "_sagemaker_image.pth").write_text(f"{image_site}\n")
+                (staging / "requirements.txt").write_text(requirements)
+                build_log = staging / "build.log"
+                with open(build_log, "wb") as out:
+                    result = subprocess.run(
+                        [str(python_of(staging)), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+                         "--no-warn-script-location", "-r", str(staging / "requirements.txt")],
+                        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                        env={**os.environ, "PIP_REQUIRE_VIRTUALENV": "0"},
+                    )
+                if result.returncode != 0:
+                    errors = [line for line in build_log.read_text(errors="replace").splitlines() if line.startswith("ERROR")]
+                    kept = root / f"{directory.name}.failed-build.log"
+                    shutil.copyfile(build_log, kept)
+                    raise ImageEnvironmentError(
+                        f"could not install requirements.txt on top of image {image.label}: "
+                        f"{errors[-1] if errors else f'pip exited {result.returncode}'} (pip's output: {kept})"
+                    )
+                seconds = time.monotonic() - started
+                (staging / REQUIREMENTS_MARKER).write_text(json.dumps({
+                    "image": image.label, "image_environment": str(base.parent.parent), "requirements": requirements,
+                    "built_seconds": round(seconds, 1),
+                }, indent=2))
+                if directory.exists():
+                    shutil.rmtree(directory)
+                os.rename(staging, directory)
+            finally:
+                shutil.rmtree(staging, ignore_errors=True)
+            log(f"installed requirements.txt on top of image {image.label} in {seconds:.1f} s: {directory}")
+            return python_of(directory)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

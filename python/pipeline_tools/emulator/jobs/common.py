@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -93,17 +94,80 @@ def s3_client() -> Any:
         return _s3_client
 
 
-def put_file(s3: Any, path: Path, bucket: str, key: str) -> None:
+def put_file(s3: Any, path: Path, bucket: str, key: str, encryption: dict[str, str] | None = None) -> None:
     """One plain PutObject streamed from the file (no s3transfer: its multipart uploads would be
-    assembled in memory by moto, and transform.py shards its output, so no object is large)."""
+    assembled in memory by moto, and transform.py shards its output, so no object is large), with
+    the server-side encryption SageMaker asks for (:func:`output_encryption`)."""
     with open(path, "rb") as handle:
-        s3.put_object(Bucket=bucket, Key=key, Body=handle)
+        s3.put_object(Bucket=bucket, Key=key, Body=handle, **(encryption or {}))
+
+
+def output_encryption(kms_key_id: str | None) -> dict[str, str]:
+    """How SageMaker encrypts what a job uploads (a model, processing outputs, transform results):
+    with the job's output ``KmsKeyId`` ("the KMS key that SageMaker uses to encrypt the model artifacts
+    at rest using Amazon S3 server-side encryption"), and without one with "the default KMS key for
+    Amazon S3 for your role's account" (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_OutputDataConfig.html,
+    ``ProcessingOutputConfig``/``TransformOutput`` alike), not the bucket's default key: the object's
+    HeadObject (``SSEKMSKeyId``) records which."""
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id or aws_managed_s3_key()}
+
+
+AWS_S3_ALIAS = "alias/aws/s3"  # "AWS creates [it] the first time you use SSE-KMS" without naming a key (UsingKMSEncryption.html)
+_aws_s3_key_lock = threading.Lock()
+
+
+def aws_managed_s3_key() -> str:
+    """The ARN of the account's AWS managed key for S3 (``aws/s3``), with the key policy of AWS managed
+    keys: any principal of the account, through S3 only ("The key policies for all AWS managed keys use
+    the kms:ViaService condition key",
+    https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service),
+    so a role needs no IAM grant for it, and the account may read its metadata. moto 5.2.5 creates the reserved ``alias/aws/s3`` key on first
+    lookup (``KmsBackend.get_key_id_from_alias``) with the default key policy (the account root,
+    ``kms:*``) and KeyManager CUSTOMER: both are set to an AWS managed key's here."""
+    from moto.kms.models import kms_backends
+
+    from ..authz.enforce import ACCOUNT
+
+    backend = kms_backends[ACCOUNT.account][ACCOUNT.region]
+    with _aws_s3_key_lock:
+        key = backend.keys[backend.get_key_id_from_alias(AWS_S3_ALIAS)]
+        if getattr(key, "key_manager", None) != "AWS":
+            key.policy = json.dumps({
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "Allow access through S3 for all principals in the account that are authorized to use S3",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"kms:CallerAccount": ACCOUNT.account, "kms:ViaService": f"s3.{ACCOUNT.region}.amazonaws.com"}},
+                    },
+                    {
+                        # Anyone in the account may read an AWS managed key's metadata (DescribeKey, GetKeyPolicy)
+                        # but never change it: "You can view the AWS managed keys in your account ... and their key
+                        # policies. You cannot change any properties of AWS managed keys"
+                        # (https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#aws-managed-key).
+                        "Sid": "Allow direct access to key metadata to the account",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT.account}:root"},
+                        "Action": ["kms:Describe*", "kms:Get*", "kms:List*"],
+                        "Resource": "*",
+                    },
+                ],
+            })
+            key.key_manager = "AWS"
+            key.description = "Default key that protects my S3 objects when no other key is defined"
+        return key.arn
 
 
 def sandbox_env(root: Path | str, *, aws: bool = True) -> dict[str, str]:
     """The environment a Lambda handler or job process starts with: nothing inherited but PATH,
     its own HOME/TMPDIR under ``root``, and (``aws``) the emulator's endpoint, CA and test credentials
-    so boto3 inside it talks to the emulator, never to AWS."""
+    so boto3 inside it talks to the emulator, never to AWS. Without ``aws`` (a network-isolated job,
+    :func:`network_isolated`, or an algorithm that reads local files only) no credentials and no
+    endpoint, and no instance metadata service to look for them in: an SDK call fails as in an
+    isolated container on SageMaker, with ``NoCredentialsError: Unable to locate credentials``."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(root),
@@ -119,7 +183,24 @@ def sandbox_env(root: Path | str, *, aws: bool = True) -> dict[str, str]:
             AWS_SECRET_ACCESS_KEY=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
             AWS_DEFAULT_REGION=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
         )
+    else:
+        env["AWS_EC2_METADATA_DISABLED"] = "true"
     return env
+
+
+def network_isolated(job: Any) -> bool:
+    """Whether a job runs network-isolated: training's ``EnableNetworkIsolation``, processing's
+    ``NetworkConfig.EnableNetworkIsolation`` (a transform job: its model's, see transform.py). Then
+    "the containers can't make any outbound network calls, even to other AWS services such as Amazon
+    S3. Additionally, no AWS credentials are made available to the container runtime environment";
+    "SageMaker still performs download and upload operations against Amazon S3 using your SageMaker
+    execution role in isolation from the training or inference container"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html): the runner
+    moves the data, the job's processes get ``sandbox_env(..., aws=False)``. No network is emulated:
+    a VPC (``VpcConfig``) is recorded on the job, nothing more."""
+    if getattr(job, "enable_network_isolation", None):
+        return True
+    return bool((getattr(job, "network_config", None) or {}).get("EnableNetworkIsolation"))
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:
@@ -221,12 +302,12 @@ def download_prefix(s3: Any, uri: str, destination: Path) -> int:
     return count
 
 
-def upload_directory(s3: Any, source: Path, uri: str) -> int:
+def upload_directory(s3: Any, source: Path, uri: str, encryption: dict[str, str] | None = None) -> int:
     bucket, prefix = split_s3_uri(uri)
     count = 0
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         key = "/".join(part for part in (prefix.rstrip("/"), path.relative_to(source).as_posix()) if part)
-        put_file(s3, path, bucket, key)
+        put_file(s3, path, bucket, key, encryption)
         count += 1
     return count
 
@@ -291,6 +372,56 @@ def tail(text: str, limit: int = FAILURE_REASON_LIMIT - 100) -> str:
     return text if len(text) <= limit else "..." + text[-limit:]
 
 
+# -- /opt/ml as in a container ----------------------------------------------------------------------
+# A SageMaker container sees its data, code and config under /opt/ml (processing:
+# /opt/ml/processing/..., /opt/ml/config; training: /opt/ml/input, /opt/ml/model, /opt/ml/code), and
+# scripts name those paths outright. Locally each job host's files live in a folder of its own; where
+# the machine allows it, each host's process gets a private mount namespace with that folder
+# bind-mounted at /opt/ml (util-linux `unshare --mount`, as root; else `unshare --user
+# --map-root-user --mount` with an existing /opt/ml), so a script sees exactly the container's paths.
+# Elsewhere the runners map /opt/ml/... in arguments and variables to the host folder ("mapped"),
+# which a script that hard-codes the paths cannot follow. PIPELINE_TOOLS_JOB_PATHS=mapped forces it.
+CONTAINER_ML = "/opt/ml"
+_MOUNT_SCRIPT = 'mount --bind "$0" /opt/ml && exec "$@"'
+
+
+def _unshare_prefix(user_namespace: bool) -> list[str]:
+    return ["unshare", *(["--user", "--map-root-user"] if user_namespace else []), "--mount", "--propagation", "private", "--"]
+
+
+@functools.lru_cache(maxsize=1)
+def container_paths() -> list[str] | None:
+    """The command prefix that runs a process with its own /opt/ml (see above), or None ("mapped")."""
+    if os.environ.get("PIPELINE_TOOLS_JOB_PATHS", "").strip().lower() == "mapped" or shutil.which("unshare") is None:
+        return None
+    try:
+        Path(CONTAINER_ML).mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="opt-ml-probe-") as probe:
+        Path(probe, "probe").write_text("x")
+        for user_namespace in (os.geteuid() != 0, os.geteuid() == 0):
+            prefix = _unshare_prefix(user_namespace)
+            try:
+                result = subprocess.run([*prefix, "/bin/sh", "-c", _MOUNT_SCRIPT, probe, "/bin/sh", "-c", "test -f /opt/ml/probe"],
+                                        capture_output=True, timeout=20)
+            except (OSError, subprocess.SubprocessError):
+                continue
+            if result.returncode == 0:
+                return prefix
+    return None
+
+
+def in_container(args: list[str], ml_root: Path) -> list[str]:
+    """``args`` run with ``ml_root`` mounted at /opt/ml (when :func:`container_paths` allows)."""
+    prefix = container_paths()
+    if prefix is None:
+        return list(args)
+    return [*prefix, "/bin/sh", "-c", _MOUNT_SCRIPT, str(ml_root), *args]
+
+
 JOBS_DIRECTORY = Path(__file__).resolve().parent
 # The launcher and the built-in algorithm's modules import only the standard library and the
 # image's own libraries, so an image's interpreter runs them by path: no pipeline_tools there.
@@ -322,6 +453,32 @@ def image_python(image_uri: str, note: Any) -> Path:
     return python
 
 
+def requirements_python(image_uri: str, requirements: str | None, python: str | Path, note: Any) -> Path:
+    """The interpreter a job with ``requirements`` (your code folder's requirements.txt) runs: the
+    image's, or an environment with them on top of it (``images.ensure_requirements``, built once)."""
+    if not requirements or not requirements.strip():
+        return Path(python)
+    from .. import images
+
+    def log(line: str) -> None:
+        note(line)
+        print(f"emulator: {line}", file=sys.stderr, flush=True)
+
+    overlay = images.ensure_requirements(images.resolve(image_uri), requirements, log=log)
+    note(f"requirements.txt: {', '.join(line.strip() for line in requirements.splitlines() if line.strip() and not line.startswith('#'))} ({overlay.parent.parent})")
+    return overlay
+
+
+def unreachable_requirements(requirements: str) -> str:
+    """Why a network-isolated job with a requirements.txt fails, as it does on SageMaker: its container
+    "can't make any outbound network calls" (https://docs.aws.amazon.com/sagemaker/latest/dg/mkt-algo-model-internet-free.html),
+    so pip finds no index and says so in its own words."""
+    first = next((line.strip() for line in requirements.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    return (f"AlgorithmError: pip install -r requirements.txt: ERROR: Could not find a version that satisfies the requirement "
+            f"{first} (from versions: none) (the job is network-isolated: no package index is reachable; vendor the packages "
+            "into the code folder or turn network isolation off for this job)")
+
+
 class JobProcess:
     """A job's process: started early (:meth:`start`), run when its inputs are in place
     (:meth:`run`), always cleaned up (:meth:`close`).
@@ -333,14 +490,18 @@ class JobProcess:
     starts in :meth:`run`. stdout/stderr go to ``log_dir/{stdout,stderr}.log``; with a preload,
     ``log_dir/runtime.json`` records the interpreter and the versions of what it loaded."""
 
-    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = (), python: str | Path | None = None) -> None:
+    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str], log_dir: Path, preload: tuple[str, ...] = (), python: str | Path | None = None,
+                 container_root: Path | None = None) -> None:
         self.args, self.cwd, self.env, self.log_dir = args, cwd, env, log_dir
+        self.container_root = container_root  # seen at /opt/ml by the process, where the machine allows (in_container)
         self.preload = preload if preload and _is_python_program(args, str(python or sys.executable)) else ()
         if self.preload:
             self.env = {**env, RUNTIME_RECORD_VARIABLE: str(log_dir / "runtime.json")}
         self.process: subprocess.Popen | None = None
 
     def _popen(self, args: list[str], **kwargs: Any) -> subprocess.Popen:
+        if self.container_root is not None:
+            args = in_container(args, self.container_root)
         with open(self.log_dir / "stdout.log", "ab") as out, open(self.log_dir / "stderr.log", "ab") as err:
             return subprocess.Popen(args, cwd=self.cwd, env=self.env, stdout=out, stderr=err, **kwargs)
 

@@ -2,12 +2,17 @@
 
 SageMaker runs ``ContainerEntrypoint + ContainerArguments`` in the job's image with each S3
 input copied to its ``LocalPath`` (under ``/opt/ml/processing/``) and uploads each output's
-``LocalPath`` to its ``S3Uri`` when the entrypoint exits 0. Here the container is the local
-Python: every ``/opt/ml/...`` path is mapped into a private temp root (in the arguments, and
-via ``PROCESSING_INPUT_DIR``/``PROCESSING_OUTPUT_DIR`` for scripts that read those), and
+``LocalPath`` to its ``S3Uri`` when the entrypoint exits 0. Here the container is a local process
+whose host folder is mounted at ``/opt/ml`` (``common.in_container``; where the machine does not
+allow that, every ``/opt/ml/...`` path in the arguments is mapped into the host folder instead, and
+``PROCESSING_INPUT_DIR``/``PROCESSING_OUTPUT_DIR`` name them for scripts that read those), and
 ``python``/``python3`` is the interpreter of the job's image's environment (``AppSpecification.ImageUri``:
 e.g. sagemaker-scikit-learn 1.2-1's pandas, numpy, scipy and scikit-learn, see ``emulator/images``;
 its ``bin`` first on PATH). An image the emulator does not know fails the job, saying which it knows.
+A code input holding the SageMaker SDK's ``sourcedir.tar.gz`` with a ``requirements.txt`` (your
+code, run by its ``runproc.sh``) gets an environment with those requirements on top of the image's
+(``images.ensure_requirements``, built once), so its ``pip install -r requirements.txt`` finds
+them installed and the image's own environment stays as the image ships it.
 Non-zero exit -> ``Failed`` with the stderr tail as ``FailureReason``.
 A Python entrypoint's interpreter starts (importing numpy and pandas) while the inputs
 download, and its code runs once they are all in place (:mod:`.launch`). What the emulator
@@ -25,7 +30,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, data_failure, image_python, distribute, download_keys, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, record_instances, runtime_exceeded, sandbox_env, split_s3_uri, upload_directory, write_json
+from .common import HostGroup, JobProcess, RunnerLog, container_paths, data_failure, image_python, distribute, download_keys, host_directory, host_failure, host_names, job_s3_client, jobs_directory, list_keys, network_isolated, output_encryption, record_instances, requirements_python, unreachable_requirements, runtime_exceeded, sandbox_env, split_s3_uri, upload_directory, write_json
 
 CONTAINER_ROOT = "/opt/ml/"
 PYTHON_NAMES = {"python", "python3", "python3.9", "python3.10", "python3.11", "python3.12"}
@@ -71,25 +76,40 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             python = str(image_python(spec.get("ImageUri", ""), note))
         except (UnknownImage, ImageEnvironmentError) as error:
             return _failed(f"ClientError: {error}")
-        processes = {}
-        for host in hosts:
+        mounted = container_paths() is not None  # the process sees its host folder at /opt/ml
+        isolated = network_isolated(job)
+        encryption = output_encryption((job.processing_output_config or {}).get("KmsKeyId"))
+
+        def seen(value: str, host: str) -> str:
+            """A container path as the job's process sees it."""
+            return value if mounted else map_path(value, root / host)
+
+        data_inputs = [i["S3Input"]["LocalPath"] for i in inputs if Path(i["S3Input"]["LocalPath"]).name not in ("code", "entrypoint")] or [i["S3Input"]["LocalPath"] for i in inputs]
+
+        def host_process(host: str, python: str) -> JobProcess:
             host_root = root / host
-            host_command = [map_path(arg, host_root) for arg in command]
+            host_command = [seen(arg, host) for arg in command]
             if Path(host_command[0]).name in PYTHON_NAMES:
                 host_command[0] = python
             for local, _ in outputs:
                 Path(map_path(local, host_root)).mkdir(parents=True, exist_ok=True)
             config = write_container_files(host_root, job, host, hosts)
-            env = {**sandbox_env(host_root), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
+            # Network isolation: no AWS credentials or endpoint in the container (common.network_isolated).
+            env = {**sandbox_env(host_root, aws=not isolated), **{str(k): str(v) for k, v in (job.environment or {}).items()}}
             env["PATH"] = f"{Path(python).parent}{os.pathsep}{env['PATH']}"  # `python` in a subprocess: the image's
-            data_inputs = [i["S3Input"]["LocalPath"] for i in inputs if Path(i["S3Input"]["LocalPath"]).name != "code"] or [i["S3Input"]["LocalPath"] for i in inputs]
             if data_inputs:
-                env.setdefault("PROCESSING_INPUT_DIR", map_path(data_inputs[0], host_root))
+                env.setdefault("PROCESSING_INPUT_DIR", seen(data_inputs[0], host))
             if outputs:
-                env.setdefault("PROCESSING_OUTPUT_DIR", map_path(outputs[0][0], host_root))
-            # /opt/ml/config/resourceconfig.json, mapped: a script run locally finds it here
-            env.setdefault("PROCESSING_RESOURCE_CONFIG", str(config))
-            processes[host] = JobProcess(host_command, cwd=host_root, env=env, log_dir=host_directory(log_dir, host), preload=IMAGE_LIBRARIES, python=python).start()
+                env.setdefault("PROCESSING_OUTPUT_DIR", seen(outputs[0][0], host))
+            # /opt/ml/config/resourceconfig.json (mapped where /opt/ml is not the host folder)
+            env.setdefault("PROCESSING_RESOURCE_CONFIG", seen(CONTAINER_ROOT + "config/resourceconfig.json", host) if mounted else str(config))
+            return JobProcess(host_command, cwd=host_root, env=env, log_dir=host_directory(log_dir, host), preload=IMAGE_LIBRARIES,
+                              python=python, container_root=host_root / "opt" / "ml")
+
+        # A Python entrypoint starts now and imports its libraries while the inputs download; any
+        # other (your code's runproc.sh) starts once they are in place, when its requirements are known.
+        early = Path(command[0]).name in PYTHON_NAMES
+        processes = {host: host_process(host, python).start() for host in hosts} if early else {}
         group = HostGroup(processes)
 
         s3 = job_s3_client(job)
@@ -111,9 +131,19 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
             note(f"input {item.get('InputName')}: {len(keys)} object(s) from {uri} ({source.get('S3DataDistributionType') or 'FullyReplicated'}: "
                  + ", ".join(f"{host} {len(share)}" for host, share in shares.items()) + ")")
         record_instances(log_dir, received)
+        if not early:
+            requirements = _requirements(inputs, root / hosts[0])
+            if requirements and isolated:
+                return _failed(unreachable_requirements(requirements))
+            try:
+                python = str(requirements_python(spec.get("ImageUri", ""), requirements, python, note))
+            except ImageEnvironmentError as error:
+                return _failed(f"ClientError: {error}")
+            group.hosts.update({host: host_process(host, python) for host in hosts})
+        note(f"/opt/ml: {'each host its own, mounted (a private mount namespace)' if mounted else 'mapped to the host folder in arguments and variables'}")
 
         limit = float((job.stopping_condition or {}).get("MaxRuntimeInSeconds") or 86400)
-        note(f"container start on {len(hosts)} host(s): {' '.join(command)}")
+        note(f"container start on {len(hosts)} host(s){' (network-isolated: no AWS credentials inside)' if isolated else ''}: {' '.join(command)}")
         outcome = group.run(timeout=limit, stop=stop)
         note(f"container exit: {outcome.code if outcome.kind == 'completed' else outcome.kind}" + (f" ({outcome.host}: {outcome.code})" if outcome.host else ""))
         if outcome.kind == "timeout":
@@ -137,7 +167,7 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
                     owners[relative] = host
             for host in hosts:
                 try:
-                    note(f"output from {host}: {upload_directory(s3, Path(map_path(local, root / host)), uri)} object(s) to {uri}")
+                    note(f"output from {host}: {upload_directory(s3, Path(map_path(local, root / host)), uri, encryption)} object(s) to {uri}")
                 except ClientError as error:
                     return _failed(data_failure("upload", uri, error))
         return {"processing_job_status": "Completed", "exit_message": "Completed: exit code 0"}
@@ -147,6 +177,25 @@ def run(job: Any, stop: threading.Event) -> dict[str, Any]:
         if group is not None:
             group.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _requirements(inputs: list[dict], host_root: Path) -> str | None:
+    """The requirements.txt of a code input holding the SDK's sourcedir.tar.gz (your code), if any."""
+    import tarfile
+
+    for item in inputs:
+        folder = Path(map_path(item["S3Input"]["LocalPath"], host_root))
+        archive = folder / "sourcedir.tar.gz"
+        if archive.is_file():
+            try:
+                with tarfile.open(archive) as packed:
+                    member = packed.extractfile("requirements.txt")
+                    return member.read().decode() if member else None
+            except (KeyError, tarfile.TarError):
+                return None
+        if (folder / "requirements.txt").is_file() and (folder.parent / "entrypoint").is_dir():
+            return (folder / "requirements.txt").read_text()
+    return None
 
 
 def write_container_files(host_root: Path, job: Any, host: str, hosts: list[str]) -> Path:

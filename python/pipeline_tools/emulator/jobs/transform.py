@@ -21,7 +21,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .common import HostGroup, JobProcess, RunnerLog, algorithm_module, data_failure, image_python, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, sandbox_env, split_s3_uri, upload_directory
+from .common import HostGroup, JobProcess, RunnerLog, algorithm_module, data_failure, image_python, download_prefix, host_directory, host_failure, job_s3_client, jobs_directory, output_encryption, sandbox_env, split_s3_uri, upload_directory
 
 ALGORITHM_LIBRARIES = ("numpy", "pandas", "xgboost")
 # The transform job has no MaxRuntimeInSeconds; its invocations time out (ModelClientConfig,
@@ -59,6 +59,7 @@ def run(job: Any, stop: threading.Event, model: Any) -> dict[str, Any]:
         model_dir, input_dir, output_dir = root / "model", root / "input", root / "output"
         algorithm = JobProcess(
             [python, algorithm_module("xgboost_predict"), str(spec_path)],
+            # The built-in algorithm reads local files only; an isolated model (EnableNetworkIsolation) alike.
             cwd=root, env=sandbox_env(root, aws=False), log_dir=host_directory(log_dir, "algo-1"), preload=ALGORITHM_LIBRARIES, python=python,
         ).start()
         s3 = job_s3_client(job)
@@ -92,7 +93,7 @@ def run(job: Any, stop: threading.Event, model: Any) -> dict[str, Any]:
         if outcome.kind == "failed":
             return _failed(host_failure(outcome.host, outcome.code, log_dir))
         try:
-            uploaded = upload_directory(s3, output_dir, output)
+            uploaded = upload_directory(s3, output_dir, output, output_encryption((job.transform_output or {}).get("KmsKeyId")))
         except ClientError as error:
             return _failed(data_failure("upload", output, error))
         note(f"output: {uploaded} object(s) to {output}")

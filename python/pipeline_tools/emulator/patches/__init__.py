@@ -19,6 +19,7 @@ MODULES = (
     "sfn_unicode_escapes",  # \uXXXX in a definition means the character (state names)
     "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
     "sagemaker_jobs",  # processing and training jobs that really run
+    "sagemaker_model_isolation",  # CreateModel keeps EnableNetworkIsolation (DescribeModel answers it)
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
     "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)
     "logs_filter_prefix",  # FilterLogEvents honours logStreamNamePrefix and interleaves, as AWS's

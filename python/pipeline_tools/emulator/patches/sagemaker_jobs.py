@@ -46,7 +46,6 @@ def start(job: Any, runner: Callable[[Any, threading.Event], dict[str, Any]], ki
     if kind == "training":
         job.secondary_status = "Training"
         job.final_metric_data_list = None
-        job.algorithm_specification.pop("MetricDefinitions", None)
         job.secondary_status_transitions = [{"Status": "Training", "StartTime": now, "StatusMessage": "Training locally"}]
 
     shipper = _start_logs(job, kind, now)
@@ -187,8 +186,13 @@ def apply() -> None:
     def create_training_job(self: SageMakerResponse) -> Any:
         image = (self._get_param("AlgorithmSpecification") or {}).get("TrainingImage")
         credentials = _assume_job_role(self._get_param("RoleArn"), "training-job", self._get_param("TrainingJobName"), image)
+        requested = dict(self._get_param("AlgorithmSpecification") or {})
         result = original_training(self)
         job = self.sagemaker_backend.training_jobs[self._get_param("TrainingJobName")]
+        # moto 5.2.5's FakeTrainingJob replaces AlgorithmSpecification.MetricDefinitions with a
+        # fixed one ("test:dcg"); DescribeTrainingJob answers what was requested, and script mode's
+        # metrics come from it (jobs/metrics.py).
+        job.algorithm_specification = requested
         _keep_credentials(job, credentials)
         start(job, training.run, "training")
         return result
