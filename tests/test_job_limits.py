@@ -126,7 +126,8 @@ def test_s3_uris_and_sandbox(tmp_path, monkeypatch):
         common.split_s3_uri("/tmp/x")
     monkeypatch.setenv("SECRET_OF_THE_HOST", "1")
     env = common.sandbox_env(tmp_path, aws=False)
-    assert set(env) == {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONUNBUFFERED"} and env["HOME"] == str(tmp_path)
+    assert set(env) == {"PATH", "HOME", "TMPDIR", "LANG", "PYTHONUNBUFFERED", "AWS_EC2_METADATA_DISABLED"} and env["HOME"] == str(tmp_path)
+    assert env["AWS_EC2_METADATA_DISABLED"] == "true"  # an isolated job finds no credentials anywhere
     assert "AWS_ENDPOINT_URL" in common.sandbox_env(tmp_path) and "SECRET_OF_THE_HOST" not in common.sandbox_env(tmp_path)
 
 
