@@ -302,7 +302,7 @@ def test_the_open_report_says_what_was_restored_and_when_the_state_began(tmp_pat
     s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
     store.close()
     second, report = reopen(tmp_path, s3)
-    assert report["created"] == 1_800_000_000.25 and report["services"] == ["moto.s3.models:S3Backend"]
+    assert report["created"] == 1_800_000_000.25 and S3_KEY in report["services"]  # (and whatever else this process loaded)
     second.close()
 
 
