@@ -17,6 +17,7 @@ name of every survivor; docs/mutation.md records them with the reason each survi
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -51,6 +52,9 @@ TARGETS = {
             "utcnow", "job_s3_client", "_emulator_s3_client", "data_failure", "s3_client", "put_file", "list_keys", "download_keys",
             "free_port", "write_json", "record_instances", "download_prefix", "upload_directory", "jobs_directory",
             "algorithm_module", "image_python", "RunnerLog",
+            # issue 25's isolation and encryption of job data (tests/test_job_isolation.py, test_job_security.py: real jobs)
+            "output_encryption", "aws_managed_s3_key", "network_isolated", "_unshare_prefix", "container_paths", "in_container",
+            "requirements_python", "unreachable_requirements",
         )),
         Target("iam-rules", ("pipeline_tools/iam/rules/*", "pipeline_tools/iam/minimum.py"), ("tests/test_iam_rules.py", "tests/test_iam_rules_boundaries.py")),
         Target("config-rules", ("sfn_ml_pipeline/config.py", "sfn_ml_pipeline/rules.py"), ("tests/test_config.py", "tests/test_rules.py")),
@@ -111,6 +115,16 @@ def results(where: Path) -> dict:
             "not_run": sorted(k for k, c in exit_codes.items() if c is None)}
 
 
+@functools.lru_cache(maxsize=32)
+def _functions(path: Path) -> dict[str, str]:
+    """Every function's source in one of mutmut's files (parsed once: it holds every mutant)."""
+    import ast
+
+    source = path.read_text()
+    return {node.name: ast.get_source_segment(source, node) or "" for node in ast.walk(ast.parse(source))
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
 def _diff(where: Path, mutant: str) -> str:
     """The line(s) a mutant changes, from mutmut's own copy (mutants/src/...): its function beside the original."""
     import ast
@@ -121,9 +135,8 @@ def _diff(where: Path, mutant: str) -> str:
     path = where / "mutants" / "src" / (module.replace(".", "/") + ".py")
     if not path.exists():
         path = path.with_suffix("") / "__init__.py"
-    source = path.read_text()
-    bodies = {node.name: ast.get_source_segment(source, node) or "" for node in ast.walk(ast.parse(source))
-              if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name in (function, f"{base}__mutmut_orig")}
+    functions = _functions(path)
+    bodies = {name: functions.get(name, "") for name in (function, f"{base}__mutmut_orig")}
     original = bodies.get(f"{base}__mutmut_orig", "").splitlines()[1:]
     changed = bodies.get(function, "").splitlines()[1:]
     lines = [line for line in difflib.unified_diff(original, changed, lineterm="", n=0) if line[:1] in "-+" and line[:3] not in ("---", "+++")]
