@@ -121,7 +121,8 @@ def _functions(path: Path) -> dict[str, str]:
     import ast
 
     source = path.read_text()
-    return {node.name: ast.get_source_segment(source, node) or "" for node in ast.walk(ast.parse(source))
+    lines = source.splitlines()
+    return {node.name: "\n".join(lines[node.lineno - 1 : node.end_lineno]) for node in ast.walk(ast.parse(source))
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
 
 
