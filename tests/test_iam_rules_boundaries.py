@@ -101,8 +101,8 @@ LOGS = LOGS_KEY.statements[0]
     ],
 )
 def test_pti014_the_key_policy_must_let_cloudwatch_logs_use_the_key_for_its_groups(statement, found):
-    result = findings("PTI014", stack(keys=[_key(statement)]))
-    assert len(result) == int(found)
+    result = findings("PTI014", stack(keys=[_key(statement, *LOGS_KEY.statements[1:])]))  # with the callers' and grants' statements
+    assert len(result) == int(found), result
     if found:
         assert result[0].startswith("aws_kms_key.k encrypts aws_cloudwatch_log_group.g but its key policy has no statement letting logs.<region>.amazonaws.com")
         assert result[0].endswith("add the CloudWatch Logs statement of docs/kms-key-policy.md")
@@ -200,7 +200,7 @@ def test_each_finding_names_its_rule_role_statement_and_source(rule_id):
     assert (finding.rule_id, finding.rule_name, finding.severity) == (module.RULE.id, module.RULE.name, module.RULE.severity)
     assert finding.role in ("jobs", "fn", "aws_kms_key.k"), finding
     labels = {"PTI001": "Extra", "PTI003": "Read", "PTI004": "Read", "PTI005": "Pass", "PTI006": "Read", "PTI008": "#0", "PTI009": "Read",
-              "PTI010": "List", "PTI012": "#0", "PTI013": "#0", "PTI016": "Read"}
+              "PTI010": "List", "PTI012": "#0", "PTI013": "#0", "PTI016": "Read", "PTI018": "Admin"}
     assert finding.statement == labels.get(rule_id, "-"), finding
     expected_source = {"PTI001": "aws_iam_role_policy.jobs", "PTI003": "aws_iam_role_policy.jobs", "PTI004": "aws_iam_role_policy.jobs",
                        "PTI005": "aws_iam_role_policy.jobs", "PTI006": "aws_iam_role_policy.jobs", "PTI007": "aws_iam_role.r", "PTI008": "aws_iam_role.r",
