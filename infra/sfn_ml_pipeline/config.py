@@ -503,6 +503,11 @@ class PipelineConfig(_Strict):
     batch_transform: BatchTransformConfig = Field(default_factory=BatchTransformConfig)
     generate_lambda: LambdaConfig = Field(default_factory=LambdaConfig, alias="lambda")
     backend: BackendConfig = Field(default_factory=BackendConfig)
+    query_language: Literal["JSONPath", "JSONata"] = Field(
+        "JSONPath",
+        description="The state machine's query language: JSONPath (the sample's) or JSONata, the same states "
+        "translated (sfn_ml_pipeline.jsonata; docs/step-functions-conformance.md).",
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
 

@@ -23,6 +23,7 @@ from constructs import Construct
 from . import iam
 from .config import PipelineConfig
 from .definition import DefinitionRefs, build_definition, pipeline_tasks
+from .jsonata import to_jsonata
 from .packaging import SCRIPTS_DIR, package_config_sources, package_scripts
 from .parts import DataBucket, DatasetFunction, Environment, PipelineKey, PipelineRoles, PipelineStateMachine
 from .rules import ECR_IMAGE
@@ -147,6 +148,8 @@ class MlPipeline(Construct):
 
         # The state machine: its tasks render the states.
         self.definition = build_definition(config, refs)
+        if config.query_language == "JSONata":
+            self.definition = to_jsonata(self.definition)  # the same states, translated (jsonata.py)
         self.state_machine = machine.create(self.definition, self.state_machine_role, state_machine_policy)
         self._outputs(config.name_prefix)
 

@@ -9,7 +9,9 @@ key (and its alias) gets ``count`` (created unless ``var.kms_key_arn`` is given 
 ``local.kms_key_arn``, the KMS-only policy statements become ``dynamic`` blocks (present only when
 there is a key), the
 hyperparameters map is spliced into the state machine definition (a Terraform template) as
-``${jsonencode(var.hyperparameters)}``, and asset paths become ``${path.module}/assets/...``.
+``${jsonencode(var.hyperparameters)}``, the definition is given in both query languages (a
+template directive on ``var.query_language``; the JSONata form is the construct's own translation,
+``sfn_ml_pipeline.jsonata``), and asset paths become ``${path.module}/assets/...``.
 The job-security fields (``sfn_ml_pipeline.job_security``) of the definition become template
 directives: the key fields exist only with a key (volume keys not on instance types with local
 storage), the VPC fields only with ``var.subnet_ids``; the Lambda's ``vpc_config`` is a dynamic block,
@@ -87,6 +89,7 @@ def _sentinel_config(config=None):
         data.pop(key, None)
     data.update(
         name_prefix=PREFIX,
+        query_language="JSONPath",  # both forms come from the JSONPath synth (_definition_per_query_language)
         create_kms_key=True,
         tags={},
         network={"subnet_ids": [SUBNET], "security_group_ids": [SECURITY_GROUP]},
@@ -126,8 +129,10 @@ class _Rewriter:
 
     def __init__(self, own_input: bool = False) -> None:
         repo = "ecr:${local.%s_image_parts.region}:${local.%s_image_parts.account}:repository/${local.%s_image_parts.repo}"
-        # Your data: the whole URI first (definition, tag), then its parts (IAM ARNs, the s3:prefix condition).
+        # Your data: the whole URI first (definition, tag; in the JSONata form's StringMatches also as a regex),
+        # then its parts (IAM ARNs, the s3:prefix condition).
         data = [
+            (_input_regex_text(INPUT_URI), "${local.input_s3_regex}"),
             (INPUT_URI, "${local.input_s3_uri}"),
             (INPUT_BUCKET, "${local.input_bucket}"),
             (INPUT_PREFIX, "${local.input_prefix}"),
@@ -174,7 +179,7 @@ def _definition_with_hyperparameters(definition: str) -> tuple[str, dict[str, st
     document = json.loads(definition)
     found = []
     for state in document["States"].values():
-        parameters = state.get("Parameters", {})
+        parameters = state.get("Parameters", state.get("Arguments", {}))  # JSONPath / JSONata
         if "HyperParameters" in parameters:
             found.append(parameters["HyperParameters"])
             parameters["HyperParameters"] = HYPERPARAMETERS_MARK
@@ -224,7 +229,7 @@ def _definition_with_job_security(definition: str, key_reference: str) -> str:
     found = {"KmsKeyId": 0, "VolumeKmsKeyId": 0, "VpcConfig": 0}
     document = json.loads(definition)
     for state in document["States"].values():
-        parameters = state.get("Parameters", {})
+        parameters = state.get("Parameters", state.get("Arguments", {}))  # JSONPath / JSONata
         instance = "processing" if "ProcessingResources" in parameters else "training"
         for holder in (parameters.get("ProcessingOutputConfig"), parameters.get("OutputDataConfig"), parameters.get("TransformOutput")):
             if isinstance(holder, dict) and holder.get("KmsKeyId") == key_reference:
@@ -254,6 +259,25 @@ def _definition_with_job_security(definition: str, key_reference: str) -> str:
     if not all(found.values()) or SUBNET in text or KEY_MARK in text:
         raise RuntimeError(f"module export: job-security fields not all rewritten: {found}")
     return text
+
+
+def _definition_per_query_language(definition: str, key_reference: str, script_mode: bool = False) -> str:
+    """``%{ if var.query_language == "JSONata" }<JSONata>%{ else }<JSONPath>%{ endif }``: a
+    Terraform template directive (a string of a .tf.json file is a template) over both forms, each
+    with its hyperparameters and job-security fields rewritten."""
+    from sfn_ml_pipeline.jsonata import to_jsonata
+
+    if "%{" in definition:
+        raise RuntimeError("module export: the definition holds '%{', which a template directive would read")
+    document = json.loads(definition)
+    if "QueryLanguage" in document:
+        raise RuntimeError("module export: the sentinel synth is expected in JSONPath")
+    forms = []
+    for text in (json.dumps(to_jsonata(document), ensure_ascii=False), definition):
+        text, hyperparameters = _definition_with_hyperparameters(text)
+        text = _definition_with_job_security(text, key_reference)
+        forms.append(text.replace(f'"{HYPERPARAMETERS_MARK}"', _hyperparameters_expression(hyperparameters, script_mode)))
+    return f'%{{ if var.query_language == "JSONata" }}{forms[0]}%{{ else }}{forms[1]}%{{ endif }}'
 
 
 def _network_statements(document: dict) -> int:
@@ -319,10 +343,8 @@ def build_module(stack: dict, config=None) -> dict[str, dict]:
     # The state machine definition first: its hyperparameters are a JSON object, not a string.
     _, machine = _only(resources["aws_sfn_state_machine"], "state machine")
     key_id, _ = _only(resources["aws_kms_key"], "KMS key")
-    definition, hyperparameters = _definition_with_hyperparameters(machine["definition"])
-    definition = _definition_with_job_security(definition, f"${{aws_kms_key.{key_id}.arn}}")
-    machine["definition"] = definition.replace(
-        f'"{HYPERPARAMETERS_MARK}"', _hyperparameters_expression(hyperparameters, config.training.script_mode)
+    machine["definition"] = _definition_per_query_language(
+        machine["definition"], f"${{aws_kms_key.{key_id}.arn}}", config.training.script_mode
     )
 
     rewrite = _Rewriter(own_input)
@@ -396,7 +418,7 @@ def build_module(stack: dict, config=None) -> dict[str, dict]:
         resource["source"] = "${path.module}/" + resource["source"]
 
     text = json.dumps((data, resources))
-    for sentinel in (SUBNET, SECURITY_GROUP, ACCESS_LOG_BUCKET, CODE_SIGNING, INPUT_BUCKET, INPUT_PREFIX, INPUT_KEY, "pxhpsentinel"):
+    for sentinel in (SUBNET, SECURITY_GROUP, ACCESS_LOG_BUCKET, CODE_SIGNING, INPUT_BUCKET, INPUT_PREFIX.rstrip("/"), INPUT_KEY, "pxhpsentinel"):
         if sentinel in text:
             raise RuntimeError(f"module export: sentinel {sentinel} left in the module")
 
@@ -466,14 +488,34 @@ def _dynamic_key_statements(data: dict, reference: str, expression: str) -> int:
 
 def _input_locals() -> dict[str, str]:
     """Your data's location as the config reads it (``InputConfig``): a folder (a final "/" added when
-    missing), its bucket by the same rule (rules.S3_URI), its key prefix ("" for the whole bucket)."""
+    missing), its bucket by the same rule (rules.S3_URI), its key prefix ("" for the whole bucket), and
+    the location as the JSONata form's StringMatches regex spells it (:func:`_input_regex_text`)."""
     from sfn_ml_pipeline.rules import S3_URI, hcl_string
 
     return {
         "input_s3_uri": '${endswith(var.input_s3_uri, "/") ? var.input_s3_uri : "${var.input_s3_uri}/"}',
         "input_bucket": f'${{regex("{hcl_string(S3_URI.pattern)}", local.input_s3_uri)["bucket"]}}',
         "input_prefix": '${trimprefix(local.input_s3_uri, "s3://${local.input_bucket}/")}',
+        # Each such character after a backslash, written as the definition's JSON text writes one: "\\\\".
+        "input_s3_regex": '${replace(local.input_s3_uri, "/([' + REGEX_ESCAPED_IN_S3_URI + '])/", "\\\\\\\\$1")}',
     }
+
+
+# The characters rules.S3_URI admits that sfn_ml_pipeline.jsonata._wildcard_regex escapes in a regex
+# (of \^$.|?*+()[]{}/): the dot, the plus and the slash. _input_regex_text checks the claim.
+REGEX_ESCAPED_IN_S3_URI = "./+"
+
+
+def _input_regex_text(uri: str) -> str:
+    """``uri`` as the JSONata translation puts it in the StringMatches regex (``jsonata._wildcard_regex``),
+    as it reads in the definition's JSON text."""
+    from sfn_ml_pipeline.jsonata import _wildcard_regex
+
+    regex = _wildcard_regex(uri)  # "/^" + the escaped characters + "$/"
+    escaped = "".join("\\" + c if c in REGEX_ESCAPED_IN_S3_URI else c for c in uri)
+    if regex != "/^" + escaped + "$/":
+        raise RuntimeError(f"module export: the JSONata translation escapes {uri!r} as {regex}, not as the module does")
+    return json.dumps(escaped)[1:-1]
 
 
 def _image_parts(expression: str) -> str:
@@ -571,6 +613,12 @@ def variables(config) -> dict[str, dict]:
             "default": config.kms_key_arn,
             "description": "Your customer-managed KMS key for the bucket, the logs and the Lambda environment (its key policy: docs/kms-key-policy.md). Default: the module's own key, unless create_kms_key is false.",
             "validation": _validation(KMS_KEY_ARN, "kms_key_arn", optional=True),
+        },
+        "query_language": {
+            "type": "string",
+            "default": config.query_language,
+            "description": "The state machine's query language: JSONPath, or JSONata (the same states, translated).",
+            "validation": [{"condition": '${contains(["JSONPath", "JSONata"], var.query_language)}', "error_message": "query_language must be JSONPath or JSONata."}],
         },
         "create_kms_key": {
             "type": "bool",
