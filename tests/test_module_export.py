@@ -319,19 +319,40 @@ def own_deployed(own_root, emulator) -> dict:
     return {name: output["value"] for name, output in json.loads(terraform(own_root, "output", "-json").stdout).items()}
 
 
+@pytest.fixture(scope="module")
+def own_refs(own_project, own_deployed, emulator, tmp_path_factory):
+    """What the module deployed, as the construct's definition builder takes it (DefinitionRefs)."""
+    from pipeline_tools.emulator import client
+    from sfn_ml_pipeline.definition import DefinitionRefs
+    from sfn_ml_pipeline.packaging import package_config_sources
+
+    _, state = emulator
+    packages = package_config_sources(own_config(own_project), tmp_path_factory.mktemp("packages"))
+    return DefinitionRefs(
+        bucket=own_deployed["bucket"], lambda_arn="", sagemaker_role_arn=own_deployed["sagemaker_role_arn"], transform_key="",
+        partition="aws", region="us-east-1", kms_key_arn=client("kms", state).describe_key(KeyId="alias/cancer-tf-pipeline")["KeyMetadata"]["Arn"],
+        processing_code=packages["processing"].prefix, training_code=packages["training"].prefix,
+    )
+
+
 @pytest.mark.emulator
 @pytest.mark.terraform
-def test_the_own_data_module_converges_and_verify_iam_finds_its_plan_clean(own_root, own_deployed, emulator):
+def test_the_own_data_module_converges_and_verify_iam_finds_its_plan_clean(own_project, own_root, own_refs, emulator):
     """Planned again, with the location written without its final '/' (the module adds it, as the config
-    does): no changes. Then planned with your data's key: only the jobs' policy (kms:Decrypt on that key)
-    and the state machine's tags change, and verify-iam finds that plan (every value known) clean against
-    the documented minimum for this data layout (the state machine's tags: outputs, channels, input, key)."""
+    does): no changes. Then planned with your data's key and in JSONata: only the jobs' policy
+    (kms:Decrypt on that key) and the state machine (its key tag; its definition, the construct's JSONata
+    translation for the same config) change, and verify-iam finds that plan (every value known) clean
+    against the documented minimum for this data layout (the state machine's tags: outputs, channels,
+    input, key)."""
+    from sfn_ml_pipeline.definition import build_definition
+    from sfn_ml_pipeline.jsonata import to_jsonata
+
     again = terraform_on_emulator(emulator, own_root, "plan", "-detailed-exitcode", "-input=false", "-no-color",
                                   f"-var=input_s3_uri={DATA_PREFIX.rstrip('/')}")
     assert again.returncode == 0 and "No changes." in again.stdout, again.stdout + again.stderr
     key = "arn:aws:kms:us-east-1:210987654321:key/0b5c9f4e-data-lake-key"
     keyed = terraform_on_emulator(emulator, own_root, "plan", "-refresh=false", "-input=false", "-no-color", "-out=keyed.plan",
-                                  f"-var=input_kms_key_arn={key}")  # just refreshed by the plan above
+                                  f"-var=input_kms_key_arn={key}", "-var=query_language=JSONata")  # just refreshed by the plan above
     assert keyed.returncode == 0, keyed.stdout + keyed.stderr
     shown = terraform_on_emulator(emulator, own_root, "show", "-json", "keyed.plan")
     assert shown.returncode == 0, shown.stderr
@@ -340,7 +361,9 @@ def test_the_own_data_module_converges_and_verify_iam_finds_its_plan_clean(own_r
     decrypt = [s for s in json.loads(changes["aws_iam_role_policy"]["after"]["policy"])["Statement"] if s.get("Sid") == "DecryptYourData"]
     assert decrypt == [{"Sid": "DecryptYourData", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": key,
                         "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}}], decrypt
-    assert changes["aws_sfn_state_machine"]["after"]["tags"]["sfn-ml-pipeline:input-kms-key"] == key
+    machine = changes["aws_sfn_state_machine"]["after"]
+    assert machine["tags"]["sfn-ml-pipeline:input-kms-key"] == key
+    assert json.loads(machine["definition"]) == to_jsonata(build_definition(own_config(own_project), own_refs))
     (own_root / "keyed.json").write_text(shown.stdout)
     checked = run_cli("verify-iam", "--plan", str(own_root / "keyed.json"), cwd=own_root)
     assert checked.returncode == 0, checked.stdout + checked.stderr
@@ -349,26 +372,18 @@ def test_the_own_data_module_converges_and_verify_iam_finds_its_plan_clean(own_r
 
 @pytest.mark.emulator
 @pytest.mark.terraform
-def test_the_own_data_module_deploys_the_constructs_pipeline_and_runs_your_code(own_project, own_deployed, emulator, tmp_path):
+def test_the_own_data_module_deploys_the_constructs_pipeline_and_runs_your_code(own_project, own_deployed, own_refs, emulator):
     """The deployed definition is the construct's for the same config (sfn_ml_pipeline.definition, given
     what the module deployed), the state machine carries the construct's tags, and it runs: an input
     outside the prefix fails before any job, none reads the prefix and trains your script, as the role
     the module derived (IAM enforced)."""
     from pipeline_tools.emulator import client
-    from sfn_ml_pipeline.definition import DefinitionRefs, build_definition
-    from sfn_ml_pipeline.packaging import package_config_sources
+    from sfn_ml_pipeline.definition import build_definition
 
     _, state = emulator
     sfn, sagemaker = client("stepfunctions", state), client("sagemaker", state)
-    config = own_config(own_project)
-    packages = package_config_sources(config, tmp_path)
-    refs = DefinitionRefs(
-        bucket=own_deployed["bucket"], lambda_arn="", sagemaker_role_arn=own_deployed["sagemaker_role_arn"], transform_key="",
-        partition="aws", region="us-east-1", kms_key_arn=client("kms", state).describe_key(KeyId="alias/cancer-tf-pipeline")["KeyMetadata"]["Arn"],
-        processing_code=packages["processing"].prefix, training_code=packages["training"].prefix,
-    )
     machine_arn = own_deployed["state_machine_arn"]
-    assert json.loads(sfn.describe_state_machine(stateMachineArn=machine_arn)["definition"]) == build_definition(config, refs)
+    assert json.loads(sfn.describe_state_machine(stateMachineArn=machine_arn)["definition"]) == build_definition(own_config(own_project), own_refs)
     tags = {t["key"]: t["value"] for t in sfn.list_tags_for_resource(resourceArn=machine_arn)["tags"]}
     assert tags == {
         "sfn-ml-pipeline:input": DATA_PREFIX, "sfn-ml-pipeline:outputs": "train validation test", "sfn-ml-pipeline:channels": "train validation",

@@ -42,6 +42,12 @@ variable "input_kms_key_arn" {
   default = null
 }
 
+# The state machine's query language: JSONPath, or JSONata (the same states, translated).
+variable "query_language" {
+  type    = string
+  default = "JSONPath"
+}
+
 provider "aws" {
   region = var.region
 
@@ -56,6 +62,7 @@ module "pipeline" {
   name_prefix       = var.name_prefix
   input_s3_uri      = var.input_s3_uri
   input_kms_key_arn = var.input_kms_key_arn
+  query_language    = var.query_language
   tags              = { Team = "cancer-research" }
 }
 
