@@ -304,6 +304,36 @@ def test_export_refuses_a_config_or_code_that_cannot_ship_in_one_line(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_the_modules_input_locals_read_a_location_as_the_config_and_the_jsonata_translation_do(tmp_path):
+    """The module's locals (evaluated by the real Terraform, no provider needed) give the location, its
+    bucket and prefix exactly as the config's InputConfig reads them, and the regex exactly as
+    sfn_ml_pipeline.jsonata writes StringMatches (as JSON text, where the template puts it)."""
+    from sfn_ml_pipeline.config import InputConfig
+    from sfn_ml_pipeline.jsonata import _wildcard_regex
+
+    from pipeline_tools.module_export import _input_locals
+
+    uris = ["s3://team-data/churn/", "s3://lake.data/churn+x/2026", "s3://bucket", "s3://my.bucket/a=b@c:d_e-f g/"]
+    names = ("input_s3_uri", "input_bucket", "input_prefix", "input_s3_regex")
+    (tmp_path / "locals").mkdir()
+    (tmp_path / "locals" / "main.tf.json").write_text(json.dumps({
+        "variable": {"input_s3_uri": {"type": "string"}}, "locals": _input_locals(),
+        "output": {name: {"value": "${local.%s}" % name} for name in names},
+    }))
+    (tmp_path / "main.tf.json").write_text(json.dumps({
+        "module": {"l": {"source": "./locals", "for_each": "${toset(%s)}" % json.dumps(uris), "input_s3_uri": "${each.key}"}},
+        "output": {"all": {"value": "${module.l}"}},
+    }))
+    for step in (("init", "-input=false", "-no-color"), ("apply", "-auto-approve", "-input=false", "-no-color")):
+        done = terraform(tmp_path, *step)
+        assert done.returncode == 0, done.stdout + done.stderr
+    found = json.loads(terraform(tmp_path, "output", "-json", "all").stdout)
+    for uri in uris:
+        config = InputConfig(s3_uri=uri)
+        expected = (config.s3_uri, config.bucket, config.prefix, json.dumps(_wildcard_regex(config.s3_uri)[2:-2])[1:-1])
+        assert tuple(found[uri][name] for name in names) == expected, uri
+
+
 @pytest.fixture(scope="module")
 def own_deployed(own_root, emulator) -> dict:
     """The team's table in their bucket, then the example applied: the module's one apply."""
