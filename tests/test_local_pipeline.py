@@ -327,3 +327,41 @@ def test_the_pipeline_in_jsonata_runs_as_it_does_in_jsonpath(workdir, aws, outpu
         config.write_text(PIPELINE_TOML)
         restored = run_cli("deploy", "--target", "local", "--auto-approve", cwd=workdir, timeout=600)
         assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+# ---- execution names Step Functions accepts and SageMaker does not (issue 21, item 7) -----------------
+
+SAGEMAKER_NAME = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+
+
+def test_an_execution_name_sagemaker_refuses_still_runs(workdir, aws, outputs):
+    """StartExecution accepts names of up to 80 characters with `_` and `.`
+    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html); SageMaker
+    job names match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} (the emulator refuses others in SageMaker's
+    words). An execution started by someone else (console, a granted role) with such a name runs: its
+    jobs get a valid name derived from it, the data stays under runs/<execution name>/."""
+    import re
+
+    name = "nightly_2026.01.05_" + "x" * 61  # 80 characters, `_` and `.`
+    assert len(name) == 80
+    sfn = aws["stepfunctions"]
+    arn = sfn.start_execution(stateMachineArn=outputs["mlpipe_state_machine_arn"], name=name, input=json.dumps({"rows": 300}))["executionArn"]
+    deadline = time.monotonic() + 180
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
+    job = json.loads(described["output"])["dataset"]["job_name"]
+    assert re.fullmatch(SAGEMAKER_NAME, job) and job.startswith("nightly-2026-01-05-xxx"), job
+    assert aws["sagemaker"].describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Completed"
+    model = aws["sagemaker"].describe_training_job(TrainingJobName=job)["ModelArtifacts"]["S3ModelArtifacts"]
+    assert model == f"s3://{outputs['mlpipe_bucket']}/runs/{name}/models/{job}/output/model.tar.gz"
+
+    # The CLI runs such names too, and finds the jobs by the name the execution gave them.
+    # (`run` takes the names Step Functions logs to CloudWatch Logs: letters, digits, `-` and `_`.)
+    result = run_cli("run", "--target", "local", "--rows", "300", "--name", "nightly_2026_01_06", cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((workdir / "artifacts" / "nightly_2026_01_06" / "summary.json").read_text())
+    derived = summary["training"]["job_name"]
+    assert re.fullmatch(SAGEMAKER_NAME, derived) and derived != "nightly_2026_01_06" and summary["processing"]["job_name"] == derived
+    assert_clean_error(run_cli("run", "--target", "local", "--name", "nightly.2026", cwd=workdir),
+                       "execution name 'nightly.2026' is not one Step Functions logs to CloudWatch Logs")

@@ -374,11 +374,11 @@ class LambdaConfig(_Strict):
     runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
     memory_mb: int = Field(512, ge=128, le=10_240)
     timeout_seconds: int = Field(300, ge=1, le=900)
-    # Unset by default: PutFunctionConcurrency must leave at least 10 unreserved executions in the
-    # account (UnreservedConcurrentExecution >= 10), so on an account whose concurrency quota is 10
-    # (new accounts) any reservation fails the deploy.
-    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
-    # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html
+    # Unset by default: a reservation must "leave at least 100 simultaneous executions unreserved for
+    # functions that aren't configured with a per-function limit"
+    # (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html), and new
+    # accounts have reduced concurrency quotas (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html),
+    # so on an account whose quota is 100 or less any reservation fails the deploy.
     reserved_concurrency: int | None = Field(None, ge=1, le=1000)
     # Code signing: Lambda then accepts only packages signed by the configuration's signing profiles
     # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html). Unset by default:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..statements import Arns, Statement
 
+# Transient service errors (a throttled or failed call to the service): retried within seconds.
 RETRY_INTERVAL_SECONDS = 5
 RETRY_MAX_ATTEMPTS = 3
 RETRY_BACKOFF_RATE = 2.0
@@ -26,6 +27,7 @@ class DefinitionRefs:
     region: str = ""  # the stack's region (script mode's sagemaker_region)
     processing_code: str | None = None  # your processing code: its S3 prefix code/<hash>/ (sourcedir.tar.gz, runproc.sh)
     training_code: str | None = None  # script mode: your training code's prefix code/<hash>/ (sourcedir.tar.gz)
+    model_role_arn: str | None = None  # the role CreateModel passes (the batch transform stage's own)
 
     def integration(self, service: str, api: str) -> str:
         """An optimized integration's Resource ARN, in the stack's partition
@@ -34,7 +36,9 @@ class DefinitionRefs:
 
 
 def retry(errors: list[str]) -> list[dict[str, Any]]:
-    """Jittered exponential backoff on the given (transient) errors."""
+    """Jittered exponential backoff on the given (transient) errors, within seconds."""
+    if not errors:
+        return []
     return [
         {
             "ErrorEquals": errors,
@@ -67,7 +71,13 @@ class Task(ABC):
     @property
     @abstractmethod
     def transient_errors(self) -> list[str]:
-        """Errors worth a retry for this integration."""
+        """Errors worth a quick retry (seconds) for this integration."""
+
+    @property
+    def retriers(self) -> list[dict[str, Any]]:
+        """The state's Retry list: the quick retrier for transient errors; task types whose errors
+        last longer add retriers of their own after it."""
+        return retry(self.transient_errors)
 
     @abstractmethod
     def resource(self, refs: DefinitionRefs) -> str:
@@ -85,6 +95,6 @@ class Task(ABC):
             "Parameters": self.parameters,
             "ResultSelector": self.result_selector,
             "ResultPath": self.result_path,
-            "Retry": retry(self.transient_errors),
+            "Retry": self.retriers,
             "Catch": catch(fail_state),
         }

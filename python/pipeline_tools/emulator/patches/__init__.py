@@ -29,6 +29,8 @@ MODULES = (
     "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
     "sagemaker_jobs",  # processing and training jobs that really run
     "sagemaker_model_isolation",  # CreateModel keeps EnableNetworkIsolation (DescribeModel answers it)
+    "sagemaker_model_role",  # CreateModel assumes the model's role (trust evaluated, IAM enforcement on)
+    "sagemaker_names",  # job and model names outside SageMaker's pattern are refused, in its words
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
     "lambda_executed_version",  # Invoke answers X-Amz-Executed-Version (lambda:invoke's ExecutedVersion)
     "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)
