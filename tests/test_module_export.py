@@ -304,6 +304,31 @@ def test_export_refuses_a_config_or_code_that_cannot_ship_in_one_line(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_batch_transform_export_keeps_the_models_role_and_the_configs_defaults(tmp_path, plugin_dir):
+    """Another shape: the batch transform stage (the model's own role, its grants per key and subnet like
+    the others'), the config's values as the variables' defaults; a root module calling it validates."""
+    config = tmp_path / "pipeline.toml"
+    config.write_text('create_kms_key = false\nquery_language = "JSONata"\n[batch_transform]\nenabled = true\n'
+                      '[training]\ninstance_type = "ml.m5.2xlarge"\nhyperparameters = { objective = "binary:logistic", num_round = "9" }\n'
+                      '[network]\nsubnet_ids = ["subnet-0123456789abcdef0"]\nsecurity_group_ids = ["sg-0123456789abcdef0"]\n')
+    result = run_cli("module", "export", "module", cwd=tmp_path)  # ./pipeline.toml, as every command reads it
+    assert result.returncode == 0, result.stderr
+    variables = load(tmp_path / "module", "variables.tf.json")["variable"]
+    assert {name: variables[name]["default"] for name in ("create_kms_key", "query_language", "training_instance_type", "hyperparameters", "subnet_ids")} == {
+        "create_kms_key": False, "query_language": "JSONata", "training_instance_type": "ml.m5.2xlarge",
+        "hyperparameters": {"objective": "binary:logistic", "num_round": "9"}, "subnet_ids": ["subnet-0123456789abcdef0"],
+    }
+    assert "sagemaker_model_role_arn" in load(tmp_path / "module", "outputs.tf.json")["output"]
+    documents = load(tmp_path / "module", "main.tf.json")["data"]["aws_iam_policy_document"].values()
+    network = [d for document in documents for d in document.get("dynamic", {}).get("statement", []) if d["for_each"] == "${local.network ? [1] : []}"]
+    assert len(network) == 9  # three per role: the Lambda's, the jobs', the model's
+    (tmp_path / "main.tf").write_text('module "pipeline" {\n  source      = "./module"\n  name_prefix = "bt"\n}\n')
+    for step in (("init", "-input=false", "-no-color", f"-plugin-dir={plugin_dir}"), ("validate", "-no-color")):
+        done = terraform(tmp_path, *step)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert "## Baked in from `pipeline.toml`" in (tmp_path / "module" / "README.md").read_text()
+
+
 def test_the_modules_input_locals_read_a_location_as_the_config_and_the_jsonata_translation_do(tmp_path):
     """The module's locals (evaluated by the real Terraform, no provider needed) give the location, its
     bucket and prefix exactly as the config's InputConfig reads them, and the regex exactly as

@@ -381,7 +381,8 @@ def build_module(stack: dict, config=None) -> dict[str, dict]:
         raise RuntimeError("module export: expected one statement for the input's key")
 
     # [network]: the ENI grants only with subnets; the Lambda's vpc_config a dynamic block.
-    roles = 2 if config.generates_dataset else 1  # the Lambda's and the jobs' (your data: no Lambda)
+    # The jobs' role; the Lambda's (not with your data); the model's (the batch transform stage's).
+    roles = 1 + config.generates_dataset + config.batch_transform.enabled
     if sum(_network_statements(document) for document in data["aws_iam_policy_document"].values()) != 3 * roles:
         raise RuntimeError(f"module export: expected the {3 * roles} network-interface statements (three per role)")
     if config.generates_dataset:
