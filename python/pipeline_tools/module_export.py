@@ -26,7 +26,9 @@ environment, network isolation, instance counts, ...) baked in; the knobs above 
 the config's values as defaults. With ``[input]`` there is no Generate dataset Lambda and the module
 takes ``input_s3_uri`` (required; the IAM ARNs and ``s3:prefix`` condition, the definition's input
 Choice, Pass and Fail, and the state machine's ``sfn-ml-pipeline:input`` tag all follow it through
-locals) and ``input_kms_key_arn`` (optional: its ``kms:Decrypt`` statement and tag exist only with it).
+locals, the JSONata form's StringMatches as the regex the translation writes) and ``input_kms_key_arn``
+(optional: its ``kms:Decrypt`` statement and tag exist only with it). The stages' roles (the Lambda's
+without your data, the model's with the batch transform stage) follow the config too.
 In script mode the hyperparameters are encoded in the template as the construct encodes them
 (each value JSON-encoded, then the ``sagemaker_*`` ones). Without a config the export is the sample's.
 The state machine keeps the construct's ``sfn-ml-pipeline:*`` tags (merged over ``var.tags``), which
