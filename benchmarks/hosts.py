@@ -35,7 +35,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from run import PIPELINE_TOOLS, WORK, TreeMemory, base_env, load, measure as measure_command
+from run import PIPELINE_TOOLS, WORK, TreeMemory, base_env, job_environments, load, measure as measure_command
 
 HOSTS_WORK = WORK / "hosts"
 COUNTS = (1, 2)
@@ -107,6 +107,7 @@ def measure(rows: int, runs: int = 1, tree_methods: list[str] | None = None) -> 
     ``rows`` rows once, in turn; the median of each. Any failure returns ``{"skipped": reason}``;
     the emulators are always stopped."""
     variants = [(hosts, method) for method in (tree_methods or [None]) for hosts in COUNTS]
+    job_environments()  # the image environments exist before anything is timed (a build takes ~1 min)
     dirs = {variant_key(*v): HOSTS_WORK / f"hosts-{variant_key(*v)}" for v in variants}
     try:
         for hosts, method in variants:
