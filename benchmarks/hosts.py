@@ -91,6 +91,7 @@ def one_run(directory: Path, rows: int, name: str) -> dict:
         "seconds": sample["seconds"],
         "cli_peak_mib": sample["peak_mib"],
         "tree_peak_mib": tree.peak_total_kib / 1024,
+        "tree_cpu_seconds": tree.cpu_seconds,
         "single_peak_mib": tree.peak_single_kib / 1024,
         "execution_seconds": summary.get("duration_seconds"),
         "train_seconds": states.get(TRAIN),
@@ -158,8 +159,8 @@ def markdown(results: dict) -> str:
     methods = results.get("tree_methods") or [None]
     lines = [
         "| training hosts | tree_method | wall | execution | Standardization | Train model (XGBoost) (each run) | shards per host | "
-        "peak RSS: emulator tree (sum) (each run) / largest process | train:rmse | load at each run's start |",
-        "|---:|---|---:|---:|---:|---:|---|---:|---:|---|",
+        "peak RSS: emulator tree (sum) (each run) / largest process | CPU: emulator tree | train:rmse | load at each run's start |",
+        "|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---|",
     ]
     for method in methods:
         for hosts in COUNTS:
@@ -170,7 +171,8 @@ def markdown(results: dict) -> str:
             lines.append(
                 f"| {hosts} ({', '.join(r['training_hosts'])}) | {shown} | {r['seconds']:.2f} s | {r['execution_seconds']:.2f} s | "
                 f"{r['standardize_seconds']:.2f} s | {r['train_seconds']:.2f} s ({each_train}) | {' + '.join(map(str, r['files_per_host']))} | "
-                f"{r['tree_peak_mib']:.0f} MiB ({each_peak}) / {r['single_peak_mib']:.0f} MiB | {r['rmse']:.4f} | "
+                f"{r['tree_peak_mib']:.0f} MiB ({each_peak}) / {r['single_peak_mib']:.0f} MiB | "
+                f"{(str(round(r['tree_cpu_seconds'], 1)) + ' s') if 'tree_cpu_seconds' in r else '-'} | {r['rmse']:.4f} | "
                 f"{', '.join(map(str, r.get('all_load', [])))} |"
             )
     lines.append("")
@@ -189,7 +191,8 @@ def markdown(results: dict) -> str:
             a, b = results[variant_key(hosts, other)], results[variant_key(hosts, base)]
             lines.append(
                 f"{other} / {base}, {hosts} host(s): training state **{a['train_seconds'] / b['train_seconds']:.2f}x**, "
-                f"emulator tree peak **{a['tree_peak_mib'] / b['tree_peak_mib']:.2f}x**, "
+                + (f"emulator tree CPU {a['tree_cpu_seconds'] / b['tree_cpu_seconds']:.2f}x, " if "tree_cpu_seconds" in a else "")
+                + f"emulator tree peak **{a['tree_peak_mib'] / b['tree_peak_mib']:.2f}x**, "
                 f"largest process {a['single_peak_mib'] / b['single_peak_mib']:.2f}x."
             )
     return "\n".join(lines) + "\n"

@@ -265,21 +265,28 @@ def bench_plain(rows: int, runs: int, environments: dict) -> dict:
 
 
 class TreeMemory:
-    """Samples the resident memory of a process tree (the emulator and the jobs it runs) from /proc.
+    """Samples the resident memory of a process tree (the emulator and the jobs it runs) from /proc,
+    and counts the CPU time the tree spends while it is open.
 
     Reports the peak of the tree's summed RSS and the peak of its largest single process: the
-    pipeline's memory lives there, not in the `pipeline-tools run` client.
+    pipeline's memory lives there, not in the `pipeline-tools run` client. ``cpu_seconds``: user +
+    system time of the tree between enter and exit: the root's own and its waited-for children's
+    (``utime + stime + cutime + cstime`` in /proc/<pid>/stat, where a job host's time lands once the
+    emulator reaps it), plus that of every descendant still alive, at exit minus at enter. Unlike
+    wall time it hardly moves with the machine's load.
     """
 
     def __init__(self, root_pid: int, interval: float = 0.05):
         self.root_pid, self.interval = root_pid, interval
         self.peak_total_kib = self.peak_single_kib = 0
+        self.cpu_seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     @staticmethod
-    def _snapshot() -> tuple[dict[int, int], dict[int, int]]:
-        parents, rss = {}, {}
+    def _snapshot() -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        """(parent, RSS KiB, CPU clock ticks incl. waited-for children) of every process."""
+        parents, rss, ticks = {}, {}, {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -288,9 +295,10 @@ class TreeMemory:
                     fields = handle.read().rsplit(")", 1)[1].split()
                 parents[int(entry)] = int(fields[1])
                 rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+                ticks[int(entry)] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
             except (OSError, IndexError, ValueError):
                 continue
-        return parents, rss
+        return parents, rss, ticks
 
     def _tree(self, parents: dict[int, int]) -> set[int]:
         tree, frontier = {self.root_pid}, [self.root_pid]
@@ -301,21 +309,27 @@ class TreeMemory:
             frontier.extend(children)
         return tree
 
+    def _tree_ticks(self) -> int:
+        parents, _, ticks = self._snapshot()
+        return sum(ticks.get(pid, 0) for pid in self._tree(parents))
+
     def _loop(self) -> None:
         while not self._stop.is_set():
-            parents, rss = self._snapshot()
+            parents, rss, _ = self._snapshot()
             sizes = [rss.get(pid, 0) for pid in self._tree(parents)]
             self.peak_total_kib = max(self.peak_total_kib, sum(sizes))
             self.peak_single_kib = max(self.peak_single_kib, max(sizes, default=0))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "TreeMemory":
+        self._start_ticks = self._tree_ticks()
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self.cpu_seconds = (self._tree_ticks() - self._start_ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def local_stack_up() -> tuple[bool, str | None]:
@@ -349,6 +363,7 @@ def bench_local(rows: int, runs: int) -> dict:
             sample = measure([str(PIPELINE_TOOLS), "run", "--target", "local", "--rows", str(rows), "--name", name,
                               "--artifacts-dir", str(artifacts)], check=False)
         sample["emulator_tree_peak_mib"] = tree.peak_total_kib / 1024
+        sample["emulator_cpu_seconds"] = tree.cpu_seconds
         sample["emulator_single_peak_mib"] = tree.peak_single_kib / 1024
         summary_file = artifacts / name / "summary.json"
         if sample["returncode"] != 0 or not summary_file.exists():
@@ -361,6 +376,7 @@ def bench_local(rows: int, runs: int) -> dict:
     return {"seconds": median(samples), "peak_mib": median(samples, "peak_mib"),
             "emulator_tree_peak_mib": median(samples, "emulator_tree_peak_mib"),
             "emulator_single_peak_mib": median(samples, "emulator_single_peak_mib"),
+            "emulator_cpu_seconds": median(samples, "emulator_cpu_seconds"), "cli_cpu_seconds": median(samples, "cpu_seconds"),
             "execution_seconds": statistics.median(s["execution_seconds"] or 0 for s in samples), "states": states,
             "first_seconds": samples[0]["seconds"], "load": [round(s["load"], 1) for s in samples]}
 
@@ -536,21 +552,25 @@ def markdown(results: dict) -> str:
         lines += ["", "Local runs (`pipeline-tools run --target local --rows N`); overhead = the local run / the plain scripts "
                   "with the **image** libraries (the same libraries as the jobs, so it measures the emulator); the host-library "
                   "ratio beside it:", "",
-                  "| rows | wall (first run) | execution | per state | peak RSS: CLI / emulator tree (sum) / largest process | overhead vs plain (image): wall / execution | vs plain (host): wall / execution | load |",
-                  "|---:|---:|---:|---|---:|---:|---:|---|"]
+                  "| rows | wall (first run) | execution | per state | peak RSS: CLI / emulator tree (sum) / largest process | CPU: emulator tree + CLI | overhead vs plain (image): wall / execution / CPU | vs plain (host): wall / execution | load |",
+                  "|---:|---:|---:|---|---:|---:|---:|---:|---|"]
         for rows, r in pipeline.items():
             local = r["local"]
             if "skipped" in local:
-                lines.append(f"| {int(rows):,} | skipped: {local['skipped']} | | | | | | |")
+                lines.append(f"| {int(rows):,} | skipped: {local['skipped']} | | | | | | | |")
                 continue
             states = ", ".join(f"{k}: {v:.2f} s" for k, v in local["states"].items())
             image_total = r["plain"]["image"]["total"]["seconds"]
             host_total = r["plain"]["host"]["total"]["seconds"]
             first = f" ({fmt(local['first_seconds'])})" if local.get("first_seconds") else ""
+            cpu = (local.get("emulator_cpu_seconds") or 0) + (local.get("cli_cpu_seconds") or 0)
+            image_cpu = r["plain"]["image"]["total"].get("cpu_seconds") or 0
             lines.append(f"| {int(rows):,} | {fmt(local['seconds'])}{first} | {fmt(local['execution_seconds'])} | {states} | "
                          f"{fmt(local['peak_mib'], 'MiB')} / {fmt(local.get('emulator_tree_peak_mib'), 'MiB')} / "
                          f"{fmt(local.get('emulator_single_peak_mib'), 'MiB')} | "
-                         f"**{local['seconds'] / image_total:.2f}x** / **{local['execution_seconds'] / image_total:.2f}x** | "
+                         f"{fmt(local.get('emulator_cpu_seconds'))} + {fmt(local.get('cli_cpu_seconds'))} | "
+                         f"**{local['seconds'] / image_total:.2f}x** / **{local['execution_seconds'] / image_total:.2f}x** / "
+                         f"{(f'{cpu / image_cpu:.2f}x') if image_cpu else '-'} | "
                          f"{local['seconds'] / host_total:.2f}x / {local['execution_seconds'] / host_total:.2f}x | "
                          f"{', '.join(map(str, local.get('load', [])))} |")
         lines.append("")
