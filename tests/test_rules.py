@@ -69,3 +69,8 @@ def test_the_exported_module_validates_with_the_same_rules():
         (validation,) = specs[variable]["validation"]
         assert rule.terraform_condition(f"var.{variable}") in validation["condition"]
         assert validation["error_message"] == f"{variable} {rule.message}."
+
+
+def test_hcl_string_escapes_backslashes_quotes_newlines_and_template_openers():
+    assert hcl_string('a\\b"c\nd${e}%{f}') == 'a\\\\b\\"c\\nd$${e}%%{f}'
+    assert hcl_string("plain $x %y {z}") == "plain $x %y {z}"
