@@ -13,6 +13,7 @@ import struct
 import types
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -443,3 +444,550 @@ def test_the_background_flush_runs_while_something_is_active(tmp_path, monkeypat
     assert len(calls) > before
     store.touch()
     assert time.monotonic() - store.last_activity < 0.1
+
+
+# ---- narrow faults the mutation run found unpinned (issue 26, docs/mutation.md) -------------------
+
+
+class _Clock:
+    """A stand-in for durable's ``time``: perf_counter and monotonic under the test's control."""
+
+    def __init__(self, real=time):
+        import threading
+
+        self.real, self.perf, self.mono, self.sleeps, self.threads = real, 0.0, 1000.0, [], threading
+        self.only: Any = None  # the thread whose pauses are recorded (earlier tests' flush threads keep running)
+
+    def perf_counter(self):
+        return self.perf
+
+    def monotonic(self):
+        return self.mono
+
+    def time(self):
+        return self.real.time()
+
+    def sleep(self, seconds):
+        if self.only in (None, self.threads.current_thread()):
+            self.sleeps.append(seconds)
+        self.real.sleep(0.005)
+
+
+def test_flush_costs_add_up_seconds_flushes_and_the_bytes_each_flush_appended(tmp_path, s3, monkeypatch):
+    assert durable.Store(tmp_path).flush() == 0  # never opened: nothing to write to, nothing to count bytes of
+    store = durable.Store(tmp_path)
+    store.open()
+    clock = _Clock()
+    monkeypatch.setattr(durable, "time", clock)
+    journal = tmp_path / "emulator" / "journal"
+    sizes = [journal.stat().st_size]
+    real_flush = store._flush
+
+    def timed(services):
+        clock.perf += 0.25  # each flush takes a quarter of a second
+        return real_flush(services)
+
+    monkeypatch.setattr(store, "_flush", timed)
+    s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store.flush(["s3"])
+    sizes.append(journal.stat().st_size)
+    store.flush(["s3"])  # unchanged: no bytes
+    s3[ACCOUNT]["aws"].create_bucket("journal-b", "us-east-1")
+    store.flush(["s3"])
+    sizes.append(journal.stat().st_size)
+    assert store.costs()["request"] == {"seconds": 0.75, "flushes": 3, "bytes": sizes[2] - sizes[0]}
+    s3[ACCOUNT]["aws"].create_bucket("journal-c", "us-east-1")
+    store.close()
+    assert store.costs()["close"] == {"seconds": 0.25, "flushes": 1, "bytes": journal.stat().st_size - sizes[2]}
+
+
+def test_an_unchanged_state_writes_nothing_after_a_compaction(tmp_path, s3, monkeypatch):
+    store = durable.Store(tmp_path)
+    store.open()
+    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store.flush(["s3"])
+    monkeypatch.setenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", "1")
+    dict.get(s3[ACCOUNT], "aws").buckets["journal-a"].pipeline_tools_version = "v1"
+    journal = tmp_path / "emulator" / "journal"
+    for version in range(2, 6):  # past 4x live: compacted on the way
+        dict.get(s3[ACCOUNT], "aws").buckets["journal-a"].pipeline_tools_version = f"v{version}"
+        store.flush(["s3"])
+    assert len(records(journal, S3_KEY)) < 4
+    assert store.flush(["s3"]) == 0  # the rewritten record's digest is the state's
+    store.close()
+    del bucket
+
+
+def test_the_live_size_counted_is_each_records_bytes_on_disk(tmp_path, s3, monkeypatch):
+    journal = tmp_path / "emulator" / "journal"
+    store = durable.Store(tmp_path)
+    store.open()
+    s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store.flush(["s3"])
+    ((_, length),) = records(journal, S3_KEY)
+    assert store._sizes[S3_KEY] == length + 12  # header (magic, length, crc) + payload
+    store.close()
+    store, _ = reopen(tmp_path, s3)
+    assert store._sizes[S3_KEY] == length + 12  # counted the same when restored
+    monkeypatch.setenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", "1")
+    store._maybe_compact()  # header + every service's record > 4 x live? compacts only when past it
+    store._file.close()
+    store._rewrite(store._states(None))
+    store._file = open(store.path, "ab")
+    (( _, rewritten),) = records(journal, S3_KEY)
+    assert store._sizes[S3_KEY] == rewritten + 12  # and when rewritten
+    store.close()
+
+
+def test_compaction_happens_only_past_the_floor_not_at_it_and_keeps_new_body_files(tmp_path, s3, monkeypatch):
+    store = durable.Store(tmp_path)
+    store.open()
+    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    journal = tmp_path / "emulator" / "journal"
+    bucket.pipeline_tools_version = "v0"
+    store.flush(["s3"])
+    first = journal.stat().st_size
+    bucket.pipeline_tools_version = "v1"
+    store.flush(["s3"])
+    record = journal.stat().st_size - first
+    fresh = tmp_path / "emulator" / "objects" / "written-for-a-request-not-journaled-yet"
+    fresh.write_bytes(b"x")
+    monkeypatch.setenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", str(first + 5 * record))  # > 4 x live from the start
+    for version in range(2, 6):
+        bucket.pipeline_tools_version = f"v{version}"
+        store.flush(["s3"])
+    assert journal.stat().st_size == first + 5 * record  # exactly at the floor: not past it, not compacted
+    bucket.pipeline_tools_version = "v6"
+    store.flush(["s3"])
+    assert journal.stat().st_size < first + 5 * record  # past it: compacted
+    assert fresh.exists()  # a new unreferenced body may belong to a request being journaled: kept
+    store.close()
+
+
+def test_a_crash_after_a_compaction_restores_the_compacted_state(tmp_path, s3, monkeypatch):
+    monkeypatch.setenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", "1")
+    store = durable.Store(tmp_path)
+    store.open()
+    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    journal = tmp_path / "emulator" / "journal"
+    for version in range(4):
+        bucket.pipeline_tools_version = f"v{version}"
+        store.flush(["s3"])
+    assert len(records(journal, S3_KEY)) == 1  # just rewritten
+    store._file.close()  # killed: no close(), no last flush
+    _, report = reopen(tmp_path, s3)
+    assert report["warnings"] == [] and dict.get(s3[ACCOUNT], "aws").buckets["journal-a"].pipeline_tools_version == "v3"
+
+
+def test_the_header_is_written_with_sorted_keys(tmp_path, s3):
+    store = durable.Store(tmp_path)
+    store.open()
+    line = (tmp_path / "emulator" / "journal").read_bytes().split(b"\n", 1)[0]
+    assert line == durable.MAGIC + json.dumps(store.header, sort_keys=True).encode()
+    assert list(json.loads(line[len(durable.MAGIC):])) == sorted(store.header)
+    store.close()
+
+
+def test_records_are_pickled_with_the_highest_protocol(tmp_path, s3):
+    import pickle
+
+    store = durable.Store(tmp_path)
+    store.open()
+    s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store.flush(["s3"])
+    store.close()
+    journal = tmp_path / "emulator" / "journal"
+    ((offset, length),) = records(journal, S3_KEY)
+    payload = journal.read_bytes()[offset + 12 : offset + 12 + length]
+    assert payload[1 + payload[0] :][:2] == bytes([0x80, pickle.HIGHEST_PROTOCOL])
+
+
+def test_a_change_to_a_later_service_is_written_when_an_earlier_one_is_unchanged(tmp_path, s3, monkeypatch):
+    from pipeline_tools.emulator.patches import s3_lifecycle
+
+    monkeypatch.setattr(durable, "SIDE_STATE", {"pipeline_tools.emulator.patches.s3_lifecycle": "_sizes"})
+    sizes = getattr(s3_lifecycle, "_sizes")
+    saved = dict(sizes)
+    try:
+        sizes.clear()
+        store = durable.Store(tmp_path)
+        store.open()
+        s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+        sizes["journal-a/k"] = 1
+        assert store.flush(["s3"]) == 2  # S3's record and the side state's: both counted
+        sizes["journal-a/k"] = 2  # S3 (first) unchanged, the side state (after it) changed
+        assert store.flush(["s3"]) == 1
+        journal = tmp_path / "emulator" / "journal"
+        assert len(records(journal, "side:pipeline_tools.emulator.patches.s3_lifecycle")) == 2
+        store.close()
+    finally:
+        sizes.clear()
+        sizes.update(saved)
+
+
+def test_body_names_are_forgotten_when_the_last_body_goes(tmp_path, s3):
+    store = durable.Store(tmp_path)
+    store.open()
+    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    bucket.pipeline_tools_body = types.SimpleNamespace(_pipeline_tools_body="kept-body")
+    store.flush(["s3"])
+    assert store._bodies[S3_KEY] == {"kept-body"}
+    del bucket.pipeline_tools_body
+    store.flush(["s3"])
+    assert store._bodies[S3_KEY] == set()
+    store.close()
+
+
+def test_old_unreferenced_bodies_are_deleted_only_past_a_minute_and_only_once_s3_is_journaled(tmp_path, s3, monkeypatch):
+    store = durable.Store(tmp_path)
+    store.open()
+    objects = tmp_path / "emulator" / "objects"
+    now = 1_800_000_000.0
+    monkeypatch.setattr(durable, "time", types.SimpleNamespace(time=lambda: now, monotonic=time.monotonic, perf_counter=time.perf_counter))
+    ages = {"older": 61.0, "a-minute": 60.0, "younger": 59.5}
+    for name, age in ages.items():
+        (objects / name).write_bytes(b"x")
+        os.utime(objects / name, (now - age, now - age))
+    store._collect_garbage(all_unreferenced=False)
+    assert sorted(p.name for p in objects.iterdir()) == sorted(ages)  # no S3 record yet: nothing is known unreferenced
+    s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store.flush(["s3"])
+    store._collect_garbage(all_unreferenced=False)
+    assert sorted(p.name for p in objects.iterdir()) == ["a-minute", "younger"]  # strictly older than a minute
+    vanished = []
+    real_unlink = os.unlink
+
+    def unlink(path):  # another process (a reset) took it first
+        vanished.append(path)
+        real_unlink(path)
+        raise FileNotFoundError(path)
+
+    monkeypatch.setattr(os, "unlink", unlink)
+    store._collect_garbage(all_unreferenced=True)
+    monkeypatch.setattr(os, "unlink", real_unlink)
+    assert len(vanished) == 2 and list(objects.iterdir()) == []
+    store.close()
+
+
+def test_bodies_the_side_state_does_not_name_are_still_referenced_by_s3_at_start(tmp_path, s3, monkeypatch):
+    from pipeline_tools.emulator.patches import s3_lifecycle
+
+    monkeypatch.setattr(durable, "SIDE_STATE", {"pipeline_tools.emulator.patches.s3_lifecycle": "_sizes"})
+    store = durable.Store(tmp_path)
+    store.open()
+    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    bucket.pipeline_tools_body = types.SimpleNamespace(_pipeline_tools_body="kept-body")
+    (tmp_path / "emulator" / "objects" / "kept-body").write_bytes(b"x")
+    assert "side:pipeline_tools.emulator.patches.s3_lifecycle" in store._states(["s3"])  # S3's record, then the side state's
+    store._collect_garbage(all_unreferenced=True)
+    assert (tmp_path / "emulator" / "objects" / "kept-body").exists()
+    store.close()
+    del s3_lifecycle
+
+
+def test_open_creates_the_folders_points_s3_bodies_there_and_times_the_restore(tmp_path, s3, monkeypatch):
+    from pipeline_tools.emulator.patches import s3_bodies_on_disk
+
+    monkeypatch.setattr(s3_bodies_on_disk, "BODIES", s3_bodies_on_disk.BODIES)
+    clock = _Clock()
+    ticks = iter([10.0, 11.23456])
+    monkeypatch.setattr(clock, "perf_counter", lambda: next(ticks))
+    monkeypatch.setattr(durable, "time", clock)
+    store = durable.Store(tmp_path / "deep" / "state")
+    report = store.open()
+    assert s3_bodies_on_disk.BODIES == tmp_path / "deep" / "state" / "emulator" / "objects" and s3_bodies_on_disk.BODIES.is_dir()
+    assert report["restore_seconds"] == 1.235
+    monkeypatch.setattr(durable, "time", time)
+    store.close()
+
+
+def test_a_header_line_is_read_up_to_4096_bytes(tmp_path):
+    journal = tmp_path / "emulator" / "journal"
+    journal.parent.mkdir(parents=True)
+    wanted = durable.expected_header()
+
+    def line_of(size: int) -> bytes:
+        head = durable.MAGIC + json.dumps({**wanted, "pad": ""}).encode()
+        return durable.MAGIC + json.dumps({**wanted, "pad": "x" * (size - len(head))}).encode()
+
+    assert len(line_of(4096)) == 4096 and len(line_of(4097)) == 4097
+    journal.write_bytes(line_of(4096) + b"\n")
+    assert durable.read_header(tmp_path)["pad"]
+    journal.write_bytes(line_of(4097) + b"\n")  # a header longer than that is not one this version writes
+    with pytest.raises(durable.IncompatibleState) as raised:
+        durable.read_header(tmp_path)
+    assert raised.value.problem == f"the local emulator state in {tmp_path / 'emulator'} is not a journal this version can read"
+    assert raised.value.fix == durable.RESET_HINT
+
+
+def test_created_at_is_none_without_a_journal_or_a_creation_time(tmp_path):
+    assert durable.created_at(tmp_path) is None
+    journal = tmp_path / "emulator" / "journal"
+    journal.parent.mkdir(parents=True)
+    journal.write_bytes(durable.MAGIC + json.dumps(durable.expected_header()).encode() + b"\n")
+    assert durable.created_at(tmp_path) is None
+    journal.write_bytes(durable.MAGIC + json.dumps({**durable.expected_header(), "created": "yesterday"}).encode() + b"\n")
+    assert durable.created_at(tmp_path) is None
+    journal.write_bytes(durable.MAGIC + json.dumps({**durable.expected_header(), "created": 7}).encode() + b"\n")
+    assert durable.created_at(tmp_path) == 7.0 and isinstance(durable.created_at(tmp_path), float)
+
+
+def test_the_header_names_this_pythons_major_and_minor_version():
+    import platform
+
+    assert durable.expected_header()["python"] == ".".join(platform.python_version_tuple()[:2])
+
+
+def test_a_torn_tail_right_after_the_header_keeps_the_header(tmp_path, s3):
+    store = durable.Store(tmp_path)
+    store.open()
+    store.close()
+    journal = tmp_path / "emulator" / "journal"
+    header = journal.read_bytes()
+    with open(journal, "ab") as handle:
+        handle.write(b"PTJR" + struct.pack("<II", 5, 0))  # exactly a record header, its payload missing
+    store, report = reopen(tmp_path, s3)
+    (warning,) = report["warnings"]
+    assert f"ends in a record cut short (0 of 5 bytes) at byte {len(header)}" in warning
+    store.close()
+    assert journal.read_bytes() == header
+
+
+def test_a_record_that_does_not_unpickle_is_refused_with_the_fix(tmp_path, s3):
+    store = durable.Store(tmp_path)
+    store.open()
+    store.close()
+    journal = tmp_path / "emulator" / "journal"
+    key = S3_KEY.encode()
+    payload = bytes([len(key)]) + key + b"not a pickle"
+    with open(journal, "ab") as handle:
+        handle.write(struct.pack("<4sII", b"PTJR", len(payload), zlib.crc32(payload)) + payload)
+    forget(s3)
+    with pytest.raises(durable.IncompatibleState) as raised:
+        durable.Store(tmp_path).open()
+    assert raised.value.problem.startswith(
+        f"the local emulator state in {tmp_path / 'emulator'} cannot be restored ({S3_KEY}: UnpicklingError: "
+    )
+    assert raised.value.fix == durable.RESET_HINT
+
+
+class _Flaky:
+    """Pickles after ``failures`` RuntimeErrors ("changed size during iteration"), or raises ``error``."""
+
+    calls = 0
+
+    def __init__(self, failures: int, error: Exception | None = None) -> None:
+        self.failures, self.error = failures, error
+
+    def __reduce__(self):
+        type(self).calls += 1
+        if self.error is not None:
+            raise self.error
+        if type(self).calls <= self.failures:
+            raise RuntimeError("dictionary changed size during iteration")
+        return (_Flaky, (0,))
+
+
+def test_a_snapshot_retries_a_state_changing_under_it_five_times_with_growing_pauses(monkeypatch):
+    import threading
+
+    clock = _Clock()
+    clock.only = threading.current_thread()
+    monkeypatch.setattr(durable, "time", clock)
+    store = durable.Store(Path("/nonexistent"))
+    _Flaky.calls = 0
+    payload, bodies = store._snapshot("k", _Flaky(4))
+    assert _Flaky.calls == 5 and payload.startswith(b"\x01k") and bodies == set()
+    assert clock.sleeps == [0.001, 0.002, 0.003, 0.004]
+    _Flaky.calls, clock.sleeps = 0, []
+    with pytest.raises(RuntimeError) as raised:
+        store._snapshot("k", _Flaky(5))
+    assert str(raised.value) == "k: its state kept changing while it was being written"
+    assert _Flaky.calls == 5 and clock.sleeps == [0.001, 0.002, 0.003, 0.004, 0.005]
+    with pytest.raises(ValueError) as other:
+        store._snapshot("k", _Flaky(0, ValueError("no")))
+    assert str(other.value) == "k: no"
+
+
+def test_the_lock_and_state_folders_are_created_with_their_parents(tmp_path):
+    deep = tmp_path / "a" / "b"
+    handle = durable.acquire(deep, 1, 2)
+    try:
+        assert durable.holder(deep) == {"pid": 1, "port": 2}
+    finally:
+        handle.close()
+
+
+def test_a_lock_whose_words_are_not_a_holder_names_no_one(tmp_path):
+    import fcntl
+
+    lock = tmp_path / "emulator" / "lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text("[4242]")
+    with open(lock) as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert durable.holder(tmp_path) == {}
+        with pytest.raises(EnvironmentProblem) as raised:
+            durable.acquire(tmp_path, 1, 2)
+        assert raised.value.problem.endswith("is held by emulator process ?")
+        lock.write_text("")
+        assert durable.holder(tmp_path) == {}
+
+
+def test_find_backend_dict_names_the_missing_key():
+    with pytest.raises(LookupError) as raised:
+        durable._find_backend_dict("moto.s3.models:NoSuchBackend")
+    assert raised.value.args == ("moto.s3.models:NoSuchBackend",)
+
+
+def test_the_reducers_are_registered_by_register_reducers_itself(monkeypatch):
+    import copyreg
+    import pickle
+    import weakref
+
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    keys = [rsa.generate_private_key(public_exponent=65537, key_size=1024), ec.generate_private_key(ec.SECP256R1()),
+            ed25519.Ed25519PrivateKey.generate()]
+    table = dict(copyreg.dispatch_table)
+    for kind in [weakref.WeakValueDictionary] + [type(key) for key in keys]:
+        table.pop(kind, None)  # as before the first store opened in this process
+    monkeypatch.setattr(copyreg, "dispatch_table", table)
+    monkeypatch.setattr(pickle, "dispatch_table", table, raising=False)
+    durable._register_reducers()
+    assert table[weakref.WeakValueDictionary] is durable._reduce_weak_values
+    assert all(table[type(key)] is durable._reduce_private_key for key in keys)
+    assert None not in table
+
+
+def test_end_interrupted_ends_the_executions_and_jobs_of_every_loaded_backend(monkeypatch):
+    import datetime
+
+    from moto.stepfunctions.parser.api import ExecutionStatus
+
+    running = types.SimpleNamespace(exec_status=ExecutionStatus.RUNNING, exec_arn="arn:run", exec_worker=None)
+    sfn = types.SimpleNamespace(state_machines=[types.SimpleNamespace(executions=[running])])
+    job = _job("training", "InProgress")
+    sagemaker = types.SimpleNamespace(processing_jobs={}, training_jobs={"t": job}, transform_jobs={})
+    plain = types.SimpleNamespace()
+    loaded = {"sfn": {ACCOUNT: {"us-east-1": sfn, "eu-west-1": plain}}, "sagemaker": {ACCOUNT: {"us-east-1": sagemaker}}}
+    monkeypatch.setattr(durable, "_loaded", lambda: loaded)
+    store = durable.Store(Path("/nonexistent"))
+    before = datetime.datetime.now(tz=datetime.timezone.utc)
+    assert store._end_interrupted() == ["arn:run", "arn:training:InProgress"]
+    assert running.stop_date.tzinfo is datetime.timezone.utc and before <= running.stop_date
+    assert job.training_end_time == running.stop_date and job.training_job_status == "Failed"
+
+
+def test_jobs_and_executions_missing_optional_attributes_or_after_finished_ones_are_ended():
+    import datetime
+
+    from moto.stepfunctions.parser.api import ExecutionStatus
+
+    now = datetime.datetime(2026, 11, 28, 12, 0, tzinfo=datetime.timezone.utc)
+    done = _job("processing", "Completed")
+    running = _job("processing", "InProgress")
+    unknown = types.SimpleNamespace(arn="arn:none")  # no status attribute at all: left alone
+    bare = types.SimpleNamespace(arn="arn:bare", training_job_status="InProgress", failure_reason=None, last_modified_time=None)
+    backend = types.SimpleNamespace(processing_jobs={"done": done, "unknown": unknown, "running": running},
+                                    training_jobs={"bare": bare}, transform_jobs={})
+    assert durable._end_jobs(backend, now) == ["arn:processing:InProgress", "arn:bare"]
+    assert bare.secondary_status_transitions == [{"Status": "Failed", "StartTime": now, "EndTime": now, "StatusMessage": bare.failure_reason}]
+    events = [{"id": 1}, {"id": 2}, {"id": 7}]
+    finished = types.SimpleNamespace(exec_status=ExecutionStatus.SUCCEEDED, exec_arn="arn:done")
+    statusless = types.SimpleNamespace(exec_arn="arn:statusless")
+    later = types.SimpleNamespace(exec_status=ExecutionStatus.RUNNING, exec_arn="arn:later",
+                                  exec_worker=types.SimpleNamespace(env=types.SimpleNamespace(event_manager=types.SimpleNamespace(events=events))))
+    machines = [types.SimpleNamespace(), types.SimpleNamespace(executions=[finished, statusless, later])]
+    assert durable._end_executions(types.SimpleNamespace(state_machines=machines), now) == ["arn:later"]
+    assert events[-1]["id"] == 8 and events[-1]["previousEventId"] == 7
+
+
+def test_only_step_functions_backends_are_read_for_running_executions_and_odd_shapes_are_skipped(monkeypatch):
+    from pipeline_tools.emulator.patches import sagemaker_jobs
+
+    lookalike = types.SimpleNamespace(state_machines=[types.SimpleNamespace(executions=[types.SimpleNamespace(exec_status=_Status("RUNNING"))])])
+    other = types.SimpleNamespace(service_name="s3", values=lambda: [{"aws": lookalike}])
+    odd = [types.SimpleNamespace(), types.SimpleNamespace(exec_status=None), types.SimpleNamespace(exec_status=object())]
+    regions = {"us-east-1": types.SimpleNamespace(), "eu-west-1": types.SimpleNamespace(state_machines=[types.SimpleNamespace(), types.SimpleNamespace(executions=odd)])}
+    sfn = types.SimpleNamespace(service_name="stepfunctions", values=lambda: [regions])
+    monkeypatch.setattr(sagemaker_jobs, "_stops", {})
+    monkeypatch.setattr(durable, "_loaded", lambda: {"other": other, "sfn": sfn})
+    assert durable._anything_running() is False
+    odd.append(types.SimpleNamespace(exec_status=_Status("RUNNING")))
+    assert durable._anything_running() is True
+
+
+def _background(store, monkeypatch, clock):
+    calls: list[tuple] = []
+    monkeypatch.setattr(store, "flush", lambda services=None, origin="request": calls.append((tuple(services), origin)))
+    monkeypatch.setattr(durable, "_anything_running", lambda: False)
+    monkeypatch.setattr(durable, "time", clock)
+    return calls
+
+
+def _wait(predicate, timeout: float = 10.0) -> None:
+    """Until ``predicate()`` holds (the flush thread's turns, not a fixed time: a busy machine is slow)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "the background thread did not get there in time"
+        time.sleep(0.005)
+
+
+def test_the_background_flush_runs_for_three_seconds_after_the_last_request_every_half_second(tmp_path, monkeypatch):
+    import threading
+
+    clock = _Clock()
+    store = durable.Store(tmp_path)
+    calls = _background(store, monkeypatch, clock)
+    store.last_activity = clock.mono - 3.0  # idle exactly three seconds: no longer active
+    before = set(threading.enumerate())
+    store.start_background()
+    (thread,) = set(threading.enumerate()) - before
+    assert (thread.name, thread.daemon) == ("durable-flush", True)
+    clock.sleeps, clock.only = [], thread
+    _wait(lambda: len(clock.sleeps) >= 3)
+    assert calls == [] and set(clock.sleeps) == {0.5}  # every turn waits the default half second
+    store.last_activity = clock.mono - 2.999
+    _wait(lambda: bool(calls))
+    assert calls[-1] == (durable.BACKGROUND_SERVICES, "background")
+    store.last_activity = clock.mono - 3.5
+    turns = len(clock.sleeps)
+    _wait(lambda: len(clock.sleeps) >= turns + 2)
+    count = len(calls)
+    _wait(lambda: len(clock.sleeps) >= turns + 5)
+    assert len(calls) == count
+    monkeypatch.setattr(durable, "time", time)
+    store.last_activity = float("-inf")  # the thread stays (daemon); nothing more from it
+
+
+def test_a_new_store_counts_as_just_active(tmp_path, monkeypatch):
+    clock = _Clock()
+    clock.mono = time.monotonic()
+    store = durable.Store(tmp_path)
+    calls = _background(store, monkeypatch, clock)
+    store.start_background(interval=0.01)
+    _wait(lambda: bool(calls))
+    monkeypatch.setattr(durable, "time", time)
+    store.last_activity = float("-inf")
+
+
+def test_a_failed_background_flush_is_reported_at_once_and_flushing_goes_on(tmp_path, monkeypatch):
+    clock = _Clock()
+    store = durable.Store(tmp_path)
+    printed: list[tuple] = []
+    attempts = []
+
+    def failing(services=None, origin="request"):
+        attempts.append(origin)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store, "flush", failing)
+    monkeypatch.setattr(durable, "time", clock)
+    monkeypatch.setattr(durable, "print", lambda *args, **kwargs: printed.append((args, kwargs)), raising=False)
+    store.last_activity = clock.mono
+    store.start_background(interval=0.01)
+    _wait(lambda: len(attempts) >= 2 and bool(printed))  # it keeps trying
+    assert printed[0] == (("[durable] background flush failed: OSError: [Errno 28] No space left on device",), {"flush": True})
+    monkeypatch.setattr(durable, "time", time)
+    store.last_activity = float("-inf")
