@@ -31,8 +31,10 @@ REFS = DefinitionRefs(
 )
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def definition():
+    # Per test, not per module: mutmut maps a function to the tests that call it, and a module
+    # fixture's calls count for the first test only (docs/mutation.md); building it is cheap.
     return build_definition(PipelineConfig(region="sa-east-1"), REFS)
 
 
@@ -316,3 +318,251 @@ def test_run_takes_names_step_functions_logs_and_sagemaker_ones_where_the_jobs_t
         {"input": {"s3_uri": "s3://your-bucket/data/"}, "processing": {"source_dir": str(tmp_path), "entry_point": "preprocess.py"}}
     )
     assert job_name(own) == "$$.Execution.Name" and job_name(PipelineConfig()) == "$.dataset.job_name"
+
+
+# -- every field of every state, exactly (issue 26: a narrow fault in a field must fail a test) ------
+
+EXACT_REFS = DefinitionRefs(
+    bucket="b", lambda_arn="arn:aws:lambda:us-east-1:111122223333:function:f", sagemaker_role_arn="arn:aws:iam::111122223333:role/r",
+    transform_key="code/t/transform.py", region="us-east-1", processing_code="code/p/", training_code="code/q/",
+)
+SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
+XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+
+
+def _fields(states: dict) -> dict:
+    """The states without Type, Resource, Retry and Catch (tested above)."""
+    return {name: {k: v for k, v in state.items() if k not in ("Type", "Resource", "Retry", "Catch")} for name, state in states.items()}
+
+
+def _input(name: str, local_path: str, **uri: str) -> dict:
+    return {"InputName": name, "S3Input": {**uri, "LocalPath": local_path, "S3DataType": "S3Prefix", "S3InputMode": "File",
+                                           "S3DataDistributionType": "FullyReplicated", "S3CompressionType": "None"}}
+
+
+def _output(name: str, folder: str, local_path: str) -> dict:
+    return {"OutputName": name, "S3Output": {"S3Uri.$": f"States.Format('s3://b/runs/{{}}/{folder}', $$.Execution.Name)",
+                                             "LocalPath": local_path, "S3UploadMode": "EndOfJob"}}
+
+
+def _channel(name: str, distribution: str) -> dict:
+    return {"DataSource": {"S3DataSource": {"S3DataDistributionType": distribution, "S3DataType": "S3Prefix",
+                                            "S3Uri.$": f"States.Format('s3://b/runs/{{}}/{name}/', $$.Execution.Name)"}},
+            "ChannelName": name, "ContentType": "text/csv"}
+
+
+PROCESSING_RESULT = {"ResultSelector": {"ProcessingJobArn.$": "$.ProcessingJobArn", "ProcessingJobStatus.$": "$.ProcessingJobStatus"},
+                     "ResultPath": "$.processing"}
+TRAINING_RESULT = {"ResultSelector": {"TrainingJobArn.$": "$.TrainingJobArn", "TrainingJobStatus.$": "$.TrainingJobStatus",
+                                      "ModelArtifacts.$": "$.ModelArtifacts"}, "ResultPath": "$.training"}
+
+
+def test_the_sample_graph_with_the_batch_transform_stage_field_by_field():
+    from sfn_ml_pipeline.definition import CREATE_MODEL, TRANSFORM
+
+    config = PipelineConfig.model_validate({"batch_transform": {"enabled": True, "held_out_fraction": 0.25, "instance_count": 2,
+                                                                "max_payload_mb": 7, "instance_type": "ml.c5.xlarge"},
+                                            "processing": {"instance_count": 3, "volume_size_gb": 11, "max_runtime_seconds": 301},
+                                            "training": {"instance_count": 4, "volume_size_gb": 31, "max_runtime_seconds": 86_401,
+                                                         "instance_type": "ml.m5.2xlarge"}})
+    definition = build_definition(config, EXACT_REFS)
+    assert definition["Comment"] == ("Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training), "
+                                     "then predict the held-out rows (SageMaker model + batch transform).")
+    assert definition["StartAt"] == GENERATE
+    assert _fields(definition["States"]) == {
+        GENERATE: {
+            "Parameters": {"bucket": "b", "key.$": "States.Format('runs/{}/input/raw.csv', $$.Execution.Name)", "options.$": "$",
+                           "execution.$": "$$.Execution.Name"},
+            "ResultSelector": {"s3_uri.$": "$.s3_uri", "rows.$": "$.rows", "job_name.$": "$.job_name"},
+            "ResultPath": "$.dataset", "Next": STANDARDIZE,
+        },
+        STANDARDIZE: {
+            "Parameters": {
+                "ProcessingResources": {"ClusterConfig": {"InstanceCount": 3, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 11}},
+                "ProcessingInputs": [
+                    _input("input-1", "/opt/ml/processing/input", **{"S3Uri.$": "States.Format('s3://b/runs/{}/input/raw.csv', $$.Execution.Name)"}),
+                    _input("code", "/opt/ml/processing/input/code", S3Uri="s3://b/code/t/transform.py"),
+                ],
+                "ProcessingOutputConfig": {"Outputs": [_output("train_data", "train", "/opt/ml/processing/output/train"),
+                                                       _output("holdout", "holdout", "/opt/ml/processing/output/holdout")]},
+                "AppSpecification": {"ImageUri": SKLEARN, "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/transform.py"],
+                                     "ContainerArguments": ["--held-out-fraction", "0.25", "--holdout-dir", "/opt/ml/processing/output/holdout"]},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 301},
+                "RoleArn": "arn:aws:iam::111122223333:role/r",
+                "ProcessingJobName.$": "$.dataset.job_name",
+                # several hosts: their traffic encrypted (job_security.py)
+                "NetworkConfig": {"EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True},
+            },
+            **PROCESSING_RESULT, "Next": TRAIN,
+        },
+        TRAIN: {
+            "Parameters": {
+                "AlgorithmSpecification": {"TrainingImage": XGBOOST, "TrainingInputMode": "File"},
+                "OutputDataConfig": {"S3OutputPath.$": "States.Format('s3://b/runs/{}/models', $$.Execution.Name)"},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 86_401},
+                "ResourceConfig": {"InstanceCount": 4, "InstanceType": "ml.m5.2xlarge", "VolumeSizeInGB": 31},
+                "RoleArn": "arn:aws:iam::111122223333:role/r",
+                "InputDataConfig": [_channel("train", "ShardedByS3Key")],
+                "HyperParameters": {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "5", "tree_method": "hist"},
+                "TrainingJobName.$": "$.dataset.job_name",
+                "EnableNetworkIsolation": True, "EnableInterContainerTrafficEncryption": True,
+            },
+            **TRAINING_RESULT, "Next": CREATE_MODEL,
+        },
+        CREATE_MODEL: {
+            "Parameters": {"ModelName.$": "$.dataset.job_name",
+                           "PrimaryContainer": {"Image": XGBOOST, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"},
+                           "ExecutionRoleArn": "arn:aws:iam::111122223333:role/r", "EnableNetworkIsolation": True},
+            "ResultSelector": {"ModelArn.$": "$.ModelArn"}, "ResultPath": "$.model", "Next": TRANSFORM,
+        },
+        TRANSFORM: {
+            "Parameters": {
+                "TransformJobName.$": "$.dataset.job_name", "ModelName.$": "$.dataset.job_name", "MaxPayloadInMB": 7,
+                "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix",
+                                                                   "S3Uri.$": "States.Format('s3://b/runs/{}/holdout/features/', $$.Execution.Name)"}},
+                                   "ContentType": "text/csv", "SplitType": "Line"},
+                "TransformOutput": {"S3OutputPath.$": "States.Format('s3://b/runs/{}/predictions', $$.Execution.Name)",
+                                    "Accept": "text/csv", "AssembleWith": "Line"},
+                "TransformResources": {"InstanceCount": 2, "InstanceType": "ml.c5.xlarge"},
+            },
+            "ResultSelector": {"TransformJobArn.$": "$.TransformJobArn", "TransformJobStatus.$": "$.TransformJobStatus"},
+            "ResultPath": "$.transform", "End": True,
+        },
+        FAILED: {"Comment": "Any state's error ends here; the execution keeps the original error and cause.",
+                 "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+    }
+
+
+@pytest.fixture
+def code(tmp_path):
+    for name in ("prep.py", "train.py"):
+        (tmp_path / name).write_text("print('hi')\n")
+    return tmp_path
+
+
+def test_your_data_and_code_field_by_field(code):
+    from sfn_ml_pipeline.definition import CHOOSE_INPUT, DEFAULT_INPUT, INPUT_REFUSED, PREPROCESS, TRAIN_SCRIPT
+
+    config = PipelineConfig.model_validate({
+        "input": {"s3_uri": "s3://your-in/data/"},
+        "processing": {"source_dir": str(code), "entry_point": "prep.py", "arguments": ["--k", "3"], "environment": {"A": "1"},
+                       "outputs": ["train", "validation"]},
+        "training": {"source_dir": str(code), "entry_point": "train.py", "hyperparameters": {"epochs": 3, "lr": "0.1"},
+                     "metric_definitions": [{"name": "auc", "regex": "auc:([0-9.]+)"}]},
+    })
+    definition = build_definition(config, EXACT_REFS)
+    assert definition["Comment"] == "Read s3://your-in/data/, run prep.py (SageMaker processing), train with train.py (SageMaker training)."
+    assert definition["StartAt"] == CHOOSE_INPUT
+    states = definition["States"]
+    assert list(states) == [CHOOSE_INPUT, DEFAULT_INPUT, INPUT_REFUSED, PREPROCESS, TRAIN_SCRIPT, FAILED]
+    assert states[CHOOSE_INPUT] == {
+        "Type": "Choice",
+        "Comment": "Read the execution input's \"input\" when it lies under s3://your-in/data/, else all of s3://your-in/data/.",
+        "Choices": [
+            {"Variable": "$.input", "IsPresent": False, "Next": DEFAULT_INPUT},
+            {"And": [{"Variable": "$.input", "IsString": True}, {"Variable": "$.input", "StringMatches": "s3://your-in/data/*"}],
+             "Next": PREPROCESS},
+        ],
+        "Default": INPUT_REFUSED,
+    }
+    assert states[DEFAULT_INPUT] == {"Type": "Pass", "Result": "s3://your-in/data/", "ResultPath": "$.input", "Next": PREPROCESS}
+    assert states[INPUT_REFUSED] == {
+        "Type": "Fail", "Error": "Pipeline.InputOutsidePrefix",
+        "Cause": "The execution input's \"input\" must be an S3 URI under s3://your-in/data/ (or left out, to read all of it).",
+    }
+    fields = _fields(states)
+    assert fields[PREPROCESS] == {
+        "Parameters": {
+            "ProcessingResources": {"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 10}},
+            "ProcessingInputs": [
+                _input("data", "/opt/ml/processing/input/data", **{"S3Uri.$": "$.input"}),
+                _input("code", "/opt/ml/processing/input/code", S3Uri="s3://b/code/p/sourcedir.tar.gz"),
+                _input("entrypoint", "/opt/ml/processing/input/entrypoint", S3Uri="s3://b/code/p/runproc.sh"),
+            ],
+            "ProcessingOutputConfig": {"Outputs": [_output("train", "train", "/opt/ml/processing/output/train"),
+                                                   _output("validation", "validation", "/opt/ml/processing/output/validation")]},
+            "AppSpecification": {"ImageUri": SKLEARN, "ContainerEntrypoint": ["/bin/bash", "/opt/ml/processing/input/entrypoint/runproc.sh"],
+                                 "ContainerArguments": ["--k", "3"]},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 300},
+            "RoleArn": "arn:aws:iam::111122223333:role/r",
+            "ProcessingJobName.$": "$$.Execution.Name",
+            "Environment": {"A": "1"},
+            "NetworkConfig": {"EnableNetworkIsolation": True},
+        },
+        **PROCESSING_RESULT, "Next": TRAIN_SCRIPT,
+    }
+    assert fields[TRAIN_SCRIPT] == {
+        "Parameters": {
+            "AlgorithmSpecification": {"TrainingImage": XGBOOST, "TrainingInputMode": "File",
+                                       "MetricDefinitions": [{"Name": "auc", "Regex": "auc:([0-9.]+)"}]},
+            "OutputDataConfig": {"S3OutputPath.$": "States.Format('s3://b/runs/{}/models', $$.Execution.Name)"},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 86400},
+            "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30},
+            "RoleArn": "arn:aws:iam::111122223333:role/r",
+            "InputDataConfig": [
+                _channel("train", "ShardedByS3Key"), _channel("validation", "FullyReplicated"),
+                {"DataSource": {"S3DataSource": {"S3DataDistributionType": "FullyReplicated", "S3DataType": "S3Prefix",
+                                                 "S3Uri": "s3://b/code/q/sourcedir.tar.gz"}}, "ChannelName": "code"},
+            ],
+            # as the SageMaker SDK encodes a framework estimator's: each value json.dumps'd
+            "HyperParameters": {"epochs": "3", "lr": '"0.1"', "sagemaker_program": '"train.py"',
+                                "sagemaker_submit_directory": '"/opt/ml/input/data/code/sourcedir.tar.gz"',
+                                "sagemaker_container_log_level": "20", "sagemaker_region": '"us-east-1"'},
+            "TrainingJobName.$": "$$.Execution.Name",
+            "EnableNetworkIsolation": True,
+        },
+        **TRAINING_RESULT, "End": True,
+    }
+
+
+def test_the_comment_names_each_part_that_is_yours(code):
+    def comment(data: dict) -> str:
+        return build_definition(PipelineConfig.model_validate(data), EXACT_REFS)["Comment"]
+
+    own_processing = {"source_dir": str(code), "entry_point": "prep.py"}
+    own_training = {"source_dir": str(code), "entry_point": "train.py"}
+    assert comment({}) == "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training)."
+    assert comment({"processing": own_processing}) == "Generate a dataset, run prep.py (SageMaker processing), train XGBoost (SageMaker training)."
+    assert comment({"training": own_training}) == "Generate a dataset, standardize it (SageMaker processing), train with train.py (SageMaker training)."
+    assert comment({"training": own_training, "batch_transform": {"enabled": True}}) == (
+        "Generate a dataset, standardize it (SageMaker processing), train with train.py (SageMaker training)."
+    )
+
+
+def test_own_processing_code_reads_the_generated_data_without_input_and_needs_its_prefix(code):
+    from dataclasses import replace
+
+    from sfn_ml_pipeline.definition import PREPROCESS, processing_state_name, training_state_name
+
+    config = PipelineConfig.model_validate({"processing": {"source_dir": str(code), "entry_point": "prep.py"}})
+    assert (processing_state_name(config), training_state_name(config)) == (PREPROCESS, TRAIN)
+    assert (processing_state_name(PipelineConfig()), training_state_name(PipelineConfig())) == (STANDARDIZE, TRAIN)
+    state = build_definition(config, EXACT_REFS)["States"][PREPROCESS]["Parameters"]
+    assert state["ProcessingInputs"][0] == _input("data", "/opt/ml/processing/input/data",
+                                                  **{"S3Uri.$": "States.Format('s3://b/runs/{}/input/raw.csv', $$.Execution.Name)"})
+    assert "ContainerArguments" not in state["AppSpecification"] and "Environment" not in state
+    assert state["ProcessingJobName.$"] == "$.dataset.job_name"
+    with pytest.raises(ValueError) as raised:
+        build_definition(config, replace(EXACT_REFS, processing_code=None))
+    assert str(raised.value) == "DefinitionRefs.processing_code: the S3 prefix of the packaged processing code is needed"
+
+
+def test_script_mode_needs_its_code_prefix_and_sends_no_metrics_unless_asked(code):
+    from dataclasses import replace
+
+    from sfn_ml_pipeline.definition import TRAIN_SCRIPT, training_state_name
+
+    config = PipelineConfig.model_validate({"training": {"source_dir": str(code), "entry_point": "train.py"}})
+    assert training_state_name(config) == TRAIN_SCRIPT
+    algorithm = build_definition(config, EXACT_REFS)["States"][TRAIN_SCRIPT]["Parameters"]["AlgorithmSpecification"]
+    assert algorithm == {"TrainingImage": XGBOOST, "TrainingInputMode": "File"}
+    with pytest.raises(ValueError) as raised:
+        build_definition(config, replace(EXACT_REFS, training_code=None))
+    assert str(raised.value) == "DefinitionRefs.training_code: the S3 prefix of the packaged training code is needed"
+
+
+def test_a_prefix_matches_itself_in_string_matches():
+    from sfn_ml_pipeline.definition import _string_matches_literal
+
+    assert _string_matches_literal("s3://b/a*b\\c/") == "s3://b/a\\*b\\\\c/"
+    assert _string_matches_literal("s3://b/plain/") == "s3://b/plain/"
