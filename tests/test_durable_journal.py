@@ -689,9 +689,11 @@ def test_open_creates_the_folders_points_s3_bodies_there_and_times_the_restore(t
     from pipeline_tools.emulator.patches import s3_bodies_on_disk
 
     monkeypatch.setattr(s3_bodies_on_disk, "BODIES", s3_bodies_on_disk.BODIES)
+    import threading
+
     clock = _Clock()
-    ticks = iter([10.0, 11.23456])
-    monkeypatch.setattr(clock, "perf_counter", lambda: next(ticks))
+    ticks, test = iter([10.0, 11.23456]), threading.current_thread()  # (earlier tests' flush threads read the real clock)
+    monkeypatch.setattr(clock, "perf_counter", lambda: next(ticks) if threading.current_thread() is test else time.perf_counter())
     monkeypatch.setattr(durable, "time", clock)
     store = durable.Store(tmp_path / "deep" / "state")
     report = store.open()
