@@ -19,6 +19,8 @@ MODULES = (
     "sfn_sagemaker_sync",  # arn:aws:states:::sagemaker:create{Processing,Training}Job.sync
     "sagemaker_jobs",  # processing and training jobs that really run
     "sagemaker_model_isolation",  # CreateModel keeps EnableNetworkIsolation (DescribeModel answers it)
+    "sagemaker_model_registry",  # DeleteModelPackageGroup; UpdateModelPackage keeps what it is not given; tags of versions
+    "sfn_aws_sdk",  # arn:aws:states:::aws-sdk:*: results as JSON (S3 GetObject's Body as text), errors named S3.*/SageMaker.*
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
     "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)
     "logs_filter_prefix",  # FilterLogEvents honours logStreamNamePrefix and interleaves, as AWS's
