@@ -57,7 +57,11 @@ class DataLayout:
     (``runs/<execution>/input/``) unless your data is elsewhere, one folder per processing output
     (``runs/<execution>/<name>/``), the training channels (some of those outputs) and the models.
     Your data (``[input]``): GetObject under its prefix, ListBucket with that ``s3:prefix``, and its
-    key through S3 when its objects are SSE-KMS encrypted."""
+    key through S3 when its objects are SSE-KMS encrypted. With the batch transform stage
+    (``batch_transform``) the model reads its artifact and writes predictions/; what it predicts is the
+    held-out features (``transform_input`` ``holdout/features``) or your ``test`` output. With the
+    quality gate (``evaluation``: the rows it judges, ``holdout`` or ``test``) the Evaluate model job
+    reads the predictions (and the held-out labels) and writes evaluation/."""
 
     generated_input: bool = True
     outputs: tuple[str, ...] = ("train",)
@@ -66,6 +70,7 @@ class DataLayout:
     input_bucket_arn: str | None = None
     input_prefix: str = ""
     input_kms_key_arn: str | None = None
+    evaluation: str | None = None  # [quality_gate]: "holdout" (the sample's split) or "test" (your output)
 
     @classmethod
     def of(cls, config, partition: str) -> "DataLayout":
@@ -74,19 +79,28 @@ class DataLayout:
             generated_input=config.generates_dataset,
             outputs=tuple(config.processing_outputs),
             channels=tuple(config.training_channels),
-            batch_transform=config.batch_transform.enabled,
+            batch_transform=config.transform_stage,
             input_bucket_arn=f"arn:{partition}:s3:::{data.bucket}" if data else None,
             input_prefix=data.prefix if data else "",
             input_kms_key_arn=data.kms_key_arn if data else None,
+            evaluation=config.evaluation_source,
         )
+
+    @property
+    def transform_input(self) -> str:
+        """What the batch transform predicts: your test output with the gate, else the held-out features."""
+        return "test" if self.evaluation == "test" else "holdout/features"
 
     def listed_prefixes(self) -> list[str]:
         """The prefixes of the pipeline's bucket the jobs list (S3Prefix inputs list their S3Uri's prefix):
-        the code (``code/<sha>/transform.py`` or ``code/<hash>/sourcedir.tar.gz``), raw.csv, each channel."""
+        the code (``code/<sha>/transform.py`` or ``code/<hash>/sourcedir.tar.gz``), raw.csv, each channel;
+        the transform's input; the evaluation's predictions."""
         prefixes = ["code/*"] + (["runs/*/input/*"] if self.generated_input else [])
         prefixes += [f"runs/*/{channel}/*" for channel in self.channels]
         if self.batch_transform:
-            prefixes += ["runs/*/holdout/*"]
+            prefixes += ["runs/*/test/*" if self.transform_input == "test" else "runs/*/holdout/*"]
+        if self.evaluation:
+            prefixes += ["runs/*/predictions/*"]
         return prefixes
 
 
@@ -115,10 +129,13 @@ def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[S
     reads += [f"{bucket}/runs/*/{channel}/*" for channel in layout.channels]
     writes = [f"{bucket}/runs/*/{output}/*" for output in layout.outputs] + [f"{bucket}/runs/*/models/*"]
     if layout.batch_transform:
-        reads += [f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/holdout/features/*"]
+        reads += [f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/{layout.transform_input}/*"]
         writes += [f"{bucket}/runs/*/predictions/*"]
+    if layout.evaluation:  # Evaluate model: the predictions (and the held-out labels) in, evaluation/ out
+        reads += [f"{bucket}/runs/*/predictions/*"] + ([f"{bucket}/runs/*/holdout/labels/*"] if layout.evaluation == "holdout" else [])
+        writes += [f"{bucket}/runs/*/evaluation/*"]
     statements = [
-        Statement("ReadPipelineData", ["s3:GetObject"], reads),
+        Statement("ReadPipelineData", ["s3:GetObject"], _unique(reads)),
         Statement("WritePipelineOutputs", ["s3:PutObject"], _unique(writes)),
         # S3Prefix inputs list the prefix of their S3Uri: the code's, raw.csv's, each channel's (and holdout/features/).
         Statement("ListPipelineData", ["s3:ListBucket"], [bucket], [("StringLike", "s3:prefix", layout.listed_prefixes())]),

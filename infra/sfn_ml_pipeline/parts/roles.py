@@ -19,7 +19,7 @@ def sagemaker_source_kinds(config: PipelineConfig) -> list[str]:
     the pipeline's processing and training jobs, and with the batch transform stage its transform
     jobs and the models they run."""
     kinds = ["processing-job", "training-job"]
-    if config.batch_transform.enabled:
+    if config.transform_stage:
         kinds += ["transform-job", "model"]
     return kinds
 

@@ -26,6 +26,8 @@ class DefinitionRefs:
     region: str = ""  # the stack's region (script mode's sagemaker_region)
     processing_code: str | None = None  # your processing code: its S3 prefix code/<hash>/ (sourcedir.tar.gz, runproc.sh)
     training_code: str | None = None  # script mode: your training code's prefix code/<hash>/ (sourcedir.tar.gz)
+    evaluate_key: str | None = None  # [quality_gate]: evaluate.py's key code/<sha256>/evaluate.py
+    model_package_group: str | None = None  # [quality_gate]: the stack's model package group (its name)
 
     def integration(self, service: str, api: str) -> str:
         """An optimized integration's Resource ARN, in the stack's partition

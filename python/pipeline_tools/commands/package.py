@@ -26,10 +26,10 @@ from ..errors import UsageError
     type=click.Path(file_okay=False, path_type=Path),
     default=SCRIPTS_DIR,
     show_default=True,
-    help="The scripts to package (generate_dataset.py, transform.py).",
+    help="The scripts to package (generate_dataset.py, transform.py, evaluate.py).",
 )
 def package(build_dir, scripts_dir):
-    """Build the Lambda zip (reproducible: same sources, byte-identical zip) and stage transform.py;
+    """Build the Lambda zip (reproducible: same sources, byte-identical zip) and stage transform.py and evaluate.py;
     print each artifact's SHA-256. The same hashes appear in the synthesized stack, so an
     unchanged script never shows up as a Terraform change."""
     try:
