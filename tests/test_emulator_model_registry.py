@@ -365,3 +365,64 @@ def test_registering_with_another_approval_status_than_the_role_allows_is_refuse
     assert refused["error"].startswith("SageMaker."), refused
     denied = [d for d in _access(emulator, refused["executionArn"]) if d["decision"] != "allowed"]
     assert [(d["action"], d["role"]) for d in denied] == [("sagemaker:CreateModelPackage", role)], denied
+
+
+# -- the gate's own states (gate.gate_states), run by the emulator's interpreter ------------------------
+
+
+def _gate_machine(emulator, name: str, config_mapping: dict) -> str:
+    """Inject (a Pass holding the execution input as the read evaluation) -> the pipeline's Quality gate
+    states -> Register model replaced by a Succeed."""
+    from sfn_ml_pipeline import gate
+    from sfn_ml_pipeline.config import config_from_mapping
+
+    config = config_from_mapping(config_mapping)
+    states = {
+        "Inject": {"Type": "Pass", "Parameters": {"report.$": "$.report"}, "ResultPath": "$.evaluation", "Next": gate.QUALITY_GATE},
+        **gate.gate_states(config),
+        gate.REGISTER: {"Type": "Succeed"},
+    }
+    definition = json.dumps({"StartAt": "Inject", "States": states})
+    sfn = client("stepfunctions", emulator)
+    assert sfn.validate_state_machine_definition(definition=definition)["result"] == "OK"
+    role = _machine_role(emulator, f"{name}-role")
+    return sfn.create_state_machine(name=name, definition=definition, roleArn=role)["stateMachineArn"]
+
+
+def _judge(emulator, machine: str, execution: str, report: dict) -> dict:
+    sfn = client("stepfunctions", emulator)
+    started = sfn.start_execution(stateMachineArn=machine, name=execution, input=json.dumps({"report": report}))
+    return wait_execution(sfn, started["executionArn"], timeout=30)
+
+
+GATE_CASES = [
+    # (config, report, status, error, cause)
+    ({"metric": "auc", "threshold": 0.9}, {"binary_classification_metrics": {"auc": {"value": 0.9}}}, "SUCCEEDED", None, None),
+    ({"metric": "auc", "threshold": 0.9}, {"binary_classification_metrics": {"auc": {"value": 0.89}}}, "FAILED", "Pipeline.QualityGateFailed",
+     "auc = 0.89 is below the threshold 0.9 (auc >= 0.9 required): the model is not registered"),
+    ({"metric": "logloss", "threshold": 0.3}, {"binary_classification_metrics": {"logloss": {"value": 0.3}}}, "SUCCEEDED", None, None),
+    ({"metric": "logloss", "threshold": 0.3}, {"binary_classification_metrics": {"logloss": {"value": 0.31}}}, "FAILED", "Pipeline.QualityGateFailed",
+     "logloss = 0.31 is above the threshold 0.3 (logloss <= 0.3 required): the model is not registered"),
+    ({"metric": "auc", "threshold": 0.9}, {"binary_classification_metrics": {"auc": {"value": "NaN"}}}, "FAILED", "Pipeline.QualityMetricMissing",
+     "evaluation.json has no number at binary_classification_metrics.auc.value"),
+    ({"metric": "auc", "threshold": 0.9}, {"binary_classification_metrics": {"accuracy": {"value": 0.99}}}, "FAILED", "Pipeline.QualityMetricMissing",
+     "evaluation.json has no number at binary_classification_metrics.auc.value"),
+    ({"metric": "rmse", "threshold": 0.5, "problem_type": "regression"}, {"regression_metrics": {"rmse": {"value": 0.2}}}, "SUCCEEDED", None, None),
+    ({"metric": "r2", "threshold": 0.8, "problem_type": "regression"}, {"regression_metrics": {"r2": {"value": 0.5}}}, "FAILED",
+     "Pipeline.QualityGateFailed", "r2 = 0.5 is below the threshold 0.8 (r2 >= 0.8 required): the model is not registered"),
+]
+
+
+def test_the_gate_decides_by_the_metrics_direction_and_a_missing_value_is_its_own_failure(emulator):
+    """Both sides of the threshold for a higher- and a lower-is-better metric (equal passes), a value
+    that is not a number ("NaN": undefined) or absent, a regression metric: what the deployed Choice does."""
+    machines: dict[str, str] = {}
+    for index, (gate_config, report, status, error, cause) in enumerate(GATE_CASES):
+        key = json.dumps(gate_config, sort_keys=True)
+        if key not in machines:
+            machines[key] = _gate_machine(emulator, f"gate-only-{len(machines)}", {"quality_gate": {"enabled": True, **gate_config}})
+        described = _judge(emulator, machines[key], f"case-{index}", report)
+        assert described["status"] == status, (gate_config, report, described)
+        if error:
+            assert described["error"] == error
+            assert described["cause"].startswith(cause), described["cause"]

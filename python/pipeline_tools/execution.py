@@ -21,8 +21,7 @@ from typing import Any, Callable
 
 from sfn_ml_pipeline.config import PipelineConfig
 from sfn_ml_pipeline.definition import FAILED, TRAIN
-from sfn_ml_pipeline.gate import EVALUATE, QUALITY_GATE
-from sfn_ml_pipeline.quality import METRICS
+from sfn_ml_pipeline.gate import EVALUATE, QUALITY_GATE, REGISTER
 
 from .errors import EnvironmentProblem, UsageError
 from .evaluation import collect_evaluation
@@ -152,6 +151,13 @@ class Progress:
                     self.error = {"state": running[-1].name, "error": details.get("error"), "cause": details.get("cause")}
                 elif kind == "ExecutionFailed" and self.error is None:
                     self.error = {"state": None, "error": details.get("error"), "cause": details.get("cause")}
+                if kind == "ExecutionFailed":  # a Fail state (e.g. the quality gate's Model rejected) ends the run there
+                    for run in running:
+                        if run.type == "Fail":
+                            run.status, run.ended_at = "FAILED", event["timestamp"]
+                            changed.append(run)
+                            if self.error is not None and self.error.get("state") is None:
+                                self.error["state"] = run.name
         self.seen_events = len(events)
         # A state entered and exited within one poll (a Choice, a Pass, a quick task) is reported
         # once, as it stands now.
@@ -274,7 +280,7 @@ def collect(
     if evaluation is not None:
         summary["evaluation"] = evaluation
     if _gated(progress):
-        summary["quality_gate"] = _gate_verdict(config, evaluation, output, summary.get("error"))
+        summary["quality_gate"] = _gate_verdict(clients, description["executionArn"], evaluation, output, summary.get("error"))
     if clients.emulator_state is not None:
         # Every authorization decision made on the execution's behalf (IAM enforcement on).
         from .emulator.access import fetch_access_log, first_denial
@@ -327,12 +333,21 @@ def _gated(progress: Progress) -> bool:
     return QUALITY_GATE in progress.states
 
 
-def _gate_verdict(config: PipelineConfig, evaluation: dict | None, output: dict, error: dict | None) -> dict:
-    """What the quality gate decided: the metric, its value, the threshold and the registered version."""
-    gate = config.quality_gate
-    value = ((evaluation or {}).get("metrics") or {}).get(gate.metric)
-    verdict = {"metric": gate.metric, "threshold": gate.threshold, "value": value,
-               "relation": METRICS[gate.metric].relation, "approval_status": gate.approval_status}
+def _gate_verdict(clients: Clients, execution_arn: str, evaluation: dict | None, output: dict, error: dict | None) -> dict:
+    """What the quality gate decided, as the definition the execution ran has it (DescribeStateMachineForExecution:
+    the metric, the comparison and the threshold of its Choice, the approval status it registers with), the
+    value evaluation.json gave, and the registered version or the failure's cause."""
+    definition = json.loads(clients.sfn.describe_state_machine_for_execution(executionArn=execution_arn)["definition"])
+    states = definition.get("States", {})
+    rule = (states.get(QUALITY_GATE, {}).get("Choices") or [{}])[-1]
+    operator = next((key for key in rule if key.startswith("Numeric")), "")
+    metric = str(rule.get("Variable", "")).rsplit(".", 2)[-2] if rule.get("Variable") else None
+    value = ((evaluation or {}).get("metrics") or {}).get(metric)
+    verdict = {
+        "metric": metric, "threshold": rule.get(operator), "value": value,
+        "relation": ">=" if "Greater" in operator else "<=",
+        "approval_status": (states.get(REGISTER, {}).get("Parameters") or {}).get("ModelApprovalStatus"),
+    }
     registered = (output.get("registered") or {}).get("ModelPackageArn")
     if registered:
         verdict.update(passed=True, model_package_arn=registered)

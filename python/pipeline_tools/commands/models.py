@@ -41,9 +41,17 @@ def list_(config_path, target, as_json):
         return
     click.echo(f"{'version':>7}  {'status':<{STATUS_WIDTH}}  {'metric':<22}  {'execution':<40}  created")
     for v in versions:
-        metric = f"{v.metric} = {v.value}" if v.metric else "-"
+        metric = f"{v.metric} = {_short(v.value)}" if v.metric else "-"
         created = v.created.strftime("%Y-%m-%d %H:%M:%S") if v.created else "-"
         click.echo(f"{v.version:>7}  {v.status:<{STATUS_WIDTH}}  {metric:<22}  {(v.execution or '-'):<40}  {created}")
+
+
+def _short(value: str | None) -> str:
+    """A metric's value as the table shows it (4 decimals); `--json` keeps what SageMaker holds."""
+    try:
+        return f"{float(value):.4f}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def _update(status: str):
