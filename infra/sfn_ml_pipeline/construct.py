@@ -97,12 +97,14 @@ class MlPipeline(Construct):
         if not config.processing.own_code:  # the sample's Standardization runs transform.py
             self.transform_key, self.transform_object = data.upload_script("transform", artifacts["transform.py"])
         self.code_prefixes = {kind: data.upload_code(kind, package) for kind, package in self.sources.items()}
-        # [quality_gate]: evaluate.py beside the code, and the model package group passing models go to.
+        # Evaluate model's evaluate.py beside the code (after a judgeable batch transform), and with
+        # [quality_gate] the model package group passing models go to.
         self.evaluate_key, self.model_registry = None, None
-        if config.quality_gate.enabled:
+        if config.evaluation_source:
             if "evaluate.py" not in artifacts:
-                raise FileNotFoundError(f"script not found: {scripts_dir / 'evaluate.py'} ([quality_gate] evaluates with it)")
+                raise FileNotFoundError(f"script not found: {scripts_dir / 'evaluate.py'} (the Evaluate model job runs it)")
             self.evaluate_key, _ = data.upload_script("evaluate", artifacts["evaluate.py"])
+        if config.quality_gate.enabled:
             self.model_registry = ModelRegistry(self, config)
 
         # Log groups, roles, and the Generate dataset function (the sample's data; not with [input]).
