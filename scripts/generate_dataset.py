@@ -8,9 +8,11 @@ Two entry points share one generator (:func:`iter_chunks`), so a given seed give
 output whichever way the data is written:
 
 * ``handler(event, context)``: the Lambda. ``event`` is
-  ``{"bucket": str, "key": str, "options": {...}}`` where ``options`` is the execution input
-  (Step Functions passes ``"options.$": "$"``); only ``rows``, ``seed``, ``slope``, ``intercept``
-  and ``max_value`` are read from it, other keys are ignored.
+  ``{"bucket": str, "key": str, "options": {...}, "execution": str}`` where ``options`` is the
+  execution input (Step Functions passes ``"options.$": "$"``); only ``rows``, ``seed``, ``slope``,
+  ``intercept`` and ``max_value`` are read from it, other keys are ignored. ``execution`` (the
+  execution's name, optional) names the run's SageMaker jobs: the result's ``job_name`` is
+  :func:`sagemaker_name` of it.
 * ``python generate_dataset.py --rows N [--seed S] --out FILE``: writes the same CSV to a file
   (benchmarks, local runs).
 
@@ -66,6 +68,13 @@ CHUNK_ROWS = 100_000
 #: AWS CLI / boto3 transfer default and keeps a 10M-row dataset at ~10 parts.
 DEFAULT_PART_SIZE = 8 * 1024 * 1024
 CONTENT_TYPE = "text/csv"
+
+# SageMaker job and model names: "Maximum length of 63. Pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-TrainingJobName),
+# while Step Functions accepts execution names of up to 80 characters with `_`, `.` and more
+# (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html#StepFunctions-StartExecution-request-name).
+SAGEMAKER_NAME_RE = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+_NOT_SAGEMAKER = re.compile(r"[^a-zA-Z0-9]+")
 
 _INT_RE = re.compile(r"^[+-]?\d+$")
 _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
@@ -322,6 +331,21 @@ def _s3_client() -> Any:
     return _CLIENTS["s3"]
 
 
+def sagemaker_name(execution: str) -> str:
+    """The name of an execution's SageMaker jobs: the execution's own name when SageMaker accepts it
+    (as in AWS's sample), else a valid one derived from it, deterministically (a retry of this state
+    names the same jobs): its letters and digits, every other run of characters as one hyphen, cut to
+    54 characters, then ``-`` and the first 8 hex digits of the name's SHA-256 (so two names that
+    differ only in the characters replaced still name different jobs); 63 characters at most."""
+    import hashlib
+
+    if SAGEMAKER_NAME_RE.fullmatch(execution):
+        return execution
+    digest = hashlib.sha256(execution.encode("utf-8")).hexdigest()[:8]
+    base = _NOT_SAGEMAKER.sub("-", execution).strip("-")[:54].strip("-")
+    return f"{base}-{digest}" if base else f"run-{digest}"
+
+
 def run(
     event: Mapping[str, Any],
     client: Any = None,
@@ -345,6 +369,8 @@ def run(
         "positives": positives,
         "seed": params.seed,
     }
+    if event.get("execution") is not None:
+        result["job_name"] = sagemaker_name(str(event["execution"]))
     logger.info("generated dataset %s", result)
     return result
 

@@ -311,3 +311,26 @@ def test_jobs_record_isolation_and_the_vpc_and_write_everything_with_the_stacks_
         assert (head["ServerSideEncryption"], head.get("SSEKMSKeyId")) == ("aws:kms", key), object_key
     assert processing["ProcessingOutputConfig"]["KmsKeyId"] == training["OutputDataConfig"]["KmsKeyId"] == transform["TransformOutput"]["KmsKeyId"] == key
     assert processing["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == training["ResourceConfig"]["VolumeKmsKeyId"] == key
+
+
+def test_the_model_runs_as_its_own_role_and_verify_iam_observed_is_clean(workdir, scored_run):
+    """Issue 21: the model has its own role, trusted as SageMaker's confused-deputy page writes it for
+    inference (arn:aws:sagemaker:REGION:ACCOUNT:*); CreateModel assumes it (the emulator evaluates its
+    trust then), the transform job runs as it, the jobs' role does neither. verify-iam tells the two
+    SageMaker roles apart and finds the run's use documented, nothing granted unused."""
+    access = json.loads((workdir / "artifacts" / "scored" / "access.json").read_text())
+    assert all(d["decision"] == "allowed" for d in access["decisions"]), [d for d in access["decisions"] if d["decision"] != "allowed"]
+    by_role: dict[str, set] = {}
+    for decision in access["decisions"]:
+        by_role.setdefault(decision["role"].rsplit("/", 1)[-1], set()).add((decision["action"], decision["via"]))
+    model = by_role["mlpipe-sagemaker-model"]
+    assert ("sts:AssumeRole", "sagemaker.amazonaws.com assumes the role") in model  # at CreateModel and the transform job
+    assert {action for action, _ in model} >= {"s3:GetObject", "s3:PutObject", "ecr:BatchGetImage", "logs:PutLogEvents"}
+    jobs_resources = {d["resource"] for d in access["decisions"] if d["role"].endswith("/mlpipe-sagemaker-jobs")}
+    assert not any("/predictions/" in r or "TransformJobs" in r for r in jobs_resources), jobs_resources
+    passed = {d["resource"].rsplit("/", 1)[-1] for d in access["decisions"] if d["action"] == "iam:PassRole"}
+    assert passed == {"mlpipe-sagemaker-jobs", "mlpipe-sagemaker-model"}
+
+    verified = run_cli("verify-iam", "--observed", str(workdir / "artifacts" / "scored"), "--format", "json",
+                       "--stack-dir", str(workdir / "cdktf.out" / "stacks" / "ml-pipeline"), cwd=workdir)
+    assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -100,16 +100,29 @@ def test_the_stack_creates_a_rotated_key_for_bucket_logs_and_lambda_by_default(d
     assert only(document, "aws_lambda_function")["kms_key_arn"] == reference
     policy = json.loads(key["policy"])
     statements = {s["Sid"]: s for s in policy["Statement"]}
-    assert set(statements) == {"KeyAdministration", "UseThroughS3AndLambda", "CloudWatchLogsForThePipelineLogGroups"}
+    assert set(statements) == {
+        "KeyAdministration", "UseThroughS3AndLambda", "UseThroughCloudWatchLogsForThePipelineLogGroups", "GrantsForAwsResourcesOnly",
+        "CloudWatchLogsForThePipelineLogGroups",
+    }
     assert all(s["Resource"] == "*" for s in statements.values())  # in a key policy: this key
-    # Administration grants no data use; data use only through S3 and Lambda, by this account.
-    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"} & set(statements["KeyAdministration"]["Action"])
+    # Administration grants no data use and no grants; data use only through S3 and Lambda, by this account...
+    assert not {"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:CreateGrant"} & set(statements["KeyAdministration"]["Action"])
     via = statements["UseThroughS3AndLambda"]["Condition"]["StringEquals"]
     assert [v.split(".")[0] for v in via["kms:ViaService"]] == ["s3", "lambda"] and "kms:CallerAccount" in via
+    groups = ["/aws/lambda/mlpipe-generate-dataset", "/aws/vendedlogs/states/mlpipe-pipeline"]
+    # ...and through CloudWatch Logs, which uses the caller's permissions, for the two log groups only.
+    callers = statements["UseThroughCloudWatchLogsForThePipelineLogGroups"]
+    assert callers["Principal"] == statements["UseThroughS3AndLambda"]["Principal"]
+    assert sorted(callers["Action"]) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    assert callers["Condition"]["StringEquals"]["kms:ViaService"].startswith("logs.${data.aws_region.")
+    assert sorted(v.rsplit(":", 1)[1] for v in callers["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]) == groups
+    # Grants only when an AWS service asks for them (Lambda's for the environment).
+    grants = statements["GrantsForAwsResourcesOnly"]
+    assert grants["Action"] == ["kms:CreateGrant"] and grants["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
     logs = statements["CloudWatchLogsForThePipelineLogGroups"]
     assert logs["Principal"]["Service"].startswith("logs.${data.aws_region.")
     context = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
-    assert sorted(v.rsplit(":", 1)[1] for v in context) == ["/aws/lambda/mlpipe-generate-dataset", "/aws/vendedlogs/states/mlpipe-pipeline"]
+    assert sorted(v.rsplit(":", 1)[1] for v in context) == groups
 
 
 def test_aws_managed_encryption_is_an_opt_out():
@@ -320,8 +333,25 @@ def test_the_batch_transform_stage_grants_exactly_its_tasks_and_data():
     assert machine["RunTransformJobs"]["resources"][0].endswith(":transform-job/*")
     assert any(r.endswith("TransformJobsRule") for r in machine["WatchSyncJobs"]["resources"])
     (jobs,) = [s for n, s in statements.items() if "sagemaker-policy" in n]
-    assert any(r.endswith("/runs/*/predictions/*") for r in jobs["WritePipelineOutputs"]["resources"])
-    assert "runs/*/holdout/*" in jobs["ListPipelineData"]["condition"][0]["values"]
+    # ... and the Evaluate model job (issue 23) writes runs/*/evaluation/ (tests/test_quality_gate.py)
+    assert [r.split("/", 1)[1] for r in jobs["WritePipelineOutputs"]["resources"]] == [
+        "runs/*/train/*", "runs/*/holdout/*", "runs/*/models/*", "runs/*/evaluation/*"]
     (trust,) = [s for n, s in statements.items() if "sagemaker-role-trust" in n]
     (source_arn,) = [c for c in trust["TrustedService"]["condition"] if c["variable"] == "aws:SourceArn"]
-    assert [v.rsplit(":", 1)[1] for v in source_arn["values"]] == ["processing-job/*", "training-job/*", "transform-job/*", "model/*"]
+    assert [v.rsplit(":", 1)[1] for v in source_arn["values"]] == ["processing-job/*", "training-job/*"]  # the jobs only
+    # The model has its own role (issue 21): trusted as SageMaker's page writes it for inference, reading the
+    # model and the held-out features, writing the predictions, pulling the XGBoost image only.
+    (model,) = [s for n, s in statements.items() if "sagemaker-model-policy" in n]
+    assert [r.split("/", 1)[1] for r in model["ReadPipelineData"]["resources"]] == ["runs/*/models/*", "runs/*/holdout/features/*"]
+    assert [r.split("/", 1)[1] for r in model["WritePipelineOutputs"]["resources"]] == ["runs/*/predictions/*"]
+    assert model["ListPipelineData"]["condition"][0]["values"] == ["runs/*/holdout/*"]
+    assert [r.rsplit("/", 1)[1] for r in model["PullJobImages"]["resources"]] == ["sagemaker-xgboost"]
+    (model_trust,) = [s for n, s in statements.items() if "sagemaker-model-role-trust" in n]
+    (model_source,) = [c for c in model_trust["TrustedService"]["condition"] if c["variable"] == "aws:SourceArn"]
+    assert [v.rsplit(":", 1)[1] for v in model_source["values"]] == ["*"] and ":sagemaker:" in model_source["values"][0]
+    roles = document["resource"]["aws_iam_role"]
+    (model_role,) = [n for n, r in roles.items() if r["name"] == "mlpipe-sagemaker-model"]
+    (jobs_role,) = [n for n, r in roles.items() if r["name"] == "mlpipe-sagemaker-jobs"]
+    assert machine["PassSageMakerRole"]["resources"] == [f"${{aws_iam_role.{jobs_role}.arn}}", f"${{aws_iam_role.{model_role}.arn}}"]
+    (definition,) = [json.loads(m["definition"]) for m in document["resource"]["aws_sfn_state_machine"].values()]
+    assert definition["States"]["Create model"]["Parameters"]["ExecutionRoleArn"] == f"${{aws_iam_role.{model_role}.arn}}"

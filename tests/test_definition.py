@@ -90,7 +90,10 @@ def test_every_sample_field_is_kept_unless_a_documented_fix_says_otherwise(defin
 def test_every_documented_deviation_really_differs(definition):
     """A stale entry in SAMPLE_DEVIATIONS would hide nothing but still mislead readers."""
     for dotted in SAMPLE_DEVIATIONS:
-        path = tuple(dotted.split("."))
+        # A key of the sample's own `.$` form (a JSONPath in both) keeps its `.$` as one part.
+        dynamic = dotted.endswith(".$")
+        path = tuple(dotted.removesuffix(".$").split("."))
+        path = (*path[:-1], f"{path[-1]}.$") if dynamic else path
         # Dynamic values move to the `.$` form of the key.
         parent, key = path[:-1], path[-1]
         ours_parent = lookup(definition, parent)
@@ -119,9 +122,20 @@ def test_every_execution_writes_under_its_own_prefix(definition):
         assert "runs/{}/" in template and template.endswith("$$.Execution.Name)")
 
 
-def test_job_names_are_the_execution_name(definition):
-    assert definition["States"][STANDARDIZE]["Parameters"]["ProcessingJobName.$"] == "$$.Execution.Name"
-    assert definition["States"][TRAIN]["Parameters"]["TrainingJobName.$"] == "$$.Execution.Name"
+def test_job_names_are_the_name_the_first_state_gives_them(definition):
+    """The sample names its jobs $$.Execution.Name; Step Functions accepts execution names SageMaker
+    refuses, so Generate dataset (before any job) returns the jobs' name: the execution's own when
+    SageMaker accepts it (scripts/generate_dataset.py, sagemaker_name; tests/test_scripts.py)."""
+    generate = definition["States"][GENERATE]
+    assert generate["Parameters"]["execution.$"] == "$$.Execution.Name"
+    assert generate["ResultSelector"]["job_name.$"] == "$.job_name" and generate["ResultPath"] == "$.dataset"
+    assert definition["States"][STANDARDIZE]["Parameters"]["ProcessingJobName.$"] == "$.dataset.job_name"
+    assert definition["States"][TRAIN]["Parameters"]["TrainingJobName.$"] == "$.dataset.job_name"
+    states = build_definition(BATCH, REFS)["States"]
+    from sfn_ml_pipeline.definition import CREATE_MODEL, TRANSFORM
+
+    assert states[CREATE_MODEL]["Parameters"]["ModelName.$"] == "$.dataset.job_name"
+    assert states[TRANSFORM]["Parameters"]["TransformJobName.$"] == states[TRANSFORM]["Parameters"]["ModelName.$"] == "$.dataset.job_name"
 
 
 def test_tasks_retry_transient_errors_and_catch_into_a_fail_state_that_keeps_the_cause(definition):
@@ -134,19 +148,45 @@ def test_tasks_retry_transient_errors_and_catch_into_a_fail_state_that_keeps_the
 
 
 def test_retry_values_and_only_errors_a_retried_create_survives():
-    lambda_retry = [{"ErrorEquals": ["Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
-                                     "Lambda.TooManyRequestsException"],
+    # AWS's best practice: "a 500 error, such as ClientExecutionTimeoutException, ServiceException,
+    # AWSLambdaException, or SdkClientException", plus Lambda.TooManyRequestsException
+    # (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+    lambda_retry = [{"ErrorEquals": ["Lambda.ClientExecutionTimeoutException", "Lambda.ServiceException", "Lambda.AWSLambdaException",
+                                     "Lambda.SdkClientException", "Lambda.TooManyRequestsException"],
                      "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]  # fmt: skip
     sagemaker_retry = [{"ErrorEquals": ["SageMaker.ResourceLimitExceededException"],
-                        "IntervalSeconds": 5, "MaxAttempts": 3, "BackoffRate": 2.0, "JitterStrategy": "FULL"}]  # fmt: skip
+                        "IntervalSeconds": 60, "MaxAttempts": 8, "BackoffRate": 2.0, "MaxDelaySeconds": 900, "JitterStrategy": "FULL"}]  # fmt: skip
     states = build_definition(PipelineConfig(), REFS)["States"]
     assert states[GENERATE]["Retry"] == lambda_retry
     for name in (STANDARDIZE, TRAIN):
-        errors = states[name]["Retry"][0]["ErrorEquals"]
+        errors = [e for retrier in states[name]["Retry"] for e in retrier["ErrorEquals"]]
         assert states[name]["Retry"] == sagemaker_retry
         # The old forms: a validation error never succeeds on retry, and no SageMaker integration error
         # is named plain "ThrottlingException"; a failed job retried under the same name is ResourceInUse.
         assert not {"SageMaker.AmazonSageMakerException", "ThrottlingException", "States.TaskFailed", "States.ALL"} & set(errors)
+
+
+def _waits(retrier: dict) -> list[float]:
+    """The longest wait before each retry (before jitter): IntervalSeconds x BackoffRate^n, capped at
+    MaxDelaySeconds (https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html)."""
+    cap = retrier.get("MaxDelaySeconds", float("inf"))
+    return [min(retrier["IntervalSeconds"] * retrier.get("BackoffRate", 2.0) ** n, cap) for n in range(retrier["MaxAttempts"])]
+
+
+def test_a_resource_limit_is_waited_out_for_minutes_not_seconds():
+    """A limit on concurrent jobs holds until other jobs end. Step Functions' SageMaker example retries
+    SageMaker.ResourceLimitExceededException every 60 s (connect-sagemaker.html), SageMaker Pipelines'
+    example policy for it starts at 60 s and gives up after 120 minutes
+    (pipelines-configuring-retry-policy.html). The old retrier (5 s, 3 attempts, x2) gave up after 35 s."""
+    for config in (PipelineConfig(), BATCH):
+        for name, state in build_definition(config, REFS)["States"].items():
+            if not state.get("Resource", "").startswith("arn:aws:states:::sagemaker:"):
+                continue
+            (retrier,) = [r for r in state["Retry"] if "SageMaker.ResourceLimitExceededException" in r["ErrorEquals"]]
+            waits = _waits(retrier)
+            assert waits[0] >= 60, name
+            assert 30 * 60 <= sum(waits) <= 120 * 60, (name, waits)
+            assert retrier["JitterStrategy"] == "FULL"  # executions waiting for one limit do not return together
 
 
 @pytest.mark.parametrize(
@@ -219,10 +259,14 @@ def test_with_the_stage_training_is_followed_by_create_model_and_batch_transform
     assert model["Resource"] == "arn:aws:states:::sagemaker:createModel"
     assert model["Parameters"]["PrimaryContainer"]["ModelDataUrl.$"] == "$.training.ModelArtifacts.S3ModelArtifacts"
     assert model["Parameters"]["PrimaryContainer"]["Image"] == states[TRAIN]["Parameters"]["AlgorithmSpecification"]["TrainingImage"]
-    assert model["Parameters"]["ExecutionRoleArn"] == REFS.sagemaker_role_arn
+    assert model["Parameters"]["ExecutionRoleArn"] == REFS.sagemaker_role_arn  # without a model role of its own (REFS)
+    from dataclasses import replace
+
+    with_model_role = build_definition(BATCH, replace(REFS, model_role_arn="arn:aws:iam::1234567890:role/model"))["States"]
+    assert with_model_role[CREATE_MODEL]["Parameters"]["ExecutionRoleArn"] == "arn:aws:iam::1234567890:role/model"
     transform = states[TRANSFORM]["Parameters"]
     assert states[TRANSFORM]["Resource"] == "arn:aws:states:::sagemaker:createTransformJob.sync"
-    assert transform["ModelName.$"] == transform["TransformJobName.$"] == "$$.Execution.Name"
+    assert transform["ModelName.$"] == transform["TransformJobName.$"] == "$.dataset.job_name"
     assert transform["TransformInput"]["SplitType"] == "Line" and transform["TransformInput"]["ContentType"] == "text/csv"
     assert "/holdout/features/" in transform["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri.$"]
     assert "/predictions" in transform["TransformOutput"]["S3OutputPath.$"] and transform["TransformOutput"]["AssembleWith"] == "Line"
@@ -243,3 +287,26 @@ def test_with_the_stage_standardization_holds_rows_out_and_training_reads_only_i
     assert "/holdout'" in outputs["holdout"]["S3Uri.$"]
     channel = states[TRAIN]["Parameters"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3Uri.$"]
     assert channel.endswith("/train/', $$.Execution.Name)")
+
+
+def test_run_takes_names_step_functions_logs_and_sagemaker_ones_where_the_jobs_take_it(tmp_path):
+    """`run --name`: StartExecution's names that CloudWatch Logs logging keeps (0-9, A-Z, a-z, -, _, up
+    to 80); a pipeline without Generate dataset (your data in S3) names its jobs after the execution,
+    so there SageMaker's pattern too (definition.job_name)."""
+    from pipeline_tools.errors import UsageError
+    from pipeline_tools.execution import check_execution_name
+    from sfn_ml_pipeline.definition import job_name
+
+    assert check_execution_name("nightly_2026_01_05") == "nightly_2026_01_05"
+    assert check_execution_name("x" * 80) == "x" * 80
+    for bad in ("nightly.2026", "x" * 81, "a b", ""):
+        with pytest.raises(UsageError, match="not one Step Functions logs to CloudWatch Logs"):
+            check_execution_name(bad)
+    with pytest.raises(UsageError, match="cannot name SageMaker jobs"):
+        check_execution_name("nightly_2026_01_05", names_its_jobs=False)
+    assert check_execution_name("run-20261204-120000-ab12", names_its_jobs=False)
+    (tmp_path / "preprocess.py").write_text("print('hi')\n")
+    own = PipelineConfig.model_validate(
+        {"input": {"s3_uri": "s3://your-bucket/data/"}, "processing": {"source_dir": str(tmp_path), "entry_point": "preprocess.py"}}
+    )
+    assert job_name(own) == "$$.Execution.Name" and job_name(PipelineConfig()) == "$.dataset.job_name"

@@ -418,3 +418,50 @@ def test_lambda_logs_go_to_its_logging_config_group_one_stream_per_environment(e
     assert messages[5:8] == [f"START RequestId: {second} Version: $LATEST", "hello 2", f"END RequestId: {second}"]
     assert messages[8].startswith(f"REPORT RequestId: {second}\t") and "Init Duration" not in messages[8]  # warm
     assert len(messages) == 9
+
+
+# SageMaker's name constraint (CreateTrainingJob's TrainingJobName, CreateProcessingJob's ProcessingJobName,
+# CreateTransformJob's TransformJobName, CreateModel's ModelName): "Length Constraints: Maximum length of
+# 63. Pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-TrainingJobName),
+# answered in AWS's validation words (quoted in github.com/zenml-io/zenml/issues/1502).
+PATTERN = "^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+
+
+def test_sagemaker_refuses_names_step_functions_accepts(emulator):
+    """Step Functions accepts an execution name of up to 80 characters with `_` and `.`
+    (StartExecution); SageMaker does not, and says so in its words."""
+    from botocore.exceptions import ClientError
+
+    sagemaker = client("sagemaker", emulator)
+    role = create_role(client("iam", emulator), "name-check-role")
+
+    def training(name: str) -> dict:
+        return {"TrainingJobName": name, "RoleArn": role, "AlgorithmSpecification": {"TrainingImage": "x", "TrainingInputMode": "File"},
+                "OutputDataConfig": {"S3OutputPath": "s3://b/o"}, "ResourceConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+                "StoppingCondition": {"MaxRuntimeInSeconds": 60}}
+
+    def refused(call) -> str:
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert caught.value.response["Error"]["Code"] == "ValidationException"
+        return caught.value.response["Error"]["Message"]
+
+    underscore = "nightly_2026.01.05"
+    assert refused(lambda: sagemaker.create_training_job(**training(underscore))) == (
+        f"1 validation error detected: Value '{underscore}' at 'trainingJobName' failed to satisfy constraint: "
+        f"Member must satisfy regular expression pattern: {PATTERN}"
+    )
+    long = "a" * 64
+    assert refused(lambda: sagemaker.create_model(ModelName=long, ExecutionRoleArn=role, PrimaryContainer={"Image": "x"})) == (
+        f"2 validation errors detected: Value '{long}' at 'modelName' failed to satisfy constraint: "
+        f"Member must satisfy regular expression pattern: {PATTERN}; Value '{long}' at 'modelName' failed to satisfy constraint: "
+        "Member must have length less than or equal to 63"
+    )
+    assert "at 'processingJobName'" in refused(lambda: sagemaker.create_processing_job(
+        ProcessingJobName="-leading-hyphen", RoleArn=role, AppSpecification={"ImageUri": "x"},
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1}}))
+    assert "at 'transformJobName'" in refused(lambda: sagemaker.create_transform_job(
+        TransformJobName="a.b", ModelName="m", TransformInput={"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/i"}}},
+        TransformOutput={"S3OutputPath": "s3://b/o"}, TransformResources={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge"}))
+    assert underscore not in [j["TrainingJobName"] for j in sagemaker.list_training_jobs()["TrainingJobSummaries"]]  # nothing created

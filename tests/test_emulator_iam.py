@@ -198,3 +198,144 @@ def test_a_log_group_key_must_let_cloudwatch_logs_use_it_for_that_group(emulator
     with_logs = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [root, for_logs]}))["KeyMetadata"]["Arn"]
     logs.create_log_group(logGroupName="/iam/allowed", kmsKeyId=with_logs)
     assert _error(lambda: logs.create_log_group(logGroupName="/iam/other", kmsKeyId=with_logs))["Code"] == "AccessDeniedException"
+
+
+# ---- the stack's key against the KMS use AWS services make for their callers (issue 21) -------------
+
+REGION = "us-east-1"
+LAMBDA_GROUP = "/aws/lambda/mlpipe-generate-dataset"
+STATES_GROUP = "/aws/vendedlogs/states/mlpipe-pipeline"
+
+
+def _group_arn(group: str) -> str:
+    return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}"
+
+
+def _stack_key(emulator) -> str:
+    """A key with the key policy the construct writes (sfn_ml_pipeline.iam.key_policy), for the
+    default pipeline's two log groups."""
+    from sfn_ml_pipeline.iam import key_policy
+
+    policy = key_policy("aws", "amazonaws.com", REGION, ACCOUNT, [_group_arn(LAMBDA_GROUP), _group_arn(STATES_GROUP)])
+    return client("kms", emulator).create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+
+
+def _json_statements(statements) -> list[dict]:
+    """sfn_ml_pipeline.iam statements as IAM JSON (what the aws_iam_policy_document renders)."""
+    out = []
+    for s in statements:
+        statement = {"Sid": s.sid, "Effect": "Allow", "Action": s.actions, "Resource": s.resources}
+        for test, variable, values in s.conditions:
+            statement.setdefault("Condition", {}).setdefault(test, {})[variable] = values
+        out.append(statement)
+    return out
+
+
+def _stack_lambda_statements(key: str, bucket: str = "arn:aws:s3:::mlpipe-data") -> list[dict]:
+    from sfn_ml_pipeline.iam import Arns, lambda_statements
+
+    arns = Arns(
+        partition="aws", region=REGION, account=ACCOUNT, bucket_arn=bucket,
+        lambda_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:mlpipe-generate-dataset",
+        lambda_log_group_arn=_group_arn(LAMBDA_GROUP), sagemaker_role_arn=f"arn:aws:iam::{ACCOUNT}:role/jobs",
+        ecr_repositories=[], kms_key_arn=key,
+    )
+    return _json_statements(lambda_statements(arns))
+
+
+def test_cloudwatch_logs_uses_the_callers_key_permissions_through_logs(emulator):
+    """encrypt-log-data-kms.html: CloudWatch Logs makes the KMS calls on the caller's behalf
+    (kms:ViaService logs.REGION.amazonaws.com): the deployer creating the group needs kms:Encrypt, a
+    writer kms:GenerateDataKey and kms:Decrypt, a reader kms:Decrypt, all under the group's encryption
+    context. The stack's key policy must let the account's principals do that for its two groups."""
+    key, logs = _stack_key(emulator), client("logs", emulator)
+    logs.create_log_group(logGroupName=LAMBDA_GROUP, kmsKeyId=key)  # Terraform, as the administrator
+    assert logs.describe_log_groups(logGroupNamePrefix=LAMBDA_GROUP)["logGroups"][0]["kmsKeyId"] == key
+
+    stream = "2026/12/04/[$LATEST]0123456789abcdef0123456789abcdef"
+    logs.create_log_stream(logGroupName=LAMBDA_GROUP, logStreamName=stream)
+    no_key = _role(emulator, "writer-without-key", [{"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                                     "Resource": f"{_group_arn(LAMBDA_GROUP)}:*"}])
+    event = [{"timestamp": int(__import__("time").time() * 1000), "message": "hello"}]
+    denied = _error(lambda: _as_role(emulator, no_key, "logs").put_log_events(logGroupName=LAMBDA_GROUP, logStreamName=stream, logEvents=event))
+    assert denied["Code"] == "AccessDeniedException"
+    assert f"is not authorized to perform: kms:GenerateDataKey on resource: {key} because no identity-based policy allows" in denied["Message"]
+
+    # The Lambda role as the stack grants it writes its function's logs; the administrator reads them.
+    function_role = _role(emulator, "stack-lambda-role", _stack_lambda_statements(key))
+    _as_role(emulator, function_role, "logs").put_log_events(logGroupName=LAMBDA_GROUP, logStreamName=stream, logEvents=event)
+    read = logs.filter_log_events(logGroupName=LAMBDA_GROUP)["events"]
+    assert [e["message"] for e in read] == ["hello"]
+
+    # The key serves the pipeline's groups only: another group cannot be created with it.
+    other = _error(lambda: logs.create_log_group(logGroupName="/aws/lambda/someone-else", kmsKeyId=key))
+    assert other["Code"] == "AccessDeniedException"
+
+
+def test_a_key_policy_without_callers_through_logs_refuses_the_deployer(emulator):
+    """The old form of the key policy: CloudWatch Logs' service principal alone. Creating the group
+    fails as AWS answered aws-secure-environment-accelerator PR #1293: not authorized to kms:Encrypt."""
+    kms, logs = client("kms", emulator), client("logs", emulator)
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": root}, "Action": ["kms:DescribeKey", "kms:PutKeyPolicy"], "Resource": "*"},
+        {"Sid": "Logs", "Effect": "Allow", "Principal": {"Service": f"logs.{REGION}.amazonaws.com"},
+         "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"], "Resource": "*",
+         "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": _group_arn("/iam/service-only")}}},
+    ]}
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]["Arn"]
+    error = _error(lambda: logs.create_log_group(logGroupName="/iam/service-only", kmsKeyId=key))
+    assert error["Code"] == "AccessDeniedException"
+    assert error["Message"] == (
+        f"User: {root} is not authorized to perform: kms:Encrypt on resource: {key} because no resource-based policy allows the kms:Encrypt action"
+    )
+
+
+def test_create_grant_is_for_aws_resources_only(emulator):
+    """KMS developer guide, grant authorization: kms:GrantIsForAWSResource lets a principal create a
+    grant only when an integrated AWS service asks on its behalf. Lambda does so for a function whose
+    environment the key encrypts; nobody may grant themselves the key directly."""
+    from .conftest_emulator import zip_files
+
+    key, kms = _stack_key(emulator), client("kms", emulator)
+    granter = _role(emulator, "would-be-granter", [{"Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key}])
+    direct = _error(lambda: _as_role(emulator, granter, "kms").create_grant(KeyId=key, GranteePrincipal=granter, Operations=["Decrypt"]))
+    assert direct["Code"] == "AccessDeniedException" and "kms:CreateGrant" in direct["Message"]
+    root = _error(lambda: kms.create_grant(KeyId=key, GranteePrincipal=granter, Operations=["Decrypt"]))
+    assert root["Code"] == "AccessDeniedException" and "because no resource-based policy allows the kms:CreateGrant action" in root["Message"]
+
+    lam, iam = client("lambda", emulator), client("iam", emulator)
+    role = iam.create_role(RoleName="grant-fn-role", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}))["Role"]["Arn"]
+    function = {"Runtime": "python3.12", "Role": role, "Handler": "app.handler", "Code": {"ZipFile": zip_files({"app.py": "def handler(e, c):\n    return e\n"})},
+                "Environment": {"Variables": {"DATASET_ROWS": "5"}}}
+    lam.create_function(FunctionName="grant-fn", KMSKeyArn=key, **function)  # Lambda's grant, on the deployer's behalf
+    no_grants = kms.create_key(Policy=json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": ["kms:DescribeKey", "kms:Encrypt", "kms:Decrypt"], "Resource": "*"}]}))["KeyMetadata"]["Arn"]
+    refused = _error(lambda: lam.create_function(FunctionName="grant-fn-2", KMSKeyArn=no_grants, **function))
+    assert refused["Code"] == "InvalidParameterValueException"
+    assert refused["Message"].startswith(
+        "Lambda was unable to configure access to your environment variables because the KMS key is invalid for CreateGrant. "
+        "Please check your KMS key settings. KMS Exception: AccessDeniedException KMS Message: "
+    ) and "kms:CreateGrant" in refused["Message"]
+
+
+def test_create_model_assumes_the_model_role_as_sagemakers_inference_trust_says(emulator):
+    """SageMaker's confused-deputy page, "SageMaker AI Inference": the role's trust names
+    arn:aws:sagemaker:REGION:ACCOUNT:*, not a model's or an endpoint's ARN. CreateModel assumes the
+    role (patches/sagemaker_model_role.py) and refuses one narrowed to model/*."""
+    def model_role(name: str, source_arns: list[str]) -> str:
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": source_arns}}}]}
+        return client("iam", emulator).create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+
+    sagemaker = client("sagemaker", emulator)
+    container = {"Image": f"683313688378.dkr.ecr.{REGION}.amazonaws.com/sagemaker-xgboost:1.7-1", "ModelDataUrl": "s3://b/runs/r/models/r/output/model.tar.gz"}
+    kinds = ["processing-job", "training-job", "transform-job", "model"]  # the job role's old trust, passed as the model's
+    narrow = model_role("model-narrow", [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/*" for kind in kinds])
+    error = _error(lambda: sagemaker.create_model(ModelName="narrow", ExecutionRoleArn=narrow, PrimaryContainer=container))
+    assert error["Code"] == "ValidationException"
+    assert error["Message"] == f"Could not assume role {narrow}. Please ensure that the role exists and allows principal 'sagemaker.amazonaws.com' to assume the role."
+    inference = model_role("model-inference", [f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:*"])
+    created = sagemaker.create_model(ModelName="inference", ExecutionRoleArn=inference, PrimaryContainer=container)
+    assert created["ModelArn"] == f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/inference"

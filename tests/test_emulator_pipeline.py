@@ -174,7 +174,8 @@ def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tm
     print(f"5,000-row pipeline execution: {elapsed:.1f} s")
 
     output = json.loads(described["output"])
-    assert output["dataset"] == {"s3_uri": f"s3://{BUCKET}/runs/run-5000/input/raw.csv", "rows": 5000}
+    # run-5000 is a name SageMaker accepts, so the jobs take it (Generate dataset's job_name, issue 21)
+    assert output["dataset"] == {"s3_uri": f"s3://{BUCKET}/runs/run-5000/input/raw.csv", "rows": 5000, "job_name": "run-5000"}
     assert output["processing"]["ProcessingJobStatus"] == "Completed"
     model_uri = output["training"]["ModelArtifacts"]["S3ModelArtifacts"]
     assert model_uri == f"s3://{BUCKET}/runs/run-5000/models/run-5000/output/model.tar.gz"
@@ -199,7 +200,8 @@ def test_pipeline_runs_for_real_and_trains_a_useful_model(emulator, deployed, tm
     metrics_file = job_directory("training", "run-5000", Path(emulator["ca_bundle"]).parents[1]) / "metrics.json"
     rounds = json.loads(metrics_file.read_text())["rounds"]
     assert [r["round"] for r in rounds] == list(range(5))  # num_round=5, as in the sample
-    assert rounds[-1]["train:rmse"] == pytest.approx(metrics["train:rmse"])
+    # FinalMetricDataList is what SageMaker reads from the job's log line, printed with 5 decimals
+    assert rounds[-1]["train:rmse"] == pytest.approx(metrics["train:rmse"], abs=5e-6)
     assert rounds[-1]["train:rmse"] < rounds[0]["train:rmse"]
     # Both jobs are named after the execution; each keeps its own logs (the processing job's
     # used to be wiped when the training job of the same name started).

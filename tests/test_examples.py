@@ -73,13 +73,16 @@ def test_the_key_policy_is_the_constructs_and_admits_cloudwatch_logs_for_all_fou
     stack = json.loads((stack_dir / "cdk.tf.json").read_text())
     (key,) = stack["resource"]["aws_kms_key"].values()
     statements = {s["Sid"]: s for s in json.loads(key["policy"])["Statement"]}
-    assert set(statements) == {"KeyAdministration", "UseThroughS3AndLambda", "CloudWatchLogsForThePipelineLogGroups"}
+    assert set(statements) == {
+        "KeyAdministration", "UseThroughS3AndLambda", "UseThroughCloudWatchLogsForThePipelineLogGroups", "GrantsForAwsResourcesOnly",
+        "CloudWatchLogsForThePipelineLogGroups",
+    }
     logs = statements["CloudWatchLogsForThePipelineLogGroups"]
     assert logs["Principal"]["Service"].startswith("logs.")
-    groups = logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
-    assert sorted(g.rsplit(":", 1)[1] for g in groups) == sorted(
-        g["name"] for g in stack["resource"]["aws_cloudwatch_log_group"].values()
-    )
+    names = sorted(g["name"] for g in stack["resource"]["aws_cloudwatch_log_group"].values())
+    for sid in ("CloudWatchLogsForThePipelineLogGroups", "UseThroughCloudWatchLogsForThePipelineLogGroups"):  # the service, and its callers
+        groups = statements[sid]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+        assert sorted(g.rsplit(":", 1)[1] for g in groups) == names, sid
     # verify-iam reads the key policy and finds the CloudWatch Logs statement (PTI014 stays quiet).
     from pipeline_tools.iam import verify
 

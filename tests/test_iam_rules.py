@@ -79,11 +79,21 @@ def replace(index: int, **changes) -> list[Statement]:
     return statements
 
 
+ROOT = (("AWS", "arn:{partition}:iam::{account}:root"),)
 LOGS_KEY = Policy("aws_kms_key.k", "aws_kms_key.k", (
     Statement(0, "Logs", "Allow", actions=("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"),
               resources=("*",), principals=(("Service", "logs.{region}.{dns_suffix}"),),
               conditions=(Condition("ArnEquals", "kms:EncryptionContext:aws:logs:arn", ("arn:x",)),)),
+    Statement(1, "Callers", "Allow", actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), resources=("*",), principals=ROOT,
+              conditions=(Condition("StringEquals", "kms:ViaService", ("logs.{region}.{dns_suffix}",)),)),
+    Statement(2, "Grants", "Allow", actions=("kms:CreateGrant",), resources=("*",), principals=ROOT,
+              conditions=(Condition("Bool", "kms:GrantIsForAWSResource", ("true",)),)),
 ))
+
+
+def key_with(*statements) -> list[Key]:
+    return [Key("aws_kms_key.k", Policy("aws_kms_key.k", "aws_kms_key.k", statements), ["aws_cloudwatch_log_group.g"])]
+
 
 CASES = {
     "PTI001": (stack(GOOD_JOBS + [Statement(3, "Extra", "Allow", actions=("s3:DeleteObject",), resources=(f"{BUCKET}/data/*",))]), "s3:DeleteObject"),
@@ -99,11 +109,32 @@ CASES = {
     "PTI011": (stack(jobs_unverifiable=["aws_iam_role_policy_attachment.a: arn:aws:iam::aws:policy/AdministratorAccess"]), "AdministratorAccess"),
     "PTI012": (stack(jobs_trust=trust("sagemaker.amazonaws.com", SOURCE_ACCOUNT, Condition("ArnLike", "aws:SourceArn", ("arn:{partition}:sagemaker:{region}:{account}:*",)))), "broader than"),
     "PTI013": (stack(fn_trust=trust("lambda.amazonaws.com", SOURCE_ACCOUNT)), "requires aws:SourceAccount"),
-    "PTI014": (stack(keys=[Key("aws_kms_key.k", Policy("aws_kms_key.k", "aws_kms_key.k", LOGS_KEY.statements[:0]), ["aws_cloudwatch_log_group.g"])]), "no statement letting logs"),
+    "PTI014": (stack(keys=key_with(*LOGS_KEY.statements[1:])), "no statement letting logs"),
     "PTI015": (stack(observed=GOOD_RUN + [decision("s3:GetObject", "arn:aws:s3:::bucket/secrets/key")]), "does not list it"),
     "PTI016": (stack(observed=GOOD_RUN[1:]), "s3:GetObject is granted but no given run used it"),
     "PTI017": (stack(observed=GOOD_RUN + [decision("s3:PutObject", "arn:aws:s3:::bucket/data/x", "implicit deny")]), "was denied"),
+    "PTI018": (stack(keys=key_with(*LOGS_KEY.statements[:2], Statement(2, "Admin", "Allow", actions=("kms:Create*",), resources=("*",), principals=ROOT))),
+               "call kms:CreateGrant without kms:GrantIsForAWSResource = true"),
 }
+
+
+@pytest.mark.parametrize(
+    ("callers", "finds"),
+    [
+        ((), True),  # only CloudWatch Logs' service principal: the old form
+        ((Condition("StringEquals", "kms:ViaService", ("s3.{region}.{dns_suffix}", "lambda.{region}.{dns_suffix}")),), True),
+        ((Condition("StringEquals", "kms:ViaService", ("s3.{region}.{dns_suffix}", "logs.{region}.{dns_suffix}")),), False),
+        (None, False),  # an unconditioned statement for the account (the default key policy's): IAM policies decide
+    ],
+)
+def test_pti014_wants_the_accounts_principals_let_through_cloudwatch_logs(callers, finds):
+    statements = [LOGS_KEY.statements[0]]
+    if callers is None or callers:
+        statements.append(Statement(1, "Use", "Allow", actions=("kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"), resources=("*",),
+                                    principals=ROOT, conditions=callers or ()))
+    found = findings("PTI014", stack(keys=key_with(*statements)))
+    assert bool(found) == finds, found
+    assert all("through CloudWatch Logs" in f for f in found)
 
 
 def test_every_rule_has_a_hand_made_case():
@@ -131,3 +162,16 @@ def test_an_optional_part_extends_the_base_entry_for_the_same_action():
     (merged,) = role.active({"stage"})
     assert merged.resources == (BUCKET,) and merged.conditions == (Condition("StringLike", "s3:prefix", ("data/*", "more/*")),)
     assert role.source_arns({"stage"}) == ("a/*", "b/*")
+
+
+def test_an_entry_with_other_condition_keys_is_another_form_of_the_grant():
+    """A KMS key through S3, and through CloudWatch Logs for one group: two forms (Entry.condition_sets),
+    not one merged form that no single statement could carry."""
+    via_s3 = (Condition("StringEquals", "kms:ViaService", ("s3.{region}.{dns_suffix}",)),)
+    via_logs = (Condition("StringEquals", "kms:ViaService", ("logs.{region}.{dns_suffix}",)),
+                Condition("StringEquals", "kms:EncryptionContext:aws:logs:arn", ("{lambda_log_group_arn}",)))
+    base = Entry("kms:Decrypt", ("{kms_key_arn}",), via_s3, "doc", "s3", "kms")
+    logs = Entry("kms:Decrypt", ("{kms_key_arn}",), via_logs, "doc", "logs", "kms")
+    role = RoleMinimum(purpose="r", title="t", service="s", trust_conditions_any=(), trust_source="doc", entries=(base, logs))
+    (merged,) = role.active({"kms"})
+    assert merged.condition_sets == (via_s3, via_logs)

@@ -7,6 +7,7 @@ small wheel from PyPI) stands for them."""
 from __future__ import annotations
 
 import dataclasses
+import time
 import json
 import re
 import subprocess
@@ -90,8 +91,13 @@ def test_an_environment_is_built_once_reused_and_rebuilt_when_a_pin_changes(tmp_
     other = images.ensure(older, log=lines.append)
     assert other != python and subprocess.run([str(other), "-c", "import six; print(six.__version__)"], capture_output=True, text=True).stdout.strip() == "1.15.0"
     assert not [p for p in tmp_path.iterdir() if ".building-" in p.name]
-    # `build` (make setup) removes an image's environments for other pins: here each is the other's
-    assert images.stale(SIX) == [older.directory()] and images.stale(older) == [SIX.directory()]
+    # `build` (make setup) removes an image's environments for other pins once unused for a week (a
+    # second checkout on the machine may use them): just used, neither is stale; a week on, each is the other's
+    assert images.stale(SIX) == [] and images.stale(older) == []
+    later = time.time() + images.STALE_AFTER_SECONDS + 60
+    assert images.stale(SIX, now=later) == [older.directory()] and images.stale(older, now=later) == [SIX.directory()]
+    just_inside = time.time() + images.STALE_AFTER_SECONDS - 60
+    assert images.stale(SIX, now=just_inside) == []
 
 
 def test_a_build_that_fails_is_one_line_and_leaves_nothing_half_built(tmp_path, monkeypatch):

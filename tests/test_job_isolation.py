@@ -10,8 +10,9 @@ NoCredentialsError), and succeeds without; its inputs are staged and its outputs
 VPC settings are recorded (Describe* answers them); no network is emulated. Outputs are written with
 the job's output key, else with the account's AWS managed S3 key (aws/s3), never silently the bucket's.
 
-Script-mode training under isolation waits for script mode (issue 22); the runners' isolation is
-generic (``jobs.common.network_isolated``), and the built-in algorithm never had credentials.
+Script-mode training (issue 22) too: a training script that calls S3 itself is refused under isolation
+as its user would see it, and a code folder's requirements.txt cannot install there (pip finds no index),
+while the code itself arrives through the code channel, as the SageMaker SDK stages it for isolated jobs.
 """
 
 from __future__ import annotations
@@ -190,3 +191,76 @@ def test_training_jobs_and_models_record_isolation_vpc_and_keys(emulator, world)
     sagemaker.create_model(ModelName="open-model", ExecutionRoleArn=world["role"],
                            PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": job["ModelArtifacts"]["S3ModelArtifacts"]})
     assert sagemaker.describe_model(ModelName="open-model")["EnableNetworkIsolation"] is False
+
+
+# A training script (script mode) that lists the bucket itself, as in an isolated container it cannot.
+TRAIN_CALLS_S3 = f"""
+import os
+import boto3
+print('hosts', os.environ['SM_HOSTS'], 'train', sorted(os.listdir(os.environ['SM_CHANNEL_TRAIN'])))
+open(os.path.join(os.environ['SM_MODEL_DIR'], 'model.txt'), 'w').write('m')
+listed = boto3.client('s3').list_objects_v2(Bucket='{BUCKET}', Prefix='train/')
+print('listed', [o['Key'] for o in listed.get('Contents', [])])
+"""
+
+
+def _source_archive(files: dict[str, str]) -> bytes:
+    import io
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def script_training_job(emulator, world, name: str, files: dict[str, str], *, isolated: bool) -> dict:
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    s3.put_object(Bucket=BUCKET, Key=f"code/{name}/sourcedir.tar.gz", Body=_source_archive(files))
+    sagemaker.create_training_job(
+        TrainingJobName=name,
+        RoleArn=world["role"],
+        AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        HyperParameters={"sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"/opt/ml/input/data/code/sourcedir.tar.gz"'},
+        InputDataConfig=[
+            {"ChannelName": "train", "ContentType": "text/csv", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/train/"}}},
+            {"ChannelName": "code", "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/code/{name}/sourcedir.tar.gz"}}},
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/models"},
+        ResourceConfig={"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 1},
+        StoppingCondition={"MaxRuntimeInSeconds": 120},
+        EnableNetworkIsolation=isolated,
+    )
+    return wait(lambda: sagemaker.describe_training_job(TrainingJobName=name), "TrainingJobStatus")
+
+
+def training_stdout(emulator, name: str) -> str:
+    state_dir = Path(emulator["ca_bundle"]).parents[1]
+    return (job_directory("training", name, state_dir) / "algo-1" / "stdout.log").read_text()
+
+
+def test_an_isolated_training_script_that_calls_s3_itself_gets_no_credentials(emulator, world):
+    job = script_training_job(emulator, world, "isolated-script", {"train.py": TRAIN_CALLS_S3}, isolated=True)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert "botocore.exceptions.NoCredentialsError: Unable to locate credentials" in job["FailureReason"]
+    assert "hosts [\"algo-1\"] train ['data.csv']" in training_stdout(emulator, "isolated-script")  # the code and data arrived
+    open_job = script_training_job(emulator, world, "open-script", {"train.py": TRAIN_CALLS_S3}, isolated=False)
+    assert open_job["TrainingJobStatus"] == "Completed", open_job.get("FailureReason")
+    assert "listed ['train/data.csv']" in training_stdout(emulator, "open-script")
+
+
+def test_an_isolated_job_cannot_install_a_requirements_txt(emulator, world):
+    """SageMaker's toolkit runs `pip install -r requirements.txt` in the container, which under isolation
+    reaches no package index: the job fails at that step, in pip's words, before the script runs."""
+    job = script_training_job(emulator, world, "isolated-requirements", {"train.py": "print('ran')\n", "requirements.txt": "tabulate==0.9.0\n"}, isolated=True)
+    assert job["TrainingJobStatus"] == "Failed"
+    assert job["FailureReason"].startswith(
+        "AlgorithmError: pip install -r requirements.txt: ERROR: Could not find a version that satisfies the requirement tabulate==0.9.0 (from versions: none)"
+    )
+    state_dir = Path(emulator["ca_bundle"]).parents[1]
+    stdout = job_directory("training", "isolated-requirements", state_dir) / "algo-1" / "stdout.log"
+    assert not stdout.exists() or "ran" not in stdout.read_text()  # the script never started

@@ -291,3 +291,77 @@ def test_logs_of_an_unknown_execution_or_state_is_a_clear_error(workdir, quality
     assert_clean_error(run_cli("logs", "quality", "--target", "local", "--state", "nope", cwd=workdir),
                        "no state 'nope' with logs in execution quality", "'Standardization'")
     assert_clean_error(run_cli("logs", "--target", "local", cwd=tmp_path), "local emulator is not running", "pipeline-tools local up")
+
+
+def test_the_pipeline_in_jsonata_runs_as_it_does_in_jsonpath(workdir, aws, outputs, quality_run):
+    """`query_language = "JSONata"` (issue 24) on the same deploy: the update replaces only the
+    state machine's definition (which the emulator validates as AWS would), and the translated
+    pipeline runs as the JSONPath one did: same states, same output fields, a model (Catch into the
+    Fail state runs in both forms in tests/test_jsonata_translation.py). The JSONPath definition is
+    restored after."""
+    sfn, machine = aws["stepfunctions"], outputs["mlpipe_state_machine_arn"]
+    config = workdir / "pipeline.toml"
+    try:
+        config.write_text('query_language = "JSONata"\n' + PIPELINE_TOML)
+        deployed = run_cli("deploy", "--target", "local", "--auto-approve", cwd=workdir, timeout=600)
+        assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+        assert "Plan: 0 to add, 1 to change, 0 to destroy." in deployed.stdout, deployed.stdout
+        assert json.loads(sfn.describe_state_machine(stateMachineArn=machine)["definition"])["QueryLanguage"] == "JSONata"
+
+        result = run_cli("run", "--target", "local", "--rows", "500", "--name", "jsonata", cwd=workdir)
+        assert result.returncode == 0, result.stdout + result.stderr
+        runs = {}
+        for name in ("quality", "jsonata"):
+            arn = machine.replace(":stateMachine:", ":execution:") + f":{name}"
+            history = sfn.get_execution_history(executionArn=arn, maxResults=1000)["events"]
+            entered = [e["stateEnteredEventDetails"]["name"] for e in history if "stateEnteredEventDetails" in e]
+            output = json.loads(sfn.describe_execution(executionArn=arn)["output"])
+            runs[name] = (entered, {key: sorted(value) if isinstance(value, dict) else value for key, value in output.items() if key != "rows"})
+        assert runs["jsonata"][0] == runs["quality"][0]
+        assert sorted(runs["jsonata"][1]) == sorted(runs["quality"][1])
+        assert {k: v for k, v in runs["jsonata"][1].items() if isinstance(v, list)} == {k: v for k, v in runs["quality"][1].items() if isinstance(v, list)}
+        summary = json.loads((workdir / "artifacts" / "jsonata" / "summary.json").read_text())
+        assert summary["status"] == "SUCCEEDED" and (workdir / "artifacts" / "jsonata" / "model.tar.gz").stat().st_size > 0
+
+    finally:
+        config.write_text(PIPELINE_TOML)
+        restored = run_cli("deploy", "--target", "local", "--auto-approve", cwd=workdir, timeout=600)
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+
+
+# ---- execution names Step Functions accepts and SageMaker does not (issue 21, item 7) -----------------
+
+SAGEMAKER_NAME = r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+
+
+def test_an_execution_name_sagemaker_refuses_still_runs(workdir, aws, outputs):
+    """StartExecution accepts names of up to 80 characters with `_` and `.`
+    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html); SageMaker
+    job names match ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} (the emulator refuses others in SageMaker's
+    words). An execution started by someone else (console, a granted role) with such a name runs: its
+    jobs get a valid name derived from it, the data stays under runs/<execution name>/."""
+    import re
+
+    name = "nightly_2026.01.05_" + "x" * 61  # 80 characters, `_` and `.`
+    assert len(name) == 80
+    sfn = aws["stepfunctions"]
+    arn = sfn.start_execution(stateMachineArn=outputs["mlpipe_state_machine_arn"], name=name, input=json.dumps({"rows": 300}))["executionArn"]
+    deadline = time.monotonic() + 180
+    while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert described["status"] == "SUCCEEDED", (described.get("error"), described.get("cause"))
+    job = json.loads(described["output"])["dataset"]["job_name"]
+    assert re.fullmatch(SAGEMAKER_NAME, job) and job.startswith("nightly-2026-01-05-xxx"), job
+    assert aws["sagemaker"].describe_training_job(TrainingJobName=job)["TrainingJobStatus"] == "Completed"
+    model = aws["sagemaker"].describe_training_job(TrainingJobName=job)["ModelArtifacts"]["S3ModelArtifacts"]
+    assert model == f"s3://{outputs['mlpipe_bucket']}/runs/{name}/models/{job}/output/model.tar.gz"
+
+    # The CLI runs such names too, and finds the jobs by the name the execution gave them.
+    # (`run` takes the names Step Functions logs to CloudWatch Logs: letters, digits, `-` and `_`.)
+    result = run_cli("run", "--target", "local", "--rows", "300", "--name", "nightly_2026_01_06", cwd=workdir)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((workdir / "artifacts" / "nightly_2026_01_06" / "summary.json").read_text())
+    derived = summary["training"]["job_name"]
+    assert re.fullmatch(SAGEMAKER_NAME, derived) and derived != "nightly_2026_01_06" and summary["processing"]["job_name"] == derived
+    assert_clean_error(run_cli("run", "--target", "local", "--name", "nightly.2026", cwd=workdir),
+                       "execution name 'nightly.2026' is not one Step Functions logs to CloudWatch Logs")

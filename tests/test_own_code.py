@@ -324,3 +324,44 @@ def test_the_state_machine_declares_its_data_in_tags(own_stacks):
     assert "aws_lambda_function" not in document["resource"]
     objects = sorted(o["key"].rsplit("/", 1)[-1] for o in document["resource"]["aws_s3_object"].values())
     assert objects == ["runproc.sh", "sourcedir.tar.gz", "sourcedir.tar.gz"]  # no transform.py
+
+
+def test_package_prints_each_code_folder_where_the_stack_puts_it(own_stacks, tmp_path):
+    """`package` prints the archive's hash and its content-addressed key; the synthesized stack uploads
+    exactly that file (same hash) under that key."""
+    config = own_stacks["script"].parents[3] / "script.toml"
+    printed = run_cli("package", "--config", str(config), "--build-dir", str(tmp_path / "build"), cwd=config.parent)
+    assert printed.returncode == 0, printed.stderr
+    lines = [line for line in printed.stdout.splitlines() if "->" in line]
+    assert len(lines) == 3  # processing: sourcedir.tar.gz + runproc.sh; training: sourcedir.tar.gz
+    document = json.loads((own_stacks["script"] / "cdk.tf.json").read_text())
+    uploaded = {o["key"]: o["source_hash"] for o in document["resource"]["aws_s3_object"].values()}
+    for line in lines:
+        digest, _, key = line.split()[0], None, line.split("-> ")[1].split()[0]
+        assert uploaded[key] == digest, (key, uploaded)
+    assert printed.stdout == run_cli("package", "--config", str(config), "--build-dir", str(tmp_path / "again"), cwd=config.parent).stdout.replace("/again/", "/build/")
+
+
+def test_validate_finds_a_syntax_error_in_the_packaged_code(own_stacks, tmp_path):
+    """The stack's archive itself is checked: here replaced after synth by one whose train.py is broken."""
+    import io
+    import shutil
+
+    stack = tmp_path / "stack"
+    shutil.copytree(own_stacks["script"], stack)
+    document = json.loads((stack / "cdk.tf.json").read_text())
+    training_archive = next(stack / o["source"] for o in document["resource"]["aws_s3_object"].values()
+                            if o["key"].endswith("sourcedir.tar.gz") and "training" in o["source"])
+    broken = io.BytesIO()
+    with tarfile.open(fileobj=broken, mode="w:gz") as archive:
+        data = b"def train(:\n    pass\n"
+        info = tarfile.TarInfo("train.py")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    training_archive.write_bytes(broken.getvalue())
+    from pipeline_tools.gates.validate import code_problems
+    from pipeline_tools.stackfile import load_stack
+
+    problems = code_problems(load_stack(stack), stack)
+    assert len(problems) == 1 and "Train model (script mode): sourcedir.tar.gz/train.py:1: SyntaxError" in problems[0], problems
+    assert code_problems(load_stack(own_stacks["script"]), own_stacks["script"]) == []

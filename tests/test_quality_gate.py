@@ -218,20 +218,24 @@ def test_the_state_machine_reads_the_evaluation_and_registers_only_in_its_group_
     assert "ReadEvaluations" not in without and "RegisterModels" not in without
 
 
-def test_the_jobs_role_reads_predictions_and_labels_writes_the_evaluation_and_reads_your_test_output():
+def test_the_jobs_role_evaluates_and_the_models_role_predicts_your_test_output():
+    """Evaluate model runs as the jobs' role: the predictions (and the held-out labels) in, evaluation/ out;
+    the batch transform runs as the model's role (issue 21): the held-out features, or your test output."""
     sample = _statements(iam.sagemaker_statements(_arns(), iam.DataLayout.of(config_from_mapping({"quality_gate": GATE}), "aws")))
     reads, writes = sample["ReadPipelineData"][1], sample["WritePipelineOutputs"][1]
-    assert {"arn:aws:s3:::mlpipe-data/runs/*/predictions/*", "arn:aws:s3:::mlpipe-data/runs/*/holdout/labels/*",
-            "arn:aws:s3:::mlpipe-data/runs/*/holdout/features/*"} <= set(reads)
-    assert "arn:aws:s3:::mlpipe-data/runs/*/test/*" not in reads
+    assert {"arn:aws:s3:::mlpipe-data/runs/*/predictions/*", "arn:aws:s3:::mlpipe-data/runs/*/holdout/labels/*"} <= set(reads)
+    assert not any("features" in r or "/test/" in r for r in reads)
     assert "arn:aws:s3:::mlpipe-data/runs/*/evaluation/*" in writes
-    assert "runs/*/predictions/*" in sample["ListPipelineData"][2][0][2]
-    own = _statements(iam.sagemaker_statements(_arns(), iam.DataLayout.of(config_from_mapping(_own_data()), "aws")))
-    reads = own["ReadPipelineData"][1]
-    assert "arn:aws:s3:::mlpipe-data/runs/*/test/*" in reads
-    assert not any("holdout" in r for r in reads)
-    assert set(own["ListPipelineData"][2][0][2]) >= {"runs/*/test/*", "runs/*/predictions/*"}
-    assert not any("holdout" in p for p in own["ListPipelineData"][2][0][2])
+    assert {"runs/*/predictions/*", "runs/*/holdout/labels/*"} <= set(sample["ListPipelineData"][2][0][2])
+    own_layout = iam.DataLayout.of(config_from_mapping(_own_data()), "aws")
+    own = _statements(iam.sagemaker_statements(_arns(), own_layout))
+    assert "arn:aws:s3:::mlpipe-data/runs/*/predictions/*" in own["ReadPipelineData"][1]
+    assert not any("holdout" in r for r in own["ReadPipelineData"][1] + own["ListPipelineData"][2][0][2])
+    model = _statements(iam.model_statements(_arns(), ["arn:aws:ecr:us-east-1:683313688378:repository/sagemaker-xgboost"], own_layout.transform_input))
+    assert model["ReadPipelineData"][1] == ["arn:aws:s3:::mlpipe-data/runs/*/models/*", "arn:aws:s3:::mlpipe-data/runs/*/test/*"]
+    assert model["ListPipelineData"][2] == [("StringLike", "s3:prefix", ["runs/*/test/*"])]
+    sample_model = _statements(iam.model_statements(_arns(), [], iam.DataLayout.of(config_from_mapping({"quality_gate": GATE}), "aws").transform_input))
+    assert sample_model["ReadPipelineData"][1] == ["arn:aws:s3:::mlpipe-data/runs/*/models/*", "arn:aws:s3:::mlpipe-data/runs/*/holdout/features/*"]
 
 
 def test_every_metric_the_gate_takes_has_a_direction_and_a_range():

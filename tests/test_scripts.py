@@ -231,6 +231,33 @@ def test_handler_writes_object_and_returns_documented_dict(s3, monkeypatch):
     assert "-" not in head["ETag"]  # small output: a single PutObject
 
 
+@pytest.mark.parametrize(
+    ("execution", "expected"),
+    [
+        ("run-20261204-120000-ab12", "run-20261204-120000-ab12"),  # valid for SageMaker: the execution's own name
+        ("nightly_2026.01.05", None),
+        ("a" * 64, None),  # Step Functions allows 80 characters, SageMaker 63
+        ("___", None),
+        ("-leading-and-trailing-", None),
+        ("naïve.run", None),  # Step Functions names may hold non-ASCII letters
+    ],
+)
+def test_the_jobs_name_is_the_execution_name_or_a_valid_one_derived_from_it(s3, execution, expected):
+    """SageMaker names: "Maximum length of 63. Pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+    (API_CreateTrainingJob.html); Step Functions execution names: up to 80 characters, `_`, `.` and
+    more (API_StartExecution.html). Deterministic (a retried state names the same jobs)."""
+    import re
+
+    result = gen.run({"bucket": BUCKET, "key": "runs/x/input/raw.csv", "options": {"rows": 10}, "execution": execution}, environ={})
+    name = result["job_name"]
+    assert re.fullmatch(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}", name), name
+    assert name == (expected or name) and (expected is not None or name != execution)
+    assert gen.sagemaker_name(execution) == name  # the same again
+    if expected is None:
+        others = {gen.sagemaker_name(execution + suffix) for suffix in ("_", ".", "__")}
+        assert name not in others and len(others) == 3  # names that differ only in replaced characters differ
+
+
 def test_handler_multipart_upload(s3, monkeypatch):
     import moto.s3.models
 

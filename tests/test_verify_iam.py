@@ -291,6 +291,53 @@ def test_old_form_key_without_the_cloudwatch_logs_statement(stack, tmp_path):
     assert "docs/kms-key-policy.md" in findings[0].message and "aws_cloudwatch_log_group." in findings[0].message
 
 
+def _key_policy_edit(edit):
+    def mutate(doc):
+        (key,) = doc["resource"]["aws_kms_key"].values()
+        policy = json.loads(key["policy"])
+        edit(policy)
+        key["policy"] = json.dumps(policy)
+
+    return mutate
+
+
+def test_old_form_key_usable_through_s3_and_lambda_only(stack, tmp_path):
+    """Issue 21: CloudWatch Logs calls KMS with its caller's permissions; a key policy that lets the
+    account's principals use the key only through S3 and Lambda refuses the deployer and the writers."""
+    def drop_callers(policy):
+        policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "UseThroughCloudWatchLogsForThePipelineLogGroups"]
+
+    findings = findings_after(stack, tmp_path, _key_policy_edit(drop_callers))
+    assert rule_ids(findings) == ["PTI014"]
+    assert "through CloudWatch Logs" in findings[0].message and "kms:Encrypt" in findings[0].message
+
+
+def test_old_form_create_grant_among_the_administrators_actions(stack, tmp_path):
+    """Issue 21: kms:CreateGrant with no condition lets any principal allowed CreateGrant by IAM grant
+    itself the key around the S3/Lambda/Logs-only statements."""
+    def unconditioned(policy):
+        statements = {s["Sid"]: s for s in policy["Statement"]}
+        statements["KeyAdministration"]["Action"] = sorted(statements["KeyAdministration"]["Action"] + ["kms:CreateGrant"])
+        policy["Statement"] = [s for s in policy["Statement"] if s["Sid"] != "GrantsForAwsResourcesOnly"]
+
+    findings = findings_after(stack, tmp_path, _key_policy_edit(unconditioned))
+    assert rule_ids(findings) == ["PTI018"]
+    assert "KeyAdministration" == findings[0].statement
+
+
+def test_old_form_lambda_role_without_the_key_through_logs(stack, tmp_path):
+    """The function's log group is encrypted: the Lambda role writes it through CloudWatch Logs, which
+    uses the role's KMS permissions. A role with the key through S3 only is missing that form."""
+    def drop(doc):
+        lambda_policy = next(d for d in doc["data"]["aws_iam_policy_document"].values()
+                             if any(s.get("sid") == "UseLogKey" for s in d["statement"]))
+        lambda_policy["statement"] = [s for s in lambda_policy["statement"] if s.get("sid") != "UseLogKey"]
+
+    findings = findings_after(stack, tmp_path, drop)
+    assert rule_ids(findings) == ["PTI002", "PTI002"]  # kms:Decrypt and kms:GenerateDataKey through logs
+    assert all("kms:ViaService in ['logs.{region}.{dns_suffix}']" in f.message for f in findings)
+
+
 def test_key_with_the_default_key_policy_encrypting_logs_is_flagged(stack, tmp_path):
     findings = findings_after(stack, tmp_path, lambda d: next(iter(d["resource"]["aws_kms_key"].values())).pop("policy"))
     assert rule_ids(findings) == ["PTI014"]

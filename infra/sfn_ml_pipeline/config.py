@@ -419,11 +419,11 @@ class LambdaConfig(_Strict):
     runtime: Literal["python3.11", "python3.12", "python3.13"] = "python3.12"
     memory_mb: int = Field(512, ge=128, le=10_240)
     timeout_seconds: int = Field(300, ge=1, le=900)
-    # Unset by default: PutFunctionConcurrency must leave at least 10 unreserved executions in the
-    # account (UnreservedConcurrentExecution >= 10), so on an account whose concurrency quota is 10
-    # (new accounts) any reservation fails the deploy.
-    # https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html
-    # https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html
+    # Unset by default: a reservation must "leave at least 100 simultaneous executions unreserved for
+    # functions that aren't configured with a per-function limit"
+    # (https://docs.aws.amazon.com/lambda/latest/api/API_PutFunctionConcurrency.html), and new
+    # accounts have reduced concurrency quotas (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html),
+    # so on an account whose quota is 100 or less any reservation fails the deploy.
     reserved_concurrency: int | None = Field(None, ge=1, le=1000)
     # Code signing: Lambda then accepts only packages signed by the configuration's signing profiles
     # (https://docs.aws.amazon.com/lambda/latest/dg/configuration-codesigning.html). Unset by default:
@@ -549,6 +549,11 @@ class PipelineConfig(_Strict):
     quality_gate: QualityGateConfig = Field(default_factory=QualityGateConfig)
     generate_lambda: LambdaConfig = Field(default_factory=LambdaConfig, alias="lambda")
     backend: BackendConfig = Field(default_factory=BackendConfig)
+    query_language: Literal["JSONPath", "JSONata"] = Field(
+        "JSONPath",
+        description="The state machine's query language: JSONPath (the sample's) or JSONata, the same states "
+        "translated (sfn_ml_pipeline.jsonata; docs/step-functions-conformance.md).",
+    )
 
     model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, populate_by_name=True)
 

@@ -23,6 +23,7 @@ from constructs import Construct
 from . import iam
 from .config import PipelineConfig
 from .definition import DefinitionRefs, build_definition, pipeline_tasks
+from .jsonata import to_jsonata
 from .packaging import SCRIPTS_DIR, package_config_sources, package_scripts
 from .parts import DataBucket, DatasetFunction, Environment, ModelRegistry, PipelineKey, PipelineRoles, PipelineStateMachine
 from .rules import ECR_IMAGE
@@ -61,9 +62,9 @@ class MlPipeline(Construct):
     (their policies attach to them); ``grant_start_execution(role)`` lets another role start runs.
 
     Public attributes: ``bucket``, ``generate_function``, ``state_machine``, ``state_machine_role``,
-    ``sagemaker_role``, ``lambda_role``, ``state_machine_log_group``, ``lambda_log_group``, ``kms_key``
-    (None unless the stack creates its own), ``definition`` (the ASL document as synthesized, with
-    Terraform references).
+    ``sagemaker_role``, ``model_role`` (the batch transform stage's; None without it), ``lambda_role``,
+    ``state_machine_log_group``, ``lambda_log_group``, ``kms_key`` (None unless the stack creates its
+    own), ``definition`` (the ASL document as synthesized, with Terraform references).
     """
 
     def __init__(
@@ -77,6 +78,7 @@ class MlPipeline(Construct):
         lambda_role: IamRole | None = None,
         sagemaker_role: IamRole | None = None,
         state_machine_role: IamRole | None = None,
+        model_role: IamRole | None = None,
     ) -> None:
         super().__init__(scope, id)
         # Images follow the provider's region (not config.region, a deployment setting): the construct
@@ -113,9 +115,11 @@ class MlPipeline(Construct):
         self.lambda_log_group = dataset.log_group if dataset else None
         self.state_machine_log_group = machine.log_group
         roles = PipelineRoles(
-            self, config, env, lambda_role=lambda_role, sagemaker_role=sagemaker_role, state_machine_role=state_machine_role
+            self, config, env, lambda_role=lambda_role, sagemaker_role=sagemaker_role, state_machine_role=state_machine_role,
+            model_role=model_role,
         )
         self.lambda_role, self.sagemaker_role, self.state_machine_role = roles.lambda_role, roles.sagemaker_role, roles.state_machine_role
+        self.model_role = roles.model_role
         self.generate_function = dataset.create(self.lambda_role, artifacts["generate_dataset.zip"]) if dataset else None
 
         # Least-privilege policies: the Lambda's and the jobs', then the state machine's from its tasks.
@@ -138,6 +142,12 @@ class MlPipeline(Construct):
         if dataset:
             dataset.wait_for(roles.attach("lambda-policy", self.lambda_role, "write-dataset", iam.lambda_statements(arns)))
         roles.attach("sagemaker-policy", self.sagemaker_role, "run-jobs", iam.sagemaker_statements(arns, iam.DataLayout.of(config, env.partition)))
+        if self.model_role is not None:
+            roles.attach(
+                "sagemaker-model-policy", self.model_role, "run-model",
+                iam.model_statements(arns, [ecr_repository_arn(config.training_image, env.partition)],
+                                     iam.DataLayout.of(config, env.partition).transform_input),
+            )
         refs = DefinitionRefs(
             bucket=data.name,
             lambda_arn=self.generate_function.arn if dataset else "",
@@ -148,6 +158,7 @@ class MlPipeline(Construct):
             processing_code=self.code_prefixes.get("processing"),
             training_code=self.code_prefixes.get("training"),
             kms_key_arn=kms_key_arn,
+            model_role_arn=self.model_role.arn if self.model_role is not None else None,
             evaluate_key=self.evaluate_key,
             model_package_group=self.model_registry.name if self.model_registry else None,
         )
@@ -158,6 +169,8 @@ class MlPipeline(Construct):
 
         # The state machine: its tasks render the states.
         self.definition = build_definition(config, refs)
+        if config.query_language == "JSONata":
+            self.definition = to_jsonata(self.definition)  # the same states, translated (jsonata.py)
         self.state_machine = machine.create(self.definition, self.state_machine_role, state_machine_policy)
         self._outputs(config.name_prefix)
 
@@ -176,6 +189,8 @@ class MlPipeline(Construct):
             ("state_machine_arn", self.state_machine.arn, "The pipeline's state machine"),
             ("state_machine_role_arn", self.state_machine_role.arn, "Role the state machine runs as"),
             ("sagemaker_role_arn", self.sagemaker_role.arn, "Role the SageMaker jobs run as"),
+            *((("sagemaker_model_role_arn", self.model_role.arn, "Role the model and its batch transform jobs run as"),)
+              if self.model_role is not None else ()),
             ("state_machine_log_group", self.state_machine_log_group.name, "State machine execution logs"),
         ]
         if self.generate_function is not None:

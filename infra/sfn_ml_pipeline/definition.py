@@ -9,7 +9,13 @@ instance settings and hyperparameters, and fixes the sample's defects:
 * images are current and regional (sklearn 1.2-1, sagemaker-xgboost 1.7-1), not pinned to sa-east-1;
 * transient errors are retried, and any error ends in a Fail state that keeps the error and cause.
 
-Job names stay ``$$.Execution.Name``-based, as in the sample.
+Job names are the execution's name, as in the sample, when SageMaker accepts it; Step Functions
+accepts names SageMaker does not (``_``, ``.``, up to 80 characters), so the first state, which runs
+before any job, names the jobs (:func:`job_name`, ``generate_dataset.sagemaker_name``): the execution's
+name, or a valid one derived from it. The data layout keeps the execution's name. Without the
+Generate dataset function (your data in S3) no state before the first job can test a name (JSONPath
+intrinsics cannot test a string's length or pattern): the jobs take the execution's name, SageMaker
+refuses one outside its pattern at the first job, and ``pipeline-tools run`` refuses such names.
 
 With your data and code (``[input]``, ``source_dir``; README "Your data and code") the same builders
 render your pipeline: no Generate dataset state when the data is in S3 (a Choice takes the execution
@@ -40,13 +46,13 @@ from .tasks import (
 )
 from .tasks.base import RETRY_BACKOFF_RATE, RETRY_INTERVAL_SECONDS, RETRY_MAX_ATTEMPTS
 from .tasks.lambda_invoke import LAMBDA_TRANSIENT_ERRORS
-from .tasks.sagemaker import SAGEMAKER_TRANSIENT_ERRORS
+from .tasks.sagemaker import RESOURCE_LIMIT_RETRY, SAGEMAKER_TRANSIENT_ERRORS
 
 __all__ = [
-    "BATCH_TRANSFORM_STATE_NAMES", "CREATE_MODEL", "FAILED", "GENERATE", "TRANSFORM", "LAMBDA_TRANSIENT_ERRORS", "RETRY_BACKOFF_RATE", "RETRY_INTERVAL_SECONDS",
-    "RETRY_MAX_ATTEMPTS", "SAGEMAKER_TRANSIENT_ERRORS", "SAMPLE_DEVIATIONS", "STANDARDIZE", "STATE_NAMES",
+    "BATCH_TRANSFORM_STATE_NAMES", "CREATE_MODEL", "FAILED", "GENERATE", "JOB_NAME", "TRANSFORM", "LAMBDA_TRANSIENT_ERRORS", "RETRY_BACKOFF_RATE", "RETRY_INTERVAL_SECONDS",
+    "RETRY_MAX_ATTEMPTS", "RESOURCE_LIMIT_RETRY", "SAGEMAKER_TRANSIENT_ERRORS", "SAMPLE_DEVIATIONS", "STANDARDIZE", "STATE_NAMES",
     "TRAIN", "PREPROCESS", "TRAIN_SCRIPT", "INPUT_STATE_NAMES", "DefinitionRefs", "build_definition", "pipeline_tasks",
-    "processing_state_name", "training_state_name",
+    "job_name", "processing_state_name", "training_state_name",
 ]
 
 GENERATE = "Generate dataset"
@@ -81,6 +87,19 @@ TEST_PREFIX = RUN_PREFIX + "/test"
 # first (the label), each output line is the label followed by the prediction
 # (https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html).
 LABEL_FIRST_JOIN = {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
+
+# The SageMaker job (and model) name of the execution: the Generate dataset function returns it
+# (scripts/generate_dataset.py, sagemaker_name): the execution's name when SageMaker's pattern
+# ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62} accepts it, else a valid name derived from it. ASL's JSONPath
+# intrinsics cannot test a string's length or pattern, so the first state, a function, does it.
+JOB_NAME = "$.dataset.job_name"
+
+
+def job_name(config: PipelineConfig) -> str:
+    """The JSONPath of the jobs' name: the one Generate dataset returns, or, without that function
+    (your data in S3: no state before the first job can test a name), the execution's name."""
+    return JOB_NAME if config.generates_dataset else "$$.Execution.Name"
+
 
 # Paths inside the SageMaker processing container (as in the sample).
 PROCESSING_INPUT = "/opt/ml/processing/input"
@@ -131,8 +150,13 @@ def generate_dataset(refs: DefinitionRefs) -> LambdaInvoke:
         name=GENERATE,
         function_arn=refs.lambda_arn,
         sid="InvokeGenerateDataset",
-        parameters={"bucket": refs.bucket, "key.$": f"States.Format('{RAW_KEY}', $$.Execution.Name)", "options.$": "$"},
-        result_selector={"s3_uri.$": "$.s3_uri", "rows.$": "$.rows"},
+        parameters={
+            "bucket": refs.bucket,
+            "key.$": f"States.Format('{RAW_KEY}', $$.Execution.Name)",
+            "options.$": "$",
+            "execution.$": "$$.Execution.Name",
+        },
+        result_selector={"s3_uri.$": "$.s3_uri", "rows.$": "$.rows", "job_name.$": "$.job_name"},
         result_path="$.dataset",
     )
 
@@ -217,7 +241,7 @@ def _processing_job(
         "AppSpecification": app,
         "StoppingCondition": {"MaxRuntimeInSeconds": processing.max_runtime_seconds},
         "RoleArn": refs.sagemaker_role_arn,
-        "ProcessingJobName.$": "$$.Execution.Name",
+        "ProcessingJobName.$": job_name(config),
     }
     if environment:
         parameters["Environment"] = environment
@@ -300,7 +324,7 @@ def train(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTraini
             "RoleArn": refs.sagemaker_role_arn,
             "InputDataConfig": channels,
             "HyperParameters": hyperparameters,
-            "TrainingJobName.$": "$$.Execution.Name",
+            "TrainingJobName.$": job_name(config),
         },
         result_selector={
             "TrainingJobArn.$": "$.TrainingJobArn",
@@ -312,13 +336,14 @@ def train(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTraini
 
 
 def create_model(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateModel:
-    """Create model: the training job's artifact with the XGBoost image, run as the SageMaker role."""
+    """Create model: the training job's artifact with the XGBoost image, run as the model's own role
+    (whose trust is SageMaker's inference form; the jobs' role keeps its job-only trust)."""
     return SageMakerCreateModel(
         name=CREATE_MODEL,
         parameters={
-            "ModelName.$": "$$.Execution.Name",
+            "ModelName.$": job_name(config),
             "PrimaryContainer": {"Image": config.training_image, "ModelDataUrl.$": "$.training.ModelArtifacts.S3ModelArtifacts"},
-            "ExecutionRoleArn": refs.sagemaker_role_arn,
+            "ExecutionRoleArn": refs.model_role_arn or refs.sagemaker_role_arn,
         },
         result_selector={"ModelArn.$": "$.ModelArn"},
         result_path="$.model",
@@ -331,8 +356,8 @@ def batch_transform(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCr
     bucket, stage = refs.bucket, config.batch_transform
     source = TEST_PREFIX if config.evaluation_source == "test" else HOLDOUT_FEATURES_PREFIX
     parameters: dict[str, Any] = {
-        "TransformJobName.$": "$$.Execution.Name",
-        "ModelName.$": "$$.Execution.Name",
+        "TransformJobName.$": job_name(config),
+        "ModelName.$": job_name(config),
         "MaxPayloadInMB": stage.max_payload_mb,
         "TransformInput": {
             "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": _s3(bucket, source + "/")}},
@@ -465,4 +490,9 @@ SAMPLE_DEVIATIONS: dict[str, str] = {
         "per-execution models runs/<execution>/models",
     f"States.{TRAIN}.Parameters.InputDataConfig.0.DataSource.S3DataSource.S3Uri":
         "training reads only the standardized data runs/<execution>/train/ (the sample read the bucket root)",
+    f"States.{STANDARDIZE}.Parameters.ProcessingJobName.$":
+        "the name Generate dataset gives the jobs: the execution's name when SageMaker accepts it, else a valid one "
+        "derived from it (Step Functions accepts names SageMaker refuses: `_`, `.`, up to 80 characters)",
+    f"States.{TRAIN}.Parameters.TrainingJobName.$":
+        "as ProcessingJobName: the execution's name when SageMaker accepts it, else a valid one derived from it",
 }

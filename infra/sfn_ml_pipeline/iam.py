@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from .statements import Arns, Statement, merge_statements
 
 __all__ = [
-    "Arns", "DataLayout", "Statement", "job_key_statements", "key_policy", "lambda_statements", "network_interface_statements",
-    "sagemaker_statements", "state_machine_statements", "trust_statement",
+    "Arns", "DataLayout", "Statement", "job_key_statements", "key_policy", "lambda_statements", "model_statements",
+    "network_interface_statements", "sagemaker_statements", "state_machine_statements", "trust_statement",
 ]
 
 
@@ -57,11 +57,10 @@ class DataLayout:
     (``runs/<execution>/input/``) unless your data is elsewhere, one folder per processing output
     (``runs/<execution>/<name>/``), the training channels (some of those outputs) and the models.
     Your data (``[input]``): GetObject under its prefix, ListBucket with that ``s3:prefix``, and its
-    key through S3 when its objects are SSE-KMS encrypted. With the batch transform stage
-    (``batch_transform``) the model reads its artifact and writes predictions/; what it predicts is the
-    held-out features (``transform_input`` ``holdout/features``) or your ``test`` output. With the
-    quality gate (``evaluation``: the rows it judges, ``holdout`` or ``test``) the Evaluate model job
-    reads the predictions (and the held-out labels) and writes evaluation/."""
+    key through S3 when its objects are SSE-KMS encrypted. With the Evaluate model job (``evaluation``:
+    the rows it judges, ``holdout`` or ``test``) the jobs read the predictions (and the held-out labels)
+    and write evaluation/. The batch transform itself runs as the model's role (:func:`model_statements`),
+    on the held-out features or, with the quality gate on your data, your ``test`` output (``transform_input``)."""
 
     generated_input: bool = True
     outputs: tuple[str, ...] = ("train",)
@@ -97,11 +96,9 @@ class DataLayout:
         the transform's input; the evaluation's predictions."""
         prefixes = ["code/*"] + (["runs/*/input/*"] if self.generated_input else [])
         prefixes += [f"runs/*/{channel}/*" for channel in self.channels]
-        if self.batch_transform:
-            prefixes += ["runs/*/test/*" if self.transform_input == "test" else "runs/*/holdout/*"]
-        if self.evaluation:
-            prefixes += ["runs/*/predictions/*"]
-        return prefixes
+        if self.evaluation:  # Evaluate model's inputs: the predictions, and the held-out labels
+            prefixes += ["runs/*/predictions/*"] + (["runs/*/holdout/labels/*"] if self.evaluation == "holdout" else [])
+        return prefixes  # the transform input's runs/*/holdout/* (or test/*) is the model's role's (model_statements)
 
 
 def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing: bool = True) -> list[Statement]:
@@ -118,36 +115,62 @@ def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing
 
 def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[Statement]:
     """The jobs' role: processing reads its code and its data (raw.csv, or your [input] prefix) and writes
-    its outputs; training reads its channels (and, in script mode, its code) and writes models/; with the
-    batch transform stage, the model (run as this role) reads its artifact in models/ and the held-out
-    features, and writes predictions/."""
+    its outputs (with the batch transform stage, holdout/ too); training reads its channels (and, in
+    script mode, its code) and writes models/. The batch transform runs as the model's own role
+    (:func:`model_statements`)."""
     layout = layout or DataLayout()
     bucket = arns.bucket_arn
-    kinds = ["ProcessingJobs", "TrainingJobs"] + (["TransformJobs"] if layout.batch_transform else [])
-    log_groups = [arns.service_arn("logs", f"log-group:/aws/sagemaker/{kind}") for kind in kinds]
+    log_groups = [arns.service_arn("logs", f"log-group:/aws/sagemaker/{kind}") for kind in ("ProcessingJobs", "TrainingJobs")]
     reads = [f"{bucket}/code/*"] + ([f"{bucket}/runs/*/input/*"] if layout.generated_input else [])
     reads += [f"{bucket}/runs/*/{channel}/*" for channel in layout.channels]
     writes = [f"{bucket}/runs/*/{output}/*" for output in layout.outputs] + [f"{bucket}/runs/*/models/*"]
-    if layout.batch_transform:
-        reads += [f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/{layout.transform_input}/*"]
-        writes += [f"{bucket}/runs/*/predictions/*"]
     if layout.evaluation:  # Evaluate model: the predictions (and the held-out labels) in, evaluation/ out
         reads += [f"{bucket}/runs/*/predictions/*"] + ([f"{bucket}/runs/*/holdout/labels/*"] if layout.evaluation == "holdout" else [])
         writes += [f"{bucket}/runs/*/evaluation/*"]
-    statements = [
-        Statement("ReadPipelineData", ["s3:GetObject"], _unique(reads)),
-        Statement("WritePipelineOutputs", ["s3:PutObject"], _unique(writes)),
-        # S3Prefix inputs list the prefix of their S3Uri: the code's, raw.csv's, each channel's (and holdout/features/).
-        Statement("ListPipelineData", ["s3:ListBucket"], [bucket], [("StringLike", "s3:prefix", layout.listed_prefixes())]),
-    ]
+    statements = _job_statements(arns, _unique(reads), _unique(writes), layout.listed_prefixes(), log_groups, arns.ecr_repositories)
     if layout.input_bucket_arn:
         # Your data: the processing input lists and reads everything under the prefix (an execution may
         # read a location under it: `run --input`), nothing else of that bucket.
-        statements += [
+        statements[3:3] = [
             Statement("ReadYourData", ["s3:GetObject"], [f"{layout.input_bucket_arn}/{layout.input_prefix}*"]),
             Statement("ListYourData", ["s3:ListBucket"], [layout.input_bucket_arn], [("StringLike", "s3:prefix", [f"{layout.input_prefix}*"])]),
         ]
-    statements += [
+    if layout.input_kms_key_arn:
+        # Your bucket's key: decrypt only, only through S3 (the jobs never write there).
+        statements.append(Statement(
+            "DecryptYourData", ["kms:Decrypt"], [layout.input_kms_key_arn],
+            [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
+        ))
+    return statements + job_key_statements(arns) + network_interface_statements(arns, "Job")
+
+
+def model_statements(arns: Arns, image_repositories: list[str], transform_input: str = "holdout/features") -> list[Statement]:
+    """The model's role (the batch transform stage): SageMaker assumes it to read the model artifact and
+    pull the model's image, and a transform job runs the model as this role ("the IAM role that
+    SageMaker can assume to access model artifacts and docker image for deployment on ML compute
+    instances or for batch transform jobs",
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html#sagemaker-CreateModel-request-ExecutionRoleArn):
+    it reads the artifact in models/ and what it predicts (``transform_input``: the held-out features, or
+    with the quality gate on your data your ``test`` output), writes predictions/, logs to
+    /aws/sagemaker/TransformJobs, and pulls the model's (XGBoost) image only."""
+    bucket = arns.bucket_arn
+    return _job_statements(
+        arns,
+        reads=[f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/{transform_input}/*"],
+        writes=[f"{bucket}/runs/*/predictions/*"],
+        listed=["runs/*/test/*" if transform_input == "test" else "runs/*/holdout/*"],
+        log_groups=[arns.service_arn("logs", "log-group:/aws/sagemaker/TransformJobs")],
+        repositories=image_repositories,
+    ) + job_key_statements(arns) + network_interface_statements(arns, "Job")  # its transform job's output and volume keys, its VPC
+
+
+def _job_statements(arns: Arns, reads: list[str], writes: list[str], listed: list[str], log_groups: list[str], repositories: list[str]) -> list[Statement]:
+    """What a role SageMaker runs a job (or a model) as needs: its data, its logs and metrics, its images."""
+    statements = [
+        Statement("ReadPipelineData", ["s3:GetObject"], reads),
+        Statement("WritePipelineOutputs", ["s3:PutObject"], writes),
+        # S3Prefix inputs list the prefix of their S3Uri: the code's, raw.csv's, each channel's (holdout/features/).
+        Statement("ListPipelineData", ["s3:ListBucket"], [arns.bucket_arn], [("StringLike", "s3:prefix", listed)]),
         Statement(
             "WriteJobLogs",
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
@@ -163,18 +186,12 @@ def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[S
         Statement(
             "PullJobImages",
             ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-            arns.ecr_repositories,
+            repositories,
         ),
     ]
     if arns.kms_key_arn:
         statements.append(_use_data_key(arns))
-    if layout.input_kms_key_arn:
-        # Your bucket's key: decrypt only, only through S3 (the jobs never write there).
-        statements.append(Statement(
-            "DecryptYourData", ["kms:Decrypt"], [layout.input_kms_key_arn],
-            [("StringEquals", "kms:ViaService", [f"s3.{arns.region}.{arns.dns_suffix}"])],
-        ))
-    return statements + job_key_statements(arns) + network_interface_statements(arns, "Job")
+    return statements
 
 
 def _unique(items: list[str]) -> list[str]:
@@ -207,6 +224,21 @@ def lambda_statements(arns: Arns) -> list[Statement]:
     ]
     if arns.kms_key_arn:
         statements.append(_use_data_key(arns))
+        # The function's log group is encrypted with the key: CloudWatch Logs uses it with the
+        # writer's permissions (LOGS_CALLER_KEY_ACTIONS, below), for this log group only.
+        statements.append(
+            Statement(
+                "UseLogKey",
+                ["kms:Decrypt", "kms:GenerateDataKey"],
+                [arns.kms_key_arn],
+                [
+                    ("StringEquals", "kms:ViaService", [f"logs.{arns.region}.{arns.dns_suffix}"]),
+                    # StringEquals: the Service Authorization Reference types kms:EncryptionContext:* as String
+                    # (the key policy keeps the ArnEquals AWS's CloudWatch Logs page writes).
+                    ("StringEquals", LOGS_ENCRYPTION_CONTEXT_KEY, [arns.lambda_log_group_arn]),
+                ],
+            )
+        )
     return statements + network_interface_statements(arns, "Function")
 
 
@@ -233,14 +265,12 @@ def trust_statement(service: str, account: str | None, source_arns: list[str] | 
 # -- the stack's own KMS key ------------------------------------------------------------------------
 # Key administration: the administrative actions of the key policy AWS writes for key administrators
 # (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-default-allow-administrators),
-# spelled out instead of its "kms:Create*"-style wildcards, so no future action is granted unseen.
-# kms:CreateGrant is among them: Lambda creates a grant on the key with the deployer's permissions
-# when a function's environment is encrypted with it
-# (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html).
+# spelled out instead of its "kms:Create*"-style wildcards, so no future action is granted unseen, and
+# without kms:CreateGrant: a grant made directly would give its grantee the key's data use around the
+# S3/Lambda/Logs-only statements below (see KEY_GRANT_ACTIONS).
 KEY_ADMIN_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
-    "kms:CreateGrant",
     "kms:DeleteAlias",
     "kms:DescribeKey",
     "kms:DisableKey",
@@ -264,10 +294,30 @@ KEY_ADMIN_ACTIONS = [
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
+# Grants only for AWS resources: SageMaker creates one for each job's volume (VolumeKmsKeyId, with the
+# job role's kms:CreateGrant: job_key_statements) and Lambda creates a grant on the key with the deployer's permissions when
+# a function's environment is encrypted with it (its answer without them: "Lambda was unable to
+# configure access to your environment variables because the KMS key is invalid for CreateGrant",
+# github.com/hashicorp/terraform-provider-aws/issues/4633). kms:GrantIsForAWSResource "allows
+# principals to call CreateGrant [...] only when an AWS service that is integrated with AWS KMS sends
+# the request on the principal's behalf" (https://docs.aws.amazon.com/kms/latest/developerguide/grant-authorization.html),
+# as the default key policy's statement for key users does
+# (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html#key-policy-service-integration).
+KEY_GRANT_ACTIONS = ["kms:CreateGrant"]
 # Data use through S3 (SSE-KMS with a bucket key: GenerateDataKey and Decrypt,
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingKMSEncryption.html) and through Lambda
 # (environment variables: Encrypt and Decrypt, https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars-encryption.html).
 KEY_USE_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+# CloudWatch Logs calls KMS with the caller's permissions: "CloudWatch Logs now supports kms:ViaService
+# which allows logs to make AWS KMS calls on your behalf. You should add this to your roles which call
+# CloudWatch Logs in either your Key Policy or in IAM"
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html): kms:Encrypt to
+# create an encrypted log group (Terraform), kms:GenerateDataKey and kms:Decrypt to write its events
+# (the Lambda role; AWS's managed policy CloudWatchLogsAPIKeyAccess grants these two beside
+# logs:PutLogEvents), kms:Decrypt to read them (`pipeline-tools logs`). The three are what
+# aws-samples/aws-secure-environment-accelerator PR #1293 and awslabs/landing-zone-accelerator-on-aws
+# issue #768 (commit c671465) granted when CloudWatch Logs began refusing callers without them (2025).
+LOGS_CALLER_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
 # What CloudWatch Logs needs on a key that encrypts log groups, exactly as AWS writes it
 # (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html, step 2);
 # the encryption context condition limits it to the named log groups.
@@ -284,6 +334,11 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
       region (through S3 only when the stack has no Lambda: your data in S3), and only where their
       own IAM policies allow it too: the stack's roles (whose policies carry the same kms:ViaService
       condition), Terraform and ``pipeline-tools run`` reading a model.
+    * ...and through CloudWatch Logs, for this stack's log groups only: CloudWatch Logs uses the
+      caller's permissions to create them (Terraform), write them (the Lambda role) and read them
+      (``pipeline-tools logs``).
+    * Principals of the account may create grants on it only for AWS resources (Lambda's grant for
+      the function's environment, SageMaker's for the jobs' volumes).
     * CloudWatch Logs may use it for this stack's two log groups only (the encryption context
       condition AWS documents for log group encryption).
 
@@ -313,6 +368,25 @@ def key_policy(partition: str, dns_suffix: str, region: str, account: str, log_g
                         "kms:CallerAccount": account,
                     }
                 },
+            },
+            {
+                "Sid": "UseThroughCloudWatchLogsForThePipelineLogGroups",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": LOGS_CALLER_KEY_ACTIONS,
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"logs.{region}.{dns_suffix}", "kms:CallerAccount": account},
+                    "ArnEquals": {LOGS_ENCRYPTION_CONTEXT_KEY: log_group_arns},
+                },
+            },
+            {
+                "Sid": "GrantsForAwsResourcesOnly",
+                "Effect": "Allow",
+                "Principal": {"AWS": root},
+                "Action": KEY_GRANT_ACTIONS,
+                "Resource": "*",
+                "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}},
             },
             {
                 "Sid": "CloudWatchLogsForThePipelineLogGroups",

@@ -28,21 +28,42 @@ from .evaluation import collect_evaluation
 from .files import write_atomic
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+# StartExecution's name: 1-80 characters, and "To enable logging with CloudWatch Logs, the name should only
+# contain 0-9, A-Z, a-z, - and _" (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html#StepFunctions-StartExecution-request-name);
+# the pipeline's state machine logs to CloudWatch Logs. The jobs' name is the pipeline's business
+# (Generate dataset derives a valid SageMaker name where this one is not: definition.JOB_NAME).
+_NAME = re.compile(r"[A-Za-z0-9_-]{1,80}")
+# SageMaker job names: "Maximum length of 63. Pattern: ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-TrainingJobName).
+_SAGEMAKER_NAME = re.compile(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,62}")
 
 
 def new_execution_name() -> str:
     return f"run-{dt.datetime.now(dt.timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def check_execution_name(name: str) -> str:
-    # SageMaker job names (= execution name) allow only [a-zA-Z0-9-], at most 63 characters.
-    if not re.fullmatch(r"[A-Za-z0-9](-*[A-Za-z0-9]){0,62}", name):
+def check_execution_name(name: str, *, names_its_jobs: bool = True) -> str:
+    """``name`` if Step Functions logs an execution of that name to CloudWatch Logs and, for a pipeline
+    that does not name its jobs itself (``names_its_jobs=False``: no Generate dataset function, your
+    data in S3), SageMaker accepts it as the jobs' name (definition.job_name)."""
+    if not _NAME.fullmatch(name):
         raise UsageError(
-            f"execution name {name!r} cannot name SageMaker jobs",
+            f"execution name {name!r} is not one Step Functions logs to CloudWatch Logs",
+            "use 1-80 letters, digits, hyphens and underscores",
+        )
+    if not names_its_jobs and not _SAGEMAKER_NAME.fullmatch(name):
+        raise UsageError(
+            f"execution name {name!r} cannot name SageMaker jobs (this pipeline's jobs take the execution's name)",
             "use 1-63 letters, digits and hyphens, starting and ending with a letter or digit",
         )
     return name
+
+
+def job_name_of(description: dict) -> str:
+    """The name the execution gave its SageMaker jobs (Generate dataset's ``job_name``: the execution's
+    name when SageMaker accepts it); the execution's name for an execution without one in its output."""
+    output = json.loads(description.get("output") or "{}")
+    return ((output.get("dataset") or {}).get("job_name")) or description["name"]
 
 
 @dataclass
@@ -244,26 +265,27 @@ def collect(
         summary["input"] = output["input"]
     out_dir = artifacts_dir / name
     if description["status"] == "SUCCEEDED":
-        processing = clients.sagemaker.describe_processing_job(ProcessingJobName=name)
-        training = clients.sagemaker.describe_training_job(TrainingJobName=name)
+        job = job_name_of(description)
+        processing = clients.sagemaker.describe_processing_job(ProcessingJobName=job)
+        training = clients.sagemaker.describe_training_job(TrainingJobName=job)
         summary["processing"] = {
-            "job_name": name,
+            "job_name": job,
             "output_s3_uri": processing["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"],
             "outputs": {o["OutputName"]: o["S3Output"]["S3Uri"] for o in processing["ProcessingOutputConfig"]["Outputs"]},
-            "instances": job_instances(clients, "processing", name, processing),
+            "instances": job_instances(clients, "processing", job, processing),
         }
         model_uri = training["ModelArtifacts"]["S3ModelArtifacts"]
         rounds = []
-        metrics_file = clients.jobs_dir / "training" / name / "metrics.json" if clients.jobs_dir else None
+        metrics_file = clients.jobs_dir / "training" / job / "metrics.json" if clients.jobs_dir else None
         if metrics_file and metrics_file.is_file():
             rounds = json.loads(metrics_file.read_text()).get("rounds", [])
         summary["training"] = {
-            "job_name": name,
+            "job_name": job,
             "model_s3_uri": model_uri,
             "metrics": {m["MetricName"]: m["Value"] for m in training.get("FinalMetricDataList", [])},
             "metric_history": rounds,
             "hyperparameters": training.get("HyperParameters", {}),
-            "instances": job_instances(clients, "training", name, training),
+            "instances": job_instances(clients, "training", job, training),
         }
         out_dir.mkdir(parents=True, exist_ok=True)
         model_path = out_dir / "model.tar.gz"
@@ -377,4 +399,4 @@ def failed_state_of(summary: dict) -> str:
     return failed[-1] if failed else (summary["states"][-1]["name"] if summary.get("states") else "(before any state)")
 
 
-__all__ = ["TRAIN", "Clients", "check_execution_name", "collect", "find_state_machine", "new_execution_name", "watch"]
+__all__ = ["TRAIN", "Clients", "check_execution_name", "collect", "find_state_machine", "job_name_of", "new_execution_name", "watch"]

@@ -9,7 +9,9 @@ key (and its alias) gets ``count`` (created unless ``var.kms_key_arn`` is given 
 ``local.kms_key_arn``, the KMS-only policy statements become ``dynamic`` blocks (present only when
 there is a key), the
 hyperparameters map is spliced into the state machine definition (a Terraform template) as
-``${jsonencode(var.hyperparameters)}``, and asset paths become ``${path.module}/assets/...``.
+``${jsonencode(var.hyperparameters)}``, the definition is given in both query languages (a
+template directive on ``var.query_language``; the JSONata form is the construct's own translation,
+``sfn_ml_pipeline.jsonata``), and asset paths become ``${path.module}/assets/...``.
 The job-security fields (``sfn_ml_pipeline.job_security``) of the definition become template
 directives: the key fields exist only with a key (volume keys not on instance types with local
 storage), the VPC fields only with ``var.subnet_ids``; the Lambda's ``vpc_config`` is a dynamic block,
@@ -137,7 +139,7 @@ def _definition_with_hyperparameters(definition: str) -> str:
     document = json.loads(definition)
     found = 0
     for state in document["States"].values():
-        parameters = state.get("Parameters", {})
+        parameters = state.get("Parameters", state.get("Arguments", {}))  # JSONPath / JSONata
         if "HyperParameters" in parameters:
             parameters["HyperParameters"] = HYPERPARAMETERS_MARK
             found += 1
@@ -159,7 +161,7 @@ def _definition_with_job_security(definition: str, key_reference: str) -> str:
     found = {"KmsKeyId": 0, "VolumeKmsKeyId": 0, "VpcConfig": 0}
     document = json.loads(definition)
     for state in document["States"].values():
-        parameters = state.get("Parameters", {})
+        parameters = state.get("Parameters", state.get("Arguments", {}))  # JSONPath / JSONata
         instance = "processing" if "ProcessingResources" in parameters else "training"
         for holder in (parameters.get("ProcessingOutputConfig"), parameters.get("OutputDataConfig"), parameters.get("TransformOutput")):
             if isinstance(holder, dict) and holder.get("KmsKeyId") == key_reference:
@@ -189,6 +191,24 @@ def _definition_with_job_security(definition: str, key_reference: str) -> str:
     if not all(found.values()) or SUBNET in text or KEY_MARK in text:
         raise RuntimeError(f"module export: job-security fields not all rewritten: {found}")
     return text
+
+
+def _definition_per_query_language(definition: str, key_reference: str) -> str:
+    """``%{ if var.query_language == "JSONata" }<JSONata>%{ else }<JSONPath>%{ endif }``: a
+    Terraform template directive (a string of a .tf.json file is a template) over both forms, each
+    with its hyperparameters and job-security fields rewritten."""
+    from sfn_ml_pipeline.jsonata import to_jsonata
+
+    if "%{" in definition:
+        raise RuntimeError("module export: the definition holds '%{', which a template directive would read")
+    document = json.loads(definition)
+    if "QueryLanguage" in document:
+        raise RuntimeError("module export: the sentinel synth is expected in JSONPath")
+    forms = []
+    for text in (json.dumps(to_jsonata(document), ensure_ascii=False), definition):
+        text = _definition_with_job_security(_definition_with_hyperparameters(text), key_reference)
+        forms.append(text.replace(f'"{HYPERPARAMETERS_MARK}"', "${jsonencode(var.hyperparameters)}"))
+    return f'%{{ if var.query_language == "JSONata" }}{forms[0]}%{{ else }}{forms[1]}%{{ endif }}'
 
 
 def _network_statements(document: dict) -> int:
@@ -252,9 +272,7 @@ def build_module(stack: dict) -> dict[str, dict]:
     # The state machine definition first: its hyperparameters are a JSON object, not a string.
     _, machine = _only(resources["aws_sfn_state_machine"], "state machine")
     key_id, _ = _only(resources["aws_kms_key"], "KMS key")
-    definition = _definition_with_hyperparameters(machine["definition"])
-    definition = _definition_with_job_security(definition, f"${{aws_kms_key.{key_id}.arn}}")
-    machine["definition"] = definition.replace(f'"{HYPERPARAMETERS_MARK}"', "${jsonencode(var.hyperparameters)}")
+    machine["definition"] = _definition_per_query_language(machine["definition"], f"${{aws_kms_key.{key_id}.arn}}")
 
     rewrite = _Rewriter()
     data, resources = rewrite(data), rewrite(resources)
@@ -435,6 +453,12 @@ def variables(defaults) -> dict[str, dict]:
             "default": None,
             "description": "Your customer-managed KMS key for the bucket, the logs and the Lambda environment (its key policy: docs/kms-key-policy.md). Default: the module's own key, unless create_kms_key is false.",
             "validation": _validation(KMS_KEY_ARN, "kms_key_arn", optional=True),
+        },
+        "query_language": {
+            "type": "string",
+            "default": defaults.query_language,
+            "description": "The state machine's query language: JSONPath, or JSONata (the same states, translated).",
+            "validation": [{"condition": '${contains(["JSONPath", "JSONata"], var.query_language)}', "error_message": "query_language must be JSONPath or JSONata."}],
         },
         "create_kms_key": {
             "type": "bool",

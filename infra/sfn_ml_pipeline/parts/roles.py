@@ -1,5 +1,6 @@
-"""The pipeline's three roles (state machine, SageMaker jobs, Lambda), each trusted by its one service
-with the confused-deputy conditions that service sends, and their least-privilege policies."""
+"""The pipeline's roles (state machine, SageMaker jobs, Lambda and, with the batch transform stage, the
+model's), each trusted by its one service with the confused-deputy conditions that service sends, and
+their least-privilege policies."""
 
 from __future__ import annotations
 
@@ -16,12 +17,17 @@ from .environment import Environment
 def sagemaker_source_kinds(config: PipelineConfig) -> list[str]:
     """The SageMaker resources that assume the jobs' role, as SageMaker's confused-deputy page names
     them (https://docs.aws.amazon.com/sagemaker/latest/dg/security-confused-deputy-prevention.html):
-    the pipeline's processing and training jobs, and with the batch transform stage its transform
-    jobs and the models they run."""
-    kinds = ["processing-job", "training-job"]
-    if config.transform_stage:
-        kinds += ["transform-job", "model"]
-    return kinds
+    the pipeline's processing and training jobs. A transform job takes no role of its own: it runs its
+    model as the model's execution role (``model_source_arns``)."""
+    return ["processing-job", "training-job"]
+
+
+def model_source_arns(env: Environment) -> list[str]:
+    """The aws:SourceArn of the model role's trust: SageMaker's confused-deputy page, section "SageMaker
+    AI Inference", gives arn:aws:sagemaker:REGION:ACCOUNT:* and says "Do not replace the aws:SourceArn
+    in this template with the full ARN of a specific model or endpoint"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/security-confused-deputy-prevention.html#security-confused-deputy-inference)."""
+    return [env.arn("sagemaker", "*")]
 
 
 class PipelineRoles:
@@ -36,6 +42,7 @@ class PipelineRoles:
         lambda_role: IamRole | None = None,
         sagemaker_role: IamRole | None = None,
         state_machine_role: IamRole | None = None,
+        model_role: IamRole | None = None,
     ) -> None:
         self._scope = scope
         prefix = config.name_prefix
@@ -49,6 +56,13 @@ class PipelineRoles:
             "sagemaker-role", f"{prefix}-sagemaker-jobs", "sagemaker.amazonaws.com", env.account,
             [env.arn("sagemaker", f"{kind}/*") for kind in sagemaker_source_kinds(config)],
         )
+        # With the batch transform stage, the model's own role: CreateModel passes it, SageMaker assumes
+        # it for the model and its transform jobs.
+        self.model_role = None
+        if config.transform_stage:  # the sample's stage, or the quality gate's prediction of your test output
+            self.model_role = model_role or self._role(
+                "sagemaker-model-role", f"{prefix}-sagemaker-model", "sagemaker.amazonaws.com", env.account, model_source_arns(env)
+            )
         self.state_machine_role = state_machine_role or self._role(
             "state-machine-role", f"{prefix}-state-machine", "states.amazonaws.com", env.account, [state_machine_arn]
         )

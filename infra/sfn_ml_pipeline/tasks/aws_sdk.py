@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from ..statements import Arns, Statement
 from .base import DefinitionRefs, Task
+from .sagemaker import _SageMakerRetries
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class AwsSdkTask(Task):
 
     def state(self, refs: DefinitionRefs, fail_state: str) -> dict[str, Any]:
         state = super().state(refs, fail_state)
-        if not self.transient_errors:
+        if not state["Retry"]:
             del state["Retry"]
         return state
 
@@ -64,7 +65,7 @@ class S3GetObject(AwsSdkTask):
 
 
 @dataclass(frozen=True)
-class SageMakerCreateModelPackage(AwsSdkTask):
+class SageMakerCreateModelPackage(_SageMakerRetries, AwsSdkTask):
     """Registers a version in a model package group. IAM: ``sagemaker:CreateModelPackage`` on the
     group's versions, ``model-package/<group>/*``, as SageMaker's cross-account example grants it
     (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-version.html), with the request's
@@ -74,14 +75,10 @@ class SageMakerCreateModelPackage(AwsSdkTask):
 
     service: ClassVar[str] = "sagemaker"
     api: ClassVar[str] = "createModelPackage"
-
-    @property
-    def transient_errors(self) -> list[str]:
-        # CreateModelPackage's ResourceLimitExceeded: refused, nothing created, so a retry is safe
-        # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html#API_CreateModelPackage_Errors).
-        from .sagemaker import SAGEMAKER_TRANSIENT_ERRORS
-
-        return SAGEMAKER_TRANSIENT_ERRORS
+    # Retries as every SageMaker task's (_SageMakerRetries): CreateModelPackage's ResourceLimitExceeded
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html#API_CreateModelPackage_Errors)
+    # is refused with nothing created, so the resource limit's retrier is safe; an AWS SDK integration
+    # names it SageMaker.ResourceLimitExceededException (service and error in Pascal case, Exception suffix).
 
     def policy_statements(self, arns: Arns) -> list[Statement]:
         group = self.parameters["ModelPackageGroupName"]

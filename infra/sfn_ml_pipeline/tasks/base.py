@@ -8,6 +8,7 @@ from typing import Any
 
 from ..statements import Arns, Statement
 
+# Transient service errors (a throttled or failed call to the service): retried within seconds.
 RETRY_INTERVAL_SECONDS = 5
 RETRY_MAX_ATTEMPTS = 3
 RETRY_BACKOFF_RATE = 2.0
@@ -26,7 +27,8 @@ class DefinitionRefs:
     region: str = ""  # the stack's region (script mode's sagemaker_region)
     processing_code: str | None = None  # your processing code: its S3 prefix code/<hash>/ (sourcedir.tar.gz, runproc.sh)
     training_code: str | None = None  # script mode: your training code's prefix code/<hash>/ (sourcedir.tar.gz)
-    evaluate_key: str | None = None  # [quality_gate]: evaluate.py's key code/<sha256>/evaluate.py
+    model_role_arn: str | None = None  # the role CreateModel passes (the batch transform stage's own)
+    evaluate_key: str | None = None  # Evaluate model: evaluate.py's key code/<sha256>/evaluate.py
     model_package_group: str | None = None  # [quality_gate]: the stack's model package group (its name)
 
     def integration(self, service: str, api: str) -> str:
@@ -36,7 +38,9 @@ class DefinitionRefs:
 
 
 def retry(errors: list[str]) -> list[dict[str, Any]]:
-    """Jittered exponential backoff on the given (transient) errors."""
+    """Jittered exponential backoff on the given (transient) errors, within seconds."""
+    if not errors:
+        return []
     return [
         {
             "ErrorEquals": errors,
@@ -69,7 +73,13 @@ class Task(ABC):
     @property
     @abstractmethod
     def transient_errors(self) -> list[str]:
-        """Errors worth a retry for this integration."""
+        """Errors worth a quick retry (seconds) for this integration."""
+
+    @property
+    def retriers(self) -> list[dict[str, Any]]:
+        """The state's Retry list: the quick retrier for transient errors; task types whose errors
+        last longer add retriers of their own after it."""
+        return retry(self.transient_errors)
 
     @abstractmethod
     def resource(self, refs: DefinitionRefs) -> str:
@@ -87,6 +97,6 @@ class Task(ABC):
             "Parameters": self.parameters,
             "ResultSelector": self.result_selector,
             "ResultPath": self.result_path,
-            "Retry": retry(self.transient_errors),
+            "Retry": self.retriers,
             "Catch": catch(fail_state),
         }

@@ -1,8 +1,11 @@
 """A Lambda function called directly by its ARN (the request-response integration).
 
-IAM: https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html. Retries: the four Lambda
-service errors AWS's best practices say to retry
-(https://docs.aws.amazon.com/step-functions/latest/dg/sfn-best-practices.html#bp-lambda-serviceexception).
+IAM: https://docs.aws.amazon.com/step-functions/latest/dg/lambda-iam.html. Retries: the transient
+Lambda service errors AWS's best practice says to retry, "a 500 error, such as
+ClientExecutionTimeoutException, ServiceException, AWSLambdaException, or SdkClientException", each
+reported as ``Lambda.<name>``, and ``Lambda.TooManyRequestsException``, the error "when Lambda hits
+the maximum number of invocations" (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html).
+AWS CDK's LambdaInvoke retries the same four service errors by default since aws/aws-cdk#26474.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from ..statements import Arns, Statement
 from .base import DefinitionRefs, Task
 
 LAMBDA_TRANSIENT_ERRORS = [
+    "Lambda.ClientExecutionTimeoutException",
     "Lambda.ServiceException",
     "Lambda.AWSLambdaException",
     "Lambda.SdkClientException",

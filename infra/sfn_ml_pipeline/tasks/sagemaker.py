@@ -9,7 +9,15 @@ machine passes to SageMaker only (``iam:PassedToService``).
 Retries: only ``SageMaker.ResourceLimitExceededException`` ("You have exceeded an SageMaker resource
 limit. For example, you might have too many training jobs created", the Errors of
 CreateProcessingJob/CreateTrainingJob,
-https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#API_CreateTrainingJob_Errors).
+https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#API_CreateTrainingJob_Errors),
+with a retrier of its own measured in minutes (:data:`RESOURCE_LIMIT_RETRY`): a limit on concurrent
+jobs or instances holds until other jobs end. Step Functions' SageMaker example retries it every
+60 s ("IntervalSeconds": 60, https://docs.aws.amazon.com/step-functions/latest/dg/connect-sagemaker.html,
+"SageMaker Training Job Example"), and SageMaker Pipelines' example retry policy for the same
+exception (RESOURCE_LIMIT) starts at 60 s, doubles, and gives up after 120 minutes
+(https://docs.aws.amazon.com/sagemaker/latest/dg/pipelines-configuring-retry-policy.html). Here: from
+60 s, doubling, each wait capped at 15 minutes, 8 attempts (at most 75 minutes of waiting), with full
+jitter so executions waiting for the same limit do not come back at the same moment.
 The create was refused, so no job of that name exists and the retry cannot fail on "job names must
 be unique" (ResourceInUse). Not retried: ``SageMaker.AmazonSageMakerException`` (it also carries
 validation errors that never succeed), ``States.TaskFailed`` (the job ran and failed: a retry under
@@ -22,12 +30,34 @@ integration's errors ``<Service>.<Exception>``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ..statements import Arns, Statement
 from .base import DefinitionRefs, Task
 
-SAGEMAKER_TRANSIENT_ERRORS = ["SageMaker.ResourceLimitExceededException"]
+# No SageMaker error is worth a retry within seconds; the resource limit gets its own retrier.
+SAGEMAKER_TRANSIENT_ERRORS: list[str] = []
+RESOURCE_LIMIT_ERROR = "SageMaker.ResourceLimitExceededException"
+RESOURCE_LIMIT_RETRY: dict[str, Any] = {
+    "ErrorEquals": [RESOURCE_LIMIT_ERROR],
+    "IntervalSeconds": 60,
+    "MaxAttempts": 8,
+    "BackoffRate": 2.0,
+    "MaxDelaySeconds": 900,
+    "JitterStrategy": "FULL",
+}
+
+
+class _SageMakerRetries:
+    """The Retry list of every SageMaker task: the resource limit's retrier (minutes)."""
+
+    @property
+    def transient_errors(self) -> list[str]:
+        return SAGEMAKER_TRANSIENT_ERRORS
+
+    @property
+    def retriers(self) -> list[dict[str, Any]]:
+        return [*super().retriers, dict(RESOURCE_LIMIT_RETRY, ErrorEquals=list(RESOURCE_LIMIT_RETRY["ErrorEquals"]))]
 
 
 def _pass_role(role_arn: str) -> Statement:
@@ -40,16 +70,12 @@ def _pass_role(role_arn: str) -> Statement:
 
 
 @dataclass(frozen=True)
-class SageMakerSyncJob(Task):
+class SageMakerSyncJob(_SageMakerRetries, Task):
     """A SageMaker ``create<Job>.sync`` task. Subclasses name the job type."""
 
     api: ClassVar[str]  # e.g. createTrainingJob
     job_kind: ClassVar[str]  # the job's ARN type, e.g. training-job
     noun: ClassVar[str]  # e.g. TrainingJob (CreateTrainingJob, ...JobsRule)
-
-    @property
-    def transient_errors(self) -> list[str]:
-        return SAGEMAKER_TRANSIENT_ERRORS
 
     def resource(self, refs: DefinitionRefs) -> str:
         return refs.integration("sagemaker", f"{self.api}.sync")
@@ -100,13 +126,9 @@ class SageMakerCreateTransformJob(SageMakerSyncJob):
 
 
 @dataclass(frozen=True)
-class SageMakerCreateModel(Task):
+class SageMakerCreateModel(_SageMakerRetries, Task):
     """CreateModel (request-response): registers the trained artifact with its image and the role
     SageMaker runs it as (``ExecutionRoleArn``, passed to SageMaker only)."""
-
-    @property
-    def transient_errors(self) -> list[str]:
-        return SAGEMAKER_TRANSIENT_ERRORS
 
     def resource(self, refs: DefinitionRefs) -> str:
         return refs.integration("sagemaker", "createModel")

@@ -42,7 +42,7 @@ def verify_iam(stack_dir: Path | None, plan_path: Path | None, output_format: st
     granted next to what is documented.
 
     Roles are identified by their trust policy's service principal (states, sagemaker, lambda).
-    Rules PTI001-PTI014 (see `pipeline_tools.iam.rules`); with --observed, PTI015-PTI017 compare what
+    Rules PTI001-PTI014 and PTI018 (see `pipeline_tools.iam.rules`); with --observed, PTI015-PTI017 compare what
     runs on the local emulator used (access.json). Exit 0 clean, 1 findings, 2 unreadable input.
     """
     from ..iam import verify

@@ -12,7 +12,7 @@ environment as its function error.
 
 Each invocation is one JSON line on stdin, ``{"event": ..., "result_path": ..., "timeout": s}``.
 The runtime calls ``module.function(event, context)``, writes ``{"ok": true, "result": ...}`` or
-``{"ok": false, "errorMessage", "errorType", "stackTrace"}`` to ``result_path`` and then one line
+``{"ok": false, "errorMessage", "errorType", "requestId", "stackTrace"}`` to ``result_path`` and then one line
 to CONTROL_FD, so the handler's own prints (stdout/stderr) stay its log, as on AWS.
 """
 
@@ -72,7 +72,10 @@ def _setup_logging() -> None:
     root.addHandler(handler)
 
 
-def _function_error(error: BaseException, skip_frames: int) -> str:
+def _function_error(error: BaseException, skip_frames: int, request_id: str = "") -> str:
+    """The error document Lambda's Python runtime returns: errorMessage, errorType, requestId (the
+    invocation's; "" for an Init error) and stackTrace, in that order (AWS's runtime interface
+    client, awslambdaric ``bootstrap.make_error``)."""
     traceback.print_exc()
     sys.stderr.flush()
     return json.dumps(
@@ -80,6 +83,7 @@ def _function_error(error: BaseException, skip_frames: int) -> str:
             "ok": False,
             "errorMessage": str(error),
             "errorType": type(error).__name__,
+            "requestId": request_id,
             "stackTrace": traceback.format_tb(error.__traceback__)[skip_frames:],  # without this runtime's frames
         }
     )
@@ -94,7 +98,7 @@ def invoke(handler: Callable, event: Any, timeout_seconds: float, request_id: st
         result = handler(event, context)
         return json.dumps({"ok": True, "result": result})
     except Exception as error:  # noqa: BLE001 - every handler error becomes a function error
-        return _function_error(error, 1)
+        return _function_error(error, 1, context.aws_request_id)
 
 
 def main() -> int:

@@ -1,5 +1,6 @@
-"""Validate a synthesized stack: statelint and the SageMaker API shapes on each state machine
-definition, then the real ``terraform init -backend=false`` and ``terraform validate``."""
+"""Validate a synthesized stack: statelint (completed for JSONata and variables: :mod:`.asl_lint`)
+and the SageMaker API shapes on each state machine definition, then the real
+``terraform init -backend=false`` and ``terraform validate``."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from ..terraform import Terraform
 
 
 def lint_definitions(stack: dict) -> list[str]:
-    """statelint's problems for every state machine in the stack ("<resource>: <problem>")."""
-    from statelint.linter import Linter
+    """statelint's problems (and broken JSONata expressions) for every state machine in the stack
+    ("<resource>: <problem>")."""
+    from .asl_lint import lint
 
     problems = []
     for name, definition in state_machine_definitions(stack).items():
@@ -24,7 +26,10 @@ def lint_definitions(stack: dict) -> list[str]:
         except ValueError as error:
             problems.append(f"{name}: definition is not valid JSON: {error}")
             continue
-        problems.extend(f"{name}: {problem}" for problem in Linter.validate(document))
+        if not isinstance(document, dict):
+            problems.append(f"{name}: definition is not a JSON object")
+            continue
+        problems.extend(f"{name}: {problem}" for problem in lint(document))
     return problems
 
 

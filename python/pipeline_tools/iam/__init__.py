@@ -21,7 +21,7 @@ def verify(stack_dir: Path | None = None, plan: Path | None = None, observed: li
     if observed:
         from .observed import load_observed
 
-        stack.observed = load_observed(observed)
+        stack.observed = load_observed(observed, {role.name: role.purpose for role in stack.roles if role.name and role.purpose})
     return stack, run_rules(stack)
 
 

@@ -24,12 +24,6 @@ from .minimum import Features, Layout
 from .model import Condition, Key, Policy, Role, Stack, Statement
 from .normalize import INTERPOLATION, ROLE_PLACEHOLDER, Normalizer, normalize_arn_parts, split_reference
 
-# Service principal -> purpose key in the documented minimum.
-PURPOSES = {
-    "states.amazonaws.com": "state_machine",
-    "sagemaker.amazonaws.com": "sagemaker",
-    "lambda.amazonaws.com": "lambda",
-}
 _DOC_REF = re.compile(r"^\$\{data\.aws_iam_policy_document\.([^.}]+)\.json\}$")
 _POLICY_ARN_REF = re.compile(r"^\$\{aws_iam_policy\.([^.}]+)\.arn\}$")
 _ROLE_REF = re.compile(r"^\$\{aws_iam_role\.([^.}]+)\.(id|name)\}$")
@@ -59,9 +53,34 @@ def _read_json(path: Path, what: str) -> Any:
         ) from None
 
 
-def _purpose(services: set[str]) -> str | None:
-    found = [PURPOSES[s] for s in sorted(services) if s in PURPOSES]
-    return found[0] if found else None
+_PASSED = re.compile(r'"(RoleArn|ExecutionRoleArn)"\s*:\s*"\$\{aws_iam_role\.([^.}]+)\.arn\}"')
+
+
+def _passed_roles(resources: dict) -> dict[str, set[str]]:
+    """Role logical name -> the parameters the stack's state machine definitions pass it in."""
+    out: dict[str, set[str]] = {}
+    for body in (resources.get("aws_sfn_state_machine") or {}).values():
+        definition = str(body.get("definition", "")) if isinstance(body, dict) else ""
+        for parameter, name in _PASSED.findall(definition.replace('\\"', '"')):
+            out.setdefault(name, set()).add(parameter)
+    return out
+
+
+def _purpose(role: Role, features: set[str] | None = None, passed_as: set[str] | None = None) -> str | None:
+    """The role's key in the documented minimum: by its trust's service principal and, where two
+    documented roles trust one service, by how the state machine passes it and its trust's
+    aws:SourceArn (minimum.purpose_of)."""
+    from .minimum import purpose_of
+
+    values = [
+        value
+        for statement in (role.trust.statements if role.trust else ())
+        if statement.allows
+        for condition in statement.conditions
+        if condition.variable.lower() == "aws:sourcearn"
+        for value in condition.values
+    ]
+    return purpose_of(role.services, values, features, passed_as)
 
 
 def _check_type(value: Any, kind: type, where: str) -> Any:
@@ -152,6 +171,8 @@ class _SynthReader:
         data = _check_type(doc.get("data", {}), dict, "data")
         self.documents = _check_type(data.get("aws_iam_policy_document", {}), dict, "data.aws_iam_policy_document")
         self.raw_roles = _check_type(self.resources.get("aws_iam_role", {}), dict, "resource.aws_iam_role")
+        self.features = _features(self.resources)
+        self.passed = _passed_roles(self.resources)
         self.roles = self._roles_by_trust()
         self.by_literal_name = {str(b.get("name")): n for n, b in self.raw_roles.items() if isinstance(b, dict) and b.get("name")}
         self.log_group_purpose = _log_group_purposes(self.resources)
@@ -159,7 +180,7 @@ class _SynthReader:
 
     def stack(self, source: str) -> Stack:
         self._attach_role_policies()
-        return Stack(source=source, roles=list(self.roles.values()), features=_features(self.resources), keys=self._keys())
+        return Stack(source=source, roles=list(self.roles.values()), features=self.features, keys=self._keys())
 
     # -- policy documents ------------------------------------------------------------------------
 
@@ -206,8 +227,8 @@ class _SynthReader:
             _check_type(body, dict, f"aws_iam_role.{name}")
             address = f"aws_iam_role.{name}"
             trust = self.policy(body["assume_role_policy"], address, plain) if body.get("assume_role_policy") else None
-            role = Role(address=address, trust=trust)
-            role.purpose = _purpose(role.services)
+            role = Role(address=address, trust=trust, name=str(body["name"]) if body.get("name") else None)
+            role.purpose = _purpose(role, self.features, self.passed.get(name))
             roles[name] = role
         return roles
 
@@ -427,16 +448,20 @@ class _PlanReader:
             self.unknown[address] = (change.get("change") or {}).get("after_unknown") or {}
         self.config = {r.get("address"): r for r in _walk_module((plan.get("configuration") or {}).get("root_module"))}
         self.table = self._placeholder_table()
+        self.features = _features(self._by_type())
         self.roles = self._roles_by_trust()
         self.by_name = {self.values[a].get("name"): a for a in self.roles if self.values[a].get("name")}
 
     def stack(self, source: str) -> Stack:
         self._attach_role_policies()
+        return Stack(source=source, roles=list(self.roles.values()), features=self.features, keys=self._keys())
+
+    def _by_type(self) -> dict[str, dict]:
         by_type: dict[str, dict] = {}
         for address, body in self.values.items():
             if not address.startswith("data."):
                 by_type.setdefault(_rtype(address), {})[address] = body
-        return Stack(source=source, roles=list(self.roles.values()), features=_features(by_type), keys=self._keys())
+        return by_type
 
     # -- concrete values -> placeholders ---------------------------------------------------------
 
@@ -505,8 +530,8 @@ class _PlanReader:
         for address, body in self.values.items():
             if _rtype(address) != "aws_iam_role" or address.startswith("data."):
                 continue
-            role = Role(address=address, trust=self.policy_of(address, "assume_role_policy"))
-            role.purpose = _purpose(role.services)
+            role = Role(address=address, trust=self.policy_of(address, "assume_role_policy"), name=body.get("name") or None)
+            role.purpose = _purpose(role, self.features)
             roles[address] = role
             if role.purpose and body.get("arn"):
                 self.table.insert(0, (body["arn"], ROLE_PLACEHOLDER.format(purpose=role.purpose)))

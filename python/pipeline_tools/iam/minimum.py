@@ -55,11 +55,25 @@ class Entry:
     why: str
     when: str | tuple[str, ...] | None  # a feature, or several that must all hold (when = ["quality_gate", "kms"])
     unused_reason: str | None = None  # why a run may never use it (verify-iam --observed, PTI016)
+    # Other documented forms of the grant, each a full set of conditions (see extended_by); a
+    # statement granting the action must carry one of ``condition_sets`` (PTI010).
+    alternatives: tuple[tuple[Condition, ...], ...] = ()
+
+    @property
+    def condition_sets(self) -> tuple[tuple[Condition, ...], ...]:
+        return (self.conditions, *self.alternatives)
 
     def extended_by(self, other: "Entry") -> "Entry":
-        """This entry with an optional part's entry for the same action folded in: resources and the
-        values of conditions on the same key are united (e.g. more S3 prefixes for a stage)."""
+        """This entry with another entry for the same action folded in: resources are united; the
+        values of conditions on the same keys are united (e.g. more S3 prefixes for a stage), while an
+        entry whose conditions name other keys is another form of the grant (e.g. a key used through
+        S3, and the same key used through CloudWatch Logs for one log group): an alternative set."""
         resources = self.resources + tuple(r for r in other.resources if r not in self.resources)
+        variables = {(c.test, c.variable) for c in self.conditions}
+        if other.conditions and variables and {(c.test, c.variable) for c in other.conditions} != variables:
+            return replace(
+                self, resources=resources, alternatives=self.alternatives + (other.conditions,), why=f"{self.why} {other.why}".strip()
+            )
         conditions = list(self.conditions)
         for extra in other.conditions:
             index = next((i for i, c in enumerate(conditions) if (c.test, c.variable) == (extra.test, extra.variable)), None)
@@ -82,7 +96,12 @@ class RoleMinimum:
     trust_source_arns: tuple[str, ...] = ()  # patterns every aws:SourceArn value must fall inside
     trust_conditions_unsent: tuple[str, ...] = ()  # keys the service does not send: a condition on them is a finding
     trust_source_arns_when: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (feature, more patterns)
-    when: str | None = None  # a role only some stacks have (the Lambda's: generated_dataset)
+    when: str | None = None  # a role only some stacks have (the Lambda's: generated_dataset; the model's: batch_transform)
+    passed_as: str | None = None  # the parameter the state machine passes the role in (RoleArn, ExecutionRoleArn)
+
+    def all_source_arns(self) -> tuple[str, ...]:
+        """Every aws:SourceArn pattern the role's trust may name, whatever the features."""
+        return self.trust_source_arns + tuple(p for _, patterns in self.trust_source_arns_when for p in patterns)
 
     def active(self, features: set[str]) -> list[Entry]:
         """Entries that apply to a stack with these features, one per action: an optional part's
@@ -117,11 +136,11 @@ def _expanded(entry: Entry, layout: Layout) -> Entry:
     def unique(items):
         return tuple(dict.fromkeys(items))
 
+    def expanded(conditions):
+        return tuple(Condition(c.test, c.variable, unique(v for value in c.values for v in layout.expand(value))) for c in conditions)
+
     resources = unique(p for pattern in entry.resources for p in layout.expand(pattern))
-    conditions = tuple(
-        Condition(c.test, c.variable, unique(v for value in c.values for v in layout.expand(value))) for c in entry.conditions
-    )
-    return replace(entry, resources=resources, conditions=conditions)
+    return replace(entry, resources=resources, conditions=expanded(entry.conditions), alternatives=tuple(expanded(a) for a in entry.alternatives))
 
 
 @cache
@@ -154,9 +173,38 @@ def load_minimum() -> dict[str, RoleMinimum]:
             trust_conditions_unsent=tuple(body.get("trust_conditions_unsent", [])),
             trust_source_arns_when=tuple((f, tuple(p)) for f, p in body.get("trust_source_arns_when", {}).items()),
             when=body.get("when"),
+            passed_as=body.get("passed_as"),
         )
     return roles
 
 
 def service_to_purpose() -> dict[str, str]:
-    return {role.service: purpose for purpose, role in load_minimum().items()}
+    """service principal -> the first role listed for it (see :func:`purpose_of` where two share one)."""
+    out: dict[str, str] = {}
+    for purpose, role in load_minimum().items():
+        out.setdefault(role.service, purpose)
+    return out
+
+
+def purpose_of(services: set[str], source_arns: list[str], features: set[str] | None = None, passed_as: set[str] | None = None) -> str | None:
+    """The documented role a trust policy describes: by the service it names and, where two roles
+    that apply to the stack (``features``) name one service, the one the state machine passes it as
+    (``passed_as``: the parameters its definition gives the role in, e.g. ExecutionRoleArn), else the
+    first listed whose aws:SourceArn patterns cover every aws:SourceArn value of the trust, else the
+    first listed."""
+    from .matching import resource_covers
+
+    candidates = [purpose for purpose, role in load_minimum().items() if role.service in services]
+    if features is not None:
+        candidates = [p for p in candidates if load_minimum()[p].applies(features)] or candidates[:1]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    by_use = [p for p in candidates if load_minimum()[p].passed_as in (passed_as or set())]
+    if len(by_use) == 1:
+        return by_use[0]
+    if source_arns:
+        for purpose in candidates:
+            patterns = load_minimum()[purpose].all_source_arns()
+            if patterns and all(any(resource_covers(p, value) for p in patterns) for value in source_arns):
+                return purpose
+    return candidates[0]

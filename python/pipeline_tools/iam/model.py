@@ -56,7 +56,8 @@ class Role:
     trust: Policy | None
     policies: list[Policy] = field(default_factory=list)
     unverifiable: list[str] = field(default_factory=list)  # attachments whose content cannot be read
-    purpose: str | None = None  # key in the documented minimum (state_machine, sagemaker, lambda)
+    purpose: str | None = None  # key in the documented minimum (state_machine, sagemaker, sagemaker_model, lambda)
+    name: str | None = None  # the role's name, when the stack states it (verify-iam --observed maps runs' roles by it)
 
     @property
     def services(self) -> set[str]:

@@ -26,10 +26,13 @@ def _access_files(directory: Path) -> list[Path]:
     return sorted(directory.glob(f"*/{ACCESS_FILE}"))
 
 
-def load_observed(directories: list[Path]) -> list[dict[str, Any]]:
+def load_observed(directories: list[Path], roles: dict[str, str] | None = None) -> list[dict[str, Any]]:
     """Every decision of every access.json in ``directories`` (a run's artifacts directory, or a
-    directory of them), with ``execution`` and ``purpose`` (state_machine, sagemaker, lambda) added."""
+    directory of them), with ``execution`` and ``purpose`` (state_machine, sagemaker, ...) added: the
+    purpose of the stack's role of that name (``roles``: role name -> purpose), else the one its
+    service stands for."""
     purposes = service_to_purpose()
+    roles = roles or {}
     decisions: list[dict[str, Any]] = []
     for directory in directories:
         files = _access_files(Path(directory))
@@ -46,7 +49,9 @@ def load_observed(directories: list[Path]) -> list[dict[str, Any]]:
                     "run again on an emulator with enforcement on (`pipeline-tools local up`, without --no-iam)",
                 )
             for decision in data.get("decisions", []):
-                decisions.append({**decision, "execution": data.get("execution"), "purpose": purposes.get(decision.get("service") or "")})
+                name = str(decision.get("role") or "").rsplit("/", 1)[-1]
+                purpose = roles.get(name) or purposes.get(decision.get("service") or "")
+                decisions.append({**decision, "execution": data.get("execution"), "purpose": purpose})
     return decisions
 
 

@@ -50,7 +50,7 @@ def start_and_watch(config_path, target, rows, name, wait=True, artifacts_dir=Pa
     execution_input = execution_input_for(config, rows, input_uri)
     clients = Clients.for_target(target, config.region)
     machine_arn = find_state_machine(clients, config)
-    name = check_execution_name(name or new_execution_name())
+    name = check_execution_name(name or new_execution_name(), names_its_jobs=config.generates_dataset)
     if config.input is not None:
         check_input_has_data(clients, execution_input.get("input", config.input.s3_uri))
     started = _start(clients, machine_arn, name, json.dumps(execution_input))

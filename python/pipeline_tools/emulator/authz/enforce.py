@@ -38,7 +38,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from ...iam.evaluation import RESOURCE, TRUST, Decision, Kind, Policy, Principal, Request, evaluate
 from ..state import ACCESS_KEY_ID, ACCOUNT_ID, REGION
-from .resolve import Account, Authorization, RequestFacts, UnresolvedOperation, resolve
+from .resolve import REGISTRY, Account, Authorization, RequestFacts, UnresolvedOperation, resolve
 
 ENV_FLAG = "PIPELINE_TOOLS_EMULATOR_IAM"
 
@@ -186,6 +186,20 @@ def _kms_key(key_arn: str) -> Any | None:
     if len(parts) < 6 or not parts[5].startswith("key/"):
         return None
     return kms_backends[parts[4]][parts[3]].keys.get(parts[5][len("key/"):])
+
+
+def key_arn_of(reference: str) -> str | None:
+    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key)."""
+    if reference.startswith("arn:") and ":key/" in reference:
+        return reference
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[ACCOUNT.account][ACCOUNT.region]
+    try:
+        key_id = backend.any_id_to_key_id(reference)
+    except Exception:  # noqa: BLE001 - an unknown key: the calling service answers with its own error
+        return None
+    return ACCOUNT.arn("kms", f"key/{key_id}") if key_id else None
 
 
 def key_policy(key_arn: str) -> Policy | None:
@@ -404,6 +418,7 @@ def decide(principal: Principal, policies: Iterable[Policy], authorization: Auth
         resource_policy,
         resource_policy_required=required,
         resource_policy_type=policy_type,
+        registry=REGISTRY,
     )
 
 

@@ -18,6 +18,28 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 
+# Condition keys the resolvers below fill in beyond the evaluation engine's default registry
+# (pipeline_tools.iam.evaluation.keys.PIPELINE_SERVICE_KEYS), each from its action's entry in the
+# Service Authorization Reference
+# (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html,
+# CreateGrant): the grant keys of kms:CreateGrant, made directly or by Lambda for its caller.
+RESOLVED_SERVICE_KEYS: tuple[str, ...] = (
+    "kms:GrantIsForAWSResource",
+    "kms:GranteePrincipal",
+    "kms:RetiringPrincipal",
+    "kms:GrantOperations",
+)
+
+
+def _registry():
+    from ...iam.evaluation.keys import DEFAULT_REGISTRY
+
+    return DEFAULT_REGISTRY.extended(RESOLVED_SERVICE_KEYS)
+
+
+REGISTRY = _registry()
+
+
 class UnresolvedOperation(Exception):
     """No mapping for this (service, operation): enforcement must not guess one."""
 
@@ -263,6 +285,31 @@ def _logs_stream(params: Mapping[str, Any], account: Account, facts: RequestFact
 def _logs_group(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
     (group,) = _require(params, "logGroupName")
     return [Authorization(f"logs:{_operation_of(params)}", _log_group_arn(account, group))]
+
+
+@_register("logs", "GetLogEvents")
+def _logs_get_events(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    group = params.get("logGroupName") or _group_of_identifier(params.get("logGroupIdentifier"))
+    if not group:
+        raise UnresolvedOperation("request lacks logGroupName: cannot name the resource")
+    (stream,) = _require(params, "logStreamName")
+    return [Authorization("logs:GetLogEvents", _log_group_arn(account, str(group), stream))]
+
+
+@_register("logs", "FilterLogEvents")
+def _logs_filter_events(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    group = params.get("logGroupName") or _group_of_identifier(params.get("logGroupIdentifier"))
+    if not group:
+        raise UnresolvedOperation("request lacks logGroupName: cannot name the resource")
+    return [Authorization("logs:FilterLogEvents", _log_group_arn(account, str(group)))]
+
+
+def _group_of_identifier(identifier: Any) -> str | None:
+    """A logGroupIdentifier (a name or an ARN ``...:log-group:NAME[:*]``) -> the group's name."""
+    text = str(identifier or "")
+    if ":log-group:" in text:
+        return text.split(":log-group:", 1)[1].removesuffix(":*")
+    return text or None
 
 
 @_register("logs", "DescribeLogGroups")
@@ -532,6 +579,24 @@ def _kms(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> li
     if encryption_context:
         ctx["kms:EncryptionContextKeys"] = sorted(encryption_context)
     return [Authorization(f"kms:{_operation_of(params)}", _key_arn(params, account), ctx)]
+
+
+# CreateGrant called directly (an integrated service creating a grant for its caller is authorized
+# where that service acts, e.g. patches/iam_enforce.py for Lambda): kms:GrantIsForAWSResource is true
+# only "when an AWS service that is integrated with AWS KMS sends the request on the principal's
+# behalf" (https://docs.aws.amazon.com/kms/latest/developerguide/grant-authorization.html), so a direct
+# call does not carry it; kms:GranteePrincipal, kms:RetiringPrincipal and kms:GrantOperations come from
+# the request (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
+@_register("kms", "CreateGrant")
+def _kms_create_grant(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    ctx: dict[str, Any] = {"kms:CallerAccount": account.account}
+    if params.get("GranteePrincipal"):
+        ctx["kms:GranteePrincipal"] = str(params["GranteePrincipal"])
+    if params.get("RetiringPrincipal"):
+        ctx["kms:RetiringPrincipal"] = str(params["RetiringPrincipal"])
+    if params.get("Operations"):
+        ctx["kms:GrantOperations"] = [str(o) for o in params["Operations"]]
+    return [Authorization("kms:CreateGrant", _key_arn(params, account), ctx)]
 
 
 # ---- X-Ray, STS ------------------------------------------------------------------------------

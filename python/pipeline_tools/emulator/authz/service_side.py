@@ -66,14 +66,63 @@ def _context() -> dict[str, str]:
 
 
 def log_writes(group: str, stream: str, *, create_group: bool) -> list[Authorization]:
-    """CloudWatch Logs calls that write ``stream`` in ``group`` (ARN forms: resolve.py, logs)."""
+    """CloudWatch Logs calls that write ``stream`` in ``group`` (ARN forms: resolve.py, logs), and,
+    when the group is encrypted with a KMS key, the key use Logs makes for the writer (:func:`log_key_use`)."""
     group_arn = enforce.ACCOUNT.arn("logs", f"log-group:{group}:log-stream:")
     stream_arn = enforce.ACCOUNT.arn("logs", f"log-group:{group}:log-stream:{stream}")
     out = [Authorization("logs:CreateLogGroup", group_arn, _context())] if create_group else []
-    return out + [
+    out += [
         Authorization("logs:CreateLogStream", stream_arn, _context()),
         Authorization("logs:PutLogEvents", stream_arn, _context()),
     ]
+    key = None if create_group else log_group_key(group)
+    return out + (log_key_use(group, key, LOG_KEY_WRITE) if key else [])
+
+
+# ---- CloudWatch Logs uses the caller's KMS permissions --------------------------------------------
+# "CloudWatch Logs now supports kms:ViaService which allows logs to make AWS KMS calls on your behalf.
+# You should add this to your roles which call CloudWatch Logs in either your Key Policy or in IAM."
+# (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html): besides the
+# logs.REGION.amazonaws.com statement of the key policy, whoever calls CloudWatch Logs on an encrypted
+# log group needs the key itself, through logs (kms:ViaService = logs.REGION.amazonaws.com) and with the
+# group's encryption context (kms:EncryptionContext:aws:logs:arn = the group's ARN, same page). What
+# each call needs:
+# * creating a log group with a key (CreateLogGroup, AssociateKmsKey): kms:Encrypt. AWS's answer to a
+#   caller without it, as two AWS-maintained projects met it in 2025: "...assumed-role/...CustomLogsLogGroup...
+#   is not authorized to perform: kms:Encrypt on resource" (aws-samples/aws-secure-environment-accelerator
+#   PR #1293, which granted kms:Encrypt, kms:Decrypt and kms:GenerateDataKey) and "...is not authorized to
+#   perform: kms:Encrypt on resource: arn:aws:kms:...:key/... because no identity-based policy allows the
+#   kms:Encrypt action" (awslabs/landing-zone-accelerator-on-aws issue #768, fixed by granting the same three);
+# * writing events (PutLogEvents): kms:GenerateDataKey and kms:Decrypt, the two AWS's managed policy
+#   CloudWatchLogsAPIKeyAccess grants beside logs:PutLogEvents, under kms:ViaService logs.*.amazonaws.com and
+#   kms:EncryptionContext:aws:logs:arn (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/CloudWatchLogsAPIKeyAccess.html);
+# * reading events (GetLogEvents, FilterLogEvents): kms:Decrypt ("CloudWatch Logs decrypts this data
+#   whenever it is requested", encrypt-log-data-kms.html).
+LOG_KEY_CREATE = ("kms:Encrypt",)
+LOG_KEY_WRITE = ("kms:GenerateDataKey", "kms:Decrypt")
+LOG_KEY_READ = ("kms:Decrypt",)
+LOGS_VIA_SERVICE = f"logs.{REGION}.amazonaws.com"
+
+
+def log_group_key(group: str) -> str | None:
+    """The ARN of the KMS key ``group`` is encrypted with (None: not encrypted, or no such group)."""
+    from ..service_logs import backend
+
+    found = backend(enforce.ACCOUNT.account, enforce.ACCOUNT.region).groups.get(group)
+    reference = getattr(found, "kms_key_id", None) if found is not None else None
+    return enforce.key_arn_of(str(reference)) if reference else None
+
+
+def log_key_use(group: str, key_arn: str, actions: Iterable[str]) -> list[Authorization]:
+    """The KMS calls CloudWatch Logs makes with the caller's permissions for ``group``."""
+    context = {
+        **_context(),
+        "kms:ViaService": LOGS_VIA_SERVICE,
+        "kms:CallerAccount": enforce.ACCOUNT.account,
+        "kms:EncryptionContext:aws:logs:arn": enforce.ACCOUNT.arn("logs", f"log-group:{group}"),
+        "kms:EncryptionContextKeys": ["aws:logs:arn"],
+    }
+    return [Authorization(action, key_arn, context) for action in actions]
 
 
 # ---- SageMaker jobs -------------------------------------------------------------------------------
@@ -123,12 +172,14 @@ def job_metrics(role_arn: str | None, kind: str, execution_arn: str | None) -> N
 
 
 def _writes_allowed(decisions: list[Decision], group_exists: bool) -> bool:
-    """The events land when CreateLogStream and PutLogEvents are allowed and the group exists or may be created."""
+    """The events land when CreateLogStream and PutLogEvents are allowed, the group exists or may be
+    created, and an encrypted group's key may be used through CloudWatch Logs."""
     allowed = {d.request.action: d.allowed for d in decisions}
     return (
         allowed.get("logs:CreateLogStream", True)
         and allowed.get("logs:PutLogEvents", True)
         and (group_exists or allowed.get("logs:CreateLogGroup", True))
+        and all(d.allowed for d in decisions if d.request.action.startswith("kms:"))
     )
 
 

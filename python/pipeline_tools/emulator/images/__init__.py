@@ -39,7 +39,7 @@ from typing import Callable
 
 TABLE = Path(__file__).with_name("images.toml")
 # Bumped when the way an environment is laid out changes (not its pins): every key changes.
-LAYOUT = 1
+LAYOUT = 2  # 2: the endpoint hook for old botocore (endpoint_hook.py)
 MARKER = "image.json"
 _memo_lock = threading.Lock()
 _ready: dict[Path, Path] = {}
@@ -154,6 +154,7 @@ def ensure(image: Image, log: Callable[[str], None] | None = None) -> Path:
             return _ready[directory]
     if not (directory / MARKER).is_file():
         _build(image, directory, log or _stderr)
+    _touch(directory)  # once per process (then memoized): in use, so not stale
     with _memo_lock:
         _ready[directory] = python_of(directory)
     return python_of(directory)
@@ -196,6 +197,7 @@ def _build(image: Image, directory: Path, log: Callable[[str], None]) -> None:
                         f"{errors[-1] if errors else f'pip exited {result.returncode}'} "
                         f"(pip's output: {kept}; PyPI must be reachable, or set PIPELINE_TOOLS_IMAGE_ENVS to a directory holding a built one)"
                     )
+                _install_endpoint_hook(staging)
                 seconds = time.monotonic() - started
                 size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.is_symlink())
                 (staging / MARKER).write_text(json.dumps({
@@ -213,14 +215,43 @@ def _build(image: Image, directory: Path, log: Callable[[str], None]) -> None:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def stale(image: Image) -> list[Path]:
-    """Environments of ``image`` built for other pins (an older images.toml): ``<name>-<other key>``."""
+def _install_endpoint_hook(environment: Path) -> None:
+    """endpoint_hook.py into the environment's site-packages, imported at start by a .pth line."""
+    site = next((environment / "lib").glob("python*/site-packages"))
+    shutil.copyfile(Path(__file__).with_name("endpoint_hook.py"), site / "pipeline_tools_endpoint_hook.py")
+    (site / "pipeline_tools_endpoint_hook.pth").write_text("import pipeline_tools_endpoint_hook\n")
+
+
+# An environment for other pins is removed only once nothing has used it for this long: two
+# checkouts of different versions on one machine (a branch, a worktree) each keep theirs.
+STALE_AFTER_SECONDS = 7 * 24 * 3600
+
+
+def _touch(directory: Path) -> None:
+    """Record a use (the marker's mtime), which :func:`stale` reads."""
+    try:
+        os.utime(directory / MARKER)
+    except OSError:
+        pass
+
+
+def stale(image: Image, now: float | None = None) -> list[Path]:
+    """Environments of ``image`` built for other pins (an older images.toml): ``<name>-<other key>``,
+    unused for :data:`STALE_AFTER_SECONDS` (their marker's mtime; one without a marker is a failed build)."""
     root = cache_root()
     if not root.is_dir():
         return []
+    now = time.time() if now is None else now
     pattern = f"{image.name}-"
+
+    def unused(path: Path) -> bool:
+        try:
+            return now - (path / MARKER).stat().st_mtime > STALE_AFTER_SECONDS
+        except OSError:
+            return True
+
     return sorted(p for p in root.iterdir() if p.is_dir() and p.name.startswith(pattern)
-                  and len(p.name) == len(image.directory().name) and p != image.directory())
+                  and len(p.name) == len(image.directory().name) and p != image.directory() and unused(p))
 
 
 def describe(directory: Path) -> dict:

@@ -1,7 +1,8 @@
 """``python -m pipeline_tools.emulator.images [build|list]``: build every known image's environment
 now (``make setup`` does, so test runs and demos never pay it inside a timed job), or list them
 with their state. ``build`` also removes an image's environments for pins no longer in the table
-(each ~0.3-0.6 GB). Exit 2 with one line when a build fails."""
+(each ~0.3-0.6 GB) once unused for a week (another checkout on the machine may still use them).
+Exit 2 with one line when a build fails."""
 
 from __future__ import annotations
 

@@ -25,7 +25,9 @@ access key is ``InvalidClientTokenId`` (S3: ``InvalidAccessKeyId``). An operatio
 does not know, called by anyone but the administrator, is an error naming the gap, never an allow.
 
 A log group created (or associated) with a customer key needs the key policy to let CloudWatch Logs
-use it for that log group (``_check_log_group_key``).
+use it for that log group (``_check_log_group_key``), and CloudWatch Logs uses the key with the
+caller's permissions to create the group, write and read its events (``_check_logs_key_use``); Lambda
+creates a grant on a function's environment key with the caller's permissions (``_check_lambda_grant``).
 
 S3 objects encrypted with SSE-KMS also need the caller's KMS permission, which S3 uses on the
 caller's behalf (``kms:ViaService = s3.REGION.amazonaws.com``, encryption context ``aws:s3:arn``):
@@ -43,8 +45,8 @@ import uuid
 from typing import Any
 from xml.sax.saxutils import escape
 
-from ..authz import enforce
-from ..authz.resolve import Authorization, RequestFacts, UnresolvedOperation
+from ..authz import enforce, service_side
+from ..authz.resolve import REGISTRY, Authorization, RequestFacts, UnresolvedOperation
 from ..request_context import secure_transport
 
 _CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
@@ -172,14 +174,18 @@ def check_normal(response: Any) -> enforce.Caller:
     except enforce.Unauthenticated as error:
         raise _rejection(response, error.code, error.message, denied=False) from None
     service = _service_of(response)
-    if service == "logs" and response._get_action() in LOG_KEY_OPERATIONS:
-        _check_log_group_key(response)
-    if caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES:
-        return caller  # the root: nothing to evaluate, nothing to parse
     operation = response._get_action()
+    if service == "logs" and operation in LOG_KEY_OPERATIONS:
+        _check_log_group_key(response)
     try:
-        params = _params(response, operation)
-        enforce.authorize_request(caller, service, operation, params, _facts(response), fallback_resource=_kms_fallback(params))
+        if not (caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES):  # the root: nothing to evaluate
+            params = _params(response, operation)
+            enforce.authorize_request(caller, service, operation, params, _facts(response), fallback_resource=_kms_fallback(params))
+        # What the service does with the caller's KMS permissions (the root's too: a key policy can limit it).
+        if service == "logs" and operation in LOG_CALLER_KEY_USE:
+            _check_logs_key_use(caller, operation, _params(response, operation))
+        if service == "lambda" and operation in LAMBDA_KEY_OPERATIONS:
+            _check_lambda_grant(response, caller, _params(response, operation))
     except enforce.Denied as denial:
         raise _rejection(response, "AccessDenied", denial.decision.message(), denied=True) from None
     except UnresolvedOperation as gap:
@@ -218,9 +224,86 @@ def _check_log_group_key(response: Any) -> None:
         "aws:RequestedRegion": enforce.ACCOUNT.region,
     }
     for action in LOG_KEY_ACTIONS:
-        decision = evaluate(Request(logs, action, key_arn, context), [], policy, resource_policy_required=True)
+        decision = evaluate(Request(logs, action, key_arn, context), [], policy, resource_policy_required=True, registry=REGISTRY)
         if decision.denied:
             raise _json_error("AccessDeniedException", refused, 400)
+
+
+# ...and CloudWatch Logs uses the key with the caller's own permissions (kms:ViaService =
+# logs.REGION.amazonaws.com): kms:Encrypt to create an encrypted group, kms:GenerateDataKey and
+# kms:Decrypt to write its events, kms:Decrypt to read them (the sources: authz/service_side.py,
+# "CloudWatch Logs uses the caller's KMS permissions"). A caller without it is refused with the KMS
+# denial, as AWS answered the two AWS-maintained projects quoted there.
+LOG_CALLER_KEY_USE = {
+    "CreateLogGroup": service_side.LOG_KEY_CREATE,
+    "AssociateKmsKey": service_side.LOG_KEY_CREATE,
+    "PutLogEvents": service_side.LOG_KEY_WRITE,
+    "GetLogEvents": service_side.LOG_KEY_READ,
+    "FilterLogEvents": service_side.LOG_KEY_READ,
+}
+
+
+def _log_group_of(params: dict[str, Any]) -> str | None:
+    """logGroupName, or the name in logGroupIdentifier (a name or an ARN, ``...:log-group:NAME[:*]``)."""
+    if params.get("logGroupName"):
+        return str(params["logGroupName"])
+    identifier = str(params.get("logGroupIdentifier") or "")
+    if ":log-group:" in identifier:
+        return identifier.split(":log-group:", 1)[1].removesuffix(":*")
+    return identifier or None
+
+
+def _check_logs_key_use(caller: enforce.Caller, operation: str, params: dict[str, Any]) -> None:
+    group = _log_group_of(params)
+    if not group:
+        return
+    if operation in LOG_KEY_OPERATIONS:
+        key = _key_arn(str(params["kmsKeyId"])) if params.get("kmsKeyId") else None
+    else:
+        key = service_side.log_group_key(group)
+    if key is None:
+        return
+    authorizations = service_side.log_key_use(group, key, LOG_CALLER_KEY_USE[operation])
+    enforce.authorize_all(caller, authorizations, execution_arn=enforce.execution_of(caller.access_key), via="logs for the caller")
+
+
+# A function whose environment variables are encrypted with a customer key: Lambda creates a grant on
+# the key with the caller's permissions (kms:CreateGrant, an integrated service asking on the caller's
+# behalf: kms:GrantIsForAWSResource = true, kms:ViaService = lambda.REGION.amazonaws.com,
+# https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-grant-is-for-aws-resource).
+# Without it CreateFunction answers "InvalidParameterValueException: Lambda was unable to configure
+# access to your environment variables because the KMS key is invalid for CreateGrant. Please check
+# your KMS key settings. KMS Exception: ... KMS Message: ..." (quoted in
+# github.com/hashicorp/terraform-provider-aws/issues/4633 and hashicorp/terraform/issues/20813).
+LAMBDA_KEY_OPERATIONS = frozenset({"CreateFunction", "UpdateFunctionConfiguration"})
+
+
+def _check_lambda_grant(response: Any, caller: enforce.Caller, params: dict[str, Any]) -> None:
+    key, variables = params.get("KMSKeyArn"), (params.get("Environment") or {}).get("Variables")
+    if not key or not variables:
+        return
+    key_arn = _key_arn(str(key))
+    if key_arn is None:
+        return  # Lambda's own answer for an unknown key (moto's)
+    grant = Authorization(
+        "kms:CreateGrant",
+        key_arn,
+        {
+            "aws:RequestedRegion": enforce.ACCOUNT.region,
+            "kms:CallerAccount": enforce.ACCOUNT.account,
+            "kms:GrantIsForAWSResource": "true",
+            "kms:ViaService": f"lambda.{enforce.ACCOUNT.region}.amazonaws.com",
+        },
+    )
+    try:
+        enforce.authorize_all(caller, [grant], execution_arn=enforce.execution_of(caller.access_key), via="lambda for the caller")
+    except enforce.Denied as denial:
+        raise _json_error(
+            "InvalidParameterValueException",
+            "Lambda was unable to configure access to your environment variables because the KMS key is invalid for "
+            f"CreateGrant. Please check your KMS key settings. KMS Exception: AccessDeniedException KMS Message: {denial.decision.message()}",
+            400,
+        ) from None
 
 
 def _kms_fallback(params: dict[str, Any]) -> str:
@@ -287,16 +370,7 @@ def _s3_message(decision: Any) -> str:
 
 def _key_arn(reference: str) -> str | None:
     """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key)."""
-    if reference.startswith("arn:") and ":key/" in reference:
-        return reference
-    from moto.kms.models import kms_backends
-
-    backend = kms_backends[enforce.ACCOUNT.account][enforce.ACCOUNT.region]
-    try:
-        key_id = backend.any_id_to_key_id(reference)
-    except Exception:  # noqa: BLE001 - an unknown key: S3 answers the request with its own error
-        return None
-    return enforce.ACCOUNT.arn("kms", f"key/{key_id}") if key_id else None
+    return enforce.key_arn_of(reference)
 
 
 def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None, key_name: str | None) -> list[Authorization]:

@@ -14,7 +14,7 @@ handler module's import, its static code) does not count against it but has its 
 :data:`INIT_TIMEOUT_SECONDS`; an init that outlasts it goes on within the first invocation, under
 the function timeout (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html).
 An exception in the handler becomes a function error
-(``X-Amz-Function-Error: Unhandled``, payload ``{"errorMessage", "errorType", "stackTrace"}``),
+(``X-Amz-Function-Error: Unhandled``, payload ``{"errorMessage", "errorType", "requestId", "stackTrace"}``),
 which Step Functions' Retry/Catch see as they do on AWS. Handler output goes to the server log
 and, with START/END/REPORT, to the function's CloudWatch Logs group, one stream per execution
 environment, as Lambda writes it (:mod:`pipeline_tools.emulator.lambda_logs`).

@@ -6,8 +6,8 @@ What moto lacks: ``ValidateStateMachineDefinition`` and ``ListStateMachineVersio
 
 The patch adds both actions to ``StepFunctionResponse``:
 
-* ``ValidateStateMachineDefinition`` runs ``statelint`` (the AWS-published ASL linter) and
-  returns its findings as ``ERROR`` diagnostics (``result: FAIL``), or ``result: OK``; a
+* ``ValidateStateMachineDefinition`` runs ``statelint`` (the AWS-published ASL linter, completed
+  for JSONata and variables by :mod:`pipeline_tools.gates.asl_lint`) and returns its findings as ``ERROR`` diagnostics (``result: FAIL``), or ``result: OK``; a
   definition that is not JSON gives ``INVALID_JSON_DESCRIPTION`` as AWS does.
 * ``ListStateMachineVersions`` lists the versions moto already keeps for a state machine
   (``publish=true``), newest first.
@@ -36,9 +36,9 @@ def validate_definition(definition: str, max_results: int | None = None) -> dict
             {"severity": "ERROR", "code": "INVALID_JSON_DESCRIPTION", "message": f"Invalid JSON: {error}", "location": "/"}
         ]
         return {"result": "FAIL", "diagnostics": diagnostics, "truncated": False}
-    from statelint.linter import Linter
+    from ...gates.asl_lint import lint
 
-    problems = Linter.validate(parsed) if isinstance(parsed, dict) else ["the definition must be a JSON object"]
+    problems = lint(parsed) if isinstance(parsed, dict) else ["the definition must be a JSON object"]
     diagnostics = [
         {"severity": "ERROR", "code": "SCHEMA_VALIDATION_FAILED", "message": problem, "location": _location(problem)}
         for problem in problems

@@ -31,6 +31,7 @@ MODULES = (
     "pti015_observed_undocumented",  # verify-iam --observed: what runs used, against the minimum
     "pti016_granted_never_used",
     "pti017_observed_denied",
+    "pti018_key_grant_not_for_aws_resources",
 )
 
 
@@ -97,6 +98,18 @@ def run_rules(stack: Stack) -> list[Finding]:
     for _rule, module in all_rules():
         findings.extend(module.check(context))
     return sorted(findings, key=lambda f: (f.rule_id, f.role, f.statement, f.message))
+
+
+def carries(statement: Statement, wanted) -> bool:
+    """Does the statement carry the documented condition ``wanted`` (same operator and key, values
+    within the documented ones)?"""
+    return any(
+        c.test.lower() == wanted.test.lower()
+        and c.variable.lower() == wanted.variable.lower()
+        and c.values
+        and set(c.values) <= set(wanted.values)
+        for c in statement.conditions
+    )
 
 
 def literal_actions(statement: Statement) -> Iterable[str]:

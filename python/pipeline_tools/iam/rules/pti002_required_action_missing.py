@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..loader import UNKNOWN
 from ..matching import action_matches, resource_covers
-from . import Context, Rule, make
+from . import Context, Rule, carries, make
 
 RULE = Rule(
     id="PTI002",
@@ -40,3 +40,13 @@ def check(context: Context):
                     RULE, role, None,
                     f"{entry.action} is not granted on {', '.join(uncovered)} (required: {entry.why}); source: {entry.source}",
                 )
+            # Several documented forms of one grant (Entry.condition_sets: e.g. a key through S3 and
+            # through CloudWatch Logs): each form must be granted by some statement. A granting statement
+            # in no documented form is PTI010's finding (one mistake, one finding).
+            forms = entry.condition_sets if entry.alternatives else ()
+            if not all(any(all(carries(s, wanted) for wanted in form) for form in forms) for s in granting):
+                continue
+            for conditions in forms:
+                if not any(all(carries(s, wanted) for wanted in conditions) for s in granting):
+                    described = "; ".join(f"{c.test} {c.variable} in {list(c.values)}" for c in conditions)
+                    yield make(RULE, role, None, f"{entry.action} is not granted with {described} (required: {entry.why}); source: {entry.source}")

@@ -1,11 +1,14 @@
 """PTI010: a statement grants an action without a condition the documented minimum requires for it.
 
+Where the minimum documents several forms of one grant (e.g. a KMS key through S3, and through
+CloudWatch Logs for one log group: ``Entry.condition_sets``), the statement must carry every
+condition of one of them; the finding names what the nearest form lacks.
 iam:PassRole's iam:PassedToService is PTI005's.
 """
 
 from __future__ import annotations
 
-from . import Context, Rule, make
+from . import Context, Rule, carries, make
 
 RULE = Rule(
     id="PTI010",
@@ -16,22 +19,16 @@ RULE = Rule(
 )
 
 
-def _carries(statement, wanted) -> bool:
-    return any(
-        c.test.lower() == wanted.test.lower()
-        and c.variable.lower() == wanted.variable.lower()
-        and c.values
-        and set(c.values) <= set(wanted.values)
-        for c in statement.conditions
-    )
-
-
 def check(context: Context):
     for role, policy, statement, action, entry in context.documented_grants():
         if action.lower() == "iam:passrole":
             continue
-        for wanted in entry.conditions:
-            if not _carries(statement, wanted):
+        lacking = min(
+            ([wanted for wanted in conditions if not carries(statement, wanted)] for conditions in entry.condition_sets),
+            key=len,
+        )
+        for wanted in lacking:
+            if not carries(statement, wanted):
                 yield make(
                     RULE, role, statement,
                     f"{action} lacks the condition {wanted.test} {wanted.variable} in {list(wanted.values)}",
