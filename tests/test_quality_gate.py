@@ -243,3 +243,10 @@ def test_every_metric_the_gate_takes_has_a_direction_and_a_range():
         assert metric.comparison in ("NumericGreaterThanEquals", "NumericLessThanEquals"), name
         assert metric.low is not None or metric.high is not None, name
     assert gate.GATE_FAILED_ERROR == "Pipeline.QualityGateFailed"
+
+
+def test_models_without_the_gate_is_one_line_and_exit_2(tmp_path):
+    (tmp_path / "pipeline.toml").write_text('name_prefix = "churn"\n')
+    assert_clean_error(run_cli("models", "list", "--target", "local", cwd=tmp_path),
+                       "this pipeline (churn) has no model package group: [quality_gate] is not enabled")
+    assert_clean_error(run_cli("models", "approve", "1", "--target", "local", cwd=tmp_path), "[quality_gate] is not enabled")
