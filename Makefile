@@ -21,7 +21,7 @@ PIPELINE_TOOLS_PLUGIN_DIR := $(shell .ci/find-provider-mirror)
 endif
 export PIPELINE_TOOLS_PLUGIN_DIR
 
-.PHONY: setup images demo test test-tools check bench clean help
+.PHONY: setup images demo test test-tools check bench mutation clean help
 
 help:
 	@echo "make setup  - create .venv (app + tests), .venv-checkov (checkov, isolated pins) and the SageMaker images' environments"
@@ -29,6 +29,7 @@ help:
 	@echo "make test   - setup, then run the test suite and the compliance gate"
 	@echo "make test-tools - setup, then the slow 'tools' group: cdktf/cdktn CLIs and the AWS CLI on the emulator"
 	@echo "make bench  - setup, then run the benchmarks (results in docs/benchmarks.md)"
+	@echo "make mutation - mutation testing per module with mutmut (results in docs/mutation.md; MUTATION_TARGETS=... for some)"
 
 setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed images
 
@@ -64,6 +65,15 @@ test-tools: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+# Mutation testing (issue 26, docs/mutation.md): not part of `make test`. mutmut is installed into
+# .venv on first use (pinned here; it is a tool of this target only). Each target mutates its
+# module(s) and runs only their fast tests, 2 workers (MUTATION_JOBS); exit 1 when one scores < 85%.
+MUTMUT_PIN ?= mutmut==3.8.1
+MUTATION_TARGETS ?=
+mutation: $(VENV)/.installed
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install --quiet --disable-pip-version-check '$(MUTMUT_PIN)'
+	$(BIN)/python tools/mutation.py $(MUTATION_TARGETS)
 
 clean:
 	rm -rf cdktf.out build .pipeline-tools artifacts .pytest_cache

@@ -48,11 +48,13 @@ CDKTF_PINS = ["cdktf==0.21.0", "cdktf-cdktf-provider-aws>=21,<22", "constructs>=
 WORK = BENCH / "work"
 DOC = ROOT / "docs" / "benchmarks.md"
 
-# Runs one command and prints its children's peak RSS (KiB on Linux) to the file in argv[1].
+# Runs one command and writes its children's rusage to the file in argv[1] as JSON: the peak RSS
+# (KiB on Linux) of the largest process the command waited for, and user + system CPU seconds.
 _RSS_WRAPPER = (
-    "import resource, subprocess, sys\n"
+    "import json, resource, subprocess, sys\n"
     "code = subprocess.call(sys.argv[2:])\n"
-    "open(sys.argv[1], 'w').write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "open(sys.argv[1], 'w').write(json.dumps([usage.ru_maxrss, usage.ru_utime + usage.ru_stime]))\n"
     "sys.exit(code)\n"
 )
 
@@ -63,20 +65,30 @@ def base_env() -> dict[str, str]:
     return env
 
 
+def load() -> float:
+    """The 1-minute load average (what `uptime` prints first): on a shared machine, the context of
+    every timing. Recorded with each measurement; it does not change peak memory."""
+    return os.getloadavg()[0]
+
+
 def measure(cmd: list[str], env: dict[str, str] | None = None, cwd: Path = ROOT, check: bool = True) -> dict:
-    """Wall seconds and peak RSS (MiB) of one command, run under a fresh wrapper process."""
+    """Wall seconds, CPU seconds (user + system of the processes it waited for), peak RSS (MiB) and
+    the load average when it started, of one command run under a fresh wrapper process."""
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        started_at_load = load()
         start = time.perf_counter()
         result = subprocess.run(
             [sys.executable, "-c", _RSS_WRAPPER, rss.name, *map(str, cmd)],
             env=env or base_env(), cwd=cwd, capture_output=True, text=True,
         )
         wall = time.perf_counter() - start
-        peak = int(Path(rss.name).read_text() or 0) / 1024
+        text = Path(rss.name).read_text()
+    peak_kib, cpu = json.loads(text) if text else (0, 0.0)
     if check and result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-3:]
         raise RuntimeError(f"{' '.join(map(str, cmd))} exited {result.returncode}: {' | '.join(tail)}")
-    return {"seconds": wall, "peak_mib": peak, "returncode": result.returncode}
+    return {"seconds": wall, "cpu_seconds": cpu, "peak_mib": peak_kib / 1024, "returncode": result.returncode,
+            "load": started_at_load}
 
 
 def median(samples: list[dict], key: str = "seconds") -> float:
@@ -183,45 +195,98 @@ def bench_gate(runs: int) -> dict:
 # -------------------------------------------------------------------------------------- pipeline
 
 
-def bench_plain(rows: int, runs: int) -> dict:
-    """generate -> transform -> xgboost as plain scripts, wall time and peak memory per step."""
-    folder = WORK / f"plain-{rows}"
-    steps = {
-        "generate": [str(PYTHON), str(ROOT / "scripts" / "generate_dataset.py"), "--rows", str(rows), "--seed", "1",
-                     "--out", str(folder / "raw" / "raw.csv")],
-        "transform": [str(PYTHON), str(ROOT / "scripts" / "transform.py"), "--input-dir", str(folder / "raw"),
-                      "--output-dir", str(folder / "train")],
-        "train": [str(PYTHON), str(BENCH / "train_xgboost.py"), "--input", str(folder / "train"),
-                  "--model", str(folder / "model.json")],
+def job_environments() -> dict[str, dict]:
+    """Where each step of the local run runs, so the plain scripts can run there too: the Lambda
+    (Generate dataset) in the emulator's own interpreter (this venv), processing in the default
+    processing image's environment, training in the default training image's (docs/images.md;
+    built by `make setup`, or here when missing). Also the hyperparameters the training job gets
+    by default (the config's), which the plain training step uses too."""
+    from pipeline_tools.emulator import images
+    from sfn_ml_pipeline.config import PipelineConfig
+
+    config = PipelineConfig()
+    processing, training = images.resolve(config.processing_image), images.resolve(config.training_image)
+    return {
+        "generate": {"python": PYTHON, "label": "the emulator's Python (the Lambda runtime)"},
+        "transform": {"python": images.ensure(processing), "label": processing.label},
+        "train": {"python": images.ensure(training), "label": training.label},
+        "hyperparameters": {k: str(v) for k, v in config.training.hyperparameters.items()},
     }
-    samples: dict[str, list[dict]] = {name: [] for name in steps}
-    for _ in range(runs):
-        shutil.rmtree(folder, ignore_errors=True)
-        (folder / "raw").mkdir(parents=True)
-        for name, cmd in steps.items():
-            samples[name].append(measure(cmd))
-    shutil.rmtree(folder, ignore_errors=True)
-    result = {name: {"seconds": median(s), "peak_mib": median(s, "peak_mib")} for name, s in samples.items()}
-    result["total"] = {"seconds": sum(r["seconds"] for r in result.values()), "peak_mib": max(r["peak_mib"] for r in result.values())}
+
+
+def library_versions(python: Path) -> str:
+    done = subprocess.run([str(python), "-c", "import importlib.metadata as m\nfor d in ('pandas', 'numpy', 'xgboost', 'xgboost-cpu'):\n"
+                           "    try: print(d, m.version(d))\n    except m.PackageNotFoundError: pass"],
+                          capture_output=True, text=True)
+    return ", ".join(done.stdout.split("\n")[:-1]) if done.returncode == 0 else "unknown"
+
+
+def bench_plain(rows: int, runs: int, environments: dict) -> dict:
+    """generate -> transform -> xgboost as plain scripts, wall time, CPU time and peak memory per
+    step, in two library sets side by side (each run does both, alternating which goes first):
+
+    * ``image``: each step with the interpreter its state runs with locally (the jobs' image
+      environments: pandas 1.5, xgboost 1.7.4), so local / plain measures the emulator alone;
+    * ``host``: every step with this project's venv (pandas 3, xgboost 3.x): what the same
+      scripts cost with current libraries.
+
+    Training uses the job's default hyperparameters (the config's) in both."""
+    hyperparameters = json.dumps(environments["hyperparameters"])
+    sets = {"image": {step: environments[step]["python"] for step in ("generate", "transform", "train")},
+            "host": {step: PYTHON for step in ("generate", "transform", "train")}}
+    samples: dict[str, dict[str, list[dict]]] = {name: {step: [] for step in ("generate", "transform", "train")} for name in sets}
+    for index in range(runs):
+        for name in (("image", "host") if index % 2 == 0 else ("host", "image")):
+            python = sets[name]
+            folder = WORK / f"plain-{rows}-{name}"
+            steps = {
+                "generate": [str(python["generate"]), str(ROOT / "scripts" / "generate_dataset.py"), "--rows", str(rows),
+                             "--seed", "1", "--out", str(folder / "raw" / "raw.csv")],
+                "transform": [str(python["transform"]), str(ROOT / "scripts" / "transform.py"), "--input-dir", str(folder / "raw"),
+                              "--output-dir", str(folder / "train")],
+                "train": [str(python["train"]), str(BENCH / "train_xgboost.py"), "--input", str(folder / "train"),
+                          "--model", str(folder / "model.json"), "--hyperparameters", hyperparameters],
+            }
+            shutil.rmtree(folder, ignore_errors=True)
+            (folder / "raw").mkdir(parents=True)
+            for step, cmd in steps.items():
+                samples[name][step].append(measure(cmd))
+            shutil.rmtree(folder, ignore_errors=True)
+    result: dict = {}
+    for name, by_step in samples.items():
+        steps_out = {step: {"seconds": median(s), "cpu_seconds": median(s, "cpu_seconds"), "peak_mib": median(s, "peak_mib")}
+                     for step, s in by_step.items()}
+        steps_out["total"] = {"seconds": sum(r["seconds"] for r in steps_out.values()),
+                              "cpu_seconds": sum(r["cpu_seconds"] for r in steps_out.values()),
+                              "peak_mib": max(r["peak_mib"] for r in steps_out.values())}
+        steps_out["load"] = [round(x["load"], 1) for step in by_step.values() for x in step]
+        result[name] = steps_out
     return result
 
 
 class TreeMemory:
-    """Samples the resident memory of a process tree (the emulator and the jobs it runs) from /proc.
+    """Samples the resident memory of a process tree (the emulator and the jobs it runs) from /proc,
+    and counts the CPU time the tree spends while it is open.
 
     Reports the peak of the tree's summed RSS and the peak of its largest single process: the
-    pipeline's memory lives there, not in the `pipeline-tools run` client.
+    pipeline's memory lives there, not in the `pipeline-tools run` client. ``cpu_seconds``: user +
+    system time of the tree between enter and exit: the root's own and its waited-for children's
+    (``utime + stime + cutime + cstime`` in /proc/<pid>/stat, where a job host's time lands once the
+    emulator reaps it), plus that of every descendant still alive, at exit minus at enter. Unlike
+    wall time it hardly moves with the machine's load.
     """
 
     def __init__(self, root_pid: int, interval: float = 0.05):
         self.root_pid, self.interval = root_pid, interval
         self.peak_total_kib = self.peak_single_kib = 0
+        self.cpu_seconds = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
     @staticmethod
-    def _snapshot() -> tuple[dict[int, int], dict[int, int]]:
-        parents, rss = {}, {}
+    def _snapshot() -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
+        """(parent, RSS KiB, CPU clock ticks incl. waited-for children) of every process."""
+        parents, rss, ticks = {}, {}, {}
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -230,9 +295,10 @@ class TreeMemory:
                     fields = handle.read().rsplit(")", 1)[1].split()
                 parents[int(entry)] = int(fields[1])
                 rss[int(entry)] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+                ticks[int(entry)] = sum(int(f) for f in fields[11:15])  # utime, stime, cutime, cstime
             except (OSError, IndexError, ValueError):
                 continue
-        return parents, rss
+        return parents, rss, ticks
 
     def _tree(self, parents: dict[int, int]) -> set[int]:
         tree, frontier = {self.root_pid}, [self.root_pid]
@@ -243,21 +309,27 @@ class TreeMemory:
             frontier.extend(children)
         return tree
 
+    def _tree_ticks(self) -> int:
+        parents, _, ticks = self._snapshot()
+        return sum(ticks.get(pid, 0) for pid in self._tree(parents))
+
     def _loop(self) -> None:
         while not self._stop.is_set():
-            parents, rss = self._snapshot()
+            parents, rss, _ = self._snapshot()
             sizes = [rss.get(pid, 0) for pid in self._tree(parents)]
             self.peak_total_kib = max(self.peak_total_kib, sum(sizes))
             self.peak_single_kib = max(self.peak_single_kib, max(sizes, default=0))
             self._stop.wait(self.interval)
 
     def __enter__(self) -> "TreeMemory":
+        self._start_ticks = self._tree_ticks()
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+        self.cpu_seconds = (self._tree_ticks() - self._start_ticks) / os.sysconf("SC_CLK_TCK")
 
 
 def local_stack_up() -> tuple[bool, str | None]:
@@ -291,6 +363,7 @@ def bench_local(rows: int, runs: int) -> dict:
             sample = measure([str(PIPELINE_TOOLS), "run", "--target", "local", "--rows", str(rows), "--name", name,
                               "--artifacts-dir", str(artifacts)], check=False)
         sample["emulator_tree_peak_mib"] = tree.peak_total_kib / 1024
+        sample["emulator_cpu_seconds"] = tree.cpu_seconds
         sample["emulator_single_peak_mib"] = tree.peak_single_kib / 1024
         summary_file = artifacts / name / "summary.json"
         if sample["returncode"] != 0 or not summary_file.exists():
@@ -303,8 +376,9 @@ def bench_local(rows: int, runs: int) -> dict:
     return {"seconds": median(samples), "peak_mib": median(samples, "peak_mib"),
             "emulator_tree_peak_mib": median(samples, "emulator_tree_peak_mib"),
             "emulator_single_peak_mib": median(samples, "emulator_single_peak_mib"),
+            "emulator_cpu_seconds": median(samples, "emulator_cpu_seconds"), "cli_cpu_seconds": median(samples, "cpu_seconds"),
             "execution_seconds": statistics.median(s["execution_seconds"] or 0 for s in samples), "states": states,
-            "first_seconds": samples[0]["seconds"]}
+            "first_seconds": samples[0]["seconds"], "load": [round(s["load"], 1) for s in samples]}
 
 
 def bench_iam(rows: int, runs: int) -> dict:
@@ -394,6 +468,7 @@ def machine() -> dict:
                            "from importlib.metadata import version as v; print(v('cdktf'), v('cdktf-cdktf-provider-aws'), v('constructs'), v('jsii'))"])
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
         "cpu": cpu, "nproc": os.cpu_count(), "memory_gib": round(mem_kib / 1024 / 1024, 1),
         "os": platform.platform(), "python": platform.python_version(), "node": tool(["node", "--version"]),
         "terraform": tool(["terraform", "version"]),
@@ -415,8 +490,12 @@ def markdown(results: dict) -> str:
     m = results["machine"]
     lines = [
         "## Results (written by `make bench`)", "",
-        f"Machine: {m['cpu']}, {m['nproc']} cores, {m['memory_gib']} GiB; {m['os']}. Date: {m['date']}. "
-        f"Median of {results['runs']} runs.", "",
+        f"Machine: {m['cpu']}, {m['nproc']} cores, {m['memory_gib']} GiB; {m['os']}. Date: {m['date']}"
+        + (f" to {results['finished']}" if results.get("finished") else "") + f". Median of {results['runs']} runs.", "",
+        f"Load average (1 / 5 / 15 min) at the start: {m.get('load', '-')}"
+        + (f"; at the end: {results['load_end']}" if results.get("load_end") else "")
+        + ". Each table gives the 1-minute load at the start of every measured run: on a shared machine wall times "
+        "move with it, peak memory does not.", "",
         f"Versions: Python {m['python']}, node {m['node']}, {m['terraform']}; "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items())
         + f"; cdktf venv (cdktf, cdktf-cdktf-provider-aws, constructs, jsii): {m['cdktf_venv']}.", "",
@@ -451,27 +530,49 @@ def markdown(results: dict) -> str:
         lines.append("")
     pipeline = results.get("pipeline")
     if pipeline:
-        lines += ["### Pipeline", "", "Plain scripts (generate -> transform -> xgboost, 5 rounds reg:logistic):", "",
-                  "| rows | generate | transform | train | total | peak RSS |", "|---:|---:|---:|---:|---:|---:|"]
+        first = next(iter(pipeline.values()))["plain"]
+        envs = results.get("environments", {})
+        lines += ["### Pipeline", "",
+                  "Plain scripts (generate -> transform -> xgboost with the job's default hyperparameters "
+                  f"`{json.dumps(envs.get('hyperparameters', {}))}`), each step run with the interpreter its state "
+                  "runs with locally (**image** libraries: " + "; ".join(
+                      f"{step}: {envs[step]['label']} ({envs[step]['versions']})" for step in ("generate", "transform", "train") if step in envs)
+                  + ") and, beside it, every step with this project's venv (**host** libraries). Wall time (CPU time):", "",
+                  "| rows | libraries | generate | transform | train | total | peak RSS | load (1-min avg at each step's start) |",
+                  "|---:|---|---:|---:|---:|---:|---:|---|"]
         for rows, r in pipeline.items():
-            p = r["plain"]
-            lines.append(f"| {int(rows):,} | {fmt(p['generate']['seconds'])} | {fmt(p['transform']['seconds'])} | "
-                         f"{fmt(p['train']['seconds'])} | {fmt(p['total']['seconds'])} | {fmt(p['total']['peak_mib'], 'MiB')} |")
-        lines += ["", "Local runs (`pipeline-tools run --target local --rows N`):", "",
-                  "| rows | wall (first run) | execution | per state | peak RSS: CLI / emulator tree (sum) / largest process | overhead vs plain: wall / execution |",
-                  "|---:|---:|---:|---|---:|---:|"]
+            for name in ("image", "host"):
+                p = r["plain"].get(name)
+                if not p:
+                    continue
+                cells = " | ".join(f"{fmt(p[step]['seconds'])} ({fmt(p[step].get('cpu_seconds'))})" for step in ("generate", "transform", "train", "total"))
+                lines.append(f"| {int(rows):,} | {name} | {cells} | {fmt(p['total']['peak_mib'], 'MiB')} | "
+                             f"{', '.join(map(str, p.get('load', [])))} |")
+        del first
+        lines += ["", "Local runs (`pipeline-tools run --target local --rows N`); overhead = the local run / the plain scripts "
+                  "with the **image** libraries (the same libraries as the jobs, so it measures the emulator); the host-library "
+                  "ratio beside it:", "",
+                  "| rows | wall (first run) | execution | per state | peak RSS: CLI / emulator tree (sum) / largest process | CPU: emulator tree + CLI | overhead vs plain (image): wall / execution / CPU | vs plain (host): wall / execution | load |",
+                  "|---:|---:|---:|---|---:|---:|---:|---:|---|"]
         for rows, r in pipeline.items():
             local = r["local"]
             if "skipped" in local:
-                lines.append(f"| {int(rows):,} | skipped: {local['skipped']} | | | | |")
+                lines.append(f"| {int(rows):,} | skipped: {local['skipped']} | | | | | | | |")
                 continue
             states = ", ".join(f"{k}: {v:.2f} s" for k, v in local["states"].items())
-            plain_total = r["plain"]["total"]["seconds"]
+            image_total = r["plain"]["image"]["total"]["seconds"]
+            host_total = r["plain"]["host"]["total"]["seconds"]
             first = f" ({fmt(local['first_seconds'])})" if local.get("first_seconds") else ""
+            cpu = (local.get("emulator_cpu_seconds") or 0) + (local.get("cli_cpu_seconds") or 0)
+            image_cpu = r["plain"]["image"]["total"].get("cpu_seconds") or 0
             lines.append(f"| {int(rows):,} | {fmt(local['seconds'])}{first} | {fmt(local['execution_seconds'])} | {states} | "
                          f"{fmt(local['peak_mib'], 'MiB')} / {fmt(local.get('emulator_tree_peak_mib'), 'MiB')} / "
                          f"{fmt(local.get('emulator_single_peak_mib'), 'MiB')} | "
-                         f"{local['seconds'] / plain_total:.2f}x / {local['execution_seconds'] / plain_total:.2f}x |")
+                         f"{fmt(local.get('emulator_cpu_seconds'))} + {fmt(local.get('cli_cpu_seconds'))} | "
+                         f"**{local['seconds'] / image_total:.2f}x** / **{local['execution_seconds'] / image_total:.2f}x** / "
+                         f"{(f'{cpu / image_cpu:.2f}x') if image_cpu else '-'} | "
+                         f"{local['seconds'] / host_total:.2f}x / {local['execution_seconds'] / host_total:.2f}x | "
+                         f"{', '.join(map(str, local.get('load', [])))} |")
         lines.append("")
     iam = results.get("iam")
     if iam:
@@ -538,6 +639,8 @@ def main() -> int:
     parser.add_argument("--restore-runs", type=int, default=20, help="runs in the state the durable restore reads")
     parser.add_argument("--iam-rows", type=int, default=1_000_000, help="rows of the IAM on/off comparison")
     parser.add_argument("--hosts-rows", type=int, default=10_000_000, help="rows of the 1 vs 2 training hosts comparison")
+    parser.add_argument("--hosts-tree-methods", default="",
+                        help="e.g. image,hist: the hosts part compares these tree methods too (default: the config's hyperparameters)")
     parser.add_argument("--no-doc", action="store_true", help="print the tables, leave docs/benchmarks.md alone")
     args = parser.parse_args()
     parts = set(args.only.split(","))
@@ -549,12 +652,18 @@ def main() -> int:
         results["gate"] = bench_gate(args.runs)
     if "pipeline" in parts:
         results["pipeline"] = {}
+        environments = job_environments()
+        results["environments"] = {
+            **{step: {"label": environments[step]["label"], "versions": library_versions(environments[step]["python"])}
+               for step in ("generate", "transform", "train")},
+            "hyperparameters": environments["hyperparameters"],
+        }
         started, why_not = local_stack_up()
         try:
             for rows in (int(r) for r in args.rows.split(",") if r):
                 print(f"pipeline: {rows:,} rows", flush=True)
                 local = {"skipped": why_not} if why_not else bench_local(rows, args.runs)
-                results["pipeline"][str(rows)] = {"plain": bench_plain(rows, args.runs), "local": local}
+                results["pipeline"][str(rows)] = {"plain": bench_plain(rows, args.runs, environments), "local": local}
         finally:
             if started:
                 subprocess.run([str(PIPELINE_TOOLS), "local", "down"], capture_output=True, env=base_env(), cwd=ROOT)
@@ -567,7 +676,9 @@ def main() -> int:
     if "hosts" in parts:
         import hosts  # benchmarks/hosts.py
 
-        results["hosts"] = hosts.measure(args.hosts_rows, args.runs)
+        results["hosts"] = hosts.measure(args.hosts_rows, args.runs, [m for m in args.hosts_tree_methods.split(",") if m] or None)
+    results["finished"] = datetime.now(timezone.utc).strftime("%H:%M UTC")
+    results["load_end"] = " / ".join(f"{x:.1f}" for x in os.getloadavg())
     (WORK / "results.json").write_text(json.dumps(results, indent=2))
     print(markdown(results))
     if not args.no_doc:

@@ -72,3 +72,31 @@ def wait_execution(sfn, arn: str, timeout: float = 120.0) -> dict:
         if time.monotonic() > deadline:
             raise AssertionError(f"execution {arn} still RUNNING after {timeout} s")
         time.sleep(0.2)
+
+
+def account_client(state: dict, service: str, account: str):
+    """A boto3 client acting as ``account``'s administrator (its root user): the emulator takes the
+    access key ID ``<12 digits>`` as that account's (patches/accounts.py). The default account
+    123456789012 is the emulator's own key (``client(service, state)``)."""
+    import boto3
+
+    from pipeline_tools.emulator import client_kwargs
+
+    kwargs = client_kwargs(state)
+    kwargs.update(aws_access_key_id=account, aws_secret_access_key="testing")
+    return boto3.session.Session().client(service, **kwargs)
+
+
+def session_client(state: dict, service: str, credentials: dict):
+    """A boto3 client with an STS session's ``Credentials`` (AssumeRole's answer): the role's account."""
+    import boto3
+
+    from pipeline_tools.emulator import client_kwargs
+
+    kwargs = client_kwargs(state)
+    kwargs.update(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+    )
+    return boto3.session.Session().client(service, **kwargs)

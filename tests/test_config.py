@@ -14,7 +14,7 @@ def test_defaults_are_the_samples_settings_with_current_images():
     assert config.processing.instance_type == config.training.instance_type == "ml.m5.xlarge"
     assert (config.processing.volume_size_gb, config.processing.max_runtime_seconds) == (10, 300)
     assert (config.training.volume_size_gb, config.training.max_runtime_seconds) == (30, 86_400)
-    assert config.training.hyperparameters == {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "5"}
+    assert config.training.hyperparameters == {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "5", "tree_method": "hist"}
     assert config.dataset.rows == 5000
     assert config.processing_image == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
     assert config.training_image == "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

@@ -102,6 +102,15 @@ def test_every_documented_deviation_really_differs(definition):
         assert ours != lookup(SAMPLE, path), dotted
 
 
+def test_hyperparameters_are_the_samples_plus_only_the_documented_tree_method(definition):
+    """test_every_sample_field_is_kept... walks the sample's leaves, so it cannot see a hyperparameter
+    added beside them: the default is the sample's three plus tree_method=hist, nothing else."""
+    sample = SAMPLE["States"][TRAIN]["Parameters"]["HyperParameters"]
+    ours = definition["States"][TRAIN]["Parameters"]["HyperParameters"]
+    assert ours == {**sample, "tree_method": "hist"}
+    assert f"States.{TRAIN}.Parameters.HyperParameters" in SAMPLE_DEVIATIONS
+
+
 def test_training_reads_only_the_standardized_output_of_the_same_execution(definition):
     processing = definition["States"][STANDARDIZE]["Parameters"]
     training = definition["States"][TRAIN]["Parameters"]

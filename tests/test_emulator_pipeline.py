@@ -494,10 +494,10 @@ def _failure(sfn, execution_arn: str) -> tuple[str, str, str]:
     return failed_state, described["error"], described["cause"]
 
 
+@pytest.mark.parametrize("emulator", ["iam"], indirect=True)  # only with enforcement (issue 26: never a skip when it is off)
 @pytest.mark.parametrize("role, action, state, error, says", REMOVALS, ids=[f"{r}-{a}" for r, a, *_ in REMOVALS])
 def test_removing_a_used_permission_fails_the_run_where_aws_would(emulator, deployed, role, action, state, error, says):
-    if not _enforced(emulator):
-        pytest.skip("IAM enforcement off in this emulator")
+    assert _enforced(emulator), "the emulator started with PIPELINE_TOOLS_EMULATOR_IAM=1 does not enforce IAM"
     iam_client, sfn = client("iam", emulator), client("stepfunctions", emulator)
     role_name = deployed["roles"][role].rsplit("/", 1)[-1]
     original = iam_client.get_role_policy(RoleName=role_name, PolicyName="stack")["PolicyDocument"]
@@ -514,9 +514,9 @@ def test_removing_a_used_permission_fails_the_run_where_aws_would(emulator, depl
     assert role_name in cause or says.startswith("Access denied for repository"), cause  # SageMaker's words name no role
 
 
+@pytest.mark.parametrize("emulator", ["iam"], indirect=True)
 def test_a_role_trusting_another_service_cannot_be_assumed(emulator, deployed):
-    if not _enforced(emulator):
-        pytest.skip("IAM enforcement off in this emulator")
+    assert _enforced(emulator)
     iam_client, sfn = client("iam", emulator), client("stepfunctions", emulator)
     role_name = deployed["roles"]["sagemaker"].rsplit("/", 1)[-1]
     original = iam_client.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
@@ -540,11 +540,11 @@ def test_a_role_trusting_another_service_cannot_be_assumed(emulator, deployed):
     assert failed_state == GENERATE and "states.amazonaws.com" in cause and "sts:AssumeRole" in cause, cause
 
 
+@pytest.mark.parametrize("emulator", ["iam"], indirect=True)
 def test_a_job_role_that_may_not_write_logs_loses_them_and_the_job_goes_on(emulator, deployed):
     """As on AWS: SageMaker writes a job's logs as its role; without logs:CreateLogStream/PutLogEvents
     the host's stream never appears, and the job completes all the same."""
-    if not _enforced(emulator):
-        pytest.skip("IAM enforcement off in this emulator")
+    assert _enforced(emulator)
     from botocore.exceptions import ClientError
 
     iam_client, sagemaker, s3, logs = (client(name, emulator) for name in ("iam", "sagemaker", "s3", "logs"))
@@ -571,6 +571,12 @@ def test_a_job_role_that_may_not_write_logs_loses_them_and_the_job_goes_on(emula
         assert error.response["Error"]["Code"] == "ResourceNotFoundException"
         streams = []
     assert streams == []
+
+
+def test_the_emulator_enforces_iam_exactly_when_asked(emulator, request):
+    """PIPELINE_TOOLS_EMULATOR_IAM=1 turns enforcement on, 0 really turns it off (the health probe
+    lists the patch only when it is applied), so a regression either way fails here."""
+    assert _enforced(emulator) is (request.node.callspec.params["emulator"] == "iam")
 
 
 def _enforced(emulator) -> bool:

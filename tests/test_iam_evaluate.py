@@ -16,18 +16,20 @@ CASES = tomllib.loads((Path(__file__).parent / "data" / "iam_evaluation_cases.to
 
 def _principal(spec: dict) -> Principal:
     if "role" in spec:
-        return Principal.assumed_role(spec["role"], spec["session"])
+        return Principal.assumed_role(spec["role"], spec["session"], spec.get("role_id"))
     if "service" in spec:
         return Principal.aws_service(spec["service"])
     if "root" in spec:
         return Principal.root(spec["root"])
     if "user" in spec:
-        return Principal(spec["user"], spec["user"].split(":")[4])
+        return Principal(spec["user"], spec["user"].split(":")[4], user_id=spec.get("user_id"))
     raise AssertionError(f"unknown principal spec {spec}")
 
 
 def _run(case: dict):
-    request = Request(_principal(case["principal"]), case["action"], case["resource"], case.get("context", {}))
+    request = Request(
+        _principal(case["principal"]), case["action"], case["resource"], case.get("context", {}), case.get("resource_account")
+    )
     identity = [Policy(p["name"], p["document"]) for p in case.get("identity", [])]
     resource = case.get("resource_policy")
     return evaluate(

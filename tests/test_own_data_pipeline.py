@@ -1,10 +1,13 @@
 """Your data, your code, end to end on the emulator with IAM enforced (issue 22).
 
-examples/own-data as a new team uses it: the breast cancer table put in a bucket of theirs, the
-stack deployed with pipeline.toml (their preprocess.py, built-in XGBoost on train and validation),
-runs through the real CLI; then the same stack updated to pipeline-script.toml (their train.py in
-script mode, with a requirements.txt) and run again. Quality is judged on the `test` rows, which
-neither training nor validation saw, against what a constant predictor can reach.
+examples/own-data as a new team uses it: the breast cancer table in their data lake, a bucket of
+another account (210987654321) encrypted with that account's key, whose owner grants the pipeline's
+jobs role exactly what README "Your data and code" shows (bucket policy, key policy); the stack
+deployed with pipeline.toml (their preprocess.py, built-in XGBoost on train and validation) and runs
+through the real CLI; then the same stack updated to pipeline-script.toml (their train.py in script
+mode, with a requirements.txt) and run again. Quality is judged on the `test` rows, which neither
+training nor validation saw, against what a constant predictor can reach. The emulator decides the
+cross-account reads as AWS does: the jobs role's policy AND the bucket policy AND the key policy.
 """
 
 from __future__ import annotations
@@ -25,6 +28,26 @@ pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 EXAMPLE = ROOT / "examples" / "own-data"
 DATA_BUCKET = "my-team-data"
 PREFIX = f"s3://{DATA_BUCKET}/breast-cancer/"
+DATA_LAKE = "210987654321"  # the account that owns the data
+JOBS_ROLE = "arn:aws:iam::123456789012:role/cancer-sagemaker-jobs"
+
+
+def owner_policies(key_arn: str) -> tuple[dict, dict]:
+    """What the data owner adds (README "Your data and code", word for word but for the names)."""
+    bucket_policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "PipelineJobsRead", "Effect": "Allow", "Principal": {"AWS": JOBS_ROLE},
+         "Action": ["s3:GetObject", "s3:ListBucket"],
+         "Resource": [f"arn:aws:s3:::{DATA_BUCKET}", f"arn:aws:s3:::{DATA_BUCKET}/breast-cancer/*"]},
+        {"Sid": "PipelineAccountLists", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+         "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{DATA_BUCKET}",
+         "Condition": {"StringLike": {"s3:prefix": "breast-cancer/*"}}},
+    ]}
+    key_policy = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Owner", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{DATA_LAKE}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "PipelineJobsDecrypt", "Effect": "Allow", "Principal": {"AWS": JOBS_ROLE},
+         "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}},
+    ]}
+    return bucket_policy, key_policy
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +58,34 @@ def workdir(tmp_path_factory, plugin_dir):
     up = run_cli("local", "up", "--port", "0", cwd=directory)
     assert up.returncode == 0, up.stderr
     try:
-        s3 = _clients(directory)["s3"]
-        s3.create_bucket(Bucket=DATA_BUCKET)
-        s3.upload_file(str(directory / "data" / "breast_cancer.csv"), DATA_BUCKET, "breast-cancer/breast_cancer.csv")
+        key_arn = _data_lake(directory)
+        for name in ("pipeline.toml", "pipeline-script.toml"):  # the data's key, as the team configures it
+            config = directory / name
+            config.write_text(config.read_text().replace(f's3_uri = "{PREFIX}"', f's3_uri = "{PREFIX}"\nkms_key_arn = "{key_arn}"'))
         deployed = run_cli("deploy", "--target", "local", "--auto-approve", cwd=directory, timeout=900)
         assert deployed.returncode == 0, deployed.stderr
         yield directory
     finally:
         run_cli("local", "down", cwd=directory)
+
+
+def _data_lake(directory) -> str:
+    """The data owner's bucket (SSE-KMS by default with its own key) holding the table, with the
+    owner's grants to the pipeline's jobs role. Returns the key's ARN."""
+    from pipeline_tools.emulator import read_state
+
+    from .conftest_emulator import account_client
+
+    state = read_state(directory / ".pipeline-tools")
+    s3, kms = account_client(state, "s3", DATA_LAKE), account_client(state, "kms", DATA_LAKE)
+    bucket_policy, key_policy = owner_policies("")
+    key_arn = kms.create_key(Description="the data lake's key", Policy=json.dumps(key_policy))["KeyMetadata"]["Arn"]
+    s3.create_bucket(Bucket=DATA_BUCKET)
+    s3.put_bucket_encryption(Bucket=DATA_BUCKET, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn}}]})
+    s3.put_bucket_policy(Bucket=DATA_BUCKET, Policy=json.dumps(bucket_policy))
+    s3.upload_file(str(directory / "data" / "breast_cancer.csv"), DATA_BUCKET, "breast-cancer/breast_cancer.csv")
+    return key_arn
 
 
 def _clients(directory) -> dict:
@@ -62,6 +105,14 @@ def builtin_run(workdir):
     result = run_cli("run", "--target", "local", "--name", "builtin", cwd=workdir, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     return result, json.loads((workdir / "artifacts" / "builtin" / "summary.json").read_text())
+
+
+def _owner(workdir, service: str):
+    from pipeline_tools.emulator import read_state
+
+    from .conftest_emulator import account_client
+
+    return account_client(read_state(workdir / ".pipeline-tools"), service, DATA_LAKE)
 
 
 def _test_rows(aws, execution: str) -> tuple[np.ndarray, np.ndarray]:
@@ -118,7 +169,7 @@ def test_the_jobs_read_your_prefix_as_their_role_and_verify_iam_observed_is_clea
 
 
 def test_run_input_under_the_prefix_reads_only_that_location(workdir, aws, builtin_run):
-    aws["s3"].upload_file(str(workdir / "data" / "breast_cancer.csv"), DATA_BUCKET, "breast-cancer/2026-12/part-0.csv")
+    _owner(workdir, "s3").upload_file(str(workdir / "data" / "breast_cancer.csv"), DATA_BUCKET, "breast-cancer/2026-12/part-0.csv")
     result = run_cli("run", "--target", "local", "--name", "december", "--input", f"{PREFIX}2026-12/", cwd=workdir, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     summary = json.loads((workdir / "artifacts" / "december" / "summary.json").read_text())
@@ -157,6 +208,20 @@ def test_an_execution_started_outside_run_is_kept_under_the_prefix(workdir, aws,
     assert wait_execution(sfn, plain["executionArn"], timeout=300)["status"] == "SUCCEEDED"
     data = next(i for i in aws["sagemaker"].describe_processing_job(ProcessingJobName="plain")["ProcessingInputs"] if i["InputName"] == "data")
     assert data["S3Input"]["S3Uri"] == PREFIX
+
+
+def test_without_the_owners_bucket_policy_the_jobs_cannot_read_the_data(workdir, aws, builtin_run):
+    """The jobs role's own grants are the caller's half: another account's bucket also needs its
+    owner's (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html)."""
+    owner = _owner(workdir, "s3")
+    policy = owner.get_bucket_policy(Bucket=DATA_BUCKET)["Policy"]
+    owner.delete_bucket_policy(Bucket=DATA_BUCKET)
+    try:
+        result = run_cli("run", "--target", "local", "--name", "no-grant", cwd=workdir, timeout=600)
+    finally:
+        owner.put_bucket_policy(Bucket=DATA_BUCKET, Policy=policy)
+    line = assert_clean_error(result, "execution no-grant FAILED in state 'Preprocess'", code=1)
+    assert "cancer-sagemaker-jobs is not allowed s3:ListBucket on arn:aws:s3:::my-team-data" in line, line
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +267,4 @@ def test_script_mode_follows_the_containers_contract(workdir, aws, script_run):
 def test_script_mode_stack_passes_verify_iam_observed(workdir, script_run):
     checked = run_cli("verify-iam", "--observed", str(workdir / "artifacts" / "script"), cwd=workdir)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+

@@ -191,7 +191,7 @@ def test_cli_bad_value_is_one_line_error(tmp_path):
 
 @pytest.fixture
 def s3(monkeypatch):
-    moto = pytest.importorskip("moto")
+    import moto  # a declared dependency (moto[server], pinned): missing, it fails, never skips
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE", "AWS_CA_BUNDLE"):
         monkeypatch.delenv(name, raising=False)
     for name in gen.ENV_VARS.values():

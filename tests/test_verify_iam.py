@@ -588,6 +588,51 @@ def test_plan_with_a_policy_unknown_until_apply(stack, tmp_path):
     assert findings[0].role == "lambda" and "unknown until apply" in findings[0].message
 
 
+def _in_module(plan_doc: dict, name: str = "pipeline") -> dict:
+    """The same plan, its resources inside a module a root module calls (as with `module export`):
+    addresses prefixed, the configuration under module_calls with its own (relative) addresses and references."""
+    moved = copy.deepcopy(plan_doc)
+    for section in ("planned_values", "prior_state"):
+        root = moved[section] if section == "planned_values" else moved[section]["values"]
+        resources = root["root_module"].pop("resources")
+        for entry in resources:
+            entry["address"] = f"module.{name}.{entry['address']}"
+        root["root_module"]["child_modules"] = [{"address": f"module.{name}", "resources": resources}]
+    for change in moved["resource_changes"]:
+        change["address"] = f"module.{name}.{change['address']}"
+    moved["configuration"] = {"root_module": {"module_calls": {name: {"source": "./module", "module": moved["configuration"]["root_module"]}}}}
+    return moved
+
+
+def test_a_plan_of_a_root_module_calling_the_pipeline_module_reads_the_same(stack, tmp_path):
+    """Roles, ARNs known in the plan (bucket, keys, log groups) and the data layout are found inside a
+    called module; a policy unknown until apply is followed through the module's configuration."""
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps(_in_module(_plan_from(stack))))
+    loaded = load_plan(plan)
+    assert sorted(r.purpose for r in loaded.roles) == ["lambda", "sagemaker", "state_machine"]
+    assert run_rules(loaded) == []
+    # A policy unknown until apply, inside the module: followed to its document, reported as unverifiable.
+    plan_doc = _plan_from(stack)
+    entry = next(e for e in plan_doc["planned_values"]["root_module"]["resources"]
+                 if e["type"] == "aws_iam_role_policy" and "s3:AbortMultipartUpload" in e["values"]["policy"])
+    del entry["values"]["policy"]
+    document = _doc_name(next(b["policy"] for n, b in stack["resource"]["aws_iam_role_policy"].items() if entry["address"].endswith(f".{n}")))
+    data_address = f"data.aws_iam_policy_document.{document}"
+    plan_doc["resource_changes"] = [{
+        "address": data_address, "mode": "data", "type": "aws_iam_policy_document", "name": document,
+        "change": {"actions": ["read"], "after": {"statement": [{"actions": ["s3:PutObject"], "resources": None}], "json": None},
+                   "after_unknown": {"json": True, "statement": [{"resources": True}]}},
+    }]
+    plan_doc["configuration"]["root_module"]["resources"] = [
+        {"address": entry["address"], "expressions": {"policy": {"references": [f"{data_address}.json", data_address]}}}
+    ]
+    plan.write_text(json.dumps(_in_module(plan_doc)))
+    findings = run_rules(load_plan(plan))
+    assert "PTI011" in rule_ids(findings)
+    assert any(f.role == "lambda" and f"module.pipeline.{data_address}: resources unknown until apply" in f.message for f in findings), findings
+
+
 def test_the_default_stack_may_not_trust_transform_jobs(stack, tmp_path):
     """The batch transform set applies only to a stack that has the stage."""
     def trust_transform_jobs(doc):

@@ -271,8 +271,14 @@ class TrainingConfig(_Strict):
     image_tag: str = "1.7-1"
     # HyperParameters: at most 100, keys at most 256 and values at most 2,500 characters
     # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-HyperParameters).
+    # The sample's three, plus tree_method "hist": the image's default is "auto" (AWS's XGBoost
+    # hyperparameters page; the 1.7-1 container sets none, algorithm_mode/train.py), which xgboost
+    # 1.7 turns into "exact" below 4M rows and "approx" above or on several hosts (gbtree.cc
+    # PerformTreeMethodHeuristic), re-sketching every round; XGBoost's docs recommend "hist" for large
+    # data and make it "auto" from 2.0. Measured in docs/benchmarks.md (issue 27).
     hyperparameters: dict[str, str | int | float] = Field(
-        default_factory=lambda: {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "5"}, max_length=100
+        default_factory=lambda: {"objective": "reg:logistic", "eval_metric": "rmse", "num_round": "5", "tree_method": "hist"},
+        max_length=100,
     )
     # Script mode: the image runs your script (sagemaker_program in sourcedir.tar.gz), as the SageMaker
     # SDK's framework estimators do; without it, the built-in XGBoost algorithm trains.

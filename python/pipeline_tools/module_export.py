@@ -18,6 +18,22 @@ storage), the VPC fields only with ``var.subnet_ids``; the Lambda's ``vpc_config
 the network-interface grants dynamic statements, S3 access logging and code signing follow their
 variables.
 
+With a config (``module export DIR --config FILE``) the synth starts from that config instead of the
+built-in defaults, so the module has that config's shape: your code folders (``source_dir``) packaged
+as module assets (``assets/...``, uploaded content-addressed under ``code/<hash>/``), the data layout
+(processing outputs, training channels, script mode or the built-in algorithm, arguments,
+environment, network isolation, instance counts, ...) baked in; the knobs above stay variables, with
+the config's values as defaults. With ``[input]`` there is no Generate dataset Lambda and the module
+takes ``input_s3_uri`` (required; the IAM ARNs and ``s3:prefix`` condition, the definition's input
+Choice, Pass and Fail, and the state machine's ``sfn-ml-pipeline:input`` tag all follow it through
+locals, the JSONata form's StringMatches as the regex the translation writes) and ``input_kms_key_arn``
+(optional: its ``kms:Decrypt`` statement and tag exist only with it). The stages' roles (the Lambda's
+without your data, the model's with the batch transform stage) follow the config too.
+In script mode the hyperparameters are encoded in the template as the construct encodes them
+(each value JSON-encoded, then the ``sagemaker_*`` ones). Without a config the export is the sample's.
+The state machine keeps the construct's ``sfn-ml-pipeline:*`` tags (merged over ``var.tags``), which
+``verify-iam --plan`` reads the data layout from.
+
 So the module and the CDK Terrain stack can never disagree: both are one synth of one construct.
 Every rewrite asserts that it found what it rewrites, so a construct change that would make the
 module silently wrong fails the export (and its test) instead.
@@ -50,37 +66,53 @@ SECURITY_GROUP = "sg-0000000000000beef"
 ACCESS_LOG_BUCKET = "pxmodaccesslogs"
 CODE_SIGNING = "arn:aws:lambda:us-east-1:000000000000:code-signing-config:csc-0000000000000dead"
 KEY_MARK = "__pxkey__"
+# [input] (your data): the location and its key. The rewrite turns the URI into local.input_s3_uri, then
+# what is left of its parts (the ARNs and the s3:prefix condition) into local.input_bucket / local.input_prefix.
+INPUT_BUCKET = "pxinputbucketq"
+INPUT_PREFIX = "pxinputprefixq/"
+INPUT_URI = f"s3://{INPUT_BUCKET}/{INPUT_PREFIX}"
+INPUT_KEY = "arn:aws:kms:us-east-1:000000000000:key/pxinputkeysentinel"
+INPUT_KEY_TAG = "sfn-ml-pipeline:input-kms-key"  # parts/state_machine.py
 
 # Resource types of the construct that take `tags` (on the CDK stack they come from default_tags).
 TAGGABLE = ("aws_s3_bucket", "aws_cloudwatch_log_group", "aws_iam_role", "aws_kms_key", "aws_lambda_function", "aws_s3_object", "aws_sfn_state_machine")
 
 
+def _sentinel_config(config=None):
+    """``config`` (default: the built-in defaults, the sample) with every value the module takes as a
+    variable replaced by a sentinel, and the stack's own key on (the module decides about the key
+    itself, as the construct does). Everything else (code folders, data layout, counts, sizes,
+    isolation, ...) stays the config's and is baked into the module."""
+    from sfn_ml_pipeline.config import PipelineConfig, config_from_mapping
 
-def _sentinel_config():
-    from sfn_ml_pipeline.config import PipelineConfig
-
-    return PipelineConfig(
+    config = config or PipelineConfig()
+    data = config.model_dump(by_alias=True, exclude_none=True)
+    for key in ("bucket_name", "kms_key_arn"):
+        data.pop(key, None)
+    data.update(
         name_prefix=PREFIX,
+        query_language="JSONPath",  # both forms come from the JSONPath synth (_definition_per_query_language)
+        create_kms_key=True,
+        tags={},
         network={"subnet_ids": [SUBNET], "security_group_ids": [SECURITY_GROUP]},
         access_log_bucket=ACCESS_LOG_BUCKET,
-        generate_lambda={"code_signing_config_arn": CODE_SIGNING},
-        processing={"instance_type": PROCESSING_INSTANCE, "image": PROCESSING_IMAGE},
-        training={
-            "instance_type": TRAINING_INSTANCE,
-            "image": TRAINING_IMAGE,
-            "hyperparameters": {"num_round": "1", "pxhpsentinel": "1"},
-        },
     )
+    data["lambda"]["code_signing_config_arn"] = CODE_SIGNING
+    data["processing"].update(instance_type=PROCESSING_INSTANCE, image=PROCESSING_IMAGE)
+    data["training"].update(instance_type=TRAINING_INSTANCE, image=TRAINING_IMAGE, hyperparameters={"num_round": "1", "pxhpsentinel": "1"})
+    if config.input is not None:
+        data["input"] = {"s3_uri": INPUT_URI, "kms_key_arn": INPUT_KEY}
+    return config_from_mapping(data, "module export")
 
 
-def _synth(work: Path) -> tuple[dict, Path]:
+def _synth(work: Path, config=None) -> tuple[dict, Path]:
     """Synthesize the construct with sentinel values; return (cdk.tf.json, stack dir)."""
     from cdktn import App
 
     from sfn_ml_pipeline.stack import MlPipelineStack
 
     app = App(outdir=str(work / "out"))
-    MlPipelineStack(app, "module", config=_sentinel_config())
+    MlPipelineStack(app, "module", config=_sentinel_config(config))
     app.synth()
     stack_dir = work / "out" / "stacks" / "module"
     return json.loads((stack_dir / "cdk.tf.json").read_text()), stack_dir
@@ -97,9 +129,18 @@ def _strip_comments(value: Any) -> Any:
 class _Rewriter:
     """String rewrites that must each happen at least once (see the module docstring)."""
 
-    def __init__(self) -> None:
+    def __init__(self, own_input: bool = False) -> None:
         repo = "ecr:${local.%s_image_parts.region}:${local.%s_image_parts.account}:repository/${local.%s_image_parts.repo}"
-        self.substrings = [
+        # Your data: the whole URI first (definition, tag; in the JSONata form's StringMatches also as a regex),
+        # then its parts (IAM ARNs, the s3:prefix condition).
+        data = [
+            (_input_regex_text(INPUT_URI), "${local.input_s3_regex}"),
+            (INPUT_URI, "${local.input_s3_uri}"),
+            (INPUT_BUCKET, "${local.input_bucket}"),
+            (INPUT_PREFIX, "${local.input_prefix}"),
+            (INPUT_KEY, "${var.input_kms_key_arn}"),
+        ]
+        self.substrings = (data if own_input else []) + [
             (PROCESSING_IMAGE, "${local.processing_image}"),
             (TRAINING_IMAGE, "${local.training_image}"),
             (PROCESSING_REPO, repo % (("processing",) * 3)),
@@ -134,18 +175,47 @@ def _only(mapping: dict, kind: str) -> tuple[str, dict]:
     return next(iter(mapping.items()))
 
 
-def _definition_with_hyperparameters(definition: str) -> str:
-    """Replace the training job's HyperParameters object by a jsonencode() of the variable."""
+def _definition_with_hyperparameters(definition: str) -> tuple[str, dict[str, str]]:
+    """Replace the training job's HyperParameters object by a mark (it becomes a jsonencode() of the
+    variable last, :func:`_hyperparameters_expression`); return the definition and the object replaced."""
     document = json.loads(definition)
-    found = 0
+    found = []
     for state in document["States"].values():
         parameters = state.get("Parameters", state.get("Arguments", {}))  # JSONPath / JSONata
         if "HyperParameters" in parameters:
+            found.append(parameters["HyperParameters"])
             parameters["HyperParameters"] = HYPERPARAMETERS_MARK
-            found += 1
-    if found != 1:
-        raise RuntimeError(f"module export: expected one state with HyperParameters, found {found}")
-    return json.dumps(document, ensure_ascii=False, indent=2)  # the mark becomes jsonencode() last (_definition_template)
+    if len(found) != 1:
+        raise RuntimeError(f"module export: expected one state with HyperParameters, found {len(found)}")
+    return json.dumps(document, ensure_ascii=False, indent=2), found[0]
+
+
+def _hyperparameters_expression(synthesized: dict[str, str], script_mode: bool) -> str:
+    """The training job's HyperParameters as a template expression of ``var.hyperparameters``.
+
+    Built-in algorithm: the variable as is. Script mode: as the construct encodes them
+    (``sfn_ml_pipeline.definition.script_mode_hyperparameters``): each of yours JSON-encoded (as the
+    SageMaker SDK's estimators do), merged with the ``sagemaker_*`` ones the synth wrote (literals,
+    and the region as the provider's)."""
+    import re
+
+    from sfn_ml_pipeline.rules import hcl_string
+
+    if not script_mode:
+        return "${jsonencode(var.hyperparameters)}"
+    fixed = {k: v for k, v in synthesized.items() if k.startswith("sagemaker_")}
+    if set(synthesized) - set(fixed) != {"num_round", "pxhpsentinel"} or "sagemaker_program" not in fixed:
+        raise RuntimeError(f"module export: unexpected script-mode hyperparameters {sorted(synthesized)}")
+    members = []
+    for key, value in fixed.items():
+        if "${" in value:
+            reference = re.fullmatch(r'"\$\{(data\.aws_region\.[A-Za-z0-9_]+\.name)\}"', value)
+            if reference is None:
+                raise RuntimeError(f"module export: unexpected reference in hyperparameter {key}: {value}")
+            members.append(f'"{key}" = jsonencode({reference[1]})')
+        else:
+            members.append(f'"{key}" = "{hcl_string(value)}"')
+    return "${jsonencode(merge({for k, v in var.hyperparameters : k => jsonencode(v)}, {" + ", ".join(members) + "}))}"
 
 
 def _definition_with_job_security(definition: str, key_reference: str) -> str:
@@ -193,7 +263,7 @@ def _definition_with_job_security(definition: str, key_reference: str) -> str:
     return text
 
 
-def _definition_per_query_language(definition: str, key_reference: str) -> str:
+def _definition_per_query_language(definition: str, key_reference: str, script_mode: bool = False) -> str:
     """``%{ if var.query_language == "JSONata" }<JSONata>%{ else }<JSONPath>%{ endif }``: a
     Terraform template directive (a string of a .tf.json file is a template) over both forms, each
     with its hyperparameters and job-security fields rewritten."""
@@ -206,8 +276,9 @@ def _definition_per_query_language(definition: str, key_reference: str) -> str:
         raise RuntimeError("module export: the sentinel synth is expected in JSONPath")
     forms = []
     for text in (json.dumps(to_jsonata(document), ensure_ascii=False), definition):
-        text = _definition_with_job_security(_definition_with_hyperparameters(text), key_reference)
-        forms.append(text.replace(f'"{HYPERPARAMETERS_MARK}"', "${jsonencode(var.hyperparameters)}"))
+        text, hyperparameters = _definition_with_hyperparameters(text)
+        text = _definition_with_job_security(text, key_reference)
+        forms.append(text.replace(f'"{HYPERPARAMETERS_MARK}"', _hyperparameters_expression(hyperparameters, script_mode)))
     return f'%{{ if var.query_language == "JSONata" }}{forms[0]}%{{ else }}{forms[1]}%{{ endif }}'
 
 
@@ -261,20 +332,24 @@ def _replace_everywhere(value: Any, old: str, new: str) -> Any:
     return replaced
 
 
-def build_module(stack: dict) -> dict[str, dict]:
-    """The module's files (name -> JSON document) from the sentinel synth of the stack."""
+def build_module(stack: dict, config=None) -> dict[str, dict]:
+    """The module's files (name -> JSON document) from the sentinel synth of the stack. ``config``: the
+    one the synth started from (its shape; the variables' defaults), default the built-in one."""
     from sfn_ml_pipeline.config import PipelineConfig, ecr_accounts
 
-    defaults = PipelineConfig()
+    config = config or PipelineConfig()
+    own_input = config.input is not None
     stack = _strip_comments(stack)
     data, resources = stack["data"], stack["resource"]
 
     # The state machine definition first: its hyperparameters are a JSON object, not a string.
     _, machine = _only(resources["aws_sfn_state_machine"], "state machine")
     key_id, _ = _only(resources["aws_kms_key"], "KMS key")
-    machine["definition"] = _definition_per_query_language(machine["definition"], f"${{aws_kms_key.{key_id}.arn}}")
+    machine["definition"] = _definition_per_query_language(
+        machine["definition"], f"${{aws_kms_key.{key_id}.arn}}", config.training.script_mode
+    )
 
-    rewrite = _Rewriter()
+    rewrite = _Rewriter(own_input)
     data, resources = rewrite(data), rewrite(resources)
     rewrite.check()
 
@@ -301,51 +376,54 @@ def build_module(stack: dict) -> dict[str, dict]:
         rule["apply_server_side_encryption_by_default"]["sse_algorithm"] = '${local.kms_key_arn == null ? "AES256" : "aws:kms"}'
         rule["bucket_key_enabled"] = "${local.kms_key_arn != null}"
 
-    # KMS statements exist only with a key: dynamic blocks keyed on it.
-    moved = 0
-    for document in data["aws_iam_policy_document"].values():
-        statements = document.get("statement", [])
-        kms = [s for s in statements if "${local.kms_key_arn}" in s.get("resources", [])]
-        if not kms:
-            continue
-        document["statement"] = [s for s in statements if s not in kms]
-        for statement in kms:
-            content = dict(statement)
-            content["resources"] = ["${statement.value}" if r == "${local.kms_key_arn}" else r for r in statement["resources"]]
-            document.setdefault("dynamic", {}).setdefault("statement", []).append(
-                {"for_each": "${local.kms_key_arn == null ? [] : [local.kms_key_arn]}", "content": content}
-            )
-            moved += 1
-    if moved == 0:
+    # KMS statements exist only with a key: dynamic blocks keyed on it (the stack's key; your data's key).
+    if _dynamic_key_statements(data, "${local.kms_key_arn}", "local.kms_key_arn") == 0:
         raise RuntimeError("module export: no KMS policy statement found")
+    if own_input and _dynamic_key_statements(data, "${var.input_kms_key_arn}", "var.input_kms_key_arn") != 1:
+        raise RuntimeError("module export: expected one statement for the input's key")
 
     # [network]: the ENI grants only with subnets; the Lambda's vpc_config a dynamic block.
-    if sum(_network_statements(document) for document in data["aws_iam_policy_document"].values()) != 6:
-        raise RuntimeError("module export: expected the six network-interface statements (three per role)")
-    (function_id, function), = resources["aws_lambda_function"].items()
-    if function.pop("vpc_config", None) is None or function.get("code_signing_config_arn") != CODE_SIGNING:
-        raise RuntimeError("module export: the function's vpc_config or code signing sentinel is missing")
-    function["dynamic"] = {"vpc_config": {"for_each": "${local.network ? [1] : []}",
-                                          "content": {"subnet_ids": "${var.subnet_ids}", "security_group_ids": "${var.security_group_ids}"}}}
-    function["code_signing_config_arn"] = "${var.code_signing_config_arn}"
+    # The jobs' role; the Lambda's (not with your data); the model's (the batch transform stage's).
+    roles = 1 + config.generates_dataset + config.batch_transform.enabled
+    if sum(_network_statements(document) for document in data["aws_iam_policy_document"].values()) != 3 * roles:
+        raise RuntimeError(f"module export: expected the {3 * roles} network-interface statements (three per role)")
+    if config.generates_dataset:
+        (function_id, function), = resources["aws_lambda_function"].items()
+        if function.pop("vpc_config", None) is None or function.get("code_signing_config_arn") != CODE_SIGNING:
+            raise RuntimeError("module export: the function's vpc_config or code signing sentinel is missing")
+        function["dynamic"] = {"vpc_config": {"for_each": "${local.network ? [1] : []}",
+                                              "content": {"subnet_ids": "${var.subnet_ids}", "security_group_ids": "${var.security_group_ids}"}}}
+        function["code_signing_config_arn"] = "${var.code_signing_config_arn}"
+    elif resources.get("aws_lambda_function"):
+        raise RuntimeError("module export: a Lambda function in a stack that reads your data")
     # S3 access logging only with a log bucket.
     _, logging = _only(resources["aws_s3_bucket_logging"], "bucket access logging")
     if logging["target_bucket"] != ACCESS_LOG_BUCKET:
         raise RuntimeError("module export: the access log bucket sentinel is missing")
     logging["count"] = "${var.access_log_bucket == null ? 0 : 1}"
     logging["target_bucket"] = "${var.access_log_bucket}"
-    text = json.dumps((data, resources))
-    for sentinel in (SUBNET, SECURITY_GROUP, ACCESS_LOG_BUCKET, CODE_SIGNING):
-        if sentinel in text:
-            raise RuntimeError(f"module export: sentinel {sentinel} left in the module")
 
+    # Tags: the module's on everything; the state machine keeps its own (the data layout verify-iam reads),
+    # your data's key only when there is one.
+    machine_tags = dict(_machine_tags(resources))
+    key_tag = machine_tags.pop(INPUT_KEY_TAG, None)
+    if own_input != (key_tag == "${var.input_kms_key_arn}"):
+        raise RuntimeError("module export: the state machine's input key tag is not the sentinel's")
     for kind in TAGGABLE:
         for resource in resources.get(kind, {}).values():
             resource["tags"] = "${local.tags}"
+    key_tag_expression = ", {for k, v in {\"%s\" = var.input_kms_key_arn} : k => v if v != null}" % INPUT_KEY_TAG if own_input else ""
+    _, machine = _only(resources["aws_sfn_state_machine"], "state machine")  # the rewrites above made new dicts
+    machine["tags"] = "${merge(local.tags, local.state_machine_tags" + key_tag_expression + ")}"
     for resource in resources.get("aws_lambda_function", {}).values():
         resource["filename"] = "${path.module}/" + resource["filename"]
     for resource in resources.get("aws_s3_object", {}).values():
         resource["source"] = "${path.module}/" + resource["source"]
+
+    text = json.dumps((data, resources))
+    for sentinel in (SUBNET, SECURITY_GROUP, ACCESS_LOG_BUCKET, CODE_SIGNING, INPUT_BUCKET, INPUT_PREFIX.rstrip("/"), INPUT_KEY, "pxhpsentinel"):
+        if sentinel in text:
+            raise RuntimeError(f"module export: sentinel {sentinel} left in the module")
 
     locals_ = {
         "region": "${" + region + "}",
@@ -353,18 +431,21 @@ def build_module(stack: dict) -> dict[str, dict]:
         "network": "${length(var.subnet_ids) > 0}",
         "kms_key_arn": f"${{var.kms_key_arn != null ? var.kms_key_arn : (local.create_kms_key ? aws_kms_key.{key_id}[0].arn : null)}}",
         "tags": '${merge({Project = var.name_prefix, ManagedBy = "sfn-ml-pipeline"}, var.tags)}',
+        "state_machine_tags": machine_tags,
         "ecr_accounts": ecr_accounts(),
         # The partition's DNS suffix (amazonaws.com.cn in China, the ISO partitions' own), as the SDK's image URIs use.
         "ecr_domain": "${data.aws_partition." + partition_id + ".dns_suffix}",
         "processing_image": '${coalesce(var.processing_image, "${local.ecr_accounts[local.region]}.dkr.ecr.${local.region}.${local.ecr_domain}/sagemaker-scikit-learn:'
-        + defaults.processing.image_tag
+        + config.processing.image_tag
         + '")}',
         "training_image": '${coalesce(var.training_image, "${local.ecr_accounts[local.region]}.dkr.ecr.${local.region}.${local.ecr_domain}/sagemaker-xgboost:'
-        + defaults.training.image_tag
+        + config.training.image_tag
         + '")}',
         "processing_image_parts": "${" + _image_parts("local.processing_image") + "}",
         "training_image_parts": "${" + _image_parts("local.training_image") + "}",
     }
+    if own_input:
+        locals_.update(_input_locals())
     main = {
         "//": "Generated by `pipeline-tools module export` from the sfn_ml_pipeline construct. Do not edit.",
         "terraform": {"required_providers": stack["terraform"]["required_providers"]},
@@ -376,7 +457,68 @@ def build_module(stack: dict) -> dict[str, dict]:
         name.removeprefix(f"{PREFIX}_"): {k: v for k, v in output.items() if k in ("value", "description", "sensitive")}
         for name, output in stack["output"].items()
     }
-    return {"main.tf.json": main, "variables.tf.json": {"variable": variables(defaults)}, "outputs.tf.json": {"output": outputs}}
+    return {"main.tf.json": main, "variables.tf.json": {"variable": variables(config)}, "outputs.tf.json": {"output": outputs}}
+
+
+def _machine_tags(resources: dict) -> dict[str, str]:
+    """The state machine's own tags (parts/state_machine.py: the data layout, your data and its key)."""
+    _, machine = _only(resources["aws_sfn_state_machine"], "state machine")
+    tags = machine.get("tags")
+    if not isinstance(tags, dict) or not all(key.startswith("sfn-ml-pipeline:") for key in tags):
+        raise RuntimeError(f"module export: the state machine's tags are not the data layout's: {tags!r}")
+    return tags
+
+
+def _dynamic_key_statements(data: dict, reference: str, expression: str) -> int:
+    """The policy statements on a key (``reference``) as dynamic blocks that exist only when
+    ``expression`` is not null; returns how many were moved."""
+    moved = 0
+    for document in data["aws_iam_policy_document"].values():
+        statements = document.get("statement", [])
+        keyed = [s for s in statements if reference in s.get("resources", [])]
+        if not keyed:
+            continue
+        document["statement"] = [s for s in statements if s not in keyed]
+        for statement in keyed:
+            content = dict(statement)
+            content["resources"] = ["${statement.value}" if r == reference else r for r in statement["resources"]]
+            document.setdefault("dynamic", {}).setdefault("statement", []).append(
+                {"for_each": f"${{{expression} == null ? [] : [{expression}]}}", "content": content}
+            )
+            moved += 1
+    return moved
+
+
+def _input_locals() -> dict[str, str]:
+    """Your data's location as the config reads it (``InputConfig``): a folder (a final "/" added when
+    missing), its bucket by the same rule (rules.S3_URI), its key prefix ("" for the whole bucket), and
+    the location as the JSONata form's StringMatches regex spells it (:func:`_input_regex_text`)."""
+    from sfn_ml_pipeline.rules import S3_URI, hcl_string
+
+    return {
+        "input_s3_uri": '${endswith(var.input_s3_uri, "/") ? var.input_s3_uri : "${var.input_s3_uri}/"}',
+        "input_bucket": f'${{regex("{hcl_string(S3_URI.pattern)}", local.input_s3_uri)["bucket"]}}',
+        "input_prefix": '${trimprefix(local.input_s3_uri, "s3://${local.input_bucket}/")}',
+        # Each such character after a backslash, written as the definition's JSON text writes one: "\\\\".
+        "input_s3_regex": '${replace(local.input_s3_uri, "/([' + REGEX_ESCAPED_IN_S3_URI + '])/", "\\\\\\\\$1")}',
+    }
+
+
+# The characters rules.S3_URI admits that sfn_ml_pipeline.jsonata._wildcard_regex escapes in a regex
+# (of \^$.|?*+()[]{}/): the dot, the plus and the slash. _input_regex_text checks the claim.
+REGEX_ESCAPED_IN_S3_URI = "./+"
+
+
+def _input_regex_text(uri: str) -> str:
+    """``uri`` as the JSONata translation puts it in the StringMatches regex (``jsonata._wildcard_regex``),
+    as it reads in the definition's JSON text."""
+    from sfn_ml_pipeline.jsonata import _wildcard_regex
+
+    regex = _wildcard_regex(uri)  # "/^" + the escaped characters + "$/"
+    escaped = "".join("\\" + c if c in REGEX_ESCAPED_IN_S3_URI else c for c in uri)
+    if regex != "/^" + escaped + "$/":
+        raise RuntimeError(f"module export: the JSONata translation escapes {uri!r} as {regex}, not as the module does")
+    return json.dumps(escaped)[1:-1]
 
 
 def _image_parts(expression: str) -> str:
@@ -400,17 +542,43 @@ def _each(rule, variable: str) -> dict[str, str]:
             "error_message": f"{variable} {rule.message}."}
 
 
-def variables(defaults) -> dict[str, dict]:
+def variables(config) -> dict[str, dict]:
+    """The module's inputs: the construct's knobs, with ``config``'s values as config. The names a
+    pipeline instance must own (``name_prefix``, ``input_s3_uri``) have none; ``bucket_name`` and
+    ``input_kms_key_arn`` default to none (the derived bucket name; no key), whatever the config says,
+    so two instances never share a bucket or a data key by accident (the README's example shows the
+    config's values)."""
+    from sfn_ml_pipeline.definition import PREPROCESS
     from sfn_ml_pipeline.rules import (
-        BUCKET_NAME, CODE_SIGNING_CONFIG_ARN, ECR_IMAGE, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX, SECURITY_GROUP_ID, SUBNET_ID,
+        BUCKET_NAME, CODE_SIGNING_CONFIG_ARN, ECR_IMAGE, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX, S3_URI, SECURITY_GROUP_ID, SUBNET_ID,
     )
 
-    return {
+    network = config.network
+    processing_job = f"{PREPROCESS} processing job (your {config.processing.entry_point})" if config.processing.own_code else "Standardization processing job"
+    training_job = f"training job (your {config.training.entry_point}, script mode)" if config.training.script_mode else "XGBoost training job"
+    variables: dict[str, dict] = {
         "name_prefix": {
             "type": "string",
             "description": "Prefix of every resource name (lowercase letter first, a-z 0-9 '-', at most 20 chars).",
             "validation": _validation(NAME_PREFIX, "name_prefix"),
         },
+    }
+    if config.input is not None:
+        variables["input_s3_uri"] = {
+            "type": "string",
+            "description": "Your data, s3://BUCKET/PREFIX/: every execution reads everything under it, or the location under it "
+            "its input's \"input\" names (else the execution fails before any job). The jobs' role may read only there. "
+            "A missing final '/' is added (a prefix is a folder), as the config does.",
+            "validation": _validation(S3_URI, "input_s3_uri"),
+        }
+        variables["input_kms_key_arn"] = {
+            "type": "string",
+            "default": None,
+            "description": "The key of your data's objects, when they are SSE-KMS encrypted: the jobs' role may decrypt with it "
+            "through S3 only (a key of another account must also allow that role, output sagemaker_role_arn, in its key policy). Default: none.",
+            "validation": _validation(KMS_KEY_ARN, "input_kms_key_arn", optional=True),
+        }
+    variables |= {
         "bucket_name": {
             "type": "string",
             "default": None,
@@ -419,55 +587,50 @@ def variables(defaults) -> dict[str, dict]:
         },
         "processing_instance_type": {
             "type": "string",
-            "default": defaults.processing.instance_type,
-            "description": "Instance type of the Standardization processing job.",
+            "default": config.processing.instance_type,
+            "description": f"Instance type of the {processing_job}.",
             "validation": _validation(ML_INSTANCE, "processing_instance_type"),
         },
         "training_instance_type": {
             "type": "string",
-            "default": defaults.training.instance_type,
-            "description": "Instance type of the XGBoost training job.",
+            "default": config.training.instance_type,
+            "description": f"Instance type of the {training_job}.",
             "validation": _validation(ML_INSTANCE, "training_instance_type"),
         },
-        "hyperparameters": {
-            "type": "map(string)",
-            "default": {k: str(v) for k, v in defaults.training.hyperparameters.items()},
-            "description": "Built-in XGBoost hyperparameters (num_round is required).",
-            "validation": [{"condition": '${contains(keys(var.hyperparameters), "num_round")}', "error_message": "hyperparameters must include num_round."}],
-        },
+        "hyperparameters": _hyperparameters_variable(config),
         "processing_image": {
             "type": "string",
-            "default": None,
-            "description": f"Processing image URI. Default: sagemaker-scikit-learn:{defaults.processing.image_tag} in the provider's region.",
+            "default": config.processing.image,
+            "description": f"Processing image URI. Default: sagemaker-scikit-learn:{config.processing.image_tag} in the provider's region.",
             "validation": _validation(ECR_IMAGE, "processing_image", optional=True),
         },
         "training_image": {
             "type": "string",
-            "default": None,
-            "description": f"Training image URI. Default: sagemaker-xgboost:{defaults.training.image_tag} in the provider's region.",
+            "default": config.training.image,
+            "description": f"Training image URI. Default: sagemaker-xgboost:{config.training.image_tag} in the provider's region.",
             "validation": _validation(ECR_IMAGE, "training_image", optional=True),
         },
-        "tags": {"type": "map(string)", "default": {}, "description": "Tags on every resource (merged over Project and ManagedBy)."},
+        "tags": {"type": "map(string)", "default": dict(config.tags), "description": "Tags on every resource (merged over Project and ManagedBy)."},
         "kms_key_arn": {
             "type": "string",
-            "default": None,
+            "default": config.kms_key_arn,
             "description": "Your customer-managed KMS key for the bucket, the logs and the Lambda environment (its key policy: docs/kms-key-policy.md). Default: the module's own key, unless create_kms_key is false.",
             "validation": _validation(KMS_KEY_ARN, "kms_key_arn", optional=True),
         },
         "query_language": {
             "type": "string",
-            "default": defaults.query_language,
+            "default": config.query_language,
             "description": "The state machine's query language: JSONPath, or JSONata (the same states, translated).",
             "validation": [{"condition": '${contains(["JSONPath", "JSONata"], var.query_language)}', "error_message": "query_language must be JSONPath or JSONata."}],
         },
         "create_kms_key": {
             "type": "bool",
-            "default": defaults.create_kms_key,
+            "default": config.create_kms_key,
             "description": "Without kms_key_arn: create the module's own customer-managed key (rotation on). false: AWS-managed encryption.",
         },
         "subnet_ids": {
             "type": "list(string)",
-            "default": [],
+            "default": list(network.subnet_ids) if network else [],
             "description": "[network]: the Lambda and every SageMaker job and model in these subnets (1-16; they need the VPC endpoints of the README's 'Private subnets'). Default: none.",
             "validation": [
                 _each(SUBNET_ID, "subnet_ids"),
@@ -478,7 +641,7 @@ def variables(defaults) -> dict[str, dict]:
         },
         "security_group_ids": {
             "type": "list(string)",
-            "default": [],
+            "default": list(network.security_group_ids) if network else [],
             "description": "[network]: the security groups of the Lambda, the jobs and the model (1-5, with subnet_ids).",
             "validation": [
                 _each(SECURITY_GROUP_ID, "security_group_ids"),
@@ -487,39 +650,94 @@ def variables(defaults) -> dict[str, dict]:
         },
         "access_log_bucket": {
             "type": "string",
-            "default": None,
+            "default": config.access_log_bucket,
             "description": "S3 server access logging of the data bucket into this existing bucket (its policy must let logging.s3.amazonaws.com write). Default: off.",
             "validation": _validation(BUCKET_NAME, "access_log_bucket", optional=True),
         },
         "code_signing_config_arn": {
             "type": "string",
-            "default": None,
+            "default": config.generate_lambda.code_signing_config_arn,
             "description": "A Lambda code signing configuration: only packages signed by its profiles deploy. Default: none.",
             "validation": _validation(CODE_SIGNING_CONFIG_ARN, "code_signing_config_arn", optional=True),
         },
     }
+    if not config.generates_dataset:  # your data: no Generate dataset Lambda to sign, place or encrypt for
+        del variables["code_signing_config_arn"]
+        for old, new in (("the Lambda and every SageMaker job", "every SageMaker job"), ("of the Lambda, the jobs", "of the jobs"),
+                         ("the bucket, the logs and the Lambda environment", "the bucket and the logs")):
+            for spec in variables.values():
+                spec["description"] = spec["description"].replace(old, new)
+    return variables
 
 
-def readme(files: dict[str, dict]) -> str:
+def _hyperparameters_variable(config) -> dict:
+    """Built-in XGBoost: a map of strings, as the algorithm reads them. Script mode: any values, each
+    JSON-encoded into the job (as the construct and the SageMaker SDK do), so numbers stay numbers."""
+    if not config.training.script_mode:
+        return {
+            "type": "map(string)",
+            "default": {k: str(v) for k, v in config.training.hyperparameters.items()},
+            "description": "Built-in XGBoost hyperparameters (num_round is required).",
+            "validation": [{"condition": '${contains(keys(var.hyperparameters), "num_round")}', "error_message": "hyperparameters must include num_round."}],
+        }
+    return {
+        "type": "any",
+        "default": dict(config.training.hyperparameters),
+        "description": f"Script mode: the hyperparameters of your {config.training.entry_point}, an object of strings and numbers; "
+        "the script gets each as --name value (the sagemaker_* ones are the module's).",
+        "validation": [{
+            "condition": '${try(alltrue([for k, v in var.hyperparameters : !startswith(k, "sagemaker_") && can(tostring(v))]), false)}',
+            "error_message": "hyperparameters must be an object of strings and numbers without sagemaker_ keys (the module sets those).",
+        }],
+    }
+
+
+def readme(files: dict[str, dict], config=None, source: str | None = None) -> str:
+    """The module's README: what it runs, how to call it, every input and output, and (exported from a
+    config, ``source``) what that config baked in."""
+    from sfn_ml_pipeline.config import PipelineConfig
+    from sfn_ml_pipeline.definition import BATCH_TRANSFORM_STATE_NAMES, CHOOSE_INPUT, GENERATE, processing_state_name, training_state_name
+
+    config = config or PipelineConfig()
+
     def default(spec: dict) -> str:
         if "default" not in spec:
             return "required"
         return "`null`" if spec["default"] is None else f"`{json.dumps(spec['default'])}`"
 
+    processing = processing_state_name(config).split(":")[0]  # "Standardization: x' = (x - x̄) / σ" -> Standardization
+    states = [GENERATE if config.generates_dataset else CHOOSE_INPUT, processing, training_state_name(config)]
+    states += list(BATCH_TRANSFORM_STATE_NAMES) if config.batch_transform.enabled else []
+    call = [("source", "./path/to/this/module"), ("name_prefix", config.name_prefix if source else "churn")]
+    if config.input is not None:
+        call.append(("input_s3_uri", config.input.s3_uri))
+    width = max(len(name) for name, _ in call)
+    example = [f"  {name.ljust(width)} = {json.dumps(value)}" for name, value in call]
+    if config.input is not None:
+        key = config.input.kms_key_arn or "arn:aws:kms:REGION:ACCOUNT:key/ID"
+        example.append(f"  # input_kms_key_arn = {json.dumps(key)}   # when your objects are SSE-KMS")
+    pipeline = f"ML pipeline ({' -> '.join(states)}) with its bucket, "
+    no_provider = "No provider or backend block: configure `hashicorp/aws` in the calling module."
+    if config.generates_dataset:
+        what = [pipeline + "Lambda,", f"roles and logs. {no_provider}"]
+    else:
+        what = [pipeline + "roles and logs.", no_provider]
     lines = [
         "# sfn-ml-pipeline Terraform module",
         "",
         "Generated by `pipeline-tools module export`; do not edit (re-export instead). The Step Functions",
-        "ML pipeline (Generate dataset -> Standardization -> Train model (XGBoost)) with its bucket, Lambda,",
-        "roles and logs. No provider or backend block: configure `hashicorp/aws` in the calling module.",
+        *what,
         "",
         "```hcl",
         'module "pipeline" {',
-        '  source      = "./path/to/this/module"',
-        '  name_prefix = "churn"',
+        *example,
         "}",
         "```",
         "",
+    ]
+    if source is not None:
+        lines += _baked_in(files, config, source)
+    lines += [
         "## Inputs",
         "",
         "| Name | Type | Default | Description |",
@@ -533,9 +751,54 @@ def readme(files: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export_module(directory: Path) -> Path:
+def _baked_in(files: dict[str, dict], config, source: str) -> list[str]:
+    """README lines: the shape the config gave the module (not variables: re-export to change them)."""
+    processing, training = config.processing, config.training
+
+    def names(items) -> str:
+        return ", ".join(f"`{item}`" for item in items)
+
+    def isolation(section) -> str:
+        return "network-isolated" if section.network_isolation else "with network access"
+
+    lines = [f"## Baked in from `{source}`", "", "Re-export to change these; everything under Inputs is a variable.", ""]
+    if config.input is not None:
+        lines.append("* **Data**: everything under `input_s3_uri`, at `/opt/ml/processing/input/data` in the processing job; "
+                     "no Generate dataset Lambda.")
+    else:
+        lines.append(f"* **Data**: the sample's generated dataset ({config.dataset.rows} rows by default), written by the Generate dataset Lambda.")
+    if processing.own_code:
+        detail = f"`{processing.entry_point}` from `{processing.source_dir.name}/`"
+        detail += f", arguments `{json.dumps(list(processing.arguments))}`" if processing.arguments else ""
+        detail += f", environment `{json.dumps(dict(processing.environment))}`" if processing.environment else ""
+    else:
+        detail = "the sample's `transform.py`"
+    lines.append(f"* **Processing**: {detail}; outputs {names(config.processing_outputs)} (each `runs/<execution>/<name>/`); "
+                 f"{processing.instance_count} instance(s), {processing.volume_size_gb} GB, at most {processing.max_runtime_seconds} s, {isolation(processing)}.")
+    if training.script_mode:
+        detail = f"script mode: `{training.entry_point}` from `{training.source_dir.name}/` in the training image"
+        if training.metric_definitions:
+            detail += f", metrics {names(m.name for m in training.metric_definitions)}"
+    else:
+        detail = "the built-in XGBoost algorithm"
+    lines.append(f"* **Training**: {detail}; channels {names(config.training_channels)}; {training.instance_count} instance(s), "
+                 f"{training.volume_size_gb} GB, at most {training.max_runtime_seconds} s, {isolation(training)}.")
+    lines.append(f"* **Logs** kept {config.log_retention_days} days.")
+    code = {
+        body["key"]: body["source"].removeprefix("${path.module}/")
+        for body in files["main.tf.json"]["resource"].get("aws_s3_object", {}).values()
+    }
+    if code:
+        lines += ["", "Code in the bucket, content-addressed: a changed file changes these objects and the state machine's",
+                  "definition, nothing else.", "", "| Object key | Module asset |", "|---|---|"]
+        lines += [f"| `{key}` | `{path}` |" for key, path in sorted(code.items())]
+    return lines + [""]
+
+
+def export_module(directory: Path, config=None, source: str | None = None) -> Path:
     """Write the module into ``directory`` all-or-nothing (staging dir, then rename). A directory
-    that exists must be empty or a previous export (it holds the marker file)."""
+    that exists must be empty or a previous export (it holds the marker file). ``config``: the
+    shape to export (default: the built-in one, the sample); ``source`` names it in the README."""
     directory = Path(directory)
     if directory.exists():
         if not directory.is_dir():
@@ -543,12 +806,12 @@ def export_module(directory: Path) -> Path:
         if any(directory.iterdir()) and not (directory / MARKER).exists():
             raise UsageError(f"{directory} is not empty and holds no previous module export", "pass a new or empty directory")
     with tempfile.TemporaryDirectory(prefix="pipeline-tools-module-") as work:
-        stack, stack_dir = _synth(Path(work))
-        files = build_module(stack)
+        stack, stack_dir = _synth(Path(work), config)
+        files = build_module(stack, config)
         with replacing_directory(directory) as staging:
             for name, document in files.items():
                 (staging / name).write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-            (staging / "README.md").write_text(readme(files))
+            (staging / "README.md").write_text(readme(files, config, source))
             shutil.copytree(stack_dir / "assets", staging / "assets")
             (staging / MARKER).write_text("generated by pipeline-tools module export\n")
     return directory

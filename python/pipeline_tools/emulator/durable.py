@@ -407,6 +407,16 @@ class Store:
             account = backend_dict[account_id]
             for region, backend in regions.items():
                 dict.__setitem__(account, region, backend)
+        index = getattr(backend_dict, "bucket_accounts", None)
+        if isinstance(index, dict):
+            # S3's one namespace over all accounts lives beside the backends (moto's
+            # S3BackendDict.bucket_accounts: bucket -> (partition, account)); without it another
+            # account's request for the bucket finds none after a restart.
+            index.clear()
+            for account_id, regions in state.items():
+                for partition, backend in regions.items():
+                    for name in getattr(backend, "buckets", {}):
+                        index[name] = (partition, account_id)
 
     def _end_interrupted(self) -> list[str]:
         """Executions and jobs that were running when the emulator died: ended, saying so."""

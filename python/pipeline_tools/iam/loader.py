@@ -419,6 +419,32 @@ def load_plan(path: Path) -> Stack:
     return _PlanReader(plan).stack(str(path))
 
 
+# The module path of a resource address in a plan: "module.pipeline." or "module.a[0].module.b." (a root
+# module calling the exported module, `pipeline-tools module export`); "" at the root.
+_MODULE_PATH = re.compile(r"^(?:module\.[^.\[]+(?:\[[^\]]*\])?\.)*")
+
+
+def _module_path(address: str) -> str:
+    return _MODULE_PATH.match(address).group(0)
+
+
+def _local(address: str) -> str:
+    """The address inside its module (``module.pipeline.aws_s3_bucket.b`` -> ``aws_s3_bucket.b``), the form
+    the configuration's addresses and references take."""
+    return address[len(_module_path(address)):]
+
+
+def _walk_configuration(module: dict | None, path: str = "") -> dict[str, dict]:
+    """The configuration's resources by address, those of called modules under ``module.<name>.``
+    (instance keys left out: the configuration has one body per module call)."""
+    if not isinstance(module, dict):
+        return {}
+    found = {path + str(r.get("address")): r for r in module.get("resources") or []}
+    for name, call in (module.get("module_calls") or {}).items():
+        found |= _walk_configuration((call or {}).get("module"), f"{path}module.{name}.")
+    return found
+
+
 def _rtype(address: str) -> str:
     """``module.m.aws_iam_role.r`` -> ``aws_iam_role``; ``data.x.y`` -> ``data.x``."""
     parts = address.split(".")
@@ -446,7 +472,7 @@ class _PlanReader:
             if isinstance(after, dict):
                 self.values.setdefault(address, after)
             self.unknown[address] = (change.get("change") or {}).get("after_unknown") or {}
-        self.config = {r.get("address"): r for r in _walk_module((plan.get("configuration") or {}).get("root_module"))}
+        self.config = _walk_configuration((plan.get("configuration") or {}).get("root_module"))
         self.table = self._placeholder_table()
         self.features = _features(self._by_type())
         self.roles = self._roles_by_trust()
@@ -459,7 +485,7 @@ class _PlanReader:
     def _by_type(self) -> dict[str, dict]:
         by_type: dict[str, dict] = {}
         for address, body in self.values.items():
-            if not address.startswith("data."):
+            if not _local(address).startswith("data."):
                 by_type.setdefault(_rtype(address), {})[address] = body
         return by_type
 
@@ -475,7 +501,7 @@ class _PlanReader:
                 value = body.get(attribute)
                 if not isinstance(value, str) or not value:
                     continue
-                placeholder = Normalizer().reference(f"{address}.{attribute}")
+                placeholder = Normalizer().reference(f"{_local(address)}.{attribute}")
                 if not placeholder.startswith(("{aws_", "{data.")):
                     table.append((value, placeholder))
         groups = {a.split(".", 1)[1]: b for a, b in self.values.items() if _rtype(a) == "aws_cloudwatch_log_group"}
@@ -504,11 +530,20 @@ class _PlanReader:
                 raise UsageError(f"malformed plan: {source} is not JSON", "re-export the plan") from None
         return None
 
+    def expressions(self, address: str) -> dict:
+        """The configuration's expressions of a resource (in a called module too)."""
+        path = re.sub(r"\[[^\]]*\]", "", _module_path(address))
+        return (self.config.get(path + re.sub(r"\[[^\]]*\]$", "", _local(address))) or {}).get("expressions") or {}
+
+    def references(self, address: str, attribute: str) -> list[str]:
+        """What an attribute's expression references, as addresses beside ``address`` (its module's path)."""
+        path = _module_path(address)
+        return [path + ref for ref in (self.expressions(address).get(attribute) or {}).get("references") or []]
+
     def from_config(self, address: str, attribute: str, source: str) -> Policy | None:
         """Unknown policy string: follow the configuration's reference to a policy document data source."""
-        expressions = (self.config.get(address) or {}).get("expressions") or {}
-        for ref in (expressions.get(attribute) or {}).get("references") or []:
-            if ref.startswith("data.aws_iam_policy_document.") and ref.endswith(".json"):
+        for ref in self.references(address, attribute):
+            if _local(ref).startswith("data.aws_iam_policy_document.") and ref.endswith(".json"):
                 doc_address = ref[: -len(".json")]
                 body = self.values.get(doc_address) or {}
                 known = self.parse(body.get("json"), doc_address)
@@ -528,7 +563,7 @@ class _PlanReader:
     def _roles_by_trust(self) -> dict[str, Role]:
         roles: dict[str, Role] = {}
         for address, body in self.values.items():
-            if _rtype(address) != "aws_iam_role" or address.startswith("data."):
+            if _rtype(address) != "aws_iam_role" or _local(address).startswith("data."):
                 continue
             role = Role(address=address, trust=self.policy_of(address, "assume_role_policy"), name=body.get("name") or None)
             role.purpose = _purpose(role, self.features)
@@ -540,16 +575,15 @@ class _PlanReader:
     def _role_for(self, address: str, body: dict) -> Role | None:
         if body.get("role") in self.by_name:
             return self.roles[self.by_name[body["role"]]]
-        expressions = (self.config.get(address) or {}).get("expressions") or {}
-        for ref in (expressions.get("role") or {}).get("references") or []:
+        for ref in self.references(address, "role"):
             if ref in self.roles:
                 return self.roles[ref]
         return None
 
     def _attachment_target(self, address: str, body: dict) -> str | None:
         """The aws_iam_policy an attachment attaches: by configuration reference, else by ARN."""
-        policy_refs = ((self.config.get(address) or {}).get("expressions") or {}).get("policy_arn", {}).get("references") or []
-        target = next((r[: -len(".arn")] for r in policy_refs if r.startswith("aws_iam_policy.") and r.endswith(".arn")), None)
+        policy_refs = self.references(address, "policy_arn")
+        target = next((r[: -len(".arn")] for r in policy_refs if _local(r).startswith("aws_iam_policy.") and r.endswith(".arn")), None)
         if target is None:
             target = next((a for a, b in self.values.items() if _rtype(a) == "aws_iam_policy" and b.get("arn") == body.get("policy_arn")), None)
         return target
@@ -582,7 +616,7 @@ class _PlanReader:
     def _keys(self) -> list[Key]:
         keys = []
         for address, body in self.values.items():
-            if _rtype(address) != "aws_kms_key" or address.startswith("data."):
+            if _rtype(address) != "aws_kms_key" or _local(address).startswith("data."):
                 continue
             encrypted = [
                 group
@@ -590,7 +624,7 @@ class _PlanReader:
                 if _rtype(group) == "aws_cloudwatch_log_group"
                 and (
                     (body.get("arn") and group_body.get("kms_key_id") == body.get("arn"))
-                    or f"{address}.arn" in (((self.config.get(group) or {}).get("expressions") or {}).get("kms_key_id") or {}).get("references", [])
+                    or f"{address}.arn" in self.references(group, "kms_key_id")
                 )
             ]
             keys.append(Key(address=address, policy=self.policy_of(address, "policy"), log_groups=encrypted))

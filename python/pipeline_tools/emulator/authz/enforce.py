@@ -5,10 +5,18 @@ job runners, the Lambda runtime and the Step Functions interpreter get their cre
 :func:`credentials_for` (a role assumed by a service, its trust policy evaluated first).
 
 * Authentication (access key -> principal): the emulator's fixed key (``testing``,
-  :data:`~pipeline_tools.emulator.state.ACCESS_KEY_ID`) is the account's administrator, treated
-  as the account root; a key issued by moto's STS (``ASIA...``) is the assumed role's session, its
-  session token checked; an IAM user's key is that user. Any other key is refused
-  (``InvalidClientTokenId``), as AWS refuses a key it never issued. Signatures are not verified.
+  :data:`~pipeline_tools.emulator.state.ACCESS_KEY_ID`) is the default account's administrator,
+  treated as the account root; a key of twelve digits is the administrator of the account with that
+  ID (:mod:`..patches.accounts`: a second account, e.g. a data owner's); a key issued by moto's STS
+  (``ASIA...``) is the assumed role's session in the role's account, its session token checked; an
+  IAM user's key is that user. Any other key is refused (``InvalidClientTokenId``), as AWS refuses
+  a key it never issued. Signatures are not verified.
+* Accounts: each principal belongs to one account (moto keeps each account's IAM, STS, S3, KMS...
+  apart); a resource belongs to the account in its ARN, an S3 bucket to the account that created it
+  (moto's ``s3_backends.bucket_accounts``: S3 ARNs name no account). A request for another
+  account's resource is decided with AWS's cross-account rule (both the caller's identity-based
+  policy and the resource's policy in the owner's account must allow: see
+  :mod:`pipeline_tools.iam.evaluation.engine`), even for an administrator.
 * Authorization: :func:`pipeline_tools.iam.evaluation.evaluate` with the caller's identity
   policies (inline + attached managed, read from moto's IAM backend on every request, so a
   policy changed through the IAM API applies to the next request), and the resource's policy
@@ -99,23 +107,39 @@ class Caller:
         return self.kind == "admin"
 
 
-ACCOUNT = Account(ACCOUNT_ID, REGION)
+ACCOUNT = Account(ACCOUNT_ID, REGION)  # the default account (the emulator's own key, the pipeline)
 ADMIN = Caller(Principal.root(ACCOUNT_ID), ACCESS_KEY_ID, "admin")
+
+
+def admin_of(account: str, access_key: str) -> Caller:
+    """The administrator (root) of ``account``, as its access key names it."""
+    return ADMIN if account == ACCOUNT_ID else Caller(Principal.root(account), access_key, "admin")
+
+
+def account_context(caller: Caller) -> Account:
+    """The caller's own account and the emulator's region: where names without an ARN resolve."""
+    account = caller.principal.account or ACCOUNT_ID
+    return ACCOUNT if account == ACCOUNT_ID else Account(account, REGION)
 
 
 # ---- moto's backends -------------------------------------------------------------------------
 
 
-def _iam() -> Any:
+def _iam(account: str = ACCOUNT_ID) -> Any:
     from moto.iam.models import iam_backends
 
-    return iam_backends[ACCOUNT_ID]["aws"]
+    return iam_backends[account]["aws"]
 
 
-def _sts() -> Any:
+def _sts(account: str = ACCOUNT_ID) -> Any:
     from moto.sts.models import sts_backends
 
-    return sts_backends[ACCOUNT_ID]["aws"]
+    return sts_backends[account]["aws"]
+
+
+def _arn_account(arn: str) -> str:
+    parts = arn.split(":")
+    return parts[4] if len(parts) > 5 and parts[4] else ACCOUNT_ID
 
 
 @functools.lru_cache(maxsize=1024)
@@ -146,7 +170,8 @@ def role_policies(role: Any) -> list[Policy]:
 
 
 def role_by_arn(role_arn: str) -> Any | None:
-    for role in _iam().roles.values():
+    """The role ``role_arn`` names, in the account the ARN names."""
+    for role in _iam(_arn_account(role_arn)).roles.values():
         if role.arn == role_arn:
             return role
     return None
@@ -155,7 +180,7 @@ def role_by_arn(role_arn: str) -> Any | None:
 def identity_policies(caller: Caller) -> list[Policy]:
     if caller.is_admin:
         return [ADMIN_POLICY]
-    iam = _iam()
+    iam = _iam(caller.principal.account or ACCOUNT_ID)
     if caller.kind == "role":
         role = role_by_arn(caller.role_arn or "")
         return role_policies(role) if role is not None else []
@@ -170,10 +195,24 @@ def identity_policies(caller: Caller) -> list[Policy]:
     return policies
 
 
+def bucket_owner(bucket_name: str) -> str | None:
+    """The account that created ``bucket_name`` (S3's one namespace over all accounts), None if none did."""
+    from moto.s3.models import s3_backends
+
+    owner = s3_backends.bucket_accounts.get(bucket_name)
+    if owner is not None:
+        return owner[1]
+    for account in list(s3_backends.keys()):  # a bucket restored without moto's index
+        if bucket_name in s3_backends[account]["aws"].buckets:
+            return account
+    return None
+
+
 def bucket_policy(bucket_name: str) -> Policy | None:
     from moto.s3.models import s3_backends
 
-    bucket = s3_backends[ACCOUNT_ID]["aws"].buckets.get(bucket_name)
+    owner = bucket_owner(bucket_name)
+    bucket = s3_backends[owner]["aws"].buckets.get(bucket_name) if owner else None
     if bucket is None or not bucket.policy:
         return None
     return _parsed(f"bucket policy of {bucket_name}", _document_text(bucket.policy))
@@ -230,39 +269,58 @@ def _check_session(session: Any, session_token: str | None) -> None:
         raise Unauthenticated("ExpiredToken", "The security token included in the request is expired")
 
 
+def _key_account(access_key: str) -> str | None:
+    """The account whose IAM issued ``access_key`` (moto keeps an STS session's key in the role's
+    account: ``moto.sts.models.STSBackend._create_access_key``), None if none did."""
+    from moto.iam.models import iam_backends
+
+    for account in list(iam_backends.keys()):
+        if access_key in iam_backends[account]["aws"].access_keys:
+            return account
+    return None
+
+
 def caller_for(access_key: str | None, session_token: str | None = None) -> Caller:
     """The principal behind ``access_key``, or :class:`Unauthenticated`."""
+    from ..patches.accounts import account_of_key
+
     if access_key == ACCESS_KEY_ID:
         return ADMIN
     if not access_key:
         raise Unauthenticated("MissingAuthenticationToken", "Request is missing Authentication Token")
+    account = account_of_key(access_key)
+    if account is not None:
+        return admin_of(account, access_key)
     cached = _callers.get(access_key)
     if cached is not None:
         caller, session = cached
         if session is not None:
             _check_session(session, session_token)
         else:  # a user's key: deleted or deactivated since?
-            current = _iam().access_keys.get(access_key)
+            current = _iam(caller.principal.account or ACCOUNT_ID).access_keys.get(access_key)
             if current is None or current.status != "Active":
                 raise Unauthenticated(*_INVALID)
         return caller
-    key = _iam().access_keys.get(access_key)
-    if key is None:
+    account = _key_account(access_key)
+    if account is None:
         raise Unauthenticated(*_INVALID)
+    key = _iam(account).access_keys[access_key]
     session = None
     if key.role_arn:
-        session = _sts().get_assumed_role_from_access_key(access_key)
+        session = _sts(account).get_assumed_role_from_access_key(access_key)
         if session is None:
             raise Unauthenticated(*_INVALID)
         _check_session(session, session_token)
-        caller = Caller(Principal.assumed_role(session.role_arn, session.session_name), access_key, "role", role_arn=session.role_arn)
+        role = role_by_arn(session.role_arn)
+        principal = Principal.assumed_role(session.role_arn, session.session_name, role.id if role is not None else None)
+        caller = Caller(principal, access_key, "role", role_arn=session.role_arn)
     else:
         if key.status != "Active":
             raise Unauthenticated(*_INVALID)
-        user = _iam().users.get(key.user_name or "")
+        user = _iam(account).users.get(key.user_name or "")
         if user is None:
             raise Unauthenticated(*_INVALID)
-        caller = Caller(Principal(user.arn, ACCOUNT_ID), access_key, "user", user_name=user.name)
+        caller = Caller(Principal(user.arn, account, user_id=user.id), access_key, "user", user_name=user.name)
     with _callers_lock:
         _callers[access_key] = (caller, session)
     return caller
@@ -397,21 +455,48 @@ def access_log(execution_arn: str) -> list[dict[str, Any]]:
 # ---- authorization -------------------------------------------------------------------------------
 
 
-def _resource_policy(authorization: Authorization) -> tuple[Policy | None, bool, str]:
-    """(resource-based policy, required?, its type) for one authorization."""
+def _resource_policy(authorization: Authorization) -> tuple[Policy | None, bool, str, str | None]:
+    """(resource-based policy, required?, its type, the owner where the ARN names none) for one authorization."""
     action, resource = authorization.action.lower(), authorization.resource
+    if action == "s3:createbucket":
+        return None, False, RESOURCE, None  # a new bucket is the caller's (S3 answers BucketAlreadyExists for a taken name)
     if action.startswith("s3:") and resource.startswith("arn:aws:s3:::"):
-        return bucket_policy(resource[len("arn:aws:s3:::"):].split("/", 1)[0]), False, RESOURCE
+        bucket = resource[len("arn:aws:s3:::"):].split("/", 1)[0]
+        return bucket_policy(bucket), False, RESOURCE, bucket_owner(bucket)
     if action.startswith("kms:") and ":key/" in resource:
-        return key_policy(resource), True, RESOURCE
+        return key_policy(resource), True, RESOURCE, None
     if action == "sts:assumerole":
-        return trust_policy(resource), True, TRUST
-    return None, False, RESOURCE
+        return trust_policy(resource), True, TRUST, None
+    if action.startswith("ecr:") and _arn_account(resource) in _image_accounts():
+        return SAGEMAKER_IMAGES_POLICY, False, RESOURCE, None
+    return None, False, RESOURCE, None
+
+
+# The SageMaker images' repositories live in AWS-owned accounts (one per region; the construct's
+# data/ecr_accounts.json) and every customer account runs them: "Pre-built container images are
+# owned by SageMaker AI [...] training and processing jobs, batch transform, and real-time
+# inference use service-owned credentials to pull and run images"
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/sagemaker-algo-docker-registry-paths.html).
+# The emulator still asks the job role's pull permissions (service_side.job_image_pull, as the
+# documented minimum has them); for the cross-account rule those repositories stand as shared with
+# every account, so the role's own grant decides, as before.
+SAGEMAKER_IMAGES_POLICY = Policy(
+    "repository policy of a SageMaker image (AWS-owned, usable by every account)",
+    {"Statement": [{"Sid": "SageMakerImages", "Effect": "Allow", "Principal": "*", "Resource": "*",
+                    "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"]}]},
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _image_accounts() -> frozenset[str]:
+    from ...iam.normalize import ecr_accounts
+
+    return ecr_accounts()
 
 
 def decide(principal: Principal, policies: Iterable[Policy], authorization: Authorization) -> Decision:
-    resource_policy, required, policy_type = _resource_policy(authorization)
-    request = Request(principal, authorization.action, authorization.resource, authorization.context)
+    resource_policy, required, policy_type, owner = _resource_policy(authorization)
+    request = Request(principal, authorization.action, authorization.resource, authorization.context, owner)
     return evaluate(
         request,
         list(policies),
@@ -464,11 +549,13 @@ def authorize_request(
     fallback_resource: str = "*",
 ) -> list[Decision]:
     """Authorize one API call (see the module's docstring). The administrator calling a service
-    whose resources have no policy of their own is allowed without evaluation (it is the root)."""
-    if caller.is_admin and service not in RESOURCE_POLICY_SERVICES:
+    whose resources have no policy of their own is allowed without evaluation (it is the root),
+    unless it assumes a role of another account (the trust policy and the cross-account rule decide)."""
+    if caller.is_admin and service not in RESOURCE_POLICY_SERVICES and not _assumes_other_account(caller, service, operation, params):
         return []
+    account = account_context(caller)
     try:
-        authorizations = resolve(service, operation, params, ACCOUNT, facts)
+        authorizations = resolve(service, operation, params, account, facts)
     except UnresolvedOperation:
         if not caller.is_admin:
             action = f"{service}:{operation}"
@@ -477,13 +564,20 @@ def authorize_request(
                 raise  # some statement could allow it, on a resource we cannot name: a gap, not a guess
             # No Allow statement names the action at all: whatever its resource, the answer is an
             # implicit deny (an SCP-free single account has nothing else that could allow it).
-            decision = decide(caller.principal, policies, Authorization(action, "*", facts.context(ACCOUNT)))
+            decision = decide(caller.principal, policies, Authorization(action, "*", facts.context(account)))
             record(decision, caller.role_arn, execution_of(caller.access_key))
             raise Denied(decision) from None
         # The root may call anything; what can still deny it is the resource's own policy, which
         # is evaluated for the operation named as its IAM action (s3:PutBucketPolicy, kms:PutKeyPolicy).
-        authorizations = [Authorization(f"{service}:{operation}", fallback_resource, facts.context(ACCOUNT))]
+        authorizations = [Authorization(f"{service}:{operation}", fallback_resource, facts.context(account))]
     return authorize_all(caller, authorizations, execution_arn=execution_of(caller.access_key))
+
+
+def _assumes_other_account(caller: Caller, service: str, operation: str, params: Mapping[str, Any]) -> bool:
+    if (service, operation) != ("sts", "AssumeRole"):
+        return False
+    role = str(params.get("RoleArn") or "")
+    return _arn_account(role) != caller.principal.account
 
 
 # ---- credentials for a service acting as a role ---------------------------------------------------

@@ -367,33 +367,30 @@ def pass_role(account: Account, role_arn: str, service: str, associated: str | N
     return Authorization("iam:PassRole", role_arn, ctx)
 
 
-def _sagemaker_create(kind: str) -> Resolver:
-    def resolver(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
-        (name,) = _require(params, f"{kind}Name")
-        arn = _job_arn(account, kind, name)
-        out = [Authorization(f"sagemaker:Create{kind}", arn)]
-        if kind != "TransformJob":  # a transform job runs as its model's role: it passes none
-            (role,) = _require(params, "RoleArn")
-            out.append(pass_role(account, role, "sagemaker.amazonaws.com", arn))
-        if params.get("Tags"):
-            out.append(Authorization("sagemaker:AddTags", arn))
-        return out
-
-    return resolver
+def _sagemaker_create(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    kind = _operation_of(params)[len("Create"):]
+    (name,) = _require(params, f"{kind}Name")
+    arn = _job_arn(account, kind, name)
+    out = [Authorization(f"sagemaker:Create{kind}", arn)]
+    if kind != "TransformJob":  # a transform job runs as its model's role: it passes none
+        (role,) = _require(params, "RoleArn")
+        out.append(pass_role(account, role, "sagemaker.amazonaws.com", arn))
+    if params.get("Tags"):
+        out.append(Authorization("sagemaker:AddTags", arn))
+    return out
 
 
-def _sagemaker_named(verb: str, kind: str) -> Resolver:
-    def resolver(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
-        (name,) = _require(params, f"{kind}Name")
-        return [Authorization(f"sagemaker:{verb}{kind}", _job_arn(account, kind, name))]
-
-    return resolver
+def _sagemaker_named(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    operation = _operation_of(params)
+    verb = next(v for v in ("Describe", "Stop") if operation.startswith(v))
+    kind = operation[len(verb):]
+    (name,) = _require(params, f"{kind}Name")
+    return [Authorization(f"sagemaker:{operation}", _job_arn(account, kind, name))]
 
 
 for _kind in _JOB_KINDS:
-    _register("sagemaker", f"Create{_kind}")(_sagemaker_create(_kind))
-    for _verb in ("Describe", "Stop"):
-        _register("sagemaker", f"{_verb}{_kind}")(_sagemaker_named(_verb, _kind))
+    _register("sagemaker", f"Create{_kind}")(_sagemaker_create)
+    _register("sagemaker", f"Describe{_kind}", f"Stop{_kind}")(_sagemaker_named)
 
 
 # model: arn:${Partition}:sagemaker:${Region}:${Account}:model/${ModelName}; CreateModel passes the
@@ -487,7 +484,8 @@ def _sagemaker_tags(params: Mapping[str, Any], account: Account, facts: RequestF
 
 def _rule_arn(account: Account, name: str, bus: str | None) -> str:
     if bus and bus.startswith("arn:"):
-        bus = bus.rsplit("/", 1)[-1]
+        # arn:...:event-bus/NAME, where a partner bus's NAME has slashes (aws.partner/saas.com/ID/NAME)
+        bus = bus.split("/", 1)[1]
     return account.arn("events", f"rule/{bus}/{name}" if bus and bus != "default" else f"rule/{name}")
 
 
@@ -568,16 +566,20 @@ def _key_arn(params: Mapping[str, Any], account: Account) -> str:
     return account.arn("kms", f"key/{key}")
 
 
-@_register("kms", "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "ReEncrypt", "DescribeKey")
-def _kms(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+def _kms_context(encryption_context: Mapping[str, Any], account: Account, facts: RequestFacts) -> dict[str, Any]:
     ctx: dict[str, Any] = {"kms:CallerAccount": account.account}
     if facts.via_service:
         ctx["kms:ViaService"] = facts.via_service
-    encryption_context = params.get("EncryptionContext") or {}
     for key, value in encryption_context.items():
         ctx[f"kms:EncryptionContext:{key}"] = str(value)
     if encryption_context:
         ctx["kms:EncryptionContextKeys"] = sorted(encryption_context)
+    return ctx
+
+
+@_register("kms", "Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext", "DescribeKey")
+def _kms(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    ctx = _kms_context(params.get("EncryptionContext") or {}, account, facts)
     return [Authorization(f"kms:{_operation_of(params)}", _key_arn(params, account), ctx)]
 
 
@@ -597,6 +599,20 @@ def _kms_create_grant(params: Mapping[str, Any], account: Account, facts: Reques
     if params.get("Operations"):
         ctx["kms:GrantOperations"] = [str(o) for o in params["Operations"]]
     return [Authorization("kms:CreateGrant", _key_arn(params, account), ctx)]
+
+
+@_register("kms", "ReEncrypt")
+def _kms_reencrypt(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    # There is no kms:ReEncrypt action: "Required permissions: kms:ReEncryptFrom permission on the
+    # source KMS key [...] kms:ReEncryptTo permission on the destination KMS key"
+    # (https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html), each with the
+    # encryption context of its side.
+    source = _key_arn({"KeyId": params.get("SourceKeyId")}, account)
+    destination = _key_arn({"KeyId": params.get("DestinationKeyId")}, account)
+    return [
+        Authorization("kms:ReEncryptFrom", source, _kms_context(params.get("SourceEncryptionContext") or {}, account, facts)),
+        Authorization("kms:ReEncryptTo", destination, _kms_context(params.get("DestinationEncryptionContext") or {}, account, facts)),
+    ]
 
 
 # ---- X-Ray, STS ------------------------------------------------------------------------------

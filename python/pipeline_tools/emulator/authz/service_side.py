@@ -25,7 +25,9 @@ REGION = enforce.ACCOUNT.region
 
 
 def role_session(role_arn: str, session: str) -> enforce.Caller:
-    return enforce.Caller(Principal.assumed_role(role_arn, session), f"service-session:{session}", "role", role_arn=role_arn)
+    role = enforce.role_by_arn(role_arn)
+    principal = Principal.assumed_role(role_arn, session, role.id if role is not None else None)
+    return enforce.Caller(principal, f"service-session:{session}", "role", role_arn=role_arn)
 
 
 def check(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 
 MODULES = (
+    "accounts",  # the access key ID <12 digits> is that account's administrator (a second account)
     "callback_tls",  # moto's interpreter calls back into the server: over HTTPS, verified
     "sfn_execution_role",  # ... as the state machine's role, per execution (with IAM enforcement)
     "sfn_api",  # ValidateStateMachineDefinition (statelint) + ListStateMachineVersions

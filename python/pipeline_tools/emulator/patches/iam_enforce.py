@@ -39,7 +39,6 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html for the bu
 from __future__ import annotations
 
 import json
-import re
 import time
 import uuid
 from typing import Any
@@ -49,7 +48,6 @@ from ..authz import enforce, service_side
 from ..authz.resolve import REGISTRY, Authorization, RequestFacts, UnresolvedOperation
 from ..request_context import secure_transport
 
-_CREDENTIAL = re.compile(r"Credential=([^/,\s]+)/")
 
 
 class Rejected(Exception):
@@ -112,18 +110,9 @@ GAP_STATUS = 501
 
 
 def _credentials(response: Any) -> tuple[str | None, str | None]:
-    headers = response.headers
-    authorization = headers.get("Authorization") or ""
-    match = _CREDENTIAL.search(authorization)
-    token = headers.get("X-Amz-Security-Token")
-    if match:
-        return match.group(1), token
-    query = response.querystring or {}
-    credential = (query.get("X-Amz-Credential") or [None])[0]
-    if credential:
-        token = token or (query.get("X-Amz-Security-Token") or [None])[0]
-        return credential.split("/", 1)[0], token
-    return None, token
+    from .accounts import credentials
+
+    return credentials(response.headers, response.querystring)
 
 
 def _facts(response: Any) -> RequestFacts:
@@ -178,9 +167,9 @@ def check_normal(response: Any) -> enforce.Caller:
     if service == "logs" and operation in LOG_KEY_OPERATIONS:
         _check_log_group_key(response)
     try:
-        if not (caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES):  # the root: nothing to evaluate
+        if not (caller.is_admin and service not in enforce.RESOURCE_POLICY_SERVICES and service != "sts"):  # the root: nothing to evaluate (sts: it may assume another account's role)
             params = _params(response, operation)
-            enforce.authorize_request(caller, service, operation, params, _facts(response), fallback_resource=_kms_fallback(params))
+            enforce.authorize_request(caller, service, operation, params, _facts(response), fallback_resource=_kms_fallback(params, caller))
         # What the service does with the caller's KMS permissions (the root's too: a key policy can limit it).
         if service == "logs" and operation in LOG_CALLER_KEY_USE:
             _check_logs_key_use(caller, operation, _params(response, operation))
@@ -211,8 +200,9 @@ def _check_log_group_key(response: Any) -> None:
     key, group = params.get("kmsKeyId"), params.get("logGroupName")
     if not key or not group:
         return
-    key_arn = _key_arn(str(key))
-    group_arn = enforce.ACCOUNT.arn("logs", f"log-group:{group}")
+    account = enforce.account_context(enforce.caller_for(*_credentials(response)))
+    key_arn = _key_arn(str(key), account)
+    group_arn = account.arn("logs", f"log-group:{group}")
     refused = f"The specified KMS key does not exist or is not allowed to be used with Arn '{group_arn}'"
     if key_arn is None:
         raise _json_error("AccessDeniedException", refused, 400)
@@ -258,7 +248,7 @@ def _check_logs_key_use(caller: enforce.Caller, operation: str, params: dict[str
     if not group:
         return
     if operation in LOG_KEY_OPERATIONS:
-        key = _key_arn(str(params["kmsKeyId"])) if params.get("kmsKeyId") else None
+        key = _key_arn(str(params["kmsKeyId"]), enforce.account_context(caller)) if params.get("kmsKeyId") else None
     else:
         key = service_side.log_group_key(group)
     if key is None:
@@ -282,7 +272,7 @@ def _check_lambda_grant(response: Any, caller: enforce.Caller, params: dict[str,
     key, variables = params.get("KMSKeyArn"), (params.get("Environment") or {}).get("Variables")
     if not key or not variables:
         return
-    key_arn = _key_arn(str(key))
+    key_arn = _key_arn(str(key), enforce.account_context(caller))
     if key_arn is None:
         return  # Lambda's own answer for an unknown key (moto's)
     grant = Authorization(
@@ -306,14 +296,14 @@ def _check_lambda_grant(response: Any, caller: enforce.Caller, params: dict[str,
         ) from None
 
 
-def _kms_fallback(params: dict[str, Any]) -> str:
+def _kms_fallback(params: dict[str, Any], caller: enforce.Caller) -> str:
     key = params.get("KeyId") or params.get("TargetKeyId")
     if not key:
         return "*"
     key = str(key)
     if key.startswith("arn:"):
         return key
-    return enforce.ACCOUNT.arn("kms", f"key/{key}") if not key.startswith("alias/") else "*"
+    return enforce.account_context(caller).arn("kms", f"key/{key}") if not key.startswith("alias/") else "*"
 
 
 # ---- S3 ----------------------------------------------------------------------------------------
@@ -368,21 +358,51 @@ def _s3_message(decision: Any) -> str:
     return text.replace(f"on resource: {resource}", f'on resource: "{resource}"', 1)
 
 
-def _key_arn(reference: str) -> str | None:
-    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key)."""
-    return enforce.key_arn_of(reference)
+def _key_arn(reference: str, account: Any) -> str | None:
+    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key). Anything
+    but a key ARN is looked up in ``account``, the requester's: "If the KMS key doesn't exist in
+    the same account that's issuing the command, you must use the full Key ARN not the Key ID"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, SSEKMSKeyId); "If you use
+    a KMS key alias instead, then KMS resolves the key within the requester's account"
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html)."""
+    if reference.startswith("arn:") and ":key/" in reference:
+        return reference
+    from moto.kms.models import kms_backends
+
+    backend = kms_backends[account.account][account.region]
+    try:
+        key_id = backend.any_id_to_key_id(reference)
+    except Exception:  # noqa: BLE001 - an unknown key: S3 answers the request with its own error
+        return None
+    return account.arn("kms", f"key/{key_id}") if key_id else None
 
 
-def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None, key_name: str | None) -> list[Authorization]:
-    """The KMS use S3 makes for the caller on an SSE-KMS object."""
+def _owned_key(reference: str, owner: str | None) -> str:
+    """A stored object's key reference as an ARN in the bucket owner's account (moto keeps what the writer named)."""
+    if reference.startswith("arn:") or not owner:
+        return reference
+    from moto.kms.models import kms_backends
+
+    owner_account = enforce.Account(owner, enforce.ACCOUNT.region)
+    arn = _key_arn(reference, owner_account) if kms_backends[owner][owner_account.region].keys else None
+    return arn or reference
+
+
+def _kms_for_s3(caller: enforce.Caller, operation: str, params: dict[str, Any], bucket_name: str | None, key_name: str | None) -> list[Authorization]:
+    """The KMS use S3 makes for the caller on an SSE-KMS object (in the bucket owner's account:
+    the caller may be in another one)."""
     if not bucket_name:
         return []
     from moto.s3.models import s3_backends
 
-    backend = s3_backends[enforce.ACCOUNT.account]["aws"]
+    owner = enforce.bucket_owner(bucket_name)
+    if owner is None:
+        return []
+    backend = s3_backends[owner]["aws"]
     bucket = backend.buckets.get(bucket_name)
     if bucket is None:
         return []
+    account = enforce.account_context(caller)
     writes = operation in ("PutObject", "CreateMultipartUpload", "CopyObject")
     reads = operation in ("GetObject", "HeadObject", "CopyObject")
     # "To perform a multipart upload with encryption using an AWS KMS key, the requester must have
@@ -411,13 +431,15 @@ def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None,
         if operation == "CopyObject":
             text = str(params.get("CopySource", "")).lstrip("/").split("?", 1)[0]
             source_bucket, _, source_key = text.partition("/")
-        source = backend.buckets.get(source_bucket) if source_bucket else None
+        source_owner = enforce.bucket_owner(source_bucket) if source_bucket else None
+        source = s3_backends[source_owner]["aws"].buckets.get(source_bucket) if source_owner else None
         obj = source.keys.get(source_key) if source is not None and source_key else None
         if obj is not None and getattr(obj, "encryption", None) == "aws:kms" and getattr(obj, "kms_key_id", None):
-            needed.append(("kms:Decrypt", obj.kms_key_id, bool(getattr(obj, "bucket_key_enabled", False))))
+            # The object's key was named when it was written; a bare key ID on it is the owner's key.
+            needed.append(("kms:Decrypt", _owned_key(str(obj.kms_key_id), source_owner), bool(getattr(obj, "bucket_key_enabled", False))))
     out = []
     for action, reference, bucket_key in needed:
-        arn = _key_arn(str(reference))
+        arn = _key_arn(str(reference), account)
         if arn is None:
             continue
         context_arn = f"arn:aws:s3:::{bucket_name}" if bucket_key else f"arn:aws:s3:::{bucket_name}/{key_name}"
@@ -426,11 +448,11 @@ def _kms_for_s3(operation: str, params: dict[str, Any], bucket_name: str | None,
                 action,
                 arn,
                 {
-                    "kms:ViaService": f"s3.{enforce.ACCOUNT.region}.amazonaws.com",
-                    "kms:CallerAccount": enforce.ACCOUNT.account,
+                    "kms:ViaService": f"s3.{account.region}.amazonaws.com",
+                    "kms:CallerAccount": account.account,
                     "kms:EncryptionContext:aws:s3:arn": context_arn,
                     "kms:EncryptionContextKeys": ["aws:s3:arn"],
-                    "aws:RequestedRegion": enforce.ACCOUNT.region,
+                    "aws:RequestedRegion": account.region,
                 },
             )
         )
@@ -450,7 +472,7 @@ def check_s3(response: Any, bucket_name: str | None, key_name: str | None) -> en
     fallback = f"arn:aws:s3:::{bucket_name}/{key_name}" if key_name else (f"arn:aws:s3:::{bucket_name}" if bucket_name else "*")
     try:
         enforce.authorize_request(caller, "s3", operation, params, _facts(response), fallback_resource=fallback)
-        kms = _kms_for_s3(operation, params, bucket_name, key_name)
+        kms = _kms_for_s3(caller, operation, params, bucket_name, key_name)
         if kms:
             enforce.authorize_all(caller, kms, execution_arn=enforce.execution_of(caller.access_key), via="s3 for the caller")
     except enforce.Denied as denial:

@@ -1,4 +1,4 @@
-"""AWS's policy evaluation logic for requests within one account.
+"""AWS's policy evaluation logic, within one account and across accounts.
 
 https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
 and https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html:
@@ -20,8 +20,24 @@ and https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluati
    a role can be assumed only when its trust policy allows the caller
    (https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_terms-and-concepts.html, "Trust policy").
 
-Not modelled (the emulated account has none of them): SCPs/RCPs, permissions boundaries, session
-policies, VPC endpoint policies, grants, cross-account requests.
+6. A request for a resource of another account ("cross-account") needs both: "To allow
+   cross-account access, you attach a resource-based policy to the resource that you want to
+   share. You must also attach an identity-based policy to the identity that acts as the principal
+   in the request" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+   The resource policy may name the principal, or its account (which delegates to that account's
+   identity policies, the same rule as 4); either way the identity-based Allow is required. An
+   explicit Deny in either wins. The owner is :attr:`Request.resource_account`, else the ARN's
+   account field; S3 ARNs carry none, so a caller that knows the bucket's owner must pass it
+   (without it the request is taken as within the principal's account). Service principals
+   (``states.amazonaws.com``) belong to no account: their requests follow the same-account rule.
+7. A condition (or policy variable) the engine cannot evaluate (:mod:`.keys`) is undecided: the
+   decision is worked out with the undecided statements applying and not applying; when both give
+   the same answer (an unconditional Allow beside it, an explicit Deny that applies anyway, nothing
+   that allows) that answer stands, with a note; only when the statement could change allowed into
+   denied or back does :class:`UnsupportedConditionKey` stop the evaluation (fail closed, never a guess).
+
+Not modelled (the emulated accounts have none of them): SCPs/RCPs, permissions boundaries, session
+policies, VPC endpoint policies, grants, S3 ACLs and object ownership.
 """
 
 from __future__ import annotations
@@ -32,7 +48,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Iterable, Mapping
 
-from .conditions import arn_matches, condition_holds, glob_matches
+from .conditions import UNKNOWN, arn_matches, arn_segments, condition_holds, glob_matches
 from .errors import PolicyError, UnsupportedConditionKey
 from .keys import DEFAULT_REGISTRY, KeyRegistry
 
@@ -63,18 +79,22 @@ class Principal:
     account: str | None = None
     role_arn: str | None = None
     service: str | None = None
+    user_id: str | None = None  # aws:userid (see full_context); None: unknown
 
     @classmethod
-    def assumed_role(cls, role_arn: str, session: str) -> "Principal":
+    def assumed_role(cls, role_arn: str, session: str, role_id: str | None = None) -> "Principal":
+        """A role session; ``role_id`` is the role's unique ID (``AROA...``), which ``aws:userid``
+        carries as ``ROLE-ID:SESSION``."""
         parts = role_arn.split(":", 5)
         if len(parts) != 6 or parts[2] != "iam" or not parts[5].startswith("role/"):
             raise ValueError(f"not a role ARN: {role_arn}")
         partition, account, name = parts[1], parts[4], parts[5].rsplit("/", 1)[-1]
-        return cls(f"arn:{partition}:sts::{account}:assumed-role/{name}/{session}", account, role_arn)
+        user_id = f"{role_id}:{session}" if role_id else None
+        return cls(f"arn:{partition}:sts::{account}:assumed-role/{name}/{session}", account, role_arn, None, user_id)
 
     @classmethod
     def root(cls, account: str, partition: str = "aws") -> "Principal":
-        return cls(f"arn:{partition}:iam::{account}:root", account)
+        return cls(f"arn:{partition}:iam::{account}:root", account, user_id=account)
 
     @classmethod
     def aws_service(cls, service: str) -> "Principal":
@@ -101,7 +121,7 @@ class Principal:
             ids.add(self.role_arn)
         return ids
 
-    def match(self, element: Any, *, not_principal: bool = False) -> PrincipalMatch:
+    def match(self, element: Any) -> PrincipalMatch:
         """How a statement's Principal element covers this principal."""
         if element == "*":
             return PrincipalMatch.DIRECT
@@ -229,6 +249,20 @@ class Request:
     action: str
     resource: str
     context: Mapping[str, Any] = field(default_factory=dict)
+    resource_account: str | None = None  # the owner, where the ARN does not say (S3)
+
+    @property
+    def owner(self) -> str | None:
+        """The account that owns the resource: ``resource_account``, else the ARN's account field."""
+        if self.resource_account:
+            return self.resource_account
+        parts = arn_segments(self.resource)
+        return parts[4] if len(parts) == 6 and parts[0] == "arn" and parts[4] else None
+
+    @property
+    def cross_account(self) -> bool:
+        account = self.principal.account
+        return bool(account and not self.principal.service and self.owner and self.owner != account)
 
     def full_context(self, now: datetime | None = None) -> dict[str, Any]:
         ctx: dict[str, Any] = {}
@@ -244,6 +278,13 @@ class Request:
                 ctx["aws:principalaccount"] = p.account
             if p.principal_type == "User":
                 ctx["aws:username"] = p.arn.rsplit("/", 1)[-1]
+            # aws:userid: "account ID" for the root user, the unique ID for an IAM user,
+            # "role-id:caller-specified-role-name" for an assumed role
+            # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html#principaltable).
+            ctx["aws:userid"] = p.user_id or UNKNOWN
+        # aws:ResourceAccount: "the resource owner's AWS account ID"
+        # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceaccount).
+        ctx["aws:resourceaccount"] = self.owner or UNKNOWN
         moment = now or datetime.now(timezone.utc)
         ctx["aws:currenttime"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
         ctx["aws:epochtime"] = str(int(moment.timestamp()))
@@ -339,6 +380,24 @@ def action_matches(pattern: str, action: str) -> bool:
     return pattern == "*" or glob_matches(pattern, action, ignore_case=True)
 
 
+def _resource_covered(st: _Statement, request: Request, context: Mapping[str, Any], registry: KeyRegistry) -> bool:
+    """Does the statement's Resource/NotResource cover the request's resource? A pattern whose
+    policy variable cannot be evaluated is undecided: raised only when no other pattern decides."""
+    patterns = st.resources if st.resources is not None else st.not_resources or ()
+    undecided: UnsupportedConditionKey | None = None
+    hit = False
+    for pattern in patterns:
+        try:
+            if arn_matches(pattern, request.resource, context, registry):
+                hit = True
+                break
+        except UnsupportedConditionKey as error:
+            undecided = undecided or error
+    if not hit and undecided is not None:
+        raise undecided
+    return hit if st.resources is not None else not hit
+
+
 def _statement_applies(
     st: _Statement,
     request: Request,
@@ -346,22 +405,14 @@ def _statement_applies(
     registry: KeyRegistry,
     policy: Policy,
     resource_based: bool,
-) -> PrincipalMatch:
-    """NONE if the statement does not apply; else how it matched the principal (DIRECT for identity policies)."""
+) -> tuple[PrincipalMatch, UnsupportedConditionKey | None]:
+    """(NONE if the statement does not apply, else how it matched the principal: DIRECT for identity
+    policies; the undecided key when the statement applies only if that key's condition holds)."""
     if st.actions is not None:
         if not any(action_matches(a, request.action) for a in st.actions):
-            return PrincipalMatch.NONE
+            return PrincipalMatch.NONE, None
     elif any(action_matches(a, request.action) for a in st.not_actions or ()):
-        return PrincipalMatch.NONE
-
-    if st.resources is not None:
-        if not any(arn_matches(r, request.resource, context, registry) for r in st.resources):
-            return PrincipalMatch.NONE
-    elif st.not_resources is not None:
-        if any(arn_matches(r, request.resource, context, registry) for r in st.not_resources):
-            return PrincipalMatch.NONE
-    elif not resource_based:
-        raise PolicyError(f"{policy.name}: statement {st.label} has neither Resource nor NotResource")
+        return PrincipalMatch.NONE, None
 
     if resource_based:
         if st.principal is not None:
@@ -371,21 +422,48 @@ def _statement_applies(
         else:
             raise PolicyError(f"{policy.name}: statement {st.label} of a resource-based policy has no Principal")
         if how is PrincipalMatch.NONE:
-            return how
+            return how, None
     else:
         if st.principal is not None or st.not_principal is not None:
             raise PolicyError(f"{policy.name}: statement {st.label} of an identity-based policy has a Principal")
         how = PrincipalMatch.DIRECT
 
+    undecided: UnsupportedConditionKey | None = None
+    if st.resources is not None or st.not_resources is not None:
+        try:
+            if not _resource_covered(st, request, context, registry):
+                return PrincipalMatch.NONE, None
+        except UnsupportedConditionKey as error:
+            undecided = error.located(policy.name, st.label)
+        except PolicyError as error:
+            raise PolicyError(f"{policy.name} statement {st.label}: {error}") from None
+    elif not resource_based:
+        raise PolicyError(f"{policy.name}: statement {st.label} has neither Resource nor NotResource")
+
     if st.condition:
         try:
             if not condition_holds(st.condition, context, registry):
-                return PrincipalMatch.NONE
+                return PrincipalMatch.NONE, None
         except UnsupportedConditionKey as error:
-            raise error.located(policy.name, st.label) from None
+            undecided = undecided or error.located(policy.name, st.label)
         except PolicyError as error:
             raise PolicyError(f"{policy.name} statement {st.label}: {error}") from None
-    return how
+    return how, undecided
+
+
+@dataclass
+class _Found:
+    """The statements that apply, by what they do; ``maybe_*``: those that apply only if an
+    undecided condition holds."""
+
+    identity_allow: StatementRef | None = None
+    resource_allow: StatementRef | None = None
+    delegation: StatementRef | None = None
+    maybe_identity_allow: StatementRef | None = None
+    maybe_resource_allow: StatementRef | None = None
+    maybe_delegation: StatementRef | None = None
+    maybe_deny: StatementRef | None = None
+    undecided: list[UnsupportedConditionKey] = field(default_factory=list)
 
 
 def evaluate(
@@ -402,48 +480,102 @@ def evaluate(
 
     ``resource_policy_required``: True for a KMS key policy and for a role trust policy (the
     ``sts:AssumeRole`` question, with ``resource_policy_type=TRUST``): identity-based Allows then
-    count only where that policy delegates to the account.
+    count only where that policy delegates to the account. Across accounts both the identity-based
+    and the resource-based policy must allow, whatever this flag says.
     """
     context = request.full_context(now)
-    identity_allow: StatementRef | None = None
-    resource_allow: StatementRef | None = None
-    delegation: StatementRef | None = None
+    found = _Found()
 
     for policy in identity_policies:
         for st in policy.statements:
-            how = _statement_applies(st, request, context, registry, policy, resource_based=False)
+            how, undecided = _statement_applies(st, request, context, registry, policy, resource_based=False)
             if how is PrincipalMatch.NONE:
                 continue
             ref = StatementRef(policy.name, st.label, IDENTITY)
+            if undecided is not None:
+                found.undecided.append(undecided)
+                if st.allow:
+                    found.maybe_identity_allow = found.maybe_identity_allow or ref
+                else:
+                    found.maybe_deny = found.maybe_deny or ref
+                continue
             if not st.allow:
                 return Decision(request, Kind.EXPLICIT_DENY, ref, IDENTITY)
-            identity_allow = identity_allow or ref
+            found.identity_allow = found.identity_allow or ref
 
     if resource_policy is not None:
         for st in resource_policy.statements:
-            how = _statement_applies(st, request, context, registry, resource_policy, resource_based=True)
+            how, undecided = _statement_applies(st, request, context, registry, resource_policy, resource_based=True)
             if how is PrincipalMatch.NONE:
                 continue
             ref = StatementRef(resource_policy.name, st.label, resource_policy_type)
+            if undecided is not None:
+                found.undecided.append(undecided)
+                if not st.allow:
+                    found.maybe_deny = found.maybe_deny or ref
+                elif how is PrincipalMatch.DIRECT:
+                    found.maybe_resource_allow = found.maybe_resource_allow or ref
+                else:
+                    found.maybe_delegation = found.maybe_delegation or ref
+                continue
             if not st.allow:
                 # A Deny naming the account applies to every principal in it.
                 return Decision(request, Kind.EXPLICIT_DENY, ref, resource_policy_type)
             if how is PrincipalMatch.DIRECT:
-                resource_allow = resource_allow or ref
+                found.resource_allow = found.resource_allow or ref
             else:
-                delegation = delegation or ref
+                found.delegation = found.delegation or ref
 
-    if resource_allow:
-        return Decision(request, Kind.ALLOWED, resource_allow)
-    if resource_policy_required:
-        if delegation is None:
-            note = f"no statement of {resource_policy.name} allows it or delegates to the account" if resource_policy else "no resource-based policy"
+    decide = _Decider(request, resource_policy, resource_policy_required, resource_policy_type)
+    certain = decide(found.identity_allow, found.resource_allow, found.delegation)
+    if not found.undecided:
+        return certain
+    # The undecided statements at their most permissive: their Allows apply, their Denies do not.
+    hopeful = decide(
+        found.identity_allow or found.maybe_identity_allow,
+        found.resource_allow or found.maybe_resource_allow,
+        found.delegation or found.maybe_delegation,
+    )
+    # Allowed at best; denied at worst (an undecided Deny applying, or nothing decided allowing).
+    if hopeful.allowed and (found.maybe_deny is not None or not certain.allowed):
+        raise found.undecided[0]
+    keys = ", ".join(sorted({e.key for e in found.undecided}))
+    note = f"{certain.note + '; ' if certain.note else ''}undecided condition key(s) {keys} cannot change this decision"
+    return Decision(request, certain.kind, certain.statement, certain.policy_type, note)
+
+
+@dataclass(frozen=True)
+class _Decider:
+    request: Request
+    resource_policy: Policy | None
+    required: bool
+    policy_type: str
+
+    def __call__(self, identity_allow: StatementRef | None, resource_allow: StatementRef | None, delegation: StatementRef | None) -> Decision:
+        request, resource_policy = self.request, self.resource_policy
+        if request.cross_account:
+            # Both must allow: the principal's identity-based policy in its account, then the
+            # resource-based policy in the owner's account (naming the principal or its account).
+            grant = resource_allow or delegation
+            if identity_allow is None:
+                note = "across accounts an identity-based policy must allow it" + (f" too ({grant} does)" if grant else "")
+                return Decision(request, Kind.IMPLICIT_DENY, None, IDENTITY, note)
+            if grant is None:
+                where = f"no statement of {resource_policy.name} allows" if resource_policy else "no resource-based policy allows"
+                note = f"account {request.owner} owns the resource and {where} account {request.principal.account}; {identity_allow} alone does not reach another account"
+                return Decision(request, Kind.IMPLICIT_DENY, None, self.policy_type, note)
+            return Decision(request, Kind.ALLOWED, identity_allow, note=f"cross-account: also allowed by {grant}")
+        if resource_allow:
+            return Decision(request, Kind.ALLOWED, resource_allow)
+        if self.required:
+            if delegation is None:
+                note = f"no statement of {resource_policy.name} allows it or delegates to the account" if resource_policy else "no resource-based policy"
+                if identity_allow:
+                    note += f"; {identity_allow} has no effect without that"
+                return Decision(request, Kind.IMPLICIT_DENY, None, self.policy_type, note)
             if identity_allow:
-                note += f"; {identity_allow} has no effect without that"
-            return Decision(request, Kind.IMPLICIT_DENY, None, resource_policy_type, note)
+                return Decision(request, Kind.ALLOWED, identity_allow, note=f"delegated by {delegation}")
+            return Decision(request, Kind.IMPLICIT_DENY, None, IDENTITY, f"{delegation} delegates to identity-based policies")
         if identity_allow:
-            return Decision(request, Kind.ALLOWED, identity_allow, note=f"delegated by {delegation}")
-        return Decision(request, Kind.IMPLICIT_DENY, None, IDENTITY, f"{delegation} delegates to identity-based policies")
-    if identity_allow:
-        return Decision(request, Kind.ALLOWED, identity_allow)
-    return Decision(request, Kind.IMPLICIT_DENY, None, IDENTITY)
+            return Decision(request, Kind.ALLOWED, identity_allow)
+        return Decision(request, Kind.IMPLICIT_DENY, None, IDENTITY)
