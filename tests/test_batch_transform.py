@@ -1,5 +1,7 @@
 """The optional batch transform stage end to end on the local emulator: the held-out rows are
-predicted by a real batch transform of the trained model, and `run` scores the predictions.
+predicted by a real batch transform of the trained model, evaluated by the pipeline's own Evaluate
+model job and, with the quality gate (issue 23), registered in the stack's model package group
+when the metric reaches the threshold; `run` reads the evaluation.json the pipeline wrote.
 
 One emulator and one deploy of a stack with `[batch_transform] enabled = true` (in a private
 working directory), driven through the real CLI. The same stack runs its processing and training
@@ -13,11 +15,12 @@ are network-isolated, and every object a job writes is encrypted with the stack'
 from __future__ import annotations
 
 import json
+import re
 
 import pandas as pd
 import pytest
 
-from .conftest import run_cli
+from .conftest import assert_clean_error, run_cli
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
@@ -37,6 +40,11 @@ instance_count = 2
 [batch_transform]
 enabled = true
 held_out_fraction = 0.25
+
+[quality_gate]
+enabled = true
+metric = "auc"
+threshold = 0.9
 """
 
 
@@ -63,17 +71,86 @@ def scored_run(workdir):
 
 def test_the_run_succeeds_and_predicts_the_held_out_rows_well(workdir, scored_run):
     summary = json.loads((workdir / "artifacts" / "scored" / "summary.json").read_text())
-    assert [s["name"] for s in summary["states"]][-2:] == ["Create model", "Batch transform"]
+    assert [s["name"] for s in summary["states"]][-6:] == [
+        "Create model", "Batch transform", "Evaluate model", "Read evaluation", "Quality gate", "Register model"]
     evaluation = summary["evaluation"]
     assert 800 < evaluation["rows"] < 1200  # a quarter of 4000, by the row hash
-    assert evaluation["auc"] > 0.9 and evaluation["accuracy"] > 0.8
+    assert evaluation["metrics"]["auc"] > 0.9 and evaluation["metrics"]["accuracy"] > 0.8
+    assert 0 < evaluation["standard_deviations"]["auc"] < 0.05  # at least 200 rows: 5 samples of 80 %
     predictions = pd.read_csv(workdir / "artifacts" / "scored" / "predictions.csv")
     assert list(predictions.columns) == ["label", "prediction"] and len(predictions) == evaluation["rows"]
     assert predictions.prediction.between(0, 1).all()
+    # the file the pipeline wrote is the one run reports (one source of truth)
+    written = json.loads((workdir / "artifacts" / "scored" / "evaluation.json").read_text())
+    assert written["binary_classification_metrics"]["auc"]["value"] == evaluation["metrics"]["auc"]
+    assert written["dataset"]["item_count"] == evaluation["rows"] == int(predictions.label.count())
     last = scored_run.stdout.strip().splitlines()
     assert any(f"held out ({evaluation['rows']} rows): AUC=" in line for line in last)
     report = (workdir / "artifacts" / "scored" / "report.html").read_text()
-    assert "Held-out evaluation" in report and "ROC curve of the held-out predictions" in report
+    assert "Held-out evaluation" in report and "ROC curve of the held-out predictions" in report and "passed, registered" in report
+
+
+def test_a_passing_model_is_registered_with_its_metrics_and_the_execution(workdir, scored_run):
+    """Register model: one version in <prefix>-models, the training image and model.tar.gz,
+    ModelMetrics.ModelQuality.Statistics at the evaluation.json the gate read, GeneratedBy the
+    execution's ARN, metric/value/threshold/execution as customer metadata, the configured status."""
+    from pipeline_tools.emulator import client, read_state
+
+    state = read_state(workdir / ".pipeline-tools")
+    sagemaker, s3 = client("sagemaker", state), client("s3", state)
+    summary = json.loads((workdir / "artifacts" / "scored" / "summary.json").read_text())
+    gate = summary["quality_gate"]
+    assert (gate["metric"], gate["relation"], gate["threshold"], gate["passed"]) == ("auc", ">=", 0.9, True)
+    packages = [p for p in sagemaker.list_model_packages(ModelPackageGroupName="mlpipe-models")["ModelPackageSummaryList"]]
+    package = sagemaker.describe_model_package(ModelPackageName=gate["model_package_arn"])
+    assert [p["ModelPackageArn"] for p in packages].count(gate["model_package_arn"]) == 1
+    assert package["ModelPackageGroupName"] == "mlpipe-models" and package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert package["MetadataProperties"]["GeneratedBy"] == summary["execution_arn"]
+    metadata = package["CustomerMetadataProperties"]
+    assert (metadata["metric"], metadata["threshold"], metadata["execution"]) == ("auc", "0.9", "scored")
+    assert float(metadata["value"]) == pytest.approx(summary["evaluation"]["metrics"]["auc"])
+    (container,) = package["InferenceSpecification"]["Containers"]
+    training = sagemaker.describe_training_job(TrainingJobName="scored")
+    assert container["ModelDataUrl"] == training["ModelArtifacts"]["S3ModelArtifacts"]
+    assert container["Image"] == training["AlgorithmSpecification"]["TrainingImage"]
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentType"] == "application/json" and statistics["S3Uri"] == summary["evaluation"]["evaluation_s3_uri"]
+    bucket, key = statistics["S3Uri"].removeprefix("s3://").split("/", 1)
+    assert json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) == json.loads((workdir / "artifacts" / "scored" / "evaluation.json").read_text())
+    assert f"registered {gate['model_package_arn']} (PendingManualApproval)" in scored_run.stdout
+
+
+def test_models_list_approve_and_reject_change_the_status_and_keep_the_metadata(workdir, scored_run):
+    from pipeline_tools.emulator import client, read_state
+
+    listed = run_cli("models", "list", "--target", "local", cwd=workdir)
+    assert listed.returncode == 0, listed.stderr
+    header, *rows = listed.stdout.strip().splitlines()
+    assert header.split()[:4] == ["version", "status", "metric", "execution"]
+    assert re.match(r"\s*1\s+PendingManualApproval\s+auc = 0\.9\d{3}\s+scored\s", rows[0]), rows
+    approved = run_cli("models", "approve", "1", "--target", "local", cwd=workdir)
+    assert (approved.returncode, approved.stdout.strip()) == (0, "version 1 of mlpipe-models: Approved"), approved.stderr
+    sagemaker = client("sagemaker", read_state(workdir / ".pipeline-tools"))
+    package = sagemaker.describe_model_package(ModelPackageName="arn:aws:sagemaker:us-east-1:123456789012:model-package/mlpipe-models/1")
+    assert package["ModelApprovalStatus"] == "Approved" and package["CustomerMetadataProperties"]["metric"] == "auc"
+    rejected = run_cli("models", "reject", "1", "--description", "drifted", "--target", "local", cwd=workdir)
+    assert rejected.returncode == 0, rejected.stderr
+    package = sagemaker.describe_model_package(ModelPackageName=package["ModelPackageArn"])
+    assert (package["ModelApprovalStatus"], package["ApprovalDescription"]) == ("Rejected", "drifted")
+    as_json = json.loads(run_cli("models", "list", "--json", "--target", "local", cwd=workdir).stdout)
+    assert [(v["version"], v["status"], v["execution"]) for v in as_json][:1] == [(1, "Rejected", "scored")]
+    assert_clean_error(run_cli("models", "approve", "99", "--target", "local", cwd=workdir), "model package group mlpipe-models has no version 99")
+
+
+def test_the_gated_run_used_exactly_the_documented_grants(workdir, scored_run):
+    """verify-iam --observed: the Evaluate model job, the state machine's getObject (with the stack's key
+    through S3) and createModelPackage, each used and each documented."""
+    access = json.loads((workdir / "artifacts" / "scored" / "access.json").read_text())
+    used = {(d["role"].rsplit("/", 1)[-1], d["action"]) for d in access["decisions"] if d["decision"] == "allowed"}
+    assert {("mlpipe-state-machine", "s3:GetObject"), ("mlpipe-state-machine", "kms:Decrypt"),
+            ("mlpipe-state-machine", "sagemaker:CreateModelPackage")} <= used
+    checked = run_cli("verify-iam", "--observed", str(workdir / "artifacts" / "scored"), cwd=workdir)
+    assert checked.returncode == 0, checked.stdout[-3000:] + checked.stderr
 
 
 def test_the_transform_job_writes_sagemakers_output_naming(workdir, scored_run):
@@ -226,9 +303,9 @@ def test_jobs_record_isolation_and_the_vpc_and_write_everything_with_the_stacks_
     bucket = training["OutputDataConfig"]["S3OutputPath"].removeprefix("s3://").split("/", 1)[0]
     key = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"]
     assert key.startswith("arn:aws:kms:")
-    written = [o["Key"] for prefix in ("train/", "holdout/", "models/", "predictions/")
+    written = [o["Key"] for prefix in ("train/", "holdout/", "models/", "predictions/", "evaluation/")
                for o in s3.list_objects_v2(Bucket=bucket, Prefix=f"runs/scored/{prefix}")["Contents"]]
-    assert len(written) >= 7, written  # 2 shards, 2 x (features + labels), the model, 2 predictions
+    assert len(written) >= 9, written  # 2 shards, 2 x (features + labels), the model, 2 predictions, evaluation.json + predictions.csv
     for object_key in written:
         head = s3.head_object(Bucket=bucket, Key=object_key)
         assert (head["ServerSideEncryption"], head.get("SSEKMSKeyId")) == ("aws:kms", key), object_key
@@ -249,8 +326,11 @@ def test_the_model_runs_as_its_own_role_and_verify_iam_observed_is_clean(workdir
     model = by_role["mlpipe-sagemaker-model"]
     assert ("sts:AssumeRole", "sagemaker.amazonaws.com assumes the role") in model  # at CreateModel and the transform job
     assert {action for action, _ in model} >= {"s3:GetObject", "s3:PutObject", "ecr:BatchGetImage", "logs:PutLogEvents"}
-    jobs_resources = {d["resource"] for d in access["decisions"] if d["role"].endswith("/mlpipe-sagemaker-jobs")}
-    assert not any("/predictions/" in r or "TransformJobs" in r for r in jobs_resources), jobs_resources
+    jobs = {(d["action"], d["resource"]) for d in access["decisions"] if d["role"].endswith("/mlpipe-sagemaker-jobs")}
+    # the jobs' role never runs the transform (never writes predictions, never logs to TransformJobs); its
+    # Evaluate model job (issue 23) only reads the predictions
+    assert not any("TransformJobs" in r or ("/predictions/" in r and a != "s3:GetObject") for a, r in jobs), jobs
+    assert any(a == "s3:GetObject" and "/predictions/" in r for a, r in jobs), jobs
     passed = {d["resource"].rsplit("/", 1)[-1] for d in access["decisions"] if d["action"] == "iam:PassRole"}
     assert passed == {"mlpipe-sagemaker-jobs", "mlpipe-sagemaker-model"}
 

@@ -28,12 +28,14 @@ CONFIGS = {
     # The optional Create model + Batch transform stage: its IAM set applies, its API shapes validate.
     "batch-transform": "[batch_transform]\nenabled = true\n",
     # Locked down (issue 25): access logging, the VPC, code signing, two training hosts, the stage: the
-    # network grants verify, the job rules pass, checkov's three checks for these pass.
+    # network grants verify, the job rules pass, checkov's three checks for these pass. With the quality
+    # gate (issue 23): its Evaluate model job is held to the job rules, its IAM set verifies.
     "locked-down": (
         'access_log_bucket = "corp-s3-access-logs"\n'
         '[network]\nsubnet_ids = ["subnet-0123456789abcdef0"]\nsecurity_group_ids = ["sg-0123456789abcdef0"]\n'
         '[lambda]\ncode_signing_config_arn = "arn:aws:lambda:us-east-1:111122223333:code-signing-config:csc-0123456789abcdef0"\n'
         "[training]\ninstance_count = 2\n[batch_transform]\nenabled = true\n"
+        '[quality_gate]\nenabled = true\nmetric = "logloss"\nthreshold = 0.3\napproval_status = "Approved"\n'
     ),
 }
 

@@ -333,7 +333,9 @@ def test_the_batch_transform_stage_grants_exactly_its_tasks_and_data():
     assert machine["RunTransformJobs"]["resources"][0].endswith(":transform-job/*")
     assert any(r.endswith("TransformJobsRule") for r in machine["WatchSyncJobs"]["resources"])
     (jobs,) = [s for n, s in statements.items() if "sagemaker-policy" in n]
-    assert [r.split("/", 1)[1] for r in jobs["WritePipelineOutputs"]["resources"]] == ["runs/*/train/*", "runs/*/holdout/*", "runs/*/models/*"]
+    # ... and the Evaluate model job (issue 23) writes runs/*/evaluation/ (tests/test_quality_gate.py)
+    assert [r.split("/", 1)[1] for r in jobs["WritePipelineOutputs"]["resources"]] == [
+        "runs/*/train/*", "runs/*/holdout/*", "runs/*/models/*", "runs/*/evaluation/*"]
     (trust,) = [s for n, s in statements.items() if "sagemaker-role-trust" in n]
     (source_arn,) = [c for c in trust["TrustedService"]["condition"] if c["variable"] == "aws:SourceArn"]
     assert [v.rsplit(":", 1)[1] for v in source_arn["values"]] == ["processing-job/*", "training-job/*"]  # the jobs only

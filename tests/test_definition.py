@@ -28,6 +28,7 @@ REFS = DefinitionRefs(
     lambda_arn=SAMPLE["States"][GENERATE]["Resource"],
     sagemaker_role_arn=SAMPLE["States"][STANDARDIZE]["Parameters"]["RoleArn"],
     transform_key="code/0123456789abcdef/transform.py",
+    evaluate_key="code/fedcba9876543210/evaluate.py",  # the stage's Evaluate model job (issue 23)
 )
 
 
@@ -261,8 +262,10 @@ def test_with_the_stage_training_is_followed_by_create_model_and_batch_transform
     from sfn_ml_pipeline.definition import CREATE_MODEL, TRANSFORM
 
     states = build_definition(BATCH, REFS)["States"]
-    assert list(states) == [*STATE_NAMES, CREATE_MODEL, TRANSFORM, FAILED]
-    assert states[TRAIN]["Next"] == CREATE_MODEL and states[CREATE_MODEL]["Next"] == TRANSFORM and states[TRANSFORM]["End"]
+    # then the pipeline evaluates the predictions itself (Evaluate model, issue 23; tests/test_quality_gate.py)
+    assert list(states) == [*STATE_NAMES, CREATE_MODEL, TRANSFORM, "Evaluate model", FAILED]
+    assert states[TRAIN]["Next"] == CREATE_MODEL and states[CREATE_MODEL]["Next"] == TRANSFORM
+    assert states[TRANSFORM]["Next"] == "Evaluate model" and states["Evaluate model"]["End"]
     model = states[CREATE_MODEL]
     assert model["Resource"] == "arn:aws:states:::sagemaker:createModel"
     assert model["Parameters"]["PrimaryContainer"]["ModelDataUrl.$"] == "$.training.ModelArtifacts.S3ModelArtifacts"

@@ -46,6 +46,19 @@ class _SfnStandIn:
         return {"events": []}
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_raises():
+    """Python's own SIGINT handler, whatever this test process was started with: a runner started in
+    the background by a non-interactive shell inherits SIGINT ignored (POSIX, Shell Command Language 2.11: "If job
+    control is disabled ... when the shell executes an asynchronous list, the commands in the list shall
+    inherit from the shell a signal action of ignored (SIG_IGN) for the SIGINT and SIGQUIT signals"), and then Python installs
+    none (https://docs.python.org/3/library/signal.html: "SIGINT is translated into a KeyboardInterrupt
+    exception if the parent process has not changed it")."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _clients(polls: int) -> Clients:
     return Clients(sfn=_SfnStandIn(polls), s3=None, target="local")
 
@@ -73,6 +86,16 @@ def test_the_previous_handler_comes_back():
     with ctrl_c_flag():
         assert signal.getsignal(signal.SIGINT) is not before
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_started_with_ctrl_c_ignored_it_stays_ignored():
+    """As `nohup` or a background job: the user asked for Ctrl-C not to stop it, so the flag keeps it so."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with ctrl_c_flag() as interrupted:
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGINT)
+        assert not interrupted.is_set()
+    assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
 
 
 def test_off_the_main_thread_nothing_is_installed():

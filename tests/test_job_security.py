@@ -21,7 +21,8 @@ SUBNETS = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
 GROUPS = ["sg-0123456789abcdef0"]
 SIGNING = "arn:aws:lambda:us-east-1:111122223333:code-signing-config:csc-0123456789abcdef0"
 NETWORK = {"subnet_ids": SUBNETS, "security_group_ids": GROUPS}
-REFS = DefinitionRefs(bucket="b", lambda_arn="arn:aws:lambda:us-east-1:111122223333:function:f", sagemaker_role_arn="arn:aws:iam::111122223333:role/r", transform_key="code/x/transform.py", kms_key_arn=KEY)
+REFS = DefinitionRefs(bucket="b", lambda_arn="arn:aws:lambda:us-east-1:111122223333:function:f", sagemaker_role_arn="arn:aws:iam::111122223333:role/r", transform_key="code/x/transform.py", kms_key_arn=KEY,
+                      evaluate_key="code/y/evaluate.py")
 
 
 def parameters(config: dict, refs: DefinitionRefs = REFS) -> dict[str, dict]:

@@ -250,8 +250,10 @@ def test_the_exported_module_takes_query_language_and_carries_both_forms(tmp_pat
 
 @pytest.mark.parametrize(
     "settings",
-    [{}, {"batch_transform": {"enabled": True}}, {"input": {"s3_uri": "s3://their-data/in.put/"}, "processing": "CODE"}],
-    ids=["default", "batch transform", "your data (input Choice, StringMatches)"],
+    [{}, {"batch_transform": {"enabled": True}}, {"input": {"s3_uri": "s3://their-data/in.put/"}, "processing": "CODE"},
+     {"quality_gate": {"enabled": True, "threshold": 0.9}},
+     {"input": {"s3_uri": "s3://their-data/in.put/"}, "processing": "CODE", "quality_gate": {"enabled": True, "metric": "logloss", "threshold": 0.3}}],
+    ids=["default", "batch transform", "your data (input Choice, StringMatches)", "quality gate (issue 23)", "your data gated (issue 23)"],
 )
 def test_every_definition_the_construct_builds_translates_and_lints_clean(settings, tmp_path):
     from pipeline_tools.api_shapes import check_definition
@@ -261,10 +263,12 @@ def test_every_definition_the_construct_builds_translates_and_lints_clean(settin
 
     refs = DefinitionRefs(bucket="b", lambda_arn="arn:aws:lambda:us-east-1:123456789012:function:f",
                           sagemaker_role_arn="arn:aws:iam::123456789012:role/r", transform_key="code/x/transform.py",
-                          region="us-east-1", processing_code="code/p/", training_code="code/t/")
+                          region="us-east-1", processing_code="code/p/", training_code="code/t/",
+                          evaluate_key="code/e/evaluate.py", model_package_group="mlpipe-models")
     if settings.get("processing") == "CODE":
         (tmp_path / "prep.py").write_text("print('mine')\n")
-        settings = {**settings, "processing": {"source_dir": str(tmp_path), "entry_point": "prep.py"}}
+        outputs = {"outputs": ["train", "test"]} if "quality_gate" in settings else {}
+        settings = {**settings, "processing": {"source_dir": str(tmp_path), "entry_point": "prep.py", **outputs}}
     jsonpath = build_definition(PipelineConfig(**settings), refs)
     jsonata = to_jsonata(jsonpath)
     assert lint(jsonata) == [] and check_definition(jsonata) == []

@@ -192,6 +192,9 @@ def test_ctrl_c_stops_watching_not_the_execution(workdir, aws, outputs):
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        # Ctrl-C as a terminal delivers it, even when this test runner was started in the background
+        # with SIGINT ignored (inherited; tests/test_interrupts.py pins that `run` then keeps ignoring it)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert process.stdout.readline().startswith("started interrupted")
     process.send_signal(signal.SIGINT)

@@ -310,7 +310,8 @@ def test_a_batch_transform_export_keeps_the_models_role_and_the_configs_defaults
     config = tmp_path / "pipeline.toml"
     config.write_text('create_kms_key = false\nquery_language = "JSONata"\n[batch_transform]\nenabled = true\n'
                       '[training]\ninstance_type = "ml.m5.2xlarge"\nhyperparameters = { objective = "binary:logistic", num_round = "9" }\n'
-                      '[network]\nsubnet_ids = ["subnet-0123456789abcdef0"]\nsecurity_group_ids = ["sg-0123456789abcdef0"]\n')
+                      '[network]\nsubnet_ids = ["subnet-0123456789abcdef0"]\nsecurity_group_ids = ["sg-0123456789abcdef0"]\n'
+                      '[quality_gate]\nenabled = true\nmetric = "auc"\nthreshold = 0.9\n')
     result = run_cli("module", "export", "module", cwd=tmp_path)  # ./pipeline.toml, as every command reads it
     assert result.returncode == 0, result.stderr
     variables = load(tmp_path / "module", "variables.tf.json")["variable"]
@@ -319,7 +320,14 @@ def test_a_batch_transform_export_keeps_the_models_role_and_the_configs_defaults
         "hyperparameters": {"objective": "binary:logistic", "num_round": "9"}, "subnet_ids": ["subnet-0123456789abcdef0"],
     }
     assert "sagemaker_model_role_arn" in load(tmp_path / "module", "outputs.tf.json")["output"]
-    documents = load(tmp_path / "module", "main.tf.json")["data"]["aws_iam_policy_document"].values()
+    main = load(tmp_path / "module", "main.tf.json")
+    # the quality gate (issue 23), judged as the config's objective says (the export's own synth has none)
+    (group,) = main["resource"]["aws_sagemaker_model_package_group"].values()
+    assert group["model_package_group_name"] == "${var.name_prefix}-models"
+    (machine,) = main["resource"]["aws_sfn_state_machine"].values()
+    assert '"NumericGreaterThanEquals": 0.9' in machine["definition"] and "Register model" in machine["definition"]
+    assert "* **Quality gate**: `auc >= 0.9` on rows training never saw" in (tmp_path / "module" / "README.md").read_text()
+    documents = main["data"]["aws_iam_policy_document"].values()
     network = [d for document in documents for d in document.get("dynamic", {}).get("statement", []) if d["for_each"] == "${local.network ? [1] : []}"]
     assert len(network) == 9  # three per role: the Lambda's, the jobs', the model's
     (tmp_path / "main.tf").write_text('module "pipeline" {\n  source      = "./module"\n  name_prefix = "bt"\n}\n')

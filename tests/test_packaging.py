@@ -42,7 +42,8 @@ def test_package_command_prints_hashes_and_is_stable(cli, tmp_path):
     second = cli("package", "--build-dir", str(tmp_path / "x"))
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
-    assert len(first.stdout.splitlines()) == 2
+    # the Lambda zip, transform.py and evaluate.py ([quality_gate]'s Evaluate model job)
+    assert [line.rsplit("/", 1)[-1] for line in first.stdout.splitlines()] == ["generate_dataset.zip", "transform.py", "evaluate.py"]
 
 
 def test_package_missing_scripts_is_exit_2(cli, tmp_path):

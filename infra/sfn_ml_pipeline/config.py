@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from .quality import GROUPS, METRICS, ProblemType, metric_names, problem_of_objective
 from .rules import (
     BUCKET_NAME, CODE_SIGNING_CONFIG_ARN, DATA_NAME, ECR_IMAGE, ENV_NAME, KMS_KEY_ARN, ML_INSTANCE, NAME_PREFIX, S3_URI,
     SECURITY_GROUP_ID, SUBNET_ID,
@@ -374,6 +375,50 @@ class BatchTransformConfig(_Strict):
         return _instance_type(value)
 
 
+# SageMaker's ModelApprovalStatus: Approved | Rejected | PendingManualApproval
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html#sagemaker-CreateModelPackage-request-ModelApprovalStatus).
+APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
+
+
+class QualityGateConfig(_Strict):
+    """``[quality_gate]``: the state machine evaluates the trained model on rows training never saw
+    (the batch transform's held-out split, or your processing output named ``test``), and registers it
+    in the stack's model package group only when ``metric`` reaches ``threshold``; otherwise the
+    execution fails naming the metric, its value and the threshold. README "The model's quality decides"."""
+
+    enabled: bool = False
+    metric: str = Field("auc", description="A metric of evaluation.json (Model Monitor's names, plus logloss).")
+    threshold: float | None = Field(None, description="The value the metric must reach (>= for higher-is-better metrics, <= for the others).")
+    approval_status: str = Field("PendingManualApproval", description="The registered version's ModelApprovalStatus: PendingManualApproval or Approved.")
+    problem_type: ProblemType | None = Field(None, description="binary or regression; default: from the training objective.")
+
+    @field_validator("threshold", mode="before")
+    @classmethod
+    def _threshold(cls, value):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))):
+            raise ValueError(f"{value!r} is not a number (e.g. threshold = 0.9)")
+        return value
+
+    @field_validator("approval_status")
+    @classmethod
+    def _approval(cls, value: str) -> str:
+        if value not in APPROVAL_STATUSES:
+            raise ValueError(f"{value!r} is not one of SageMaker's ModelApprovalStatus values ({', '.join(APPROVAL_STATUSES)})")
+        if value == "Rejected":
+            raise ValueError("'Rejected' would register every model that passes the gate as rejected; use PendingManualApproval or Approved")
+        return value
+
+    @field_validator("metric")
+    @classmethod
+    def _metric(cls, value: str) -> str:
+        if value not in METRICS:
+            raise ValueError(
+                f"{value!r} is not a metric the gate decides on; binary: {', '.join(metric_names('binary'))}; "
+                f"regression: {', '.join(metric_names('regression'))}"
+            )
+        return value
+
+
 class LambdaConfig(_Strict):
     """The "Generate dataset" function."""
 
@@ -507,6 +552,7 @@ class PipelineConfig(_Strict):
     processing: ProcessingConfig = Field(default_factory=ProcessingConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     batch_transform: BatchTransformConfig = Field(default_factory=BatchTransformConfig)
+    quality_gate: QualityGateConfig = Field(default_factory=QualityGateConfig)
     generate_lambda: LambdaConfig = Field(default_factory=LambdaConfig, alias="lambda")
     backend: BackendConfig = Field(default_factory=BackendConfig)
     query_language: Literal["JSONPath", "JSONata"] = Field(
@@ -591,6 +637,55 @@ class PipelineConfig(_Strict):
             )
         return self
 
+    @model_validator(mode="before")
+    @classmethod
+    def _gate_implies_the_stage(cls, data):
+        """The gate on the sample's data needs the batch transform's held-out predictions: it turns the
+        stage on (an explicit ``enabled = false`` beside it is a contradiction, refused below)."""
+        if not isinstance(data, dict):
+            return data
+        gate, processing = data.get("quality_gate"), data.get("processing")
+        own_code = isinstance(processing, dict) and processing.get("source_dir") is not None
+        stage = data.get("batch_transform")
+        if isinstance(gate, dict) and gate.get("enabled") is True and not own_code and isinstance(stage, (dict, type(None))):
+            stage = dict(stage or {})
+            if stage.get("enabled") is False:
+                raise ValueError("quality_gate.enabled needs the batch transform's held-out predictions: "
+                                 "remove batch_transform.enabled = false (the gate turns the stage on)")
+            data = {**data, "batch_transform": {**stage, "enabled": True}}
+        return data
+
+    @model_validator(mode="after")
+    def _gate(self) -> "PipelineConfig":
+        """What the gate needs: a threshold, rows training never saw, a metric of the problem the model solves."""
+        gate = self.quality_gate
+        if not gate.enabled:
+            return self
+        if gate.threshold is None:
+            raise ValueError("quality_gate.threshold: set the value quality_gate.metric must reach (e.g. threshold = 0.9)")
+        if self.processing.own_code and "test" not in self.processing.outputs:
+            raise ValueError(
+                "quality_gate needs rows training never saw: add a processing output named 'test' (label first, as "
+                f"XGBoost reads CSV) to processing.outputs (now {self.processing.outputs})"
+            )
+        if self.processing.own_code and "test" in self.training_channels:
+            raise ValueError("quality_gate evaluates on the 'test' output, which training reads too (training.channels): "
+                             "the model would be judged on rows it trained on")
+        problem = self.problem_type
+        if problem is None:
+            why = ("script mode runs your training code" if self.training.script_mode
+                   else f"the objective {self.training.hyperparameters.get('objective')!r} is neither binary:* nor reg:*")
+            raise ValueError(f"quality_gate.problem_type: {why}; set problem_type = 'binary' (a probability of 1 per row) or 'regression'")
+        metric = METRICS[gate.metric]
+        if metric.problem != problem:
+            raise ValueError(f"quality_gate.metric: {gate.metric!r} measures {metric.problem} models, this one is {problem} "
+                             f"({GROUPS[problem]}: {', '.join(metric_names(problem))})")
+        low, high = metric.low, metric.high
+        if (low is not None and gate.threshold < low) or (high is not None and gate.threshold > high):
+            span = f"{low:g}..{high:g}" if low is not None and high is not None else (f">= {low:g}" if low is not None else f"<= {high:g}")
+            raise ValueError(f"quality_gate.threshold: {gate.metric} takes values {span}, so {gate.threshold:g} can never decide")
+        return self
+
     @model_validator(mode="after")
     def _images_resolvable(self) -> "PipelineConfig":
         if (self.processing.image is None or self.training.image is None) and self.region not in ecr_accounts():
@@ -633,6 +728,38 @@ class PipelineConfig(_Strict):
         if self.training.channels is not None:
             return list(self.training.channels)
         return ["train"] + (["validation"] if "validation" in self.processing.outputs else [])
+
+    @property
+    def transform_stage(self) -> bool:
+        """Create model + Batch transform: the sample's stage (``[batch_transform]``, which the gate
+        turns on), or, with your processing code and the gate, the prediction of your ``test`` output."""
+        return self.batch_transform.enabled or self.quality_gate.enabled
+
+    @property
+    def evaluation_source(self) -> str | None:
+        """The rows the Evaluate model job judges the model on: ``holdout`` (the sample's batch transform
+        of transform.py's held-out split, with or without the gate) or ``test`` (your processing output,
+        with the gate); None without predictions or when what the model predicts is unknown (an objective
+        other than binary:* or reg:* and no gate to say)."""
+        if self.quality_gate.enabled:
+            return "test" if self.processing.own_code else "holdout"
+        if self.batch_transform.enabled and self.problem_type is not None:
+            return "holdout"
+        return None
+
+    @property
+    def problem_type(self) -> ProblemType | None:
+        """binary or regression: the gate's ``problem_type``, else the built-in algorithm's objective."""
+        if self.quality_gate.problem_type is not None:
+            return self.quality_gate.problem_type
+        if self.training.script_mode:
+            return None
+        return problem_of_objective(str(self.training.hyperparameters.get("objective") or "") or None)
+
+    @property
+    def model_package_group_name(self) -> str:
+        """The stack's SageMaker model package group (a-z, 0-9 and hyphens: a valid group name)."""
+        return f"{self.name_prefix}-models"
 
     @property
     def stack_key(self) -> bool:

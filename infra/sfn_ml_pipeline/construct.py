@@ -25,7 +25,7 @@ from .config import PipelineConfig
 from .definition import DefinitionRefs, build_definition, pipeline_tasks
 from .jsonata import to_jsonata
 from .packaging import SCRIPTS_DIR, package_config_sources, package_scripts
-from .parts import DataBucket, DatasetFunction, Environment, PipelineKey, PipelineRoles, PipelineStateMachine
+from .parts import DataBucket, DatasetFunction, Environment, ModelRegistry, PipelineKey, PipelineRoles, PipelineStateMachine
 from .rules import ECR_IMAGE
 
 
@@ -99,6 +99,15 @@ class MlPipeline(Construct):
         if not config.processing.own_code:  # the sample's Standardization runs transform.py
             self.transform_key, self.transform_object = data.upload_script("transform", artifacts["transform.py"])
         self.code_prefixes = {kind: data.upload_code(kind, package) for kind, package in self.sources.items()}
+        # Evaluate model's evaluate.py beside the code (after a judgeable batch transform), and with
+        # [quality_gate] the model package group passing models go to.
+        self.evaluate_key, self.model_registry = None, None
+        if config.evaluation_source:
+            if "evaluate.py" not in artifacts:
+                raise FileNotFoundError(f"script not found: {scripts_dir / 'evaluate.py'} (the Evaluate model job runs it)")
+            self.evaluate_key, _ = data.upload_script("evaluate", artifacts["evaluate.py"])
+        if config.quality_gate.enabled:
+            self.model_registry = ModelRegistry(self, config)
 
         # Log groups, roles, and the Generate dataset function (the sample's data; not with [input]).
         dataset = DatasetFunction(self, config, kms_key_arn) if config.generates_dataset else None
@@ -136,7 +145,8 @@ class MlPipeline(Construct):
         if self.model_role is not None:
             roles.attach(
                 "sagemaker-model-policy", self.model_role, "run-model",
-                iam.model_statements(arns, [ecr_repository_arn(config.training_image, env.partition)]),
+                iam.model_statements(arns, [ecr_repository_arn(config.training_image, env.partition)],
+                                     iam.DataLayout.of(config, env.partition).transform_input),
             )
         refs = DefinitionRefs(
             bucket=data.name,
@@ -149,6 +159,8 @@ class MlPipeline(Construct):
             training_code=self.code_prefixes.get("training"),
             kms_key_arn=kms_key_arn,
             model_role_arn=self.model_role.arn if self.model_role is not None else None,
+            evaluate_key=self.evaluate_key,
+            model_package_group=self.model_registry.name if self.model_registry else None,
         )
         state_machine_policy = roles.attach(
             "state-machine-policy", self.state_machine_role, "orchestrate",
@@ -185,6 +197,8 @@ class MlPipeline(Construct):
             outputs[2:2] = [("generate_function_name", self.generate_function.function_name, "The Generate dataset Lambda")]
             outputs[-1:-1] = [("lambda_role_arn", self.lambda_role.arn, "Role the Lambda runs as")]
             outputs.append(("lambda_log_group", self.lambda_log_group.name, "Lambda logs"))
+        if self.model_registry is not None:
+            outputs.append(("model_package_group", self.model_registry.name, "The model package group passing models are registered in"))
         for name, value, description in outputs:
             output = TerraformOutput(self, f"output-{name}", value=value, description=description)
             output.override_logical_id(output_name(prefix, name))

@@ -22,6 +22,10 @@ render your pipeline: no Generate dataset state when the data is in S3 (a Choice
 input's ``input``, only under the configured prefix, else the configured prefix), your processing
 script with your arguments and outputs, built-in XGBoost on your channels or your training script
 (script mode, as the SageMaker SDK's framework estimators pass it).
+
+With ``[quality_gate]`` the model is predicted on rows training never saw (the batch transform of the
+held-out split, or of your ``test`` output), evaluated, and registered only when its metric reaches
+the threshold (``gate.py``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import job_security
+from . import gate, job_security
 from .config import PipelineConfig
 from .tasks import (
     DefinitionRefs,
@@ -77,6 +81,12 @@ MODELS_PREFIX = RUN_PREFIX + "/models"
 HOLDOUT_PREFIX = RUN_PREFIX + "/holdout"
 HOLDOUT_FEATURES_PREFIX = HOLDOUT_PREFIX + "/features"
 PREDICTIONS_PREFIX = RUN_PREFIX + "/predictions"
+# With [quality_gate] and your processing code: the test output, label first, predicted by the batch transform.
+TEST_PREFIX = RUN_PREFIX + "/test"
+# SageMaker's "Associate Prediction Results with Input Records" for CSV: the model sees all columns but the
+# first (the label), each output line is the label followed by the prediction
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/batch-transform-data-processing.html).
+LABEL_FIRST_JOIN = {"InputFilter": "$[1:]", "JoinSource": "Input", "OutputFilter": "$[0,-1]"}
 
 # The SageMaker job (and model) name of the execution: the Generate dataset function returns it
 # (scripts/generate_dataset.py, sagemaker_name): the execution's name when SageMaker's pattern
@@ -341,22 +351,27 @@ def create_model(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreat
 
 
 def batch_transform(config: PipelineConfig, refs: DefinitionRefs) -> SageMakerCreateTransformJob:
-    """Batch transform: the model predicts every held-out line; SageMaker writes <input file>.out."""
+    """Batch transform: the model predicts every held-out line; SageMaker writes <input file>.out. With
+    your data, the ``test`` output's lines, each output line ``label,prediction`` (LABEL_FIRST_JOIN)."""
     bucket, stage = refs.bucket, config.batch_transform
+    source = TEST_PREFIX if config.evaluation_source == "test" else HOLDOUT_FEATURES_PREFIX
+    parameters: dict[str, Any] = {
+        "TransformJobName.$": job_name(config),
+        "ModelName.$": job_name(config),
+        "MaxPayloadInMB": stage.max_payload_mb,
+        "TransformInput": {
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": _s3(bucket, source + "/")}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        "TransformOutput": {"S3OutputPath.$": _s3(bucket, PREDICTIONS_PREFIX), "Accept": "text/csv", "AssembleWith": "Line"},
+        "TransformResources": {"InstanceCount": stage.instance_count, "InstanceType": stage.instance_type},
+    }
+    if config.evaluation_source == "test":
+        parameters["DataProcessing"] = dict(LABEL_FIRST_JOIN)
     return SageMakerCreateTransformJob(
         name=TRANSFORM,
-        parameters={
-            "TransformJobName.$": job_name(config),
-            "ModelName.$": job_name(config),
-            "MaxPayloadInMB": stage.max_payload_mb,
-            "TransformInput": {
-                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri.$": _s3(bucket, HOLDOUT_FEATURES_PREFIX + "/")}},
-                "ContentType": "text/csv",
-                "SplitType": "Line",
-            },
-            "TransformOutput": {"S3OutputPath.$": _s3(bucket, PREDICTIONS_PREFIX), "Accept": "text/csv", "AssembleWith": "Line"},
-            "TransformResources": {"InstanceCount": stage.instance_count, "InstanceType": stage.instance_type},
-        },
+        parameters=parameters,
         result_selector={"TransformJobArn.$": "$.TransformJobArn", "TransformJobStatus.$": "$.TransformJobStatus"},
         result_path="$.transform",
     )
@@ -366,8 +381,10 @@ def pipeline_tasks(config: PipelineConfig, refs: DefinitionRefs) -> list[Task]:
     """The pipeline's tasks, in order: what the definition chains and the state machine role needs."""
     tasks: list[Task] = [generate_dataset(refs)] if config.generates_dataset else []
     tasks += [standardize(config, refs), train(config, refs)]
-    if config.batch_transform.enabled:
+    if config.transform_stage:
         tasks += [create_model(config, refs), batch_transform(config, refs)]
+    if config.transform_stage:
+        tasks += gate.gate_tasks(config, refs)  # Evaluate model; with the gate, Read evaluation and Register model
     return [job_security.secure(task, config, refs) for task in tasks]  # isolation, keys, VPC: job_security.py
 
 
@@ -416,6 +433,10 @@ def build_definition(config: PipelineConfig, refs: DefinitionRefs) -> dict[str, 
         states.update(input_states(config, tasks[0].name))
         start = CHOOSE_INPUT
     for task, following in zip(tasks, tasks[1:] + [None]):
+        if following is not None and following.name == gate.REGISTER:  # Read evaluation -> the gate's Choice -> Register
+            states[task.name] = {**task.state(refs, FAILED), "Next": gate.QUALITY_GATE}
+            states.update(gate.gate_states(config))
+            continue
         states[task.name] = {**task.state(refs, FAILED), **({"Next": following.name} if following else {"End": True})}
     states[FAILED] = {
         "Type": "Fail",
@@ -434,12 +455,21 @@ def _comment(config: PipelineConfig) -> str:
     if not config.processing.own_code and not config.training.script_mode:
         comment = "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training)."
         if config.batch_transform.enabled:
-            comment = comment[:-1] + ", then predict the held-out rows (SageMaker model + batch transform)."
-        return comment
+            comment = comment[:-1] + ", then predict the held-out rows (SageMaker model + batch transform)"
+            comment += " and evaluate the predictions (SageMaker processing)." if config.evaluation_source else "."
+        return comment[:-1] + _gate_comment(config) if config.quality_gate.enabled else comment
     data = f"Read {config.input.s3_uri}" if config.input is not None else "Generate a dataset"
     processing = f"run {config.processing.entry_point}" if config.processing.own_code else "standardize it"
     training = f"train with {config.training.entry_point}" if config.training.script_mode else "train XGBoost"
-    return f"{data}, {processing} (SageMaker processing), {training} (SageMaker training)."
+    comment = f"{data}, {processing} (SageMaker processing), {training} (SageMaker training)."
+    return comment[:-1] + _gate_comment(config) if config.quality_gate.enabled else comment
+
+
+def _gate_comment(config: PipelineConfig) -> str:
+    gate = f"register the model only if {config.quality_gate.metric} passes the quality gate."
+    if config.evaluation_source == "test":
+        return f"; predict the test rows (SageMaker model + batch transform), evaluate them (SageMaker processing) and {gate}"
+    return f"; {gate}"
 
 
 # Every place the definition deliberately differs from the sample's

@@ -57,7 +57,10 @@ class DataLayout:
     (``runs/<execution>/input/``) unless your data is elsewhere, one folder per processing output
     (``runs/<execution>/<name>/``), the training channels (some of those outputs) and the models.
     Your data (``[input]``): GetObject under its prefix, ListBucket with that ``s3:prefix``, and its
-    key through S3 when its objects are SSE-KMS encrypted."""
+    key through S3 when its objects are SSE-KMS encrypted. With the Evaluate model job (``evaluation``:
+    the rows it judges, ``holdout`` or ``test``) the jobs read the predictions (and the held-out labels)
+    and write evaluation/. The batch transform itself runs as the model's role (:func:`model_statements`),
+    on the held-out features or, with the quality gate on your data, your ``test`` output (``transform_input``)."""
 
     generated_input: bool = True
     outputs: tuple[str, ...] = ("train",)
@@ -66,6 +69,7 @@ class DataLayout:
     input_bucket_arn: str | None = None
     input_prefix: str = ""
     input_kms_key_arn: str | None = None
+    evaluation: str | None = None  # [quality_gate]: "holdout" (the sample's split) or "test" (your output)
 
     @classmethod
     def of(cls, config, partition: str) -> "DataLayout":
@@ -74,18 +78,27 @@ class DataLayout:
             generated_input=config.generates_dataset,
             outputs=tuple(config.processing_outputs),
             channels=tuple(config.training_channels),
-            batch_transform=config.batch_transform.enabled,
+            batch_transform=config.transform_stage,
             input_bucket_arn=f"arn:{partition}:s3:::{data.bucket}" if data else None,
             input_prefix=data.prefix if data else "",
             input_kms_key_arn=data.kms_key_arn if data else None,
+            evaluation=config.evaluation_source,
         )
+
+    @property
+    def transform_input(self) -> str:
+        """What the batch transform predicts: your test output with the gate, else the held-out features."""
+        return "test" if self.evaluation == "test" else "holdout/features"
 
     def listed_prefixes(self) -> list[str]:
         """The prefixes of the pipeline's bucket the jobs list (S3Prefix inputs list their S3Uri's prefix):
-        the code (``code/<sha>/transform.py`` or ``code/<hash>/sourcedir.tar.gz``), raw.csv, each channel."""
+        the code (``code/<sha>/transform.py`` or ``code/<hash>/sourcedir.tar.gz``), raw.csv, each channel;
+        the transform's input; the evaluation's predictions."""
         prefixes = ["code/*"] + (["runs/*/input/*"] if self.generated_input else [])
         prefixes += [f"runs/*/{channel}/*" for channel in self.channels]
-        return prefixes  # the transform input's runs/*/holdout/* is the model's role's (model_statements)
+        if self.evaluation:  # Evaluate model's inputs: the predictions, and the held-out labels
+            prefixes += ["runs/*/predictions/*"] + (["runs/*/holdout/labels/*"] if self.evaluation == "holdout" else [])
+        return prefixes  # the transform input's runs/*/holdout/* (or test/*) is the model's role's (model_statements)
 
 
 def state_machine_statements(arns: Arns, tasks, *, logging: bool = True, tracing: bool = True) -> list[Statement]:
@@ -111,7 +124,10 @@ def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[S
     reads = [f"{bucket}/code/*"] + ([f"{bucket}/runs/*/input/*"] if layout.generated_input else [])
     reads += [f"{bucket}/runs/*/{channel}/*" for channel in layout.channels]
     writes = [f"{bucket}/runs/*/{output}/*" for output in layout.outputs] + [f"{bucket}/runs/*/models/*"]
-    statements = _job_statements(arns, reads, _unique(writes), layout.listed_prefixes(), log_groups, arns.ecr_repositories)
+    if layout.evaluation:  # Evaluate model: the predictions (and the held-out labels) in, evaluation/ out
+        reads += [f"{bucket}/runs/*/predictions/*"] + ([f"{bucket}/runs/*/holdout/labels/*"] if layout.evaluation == "holdout" else [])
+        writes += [f"{bucket}/runs/*/evaluation/*"]
+    statements = _job_statements(arns, _unique(reads), _unique(writes), layout.listed_prefixes(), log_groups, arns.ecr_repositories)
     if layout.input_bucket_arn:
         # Your data: the processing input lists and reads everything under the prefix (an execution may
         # read a location under it: `run --input`), nothing else of that bucket.
@@ -128,20 +144,21 @@ def sagemaker_statements(arns: Arns, layout: DataLayout | None = None) -> list[S
     return statements + job_key_statements(arns) + network_interface_statements(arns, "Job")
 
 
-def model_statements(arns: Arns, image_repositories: list[str]) -> list[Statement]:
+def model_statements(arns: Arns, image_repositories: list[str], transform_input: str = "holdout/features") -> list[Statement]:
     """The model's role (the batch transform stage): SageMaker assumes it to read the model artifact and
     pull the model's image, and a transform job runs the model as this role ("the IAM role that
     SageMaker can assume to access model artifacts and docker image for deployment on ML compute
     instances or for batch transform jobs",
     https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html#sagemaker-CreateModel-request-ExecutionRoleArn):
-    it reads the artifact in models/ and the held-out features, writes predictions/, logs to
+    it reads the artifact in models/ and what it predicts (``transform_input``: the held-out features, or
+    with the quality gate on your data your ``test`` output), writes predictions/, logs to
     /aws/sagemaker/TransformJobs, and pulls the model's (XGBoost) image only."""
     bucket = arns.bucket_arn
     return _job_statements(
         arns,
-        reads=[f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/holdout/features/*"],
+        reads=[f"{bucket}/runs/*/models/*", f"{bucket}/runs/*/{transform_input}/*"],
         writes=[f"{bucket}/runs/*/predictions/*"],
-        listed=["runs/*/holdout/*"],
+        listed=["runs/*/test/*" if transform_input == "test" else "runs/*/holdout/*"],
         log_groups=[arns.service_arn("logs", "log-group:/aws/sagemaker/TransformJobs")],
         repositories=image_repositories,
     ) + job_key_statements(arns) + network_interface_statements(arns, "Job")  # its transform job's output and volume keys, its VPC

@@ -18,6 +18,7 @@ from pathlib import Path
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "scripts"
 LAMBDA_SOURCE = "generate_dataset.py"
 PROCESSING_SOURCE = "transform.py"
+EVALUATION_SOURCE = "evaluate.py"  # [quality_gate]'s Evaluate model job (staged when the folder has it)
 
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest timestamp a zip can hold
 
@@ -60,14 +61,17 @@ def missing_scripts(scripts_dir: Path = SCRIPTS_DIR) -> list[Path]:
 
 
 def package_scripts(build_dir: Path, scripts_dir: Path = SCRIPTS_DIR) -> dict[str, Artifact]:
-    """Build every artifact the stack ships: the Lambda zip and transform.py (as is)."""
+    """Build every artifact the stack ships: the Lambda zip, transform.py and evaluate.py (as they are)."""
     missing = missing_scripts(scripts_dir)
     if missing:
         raise FileNotFoundError(f"script not found: {missing[0]}")
-    return {
+    artifacts = {
         "generate_dataset.zip": reproducible_zip([scripts_dir / LAMBDA_SOURCE], build_dir / "generate_dataset.zip"),
         "transform.py": Artifact.of(scripts_dir / PROCESSING_SOURCE),
     }
+    if (scripts_dir / EVALUATION_SOURCE).is_file():
+        artifacts["evaluate.py"] = Artifact.of(scripts_dir / EVALUATION_SOURCE)
+    return artifacts
 
 
 # -- your code folders (source_dir) ----------------------------------------------------------------

@@ -55,6 +55,7 @@ from .stackfile import PLACEHOLDER_ARN, state_machine_definitions
 # The Resource's service segment -> (botocore service name, the name used in findings).
 SERVICES: dict[str, tuple[str, str]] = {
     "sagemaker": ("sagemaker", "SageMaker"),
+    "s3": ("s3", "S3"),  # the quality gate's aws-sdk:s3:getObject
 }
 
 # arn:<partition>:states:::<service>:<apiName>[.sync|.sync:2|.waitForTaskToken]; the partition may be

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "local": "local",
     "run": "run",
     "logs": "logs",
+    "models": "models",
     "demo": "demo",
     "graph": "graph",
 }

@@ -20,14 +20,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 from sfn_ml_pipeline.config import PipelineConfig
-from sfn_ml_pipeline.definition import (
-    FAILED,
-    HOLDOUT_PREFIX,
-    PREDICTIONS_PREFIX,
-    TRAIN,
-)
+from sfn_ml_pipeline.definition import FAILED, TRAIN
+from sfn_ml_pipeline.gate import EVALUATE, QUALITY_GATE, REGISTER
 
 from .errors import EnvironmentProblem, UsageError
+from .evaluation import collect_evaluation
 from .files import write_atomic
 
 TERMINAL = {"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"}
@@ -175,6 +172,13 @@ class Progress:
                     self.error = {"state": running[-1].name, "error": details.get("error"), "cause": details.get("cause")}
                 elif kind == "ExecutionFailed" and self.error is None:
                     self.error = {"state": None, "error": details.get("error"), "cause": details.get("cause")}
+                if kind == "ExecutionFailed":  # a Fail state (e.g. the quality gate's Model rejected) ends the run there
+                    for run in running:
+                        if run.type == "Fail":
+                            run.status, run.ended_at = "FAILED", event["timestamp"]
+                            changed.append(run)
+                            if self.error is not None and self.error.get("state") is None:
+                                self.error["state"] = run.name
         self.seen_events = len(events)
         # A state entered and exited within one poll (a Choice, a Pass, a quick task) is reported
         # once, as it stands now.
@@ -292,8 +296,13 @@ def collect(
         os.replace(tmp, model_path)
         image = (training.get("AlgorithmSpecification") or {}).get("TrainingImage")
         summary["model"] = {"path": str(model_path), "size_bytes": model_path.stat().st_size, **_model_facts(model_path, image)}
-        if "transform" in output:  # the batch transform stage ran: score its predictions
-            summary["evaluation"] = _evaluate_held_out(clients, output, name, out_dir, job)
+    # The Evaluate model job's evaluation.json (and the quality gate's verdict), whether the execution
+    # succeeded or stopped at the gate: the pipeline evaluated, the CLI only reads (evaluation.py).
+    evaluation = collect_evaluation(clients, description["executionArn"], out_dir) if _evaluated(progress) else None
+    if evaluation is not None:
+        summary["evaluation"] = evaluation
+    if _gated(progress):
+        summary["quality_gate"] = _gate_verdict(clients, description["executionArn"], evaluation, output, summary.get("error"))
     if clients.emulator_state is not None:
         # Every authorization decision made on the execution's behalf (IAM enforcement on).
         from .emulator.access import fetch_access_log, first_denial
@@ -338,39 +347,35 @@ def job_instances(clients: Clients, kind: str, name: str, described: dict) -> li
     return [{"host": f"algo-{index}", "input_files": files} for index in range(1, count + 1)]
 
 
-def _s3_lines(s3: Any, bucket: str, prefix: str, suffix: str) -> dict[str, list[str]]:
-    """Lines of every object under ``prefix`` ending in ``suffix``, by key relative to the prefix."""
-    found: dict[str, list[str]] = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            if item["Key"].endswith(suffix):
-                body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read().decode()
-                found[item["Key"][len(prefix):]] = body.split()
-    return found
+def _evaluated(progress: Progress) -> bool:
+    return EVALUATE in progress.states
 
 
-def _evaluate_held_out(clients: Clients, output: dict, name: str, out_dir: Path, job: str | None = None) -> dict:
-    """The held-out labels (runs/<execution>/holdout/labels/X) against the batch transform's predictions
-    (runs/<execution>/predictions/X.out, one per line): metrics, and artifacts/<execution>/predictions.csv."""
-    import numpy as np
+def _gated(progress: Progress) -> bool:
+    return QUALITY_GATE in progress.states
 
-    from .evaluation import evaluate
 
-    bucket, _ = _split_s3(output["dataset"]["s3_uri"])
-    labels = _s3_lines(clients.s3, bucket, HOLDOUT_PREFIX.format(name) + "/labels/", ".csv")
-    predictions = _s3_lines(clients.s3, bucket, PREDICTIONS_PREFIX.format(name) + "/", ".out")
-    missing = sorted(set(labels) - {key.removesuffix(".out") for key in predictions})
-    if not labels or missing:
-        raise EnvironmentProblem(
-            f"the batch transform wrote no predictions for {missing or 'the held-out rows'}",
-            f"look at the transform job {job or name} (`pipeline-tools run` on its output, or its logs)",
-        )
-    y = np.array([float(v) for key in sorted(labels) for v in labels[key]])
-    p = np.array([float(v) for key in sorted(labels) for v in predictions[key + ".out"]])
-    metrics = evaluate(y, p)
-    path = out_dir / "predictions.csv"
-    write_atomic(path, "label,prediction\n" + "".join(f"{int(a)},{b:.9g}\n" for a, b in zip(y, p)))
-    return {**metrics, "predictions_path": str(path), "predictions_s3_uri": f"s3://{bucket}/{PREDICTIONS_PREFIX.format(name)}/"}
+def _gate_verdict(clients: Clients, execution_arn: str, evaluation: dict | None, output: dict, error: dict | None) -> dict:
+    """What the quality gate decided, as the definition the execution ran has it (DescribeStateMachineForExecution:
+    the metric, the comparison and the threshold of its Choice, the approval status it registers with), the
+    value evaluation.json gave, and the registered version or the failure's cause."""
+    definition = json.loads(clients.sfn.describe_state_machine_for_execution(executionArn=execution_arn)["definition"])
+    states = definition.get("States", {})
+    rule = (states.get(QUALITY_GATE, {}).get("Choices") or [{}])[-1]
+    operator = next((key for key in rule if key.startswith("Numeric")), "")
+    metric = str(rule.get("Variable", "")).rsplit(".", 2)[-2] if rule.get("Variable") else None
+    value = ((evaluation or {}).get("metrics") or {}).get(metric)
+    verdict = {
+        "metric": metric, "threshold": rule.get(operator), "value": value,
+        "relation": ">=" if "Greater" in operator else "<=",
+        "approval_status": (states.get(REGISTER, {}).get("Parameters") or {}).get("ModelApprovalStatus"),
+    }
+    registered = (output.get("registered") or {}).get("ModelPackageArn")
+    if registered:
+        verdict.update(passed=True, model_package_arn=registered)
+    else:
+        verdict.update(passed=False, error=(error or {}).get("error"), cause=(error or {}).get("cause"))
+    return verdict
 
 
 def _model_facts(model_path: Path, image: str | None) -> dict:

@@ -94,7 +94,8 @@ def task_label(resource: str) -> str:
         service, _, action = parts[1].partition(":")
         if service == "aws-sdk":  # arn:aws:states:::aws-sdk:s3:putObject
             sdk_service, _, sdk_action = action.partition(":")
-            return f"{sdk_service.upper() if len(sdk_service) <= 3 else sdk_service.capitalize()}: {sdk_action}"
+            name = _SERVICE_NAMES.get(sdk_service) or (sdk_service.upper() if len(sdk_service) <= 3 else sdk_service.capitalize())
+            return f"{name}: {sdk_action}"
         return f"{_SERVICE_NAMES.get(service, service)}: {action}" if action else _SERVICE_NAMES.get(service, service)
     if resource.startswith("arn:") and ":activity:" in resource:
         return "Activity"

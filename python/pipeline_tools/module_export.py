@@ -102,6 +102,10 @@ def _sentinel_config(config=None):
     data["training"].update(instance_type=TRAINING_INSTANCE, image=TRAINING_IMAGE, hyperparameters={"num_round": "1", "pxhpsentinel": "1"})
     if config.input is not None:
         data["input"] = {"s3_uri": INPUT_URI, "kms_key_arn": INPUT_KEY}
+    if config.problem_type is not None and "quality_gate" in data:
+        # the sentinel hyperparameters have no objective: what the model predicts (which the gate's
+        # metric, its direction and Evaluate model's report depend on) is the config's, baked in
+        data["quality_gate"]["problem_type"] = config.problem_type
     return config_from_mapping(data, "module export")
 
 
@@ -697,6 +701,7 @@ def readme(files: dict[str, dict], config=None, source: str | None = None) -> st
     config, ``source``) what that config baked in."""
     from sfn_ml_pipeline.config import PipelineConfig
     from sfn_ml_pipeline.definition import BATCH_TRANSFORM_STATE_NAMES, CHOOSE_INPUT, GENERATE, processing_state_name, training_state_name
+    from sfn_ml_pipeline.gate import EVALUATE, QUALITY_GATE, REGISTER
 
     config = config or PipelineConfig()
 
@@ -708,6 +713,7 @@ def readme(files: dict[str, dict], config=None, source: str | None = None) -> st
     processing = processing_state_name(config).split(":")[0]  # "Standardization: x' = (x - x̄) / σ" -> Standardization
     states = [GENERATE if config.generates_dataset else CHOOSE_INPUT, processing, training_state_name(config)]
     states += list(BATCH_TRANSFORM_STATE_NAMES) if config.batch_transform.enabled else []
+    states += [EVALUATE, QUALITY_GATE, REGISTER] if config.quality_gate.enabled else []
     call = [("source", "./path/to/this/module"), ("name_prefix", config.name_prefix if source else "churn")]
     if config.input is not None:
         call.append(("input_s3_uri", config.input.s3_uri))
@@ -783,6 +789,13 @@ def _baked_in(files: dict[str, dict], config, source: str) -> list[str]:
         detail = "the built-in XGBoost algorithm"
     lines.append(f"* **Training**: {detail}; channels {names(config.training_channels)}; {training.instance_count} instance(s), "
                  f"{training.volume_size_gb} GB, at most {training.max_runtime_seconds} s, {isolation(training)}.")
+    if config.quality_gate.enabled:
+        from sfn_ml_pipeline.quality import METRICS
+
+        gate = config.quality_gate
+        at_least = METRICS[gate.metric].comparison == "NumericGreaterThanEquals"
+        lines.append(f"* **Quality gate**: `{gate.metric} {'>=' if at_least else '<='} {gate.threshold}` on rows training never saw; a passing model "
+                     f"is registered in `<name_prefix>-models` as `{gate.approval_status}`.")
     lines.append(f"* **Logs** kept {config.log_retention_days} days.")
     code = {
         body["key"]: body["source"].removeprefix("${path.module}/")

@@ -186,6 +186,27 @@ def metric_svg(series: dict[str, list[tuple[float, float]]]) -> str:
     return "".join(out)
 
 
+METRIC_LABELS = {"auc": "AUC", "accuracy": "accuracy (0.5)", "logloss": "log loss", "precision": "precision", "recall": "recall",
+                 "f1": "F1", "rmse": "RMSE", "mae": "MAE", "mse": "MSE", "r2": "R²"}
+
+
+def evaluation_facts(evaluation: dict, gate: dict) -> list[tuple[str, Any]]:
+    """The evaluation.json figures a reader looks for first (± the standard deviation where the job
+    computed one), then the gate's verdict and where the files are."""
+    metrics, deviations = evaluation.get("metrics") or {}, evaluation.get("standard_deviations") or {}
+    rows: list[tuple[str, Any]] = [("held-out rows", evaluation.get("rows")), ("positives", evaluation.get("positives"))]
+    for name, label in METRIC_LABELS.items():
+        if name in metrics:
+            value, deviation = _number(metrics[name]), _number(deviations.get(name))
+            rows.append((label, "n/a" if value is None else f"{value:.4f}" + (f" ± {deviation:.4f}" if deviation is not None else "")))
+    if gate:
+        verdict = "passed, registered" if gate.get("passed") else "failed, not registered"
+        rows.append(("quality gate", f"{gate.get('metric')} {gate.get('relation')} {gate.get('threshold')}: {verdict}"))
+        rows.append(("model package", gate.get("model_package_arn")))
+    rows += [("evaluation.json", evaluation.get("evaluation_s3_uri")), ("predictions", evaluation.get("predictions_path"))]
+    return rows
+
+
 def roc_svg(evaluation: dict) -> str:
     """The held-out ROC curve (true positive rate against false positive rate) with the chance
     diagonal, its AUC in the legend: a picture a person would rather look at than read."""
@@ -198,7 +219,7 @@ def roc_svg(evaluation: dict) -> str:
     def at(fpr: float, tpr: float) -> str:
         return f"{left + fpr * plot:.1f},{top + (1 - tpr) * plot:.1f}"
 
-    auc = evaluation.get("auc")
+    auc = _number((evaluation.get("metrics") or {}).get("auc"))
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size + bottom - top}" role="img" '
         f'aria-label="ROC curve of the held-out predictions" font-family="{FONT}" font-size="12">',
@@ -322,14 +343,9 @@ def render_html(summary: dict) -> str:
     parts.append(_section("State timeline", timeline_svg(bars, total)))
     parts.append(_section("Training metric per round", metric_svg(metric_series(training.get("metric_history")))))
     evaluation = _dict(summary, "evaluation")
-    if evaluation:
-        auc = evaluation.get("auc")
-        parts.append(_section("Held-out evaluation (batch transform)", '<div class="grid"><div>' + roc_svg(evaluation) + "</div><div>" + _facts([
-            ("held-out rows", evaluation.get("rows")), ("positives", evaluation.get("positives")),
-            ("AUC", None if auc is None else f"{auc:.4f}"), ("accuracy (0.5)", f"{evaluation['accuracy']:.4f}"),
-            ("log loss", f"{evaluation['log_loss']:.4f}"), ("predictions", evaluation.get("predictions_path")),
-            ("S3 URI", evaluation.get("predictions_s3_uri")),
-        ]) + "</div></div>"))
+    if evaluation.get("metrics"):
+        parts.append(_section("Held-out evaluation (Evaluate model)", '<div class="grid"><div>' + roc_svg(evaluation) + "</div><div>"
+                              + _facts(evaluation_facts(evaluation, _dict(summary, "quality_gate"))) + "</div></div>"))
     parts.append('<div class="grid">')
     parts.append(_section("Dataset", _facts([
         ("S3 URI", dataset.get("s3_uri")), ("rows", dataset.get("rows")),

@@ -59,7 +59,7 @@ class PipelineRoles:
         # With the batch transform stage, the model's own role: CreateModel passes it, SageMaker assumes
         # it for the model and its transform jobs.
         self.model_role = None
-        if config.batch_transform.enabled:
+        if config.transform_stage:  # the sample's stage, or the quality gate's prediction of your test output
             self.model_role = model_role or self._role(
                 "sagemaker-model-role", f"{prefix}-sagemaker-model", "sagemaker.amazonaws.com", env.account, model_source_arns(env)
             )

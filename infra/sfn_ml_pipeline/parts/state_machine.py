@@ -27,7 +27,9 @@ class PipelineStateMachine:
         values, known in a plan before the definition is): ``sfn-ml-pipeline:outputs`` (the processing
         outputs under runs/<execution>/), ``sfn-ml-pipeline:channels`` (those training reads) and, with
         your data, ``sfn-ml-pipeline:input`` (the S3 prefix the jobs may read) and
-        ``sfn-ml-pipeline:input-kms-key`` (its key). "Tags may only contain Unicode letters, digits,
+        ``sfn-ml-pipeline:input-kms-key`` (its key); with the Evaluate model job, ``sfn-ml-pipeline:evaluation``
+        (the rows it judges: ``holdout`` or ``test``); with the quality gate, ``sfn-ml-pipeline:approval-status``
+        (the status it registers models with). "Tags may only contain Unicode letters, digits,
         white space, or these symbols: _ . : / = + - @", values up to 256 characters
         (https://docs.aws.amazon.com/step-functions/latest/apireference/API_Tag.html): the config's
         rules for names (rules.DATA_NAME) and ``s3_uri`` (rules.S3_URI) keep to that."""
@@ -40,6 +42,10 @@ class PipelineStateMachine:
             tags["sfn-ml-pipeline:input"] = config.input.s3_uri
             if config.input.kms_key_arn:
                 tags["sfn-ml-pipeline:input-kms-key"] = config.input.kms_key_arn
+        if config.evaluation_source:
+            tags["sfn-ml-pipeline:evaluation"] = config.evaluation_source
+        if config.quality_gate.enabled:
+            tags["sfn-ml-pipeline:approval-status"] = config.quality_gate.approval_status
         return tags
 
     def create(self, definition: dict[str, Any], role: IamRole, policy: IamRolePolicy) -> SfnStateMachine:

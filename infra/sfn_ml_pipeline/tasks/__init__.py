@@ -11,6 +11,7 @@ generated grants are checked against.
 from __future__ import annotations
 
 from ..statements import merge_statements
+from .aws_sdk import AwsSdkTask, S3GetObject, SageMakerCreateModelPackage
 from .base import DefinitionRefs, Task
 from .lambda_invoke import LambdaInvoke
 from .sagemaker import (
@@ -22,9 +23,12 @@ from .sagemaker import (
 )
 
 __all__ = [
+    "AwsSdkTask",
     "DefinitionRefs",
     "LambdaInvoke",
+    "S3GetObject",
     "SageMakerCreateModel",
+    "SageMakerCreateModelPackage",
     "SageMakerCreateProcessingJob",
     "SageMakerCreateTrainingJob",
     "SageMakerCreateTransformJob",

@@ -28,6 +28,8 @@ class DefinitionRefs:
     processing_code: str | None = None  # your processing code: its S3 prefix code/<hash>/ (sourcedir.tar.gz, runproc.sh)
     training_code: str | None = None  # script mode: your training code's prefix code/<hash>/ (sourcedir.tar.gz)
     model_role_arn: str | None = None  # the role CreateModel passes (the batch transform stage's own)
+    evaluate_key: str | None = None  # Evaluate model: evaluate.py's key code/<sha256>/evaluate.py
+    model_package_group: str | None = None  # [quality_gate]: the stack's model package group (its name)
 
     def integration(self, service: str, api: str) -> str:
         """An optimized integration's Resource ARN, in the stack's partition

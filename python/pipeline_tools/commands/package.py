@@ -29,11 +29,11 @@ from ..synthesis import read_config
     type=click.Path(file_okay=False, path_type=Path),
     default=SCRIPTS_DIR,
     show_default=True,
-    help="The scripts to package (generate_dataset.py, transform.py).",
+    help="The scripts to package (generate_dataset.py, transform.py, evaluate.py).",
 )
 def package(config_path, build_dir, scripts_dir):
-    """Build the Lambda zip (reproducible: same sources, byte-identical zip) and stage transform.py,
-    then your code folders (the config's processing/training source_dir): each a reproducible
+    """Build the Lambda zip (reproducible: same sources, byte-identical zip) and stage transform.py and
+    evaluate.py, then your code folders (the config's processing/training source_dir): each a reproducible
     sourcedir.tar.gz (and processing's runproc.sh) under the content-addressed prefix code/<hash>/
     it is uploaded to. Print each artifact's SHA-256 (and that prefix). The same hashes appear in the
     synthesized stack, so an unchanged script never shows up as a Terraform change."""

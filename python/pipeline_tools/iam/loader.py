@@ -318,6 +318,7 @@ def _log_group_purposes(resources: dict) -> dict[str, str]:
 TAG = "sfn-ml-pipeline:"
 OUTPUTS_TAG, CHANNELS_TAG = f"{TAG}outputs", f"{TAG}channels"
 INPUT_TAG, INPUT_KMS_TAG = f"{TAG}input", f"{TAG}input-kms-key"
+EVALUATION_TAG, APPROVAL_TAG = f"{TAG}evaluation", f"{TAG}approval-status"  # [quality_gate]
 
 
 def _layout(resources: dict) -> tuple[Layout, set[str]]:
@@ -340,6 +341,13 @@ def _layout(resources: dict) -> tuple[Layout, set[str]]:
             values += [("{input_bucket_arn}", f"arn:{{partition}}:s3:::{bucket}"), ("{input_prefix}", prefix)]
         if tags.get(INPUT_KMS_TAG):
             features.add("input_kms")  # policies name it {input_kms_key_arn} (_with_input_key), as the table does
+        if tags.get(EVALUATION_TAG) in ("holdout", "test"):  # Evaluate model judges the held-out split or your test output
+            features.update({"evaluation", f"evaluation_{tags[EVALUATION_TAG]}"})
+        if tags.get(APPROVAL_TAG):  # the quality gate registers passing models with this status
+            features.add("quality_gate")
+            values.append(("{approval_status}", str(tags[APPROVAL_TAG])))
+    if "holdout" in outputs:
+        features.add("holdout")  # the sample's batch transform stage: transform.py's held-out rows
     if resources.get("aws_lambda_function"):
         features.add("generated_dataset")
     return Layout(tuple(outputs) or ("train",), tuple(channels) or ("train",), tuple(values)), features
@@ -489,7 +497,7 @@ class _PlanReader:
         for address, body in self.values.items():
             # Partition and region are left to normalize_arn_parts: replacing "aws" inside every string would
             # mangle service principals such as sagemaker.amazonaws.com.
-            for attribute in ("arn", "account_id", "bucket"):
+            for attribute in ("arn", "account_id", "bucket", "model_package_group_name"):
                 value = body.get(attribute)
                 if not isinstance(value, str) or not value:
                     continue

@@ -53,7 +53,7 @@ class Entry:
     conditions: tuple[Condition, ...]
     source: str  # URL
     why: str
-    when: str | None
+    when: str | tuple[str, ...] | None  # a feature, or several that must all hold (when = ["quality_gate", "kms"])
     unused_reason: str | None = None  # why a run may never use it (verify-iam --observed, PTI016)
     # Other documented forms of the grant, each a full set of conditions (see extended_by); a
     # statement granting the action must carry one of ``condition_sets`` (PTI010).
@@ -109,7 +109,7 @@ class RoleMinimum:
         naming the stack's layout (``{output}``, ``{channel}``, ``{input_*}``) are expanded."""
         merged: dict[str, Entry] = {}
         for entry in self.entries:
-            if entry.when is not None and entry.when not in features:
+            if not _applies(entry.when, features):
                 continue
             key = entry.action.lower()
             merged[key] = merged[key].extended_by(entry) if key in merged else entry
@@ -123,6 +123,13 @@ class RoleMinimum:
     def source_arns(self, features: set[str]) -> tuple[str, ...]:
         """The aws:SourceArn patterns of the trust policy for a stack with these features."""
         return self.trust_source_arns + tuple(p for feature, patterns in self.trust_source_arns_when if feature in features for p in patterns)
+
+
+def _applies(when: str | tuple[str, ...] | None, features: set[str]) -> bool:
+    """An entry's ``when``: none, a feature the stack has, or several it has all of."""
+    if when is None:
+        return True
+    return all(name in features for name in ((when,) if isinstance(when, str) else when))
 
 
 def _expanded(entry: Entry, layout: Layout) -> Entry:
@@ -150,7 +157,7 @@ def load_minimum() -> dict[str, RoleMinimum]:
                 conditions=tuple(Condition(c["test"], c["variable"], tuple(c["values"])) for c in e.get("conditions", [])),
                 source=sources.get(e["source"], e["source"]),
                 why=e.get("why", ""),
-                when=e.get("when"),
+                when=tuple(e["when"]) if isinstance(e.get("when"), list) else e.get("when"),
                 unused_reason=e.get("unused_reason"),
             )
             for e in body["actions"]

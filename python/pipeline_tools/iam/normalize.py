@@ -33,6 +33,8 @@ _BY_TYPE: dict[tuple[str, str | None], str] = {
     ("aws_sfn_state_machine", "arn"): "{state_machine_arn}",
     ("aws_sfn_state_machine", "id"): "{state_machine_arn}",
     ("aws_kms_key", "arn"): "{kms_key_arn}",
+    ("aws_sagemaker_model_package_group", "model_package_group_name"): "{model_package_group}",
+    ("aws_sagemaker_model_package_group", "id"): "{model_package_group}",
     ("data.aws_kms_key", "arn"): "{kms_key_arn}",
     ("aws_subnet", "id"): "{subnet_id}",
     ("data.aws_subnet", "id"): "{subnet_id}",

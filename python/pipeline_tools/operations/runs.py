@@ -12,7 +12,10 @@ from pathlib import Path
 
 import click
 
+from sfn_ml_pipeline.gate import GATE_FAILED_ERROR, METRIC_MISSING_ERROR
+
 from ..errors import Findings, UsageError
+from ..evaluation import headline
 from ..interrupts import ctrl_c_flag
 from ..execution import Clients, check_execution_name, collect, failed_state_of, find_state_machine, new_execution_name, watch
 from ..synthesis import read_config
@@ -142,6 +145,14 @@ def report_of(summary: dict, artifacts_dir: Path, echo=click.echo) -> None:
             echo(f"warning: could not write the HTML report: {error}", err=True)
     if summary["status"] != "SUCCEEDED":
         error = summary.get("error") or {}
+        gate = summary.get("quality_gate") or {}
+        if error.get("error") in (GATE_FAILED_ERROR, METRIC_MISSING_ERROR) and not gate.get("passed"):
+            # the pipeline judged the model and refused it: the metric, its value and the threshold, in one line
+            evaluation = summary.get("evaluation") or {}
+            raise Findings(
+                f"execution {summary['execution']} stopped at the quality gate: {(error.get('cause') or '').strip()}",
+                f"details in {evaluation.get('evaluation_path') or out_dir / 'summary.json'}",
+            )
         denial = error.get("access_denied")
         if denial:  # IAM enforcement: say who was refused what, on which resource
             raise Findings(
@@ -158,16 +169,18 @@ def report_of(summary: dict, artifacts_dir: Path, echo=click.echo) -> None:
     metrics = summary.get("training", {}).get("metrics", {})
     facts = ", ".join(f"{k}={v:.4f}" for k, v in metrics.items())
     evaluation = summary.get("evaluation")
-    if evaluation:
-        auc = "n/a" if evaluation["auc"] is None else f"{evaluation['auc']:.4f}"
-        facts += (f"; held out ({evaluation['rows']} rows): AUC={auc}, accuracy={evaluation['accuracy']:.4f}, "
-                  f"log loss={evaluation['log_loss']:.4f}")
+    if evaluation and evaluation.get("metrics"):
+        facts += f"; {headline(evaluation)}"
     echo(f"SUCCEEDED in {summary['duration_seconds']:.1f} s; {facts}")
     echo(f"model:   {summary['model']['path']} ({summary['model']['size_bytes']} bytes, from {summary['training']['model_s3_uri']})")
     if summary["model"].get("error"):
         echo(f"warning: {summary['model']['error']}")
-    if evaluation:
+    if evaluation and evaluation.get("predictions_path"):
         echo(f"predictions: {evaluation['predictions_path']} (from {evaluation['predictions_s3_uri']})")
+    gate = summary.get("quality_gate")
+    if gate and gate.get("passed"):
+        echo(f"quality gate: {gate['metric']} = {gate['value']} {gate['relation']} {gate['threshold']}; registered "
+             f"{gate['model_package_arn']} ({gate['approval_status']})")
     echo(f"summary: {out_dir / 'summary.json'}")
     if (out_dir / "report.html").exists():
         echo(f"report:  {out_dir / 'report.html'}")

@@ -411,6 +411,65 @@ def _sagemaker_describe_model(params: Mapping[str, Any], account: Account, facts
     return [Authorization("sagemaker:DescribeModel", account.arn("sagemaker", f"model/{name.lower()}"))]
 
 
+# Model Registry. model-package: arn:${Partition}:sagemaker:${Region}:${Account}:model-package/${ModelPackageName};
+# a version of a group is model-package/<group>/<version> (its ModelPackageArn). Registering a version
+# into a group is allowed on the versions' ARNs: SageMaker's own cross-account example grants
+# "sagemaker:CreateModelPackage" on "model-package/{model_package_group_name}/*"
+# (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-version.html). Condition keys of
+# CreateModelPackage and UpdateModelPackage: sagemaker:ModelApprovalStatus,
+# sagemaker:CustomerMetadataProperties/${MetadataKey} (the Service Authorization Reference above).
+
+
+def _next_version(account: Account, group: str) -> int:
+    """The version CreateModelPackage will give the group's next package (1 without moto's backend)."""
+    try:
+        from moto.sagemaker.models import sagemaker_backends
+
+        backend = sagemaker_backends[account.account][account.region]
+    except Exception:  # noqa: BLE001 - outside the server (unit tests): no packages yet
+        return 1
+    return 1 + sum(1 for package in backend.model_packages.values() if package.model_package_group_name == group)
+
+
+def _model_package_context(params: Mapping[str, Any]) -> dict[str, Any]:
+    ctx: dict[str, Any] = {}
+    if params.get("ModelApprovalStatus"):
+        ctx["sagemaker:ModelApprovalStatus"] = str(params["ModelApprovalStatus"])
+    for key, value in (params.get("CustomerMetadataProperties") or {}).items():
+        ctx[f"sagemaker:CustomerMetadataProperties/{key}"] = str(value)
+    return ctx
+
+
+@_register("sagemaker", "CreateModelPackage")
+def _sagemaker_create_model_package(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    group = params.get("ModelPackageGroupName")
+    if group:
+        group = str(group).rsplit("/", 1)[-1]  # a name or the group's ARN
+        arn = account.arn("sagemaker", f"model-package/{group}/{_next_version(account, group)}")
+    else:
+        (name,) = _require(params, "ModelPackageName")
+        arn = account.arn("sagemaker", f"model-package/{name}")
+    out = [Authorization("sagemaker:CreateModelPackage", arn, _model_package_context(params))]
+    if params.get("Tags"):
+        out.append(Authorization("sagemaker:AddTags", arn))
+    return out
+
+
+def _model_package_arn(params: Mapping[str, Any], account: Account, name_key: str) -> str:
+    (name,) = _require(params, name_key)
+    return name if name.startswith("arn:") else account.arn("sagemaker", f"model-package/{name}")
+
+
+@_register("sagemaker", "UpdateModelPackage")
+def _sagemaker_update_model_package(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    return [Authorization("sagemaker:UpdateModelPackage", _model_package_arn(params, account, "ModelPackageArn"), _model_package_context(params))]
+
+
+@_register("sagemaker", "DescribeModelPackage")
+def _sagemaker_describe_model_package(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
+    return [Authorization("sagemaker:DescribeModelPackage", _model_package_arn(params, account, "ModelPackageName"))]
+
+
 @_register("sagemaker", "ListTags", "AddTags")
 def _sagemaker_tags(params: Mapping[str, Any], account: Account, facts: RequestFacts) -> list[Authorization]:
     (arn,) = _require(params, "ResourceArn")

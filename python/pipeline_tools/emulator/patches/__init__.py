@@ -32,6 +32,8 @@ MODULES = (
     "sagemaker_model_isolation",  # CreateModel keeps EnableNetworkIsolation (DescribeModel answers it)
     "sagemaker_model_role",  # CreateModel assumes the model's role (trust evaluated, IAM enforcement on)
     "sagemaker_names",  # job and model names outside SageMaker's pattern are refused, in its words
+    "sagemaker_model_registry",  # DeleteModelPackageGroup; UpdateModelPackage keeps what it is not given; tags of versions
+    "sfn_aws_sdk",  # arn:aws:states:::aws-sdk:*: results as JSON (S3 GetObject's Body as text), errors named S3.*/SageMaker.*
     "lambda_invoke",  # Lambda invokes run the packaged handler in a subprocess
     "lambda_executed_version",  # Invoke answers X-Amz-Executed-Version (lambda:invoke's ExecutedVersion)
     "lambda_logging_config",  # functions keep LoggingConfig (else terraform re-plans them forever)

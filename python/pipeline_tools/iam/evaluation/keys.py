@@ -110,6 +110,8 @@ class KeyRegistry:
 #   s3             https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html
 #   kms            https://docs.aws.amazon.com/service-authorization/latest/reference/list_awskeymanagementservice.html
 #   cloudwatch     https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html
+#   sagemaker      https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html (CreateModelPackage,
+#                  UpdateModelPackage: sagemaker:ModelApprovalStatus, sagemaker:CustomerMetadataProperties/${MetadataKey})
 PIPELINE_SERVICE_KEYS: tuple[str, ...] = (
     "iam:PassedToService",
     "iam:AssociatedResourceArn",
@@ -124,7 +126,8 @@ PIPELINE_SERVICE_KEYS: tuple[str, ...] = (
     "kms:CallerAccount",
     "kms:EncryptionContextKeys",
     "cloudwatch:namespace",
+    "sagemaker:ModelApprovalStatus",
 )
-PIPELINE_KEY_PREFIXES: tuple[str, ...] = ("kms:EncryptionContext:",)
+PIPELINE_KEY_PREFIXES: tuple[str, ...] = ("kms:EncryptionContext:", "sagemaker:CustomerMetadataProperties/")
 
 DEFAULT_REGISTRY = KeyRegistry().extended(PIPELINE_SERVICE_KEYS, PIPELINE_KEY_PREFIXES)
