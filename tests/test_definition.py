@@ -328,6 +328,7 @@ def test_run_takes_names_step_functions_logs_and_sagemaker_ones_where_the_jobs_t
 EXACT_REFS = DefinitionRefs(
     bucket="b", lambda_arn="arn:aws:lambda:us-east-1:111122223333:function:f", sagemaker_role_arn="arn:aws:iam::111122223333:role/r",
     transform_key="code/t/transform.py", region="us-east-1", processing_code="code/p/", training_code="code/q/",
+    evaluate_key="code/e/evaluate.py",
 )
 SKLEARN = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3"
 XGBOOST = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
@@ -369,8 +370,11 @@ def test_the_sample_graph_with_the_batch_transform_stage_field_by_field():
                                             "training": {"instance_count": 4, "volume_size_gb": 31, "max_runtime_seconds": 86_401,
                                                          "instance_type": "ml.m5.2xlarge"}})
     definition = build_definition(config, EXACT_REFS)
+    evaluate = definition["States"].pop("Evaluate model")  # its fields: tests/test_quality_gate.py (issue 23)
+    assert evaluate["End"] is True
     assert definition["Comment"] == ("Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training), "
-                                     "then predict the held-out rows (SageMaker model + batch transform).")
+                                     "then predict the held-out rows (SageMaker model + batch transform) "
+                                     "and evaluate the predictions (SageMaker processing).")
     assert definition["StartAt"] == GENERATE
     assert _fields(definition["States"]) == {
         GENERATE: {
@@ -429,7 +433,7 @@ def test_the_sample_graph_with_the_batch_transform_stage_field_by_field():
                 "TransformResources": {"InstanceCount": 2, "InstanceType": "ml.c5.xlarge"},
             },
             "ResultSelector": {"TransformJobArn.$": "$.TransformJobArn", "TransformJobStatus.$": "$.TransformJobStatus"},
-            "ResultPath": "$.transform", "End": True,
+            "ResultPath": "$.transform", "Next": "Evaluate model",
         },
         FAILED: {"Comment": "Any state's error ends here; the execution keeps the original error and cause.",
                  "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
