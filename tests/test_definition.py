@@ -573,3 +573,32 @@ def test_a_prefix_matches_itself_in_string_matches():
 
     assert _string_matches_literal("s3://b/a*b\\c/") == "s3://b/a\\*b\\\\c/"
     assert _string_matches_literal("s3://b/plain/") == "s3://b/plain/"
+
+
+def test_the_comment_names_the_quality_gate_and_the_rows_it_judges(code):
+    from dataclasses import replace
+
+    refs = replace(EXACT_REFS, model_package_group="g")
+    gate = {"enabled": True, "metric": "auc", "threshold": 0.9}
+    binary = {"hyperparameters": {"objective": "binary:logistic", "num_round": "5"}}
+    sample = PipelineConfig.model_validate({"quality_gate": gate, "training": binary})
+    assert build_definition(sample, refs)["Comment"] == (
+        "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training), then predict the held-out "
+        "rows (SageMaker model + batch transform) and evaluate the predictions (SageMaker processing); register the model only if "
+        "auc passes the quality gate."
+    )
+    (code / "prep.py").write_text("print('hi')\n")
+    own = PipelineConfig.model_validate({"input": {"s3_uri": "s3://your-in/data/"}, "quality_gate": gate, "training": binary,
+                                         "processing": {"source_dir": str(code), "entry_point": "prep.py", "outputs": ["train", "test"]}})
+    assert build_definition(own, refs)["Comment"] == (
+        "Read s3://your-in/data/, run prep.py (SageMaker processing), train XGBoost (SageMaker training); predict the test rows "
+        "(SageMaker model + batch transform), evaluate them (SageMaker processing) and register the model only if auc passes the "
+        "quality gate."
+    )
+    unjudged = PipelineConfig.model_validate({"training": {"hyperparameters": {"objective": "multi:softmax", "num_round": "5", "num_class": "3"}},
+                                              "batch_transform": {"enabled": True}})
+    assert unjudged.evaluation_source is None  # what the model predicts is unknown: no Evaluate model
+    assert build_definition(unjudged, refs)["Comment"] == (
+        "Generate a dataset, standardize it (SageMaker processing), train XGBoost (SageMaker training), then predict the held-out "
+        "rows (SageMaker model + batch transform)."
+    )
