@@ -60,8 +60,10 @@ TARGETS = {
         Target("config-rules", ("sfn_ml_pipeline/config.py", "sfn_ml_pipeline/rules.py"), ("tests/test_config.py", "tests/test_rules.py")),
         # test_tasks.py pins what the tasks hand to the role (the Generate dataset statement's Sid), less
         # its test reading the source tree (infra/ is not where the scratch copy keeps it);
+        # test_quality_gate.py the evaluation and gate states (issue 23) the definition chains;
         # test_jsonata_translation.py and test_own_code.py run an emulator or a synth (seconds per mutant).
-        Target("definition", ("sfn_ml_pipeline/definition.py",), ("tests/test_definition.py", "tests/test_tasks.py", "-k", "not iam_arrows")),
+        Target("definition", ("sfn_ml_pipeline/definition.py",),
+               ("tests/test_definition.py", "tests/test_tasks.py", "tests/test_quality_gate.py", "-k", "not iam_arrows")),
     )
 }
 
@@ -76,7 +78,7 @@ def _pyproject(target: Target) -> str:
         f"only_mutate = {json.dumps(only)}\n"
         f"do_not_mutate = {json.dumps(skip)}\n"
 
-        'also_copy = ["tests"]\n'
+        'also_copy = ["tests", "examples"]\n'
         f"pytest_add_cli_args_test_selection = {json.dumps(tests)}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q"]\n'
         "\n[tool.pytest.ini_options]\n"
@@ -92,6 +94,7 @@ def prepare(target: Target) -> Path:
     shutil.copytree(ROOT / "python", where / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     shutil.copytree(ROOT / "infra" / "sfn_ml_pipeline", where / "src" / "sfn_ml_pipeline", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", where / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "examples", where / "examples", ignore=shutil.ignore_patterns("__pycache__"))  # configs some tests load
     if target.skip_functions:
         # In the scratch copy only: mutmut's "# pragma: no mutate block" on each left-out definition.
         import re
