@@ -271,3 +271,19 @@ def test_a_job_ignoring_sigterm_is_killed_after_the_grace_when_closed(tmp_path):
     started = time.monotonic()
     process.close()
     assert process.process.returncode == -9 and 4.8 <= time.monotonic() - started < 5.9
+
+
+def test_a_job_sees_its_folder_at_opt_ml_where_the_machine_allows(tmp_path):
+    """container_root is mounted at /opt/ml for the job's process alone (in_container), where the
+    machine allows it (common.container_paths); elsewhere the runners map the paths and the process
+    sees the host's /opt/ml, which holds no such file."""
+    ml = tmp_path / "ml"
+    ml.mkdir()
+    (ml / "marker").write_text("inside\n")
+    (tmp_path / "algo-1").mkdir()
+    process = JobProcess(["/bin/sh", "-c", "cat /opt/ml/marker 2>/dev/null || echo mapped"], cwd=tmp_path, env={"PATH": "/usr/bin:/bin"},
+                         log_dir=tmp_path / "algo-1", container_root=ml)
+    assert process.run(timeout=30, stop=threading.Event()) == (0, "")
+    expected = "inside\n" if common.container_paths() is not None else "mapped\n"
+    assert (tmp_path / "algo-1" / "stdout.log").read_text() == expected
+    assert not Path("/opt/ml/marker").exists()  # the mount was the process's own
