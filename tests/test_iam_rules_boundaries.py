@@ -342,3 +342,45 @@ def test_entries_a_feature_switches_on():
         "kms:Decrypt is granted but no given run used it, and the documented minimum gives no unused_reason for it"]
     assert run("PTI010", GOOD_JOBS + [key_grant], {"kms"}) == []
     assert Stack("s", []).features == set()
+
+
+# ---- which documented role a trust policy describes (minimum.purpose_of, on the real minimum) -------
+
+SAGEMAKER = {"sagemaker.amazonaws.com"}
+JOB_SOURCE = "arn:{partition}:sagemaker:{region}:{account}:training-job/run-1"
+MODEL_SOURCE = "arn:{partition}:sagemaker:{region}:{account}:model/m"
+
+
+@pytest.mark.parametrize(
+    "services, source_arns, features, passed_as, expected",
+    [
+        ({"states.amazonaws.com"}, [], None, None, "state_machine"),
+        ({"ec2.amazonaws.com"}, [], None, None, None),
+        ({"ec2.amazonaws.com"}, [], set(), None, None),
+        ({"lambda.amazonaws.com"}, [], set(), None, "lambda"),  # not a part of this stack, but the only role for the service
+        (SAGEMAKER, [MODEL_SOURCE], set(), {"ExecutionRoleArn"}, "sagemaker"),  # no batch transform: the model's role is not a candidate
+        (SAGEMAKER, [], {"batch_transform"}, {"ExecutionRoleArn"}, "sagemaker_model"),
+        (SAGEMAKER, [MODEL_SOURCE], {"batch_transform"}, {"RoleArn"}, "sagemaker"),  # how it is passed wins over aws:SourceArn
+        (SAGEMAKER, [MODEL_SOURCE], {"batch_transform"}, {"RoleArn", "ExecutionRoleArn"}, "sagemaker_model"),  # both: by aws:SourceArn
+        (SAGEMAKER, [MODEL_SOURCE], None, None, "sagemaker_model"),
+        (SAGEMAKER, [JOB_SOURCE], {"batch_transform"}, None, "sagemaker"),
+        (SAGEMAKER, [JOB_SOURCE, MODEL_SOURCE], {"batch_transform"}, None, "sagemaker_model"),  # every value must be covered
+        (SAGEMAKER, ["arn:aws:s3:::elsewhere"], {"batch_transform"}, None, "sagemaker"),  # covered by none: the first listed
+        (SAGEMAKER, [], {"batch_transform"}, set(), "sagemaker"),
+        ({"sagemaker.amazonaws.com", "states.amazonaws.com"}, [], set(), None, "state_machine"),
+    ],
+)
+def test_purpose_of_a_trust_policy(services, source_arns, features, passed_as, expected):
+    from pipeline_tools.iam.minimum import purpose_of
+
+    assert purpose_of(services, source_arns, features, passed_as) == expected
+
+
+def test_service_to_purpose_and_every_source_arn_pattern():
+    from pipeline_tools.iam.minimum import RoleMinimum, service_to_purpose
+
+    assert service_to_purpose() == {"states.amazonaws.com": "state_machine", "sagemaker.amazonaws.com": "sagemaker", "lambda.amazonaws.com": "lambda"}
+    role = RoleMinimum(purpose="r", title="t", service="s", trust_conditions_any=(), trust_source="doc", entries=(),
+                       trust_source_arns=("a/*",), trust_source_arns_when=(("stage", ("b/*", "c/*")), ("other", ("d/*",))))
+    assert role.all_source_arns() == ("a/*", "b/*", "c/*", "d/*")
+    assert role.source_arns({"other"}) == ("a/*", "d/*")
