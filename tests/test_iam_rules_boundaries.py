@@ -384,3 +384,225 @@ def test_service_to_purpose_and_every_source_arn_pattern():
                        trust_source_arns=("a/*",), trust_source_arns_when=(("stage", ("b/*", "c/*")), ("other", ("d/*",))))
     assert role.all_source_arns() == ("a/*", "b/*", "c/*", "d/*")
     assert role.source_arns({"other"}) == ("a/*", "d/*")
+
+
+# ---- the stack's layout in the documented patterns, and an entry's several forms (issue 26 survivors) -----
+
+def test_a_layout_expands_each_placeholder_once_per_name():
+    from pipeline_tools.iam.minimum import Layout
+
+    layout = Layout(outputs=("train", "validation"), channels=("train", "test"), values=(("{input_prefix}", "raw"), ("{input_bucket_arn}", "arn:aws:s3:::in")))
+    assert layout.expand("{bucket_arn}/{output}/*") == ["{bucket_arn}/train/*", "{bucket_arn}/validation/*"]
+    assert layout.expand("{channel}/*") == ["train/*", "test/*"]
+    assert layout.expand("{bucket_arn}/{channel}/{output}") == [
+        "{bucket_arn}/train/train", "{bucket_arn}/test/train", "{bucket_arn}/train/validation", "{bucket_arn}/test/validation"]
+    assert layout.expand("{input_bucket_arn}/{input_prefix}/*") == ["arn:aws:s3:::in/raw/*"]
+    assert layout.expand("{bucket_arn}/model/*") == ["{bucket_arn}/model/*"]  # no placeholder of the layout: once, as it is
+    assert Layout().expand("{bucket_arn}/{output}/{channel}") == ["{bucket_arn}/train/train"]
+
+
+def test_active_entries_follow_the_stacks_layout_and_features():
+    from pipeline_tools.iam.minimum import Entry, Features, Layout, RoleMinimum
+
+    layout = Layout(outputs=("train", "validation"), channels=("test",), values=(("{input_prefix}", "raw"),))
+    gated = Entry("s3:ListBucket", ("{bucket_arn}",), (), "doc", "list", "own_input")  # first, and not a part of this stack
+    put = Entry("s3:PutObject", ("{bucket_arn}/{output}/*",), (Condition("StringLike", "s3:prefix", ("{channel}/*",)),), "doc", "write", None,
+                alternatives=((Condition("StringEquals", "s3:x", ("{output}",)),),))
+    read = Entry("s3:GetObject", ("{bucket_arn}/{input_prefix}/*",), (), "doc", "read", None)
+    role = RoleMinimum(purpose="r", title="t", service="s", trust_conditions_any=(), trust_source="doc", entries=(gated, put, read))
+    assert role.active(Features({"kms"}, layout)) == [
+        Entry("s3:PutObject", ("{bucket_arn}/train/*", "{bucket_arn}/validation/*"), (Condition("StringLike", "s3:prefix", ("test/*",)),), "doc", "write", None,
+              alternatives=((Condition("StringEquals", "s3:x", ("train", "validation")),),)),
+        Entry("s3:GetObject", ("{bucket_arn}/raw/*",), (), "doc", "read", None),
+    ]
+    assert [e.action for e in role.active(Features({"own_input"}))] == ["s3:ListBucket", "s3:PutObject", "s3:GetObject"]
+    assert role.active({"own_input"})[1].resources == ("{bucket_arn}/train/*",)  # a plain set: the default layout
+    assert role.applies(set()) and not RoleMinimum(**{**role.__dict__, "when": "batch_transform"}).applies(set())
+    assert RoleMinimum(**{**role.__dict__, "when": "batch_transform"}).applies({"batch_transform"})
+
+
+def test_extending_an_entry_unites_resources_conditions_and_reasons():
+    from pipeline_tools.iam.minimum import Entry
+
+    prefix = Condition("StringLike", "s3:prefix", ("data/*",))
+    base = Entry("s3:ListBucket", ("{bucket_arn}",), (), "doc", "list", None)
+    more = Entry("s3:ListBucket", ("{bucket_arn}", "{other_arn}"), (prefix,), "doc", "and more", "stage")
+    merged = base.extended_by(more)
+    assert (merged.resources, merged.conditions, merged.why, merged.alternatives) == (("{bucket_arn}", "{other_arn}"), (prefix,), "list and more", ())
+    via_s3 = (Condition("StringEquals", "kms:ViaService", ("s3.{region}.{dns_suffix}",)),)
+    via_logs = (Condition("StringEquals", "kms:ViaService", ("logs.{region}.{dns_suffix}",)), Condition("ArnEquals", "kms:EncryptionContext:aws:logs:arn", ("{g}",)))
+    s3 = Entry("kms:Decrypt", ("{kms_key_arn}",), via_s3, "doc", "s3", None)
+    logs = Entry("kms:Decrypt", ("{kms_key_arn}", "{log_key_arn}"), via_logs, "doc", "logs", None)
+    other = s3.extended_by(logs)
+    assert (other.resources, other.conditions, other.alternatives, other.why) == (("{kms_key_arn}", "{log_key_arn}"), via_s3, (via_logs,), "s3 logs")
+
+
+VIA_S3 = Condition("StringEquals", "kms:ViaService", ("s3.{region}.{dns_suffix}",))
+VIA_LOGS = Condition("StringEquals", "kms:ViaService", ("logs.{region}.{dns_suffix}",))
+LOG_CONTEXT = Condition("ArnEquals", "kms:EncryptionContext:aws:logs:arn", ("{log_group_arn}",))
+
+
+def _more_minimum(**jobs_changes):
+    """The hand-made minimum with a KMS key documented in two forms (through S3; through CloudWatch Logs
+    for one log group), an entry with two resources and one that a feature (kms) switches on."""
+    from pipeline_tools.iam.minimum import Entry, RoleMinimum
+
+    jobs = MINIMUM["jobs"]
+    entries = jobs.entries + (
+        Entry("kms:Decrypt", ("{kms_key_arn}",), (VIA_S3,), "doc", "s3 and logs", None, alternatives=((VIA_LOGS, LOG_CONTEXT),)),
+        Entry("s3:PutObject", ("{bucket_arn}/out/*", "{bucket_arn}/model/*"), (), "doc", "write", None),
+        Entry("kms:GenerateDataKey", ("{kms_key_arn}",), (), "doc", "encrypt", "kms"),
+    )
+    return {**MINIMUM, "jobs": RoleMinimum(**{**jobs.__dict__, "entries": entries, **jobs_changes})}
+
+
+def _more(rule_id, statements=(), features=frozenset(), minimum=None, **extra):
+    subject = stack(list(GOOD_JOBS) + list(statements), **extra)
+    subject.features = set(features)
+    module = importlib.import_module(f"pipeline_tools.iam.rules.{next(m for m in MODULES if m.startswith(rule_id.lower()))}")
+    return list(module.check(Context(subject, minimum or _more_minimum())))
+
+
+KEY_S3 = Statement(3, "KeyS3", "Allow", actions=("kms:Decrypt",), resources=("{kms_key_arn}",), conditions=(VIA_S3,))
+KEY_LOGS = Statement(4, "KeyLogs", "Allow", actions=("kms:Decrypt",), resources=("{kms_key_arn}",), conditions=(VIA_LOGS, LOG_CONTEXT))
+KEY_ANY = Statement(5, "KeyAny", "Allow", actions=("kms:Decrypt",), resources=("{kms_key_arn}",))
+PUT = Statement(6, "Put", "Allow", actions=("s3:PutObject",), resources=("{bucket_arn}/out/*", "{bucket_arn}/model/*"))
+
+
+def test_pti002_each_documented_form_of_a_grant_must_be_granted():
+    assert _more("PTI002", [KEY_S3, KEY_LOGS, PUT]) == []
+    (logs_missing,) = _more("PTI002", [KEY_S3, PUT])
+    assert (logs_missing.role, logs_missing.statement, logs_missing.rule_id) == ("jobs", "-", "PTI002")
+    assert logs_missing.message == ("kms:Decrypt is not granted with StringEquals kms:ViaService in ['logs.{region}.{dns_suffix}']; "
+                                    "ArnEquals kms:EncryptionContext:aws:logs:arn in ['{log_group_arn}'] (required: s3 and logs); source: doc")
+    assert [f.message for f in _more("PTI002", [KEY_LOGS, PUT])] == [
+        "kms:Decrypt is not granted with StringEquals kms:ViaService in ['s3.{region}.{dns_suffix}'] (required: s3 and logs); source: doc"]
+    assert _more("PTI002", [KEY_S3, KEY_ANY, PUT]) == []  # a grant in no documented form: PTI010's finding, not a second one
+
+
+def test_pti002_every_missing_or_uncovered_entry():
+    assert [f.message for f in _more("PTI002", [KEY_S3, KEY_LOGS, Statement(6, "Put", "Allow", actions=("s3:PutObject",), resources=("{bucket_arn}/tmp/*",))])] == [
+        "s3:PutObject is not granted on {bucket_arn}/out/*, {bucket_arn}/model/* (required: write); source: doc"]
+    assert findings("PTI002", stack(GOOD_JOBS[1:2])) == [
+        "s3:GetObject is required (read data) but not granted; source: doc", "iam:PassRole is required (pass) but not granted; source: doc"]
+    assert [f.message for f in _more("PTI002", [KEY_S3, KEY_LOGS, PUT], features={"kms"})] == [
+        "kms:GenerateDataKey is required (encrypt) but not granted; source: doc"]
+
+
+def test_pti010_names_what_the_nearest_form_lacks():
+    assert [f.message for f in _more("PTI010", [KEY_ANY, PUT])] == [
+        "kms:Decrypt lacks the condition StringEquals kms:ViaService in ['s3.{region}.{dns_suffix}']"]
+    assert _more("PTI010", [KEY_S3, KEY_LOGS, PUT]) == []
+    first_passrole = [GOOD_JOBS[2], GOOD_JOBS[0], replace(1, conditions=())[1]]  # PassRole (PTI005's) before the finding
+    assert findings("PTI010", stack(first_passrole)) == ["s3:ListBucket lacks the condition StringLike s3:prefix in ['data/*']"]
+
+
+def test_pti012_patterns_a_feature_adds_and_a_role_without_trust():
+    processing = Condition("ArnLike", "aws:SourceArn", ("arn:{partition}:sagemaker:{region}:{account}:processing-job/run-1",))
+    minimum = _more_minimum(trust_source_arns_when=(("kms", ("arn:{partition}:sagemaker:{region}:{account}:processing-job/*",)),))
+    jobs_trust = trust("sagemaker.amazonaws.com", SOURCE_ACCOUNT, processing)
+    assert _more("PTI012", features={"kms"}, minimum=minimum, jobs_trust=jobs_trust) == []
+    (broader,) = _more("PTI012", features=set(), minimum=minimum, jobs_trust=jobs_trust)
+    assert broader.message.startswith("aws:SourceArn admits arn:{partition}:sagemaker:{region}:{account}:processing-job/run-1, broader than")
+    subject = stack()
+    subject.roles[0].trust = None
+    assert findings("PTI012", subject) == [] and findings("PTI013", stack()) == []
+    subject.roles[1].trust = None
+    assert findings("PTI013", subject) == []
+
+
+def test_pti015_a_use_documented_by_a_feature():
+    decrypt = decision("kms:GenerateDataKey", "arn:aws:kms:us-east-1:111122223333:key/1")
+    assert _more("PTI015", features={"kms"}, observed=GOOD_RUN + [decrypt]) == []
+    assert len(_more("PTI015", features=set(), observed=GOOD_RUN + [decrypt])) == 1
+
+
+# ---- one statement, role, key or decision that a rule passes over must not end its scan -------------
+
+DENY_FIRST = Statement(0, "Never", "Deny", actions=("sts:AssumeRole",), principals=(("AWS", "*"),))
+
+
+def _trust_of(*statements) -> Policy:
+    return Policy("aws_iam_role.r", "trust", statements)
+
+
+def test_rules_read_on_after_a_deny_statement():
+    allow_nothing_else = Statement(1, "Guard", "Deny", actions=("s3:*",), resources=("*",))
+    assert findings("PTI006", stack([allow_nothing_else] + replace(0, not_resources=("x",)))) == ["Allow with NotResource ['x']"]
+    extra = Statement(1, None, "Allow", actions=("sts:AssumeRole",), principals=(("Service", "lambda.amazonaws.com"), ("AWS", "arn:aws:iam::1:root")))
+    assert findings("PTI007", stack(fn_trust=_trust_of(DENY_FIRST, extra))) == ["the trust policy lets in ['AWS:arn:aws:iam::1:root'] besides lambda.amazonaws.com"]
+    broad = Statement(1, None, "Allow", actions=("sts:AssumeRole",), principals=(("Service", "sagemaker.amazonaws.com"),),
+                      conditions=(SOURCE_ACCOUNT, Condition("ArnLike", "aws:SourceArn", ("arn:{partition}:sagemaker:{region}:{account}:*",))))
+    assert len(findings("PTI012", stack(jobs_trust=_trust_of(DENY_FIRST, broad)))) == 1
+    unsent = Statement(1, None, "Allow", actions=("sts:AssumeRole",), principals=(("Service", "lambda.amazonaws.com"),), conditions=(SOURCE_ACCOUNT,))
+    assert len(findings("PTI013", stack(fn_trust=_trust_of(DENY_FIRST, unsent)))) == 1
+
+
+def test_rules_read_on_after_a_role_they_pass_over():
+    subject = stack(fn_trust=trust("ec2.amazonaws.com"))
+    subject.roles[0].trust = None
+    assert findings("PTI007", subject) == [
+        "the role has no readable trust policy",
+        "the trust policy names ['Service:ec2.amazonaws.com'], none of ['lambda.amazonaws.com', 'sagemaker.amazonaws.com']"]
+    extra = Policy("aws_iam_role.r", "trust", (Statement(0, None, "Allow", actions=("sts:AssumeRole",),
+                                                         principals=(("Service", "lambda.amazonaws.com"), ("AWS", "arn:aws:iam::1:root"))),))
+    assert len(findings("PTI007", stack(jobs_trust=trust("ec2.amazonaws.com"), fn_trust=extra))) == 2
+    reversed_roles = stack(jobs_trust=trust("sagemaker.amazonaws.com"))
+    reversed_roles.roles.reverse()  # the function's role (no source key documented) first
+    assert findings("PTI008", reversed_roles) == ["the trust policy has none of ['aws:SourceAccount']; source: doc"]
+
+
+def test_rules_read_on_after_a_statement_or_action_they_pass_over():
+    star = Statement(3, "Star", "Allow", actions=("iam:PassRole", "s3:GetObject"), resources=("*",))
+    assert findings("PTI004", stack(GOOD_JOBS + [star])) == ['s3:GetObject supports resource-level permissions but is granted on "*"']
+    assert findings("PTI009", stack(replace(0, resources=("*", "{bucket_arn}/*")))) == [
+        "s3:GetObject is granted on {bucket_arn}/*, broader than the documented ['{bucket_arn}/data/*']"]
+    assert findings("PTI001", stack(replace(0, actions=("s3:GetObjec?",)))) == []  # a wildcard (?) is PTI003's, not an unknown action
+
+
+def test_rules_read_on_after_a_decision_they_pass_over():
+    undocumented = decision("s3:GetObject", "arn:aws:s3:::bucket/secrets/key")
+    denied = decision("s3:PutObject", "arn:aws:s3:::bucket/x", "implicit deny")
+    service = {**decision("sts:AssumeRole", "arn:aws:iam::111122223333:role/jobs"), "principal": "sagemaker.amazonaws.com"}
+    assert len(findings("PTI015", stack(observed=[denied, undocumented]))) == 1
+    assert len(findings("PTI015", stack(observed=[service, undocumented]))) == 1
+    other = decision("s3:DeleteObject", "arn:aws:s3:::bucket/b")
+    assert len(findings("PTI015", stack(observed=[undocumented, dict(undocumented), other]))) == 2
+    assert len(findings("PTI017", stack(observed=[denied, dict(denied), {**denied, "action": "s3:DeleteObject"}]))) == 2
+    from pipeline_tools.iam.minimum import Entry, RoleMinimum
+
+    jobs = MINIMUM["jobs"]
+    reasoned = {**MINIMUM, "jobs": RoleMinimum(**{**jobs.__dict__, "entries": (Entry("s3:GetObject", ("{bucket_arn}/data/*",), (), "doc", "read", None, "only on retry"),) + jobs.entries[1:]})}
+    module = importlib.import_module("pipeline_tools.iam.rules.pti016_granted_never_used")
+    assert [f.message for f in module.check(Context(stack(observed=GOOD_RUN[2:]), reasoned))] == [
+        "s3:ListBucket is granted but no given run used it, and the documented minimum gives no unused_reason for it"]
+
+
+def test_the_words_and_sources_of_findings_with_several_names():
+    assert findings("PTI005", stack(replace(2, resources=("*", "arn:aws:iam::1:role/*")))) == ["iam:PassRole is granted on *, arn:aws:iam::1:role/*"]
+    wild_trust = Policy("aws_iam_role.r", "trust", (Statement(0, None, "Allow", not_actions=("iam:*",), principals=(("Service", "lambda.amazonaws.com"),)),))
+    assert findings("PTI006", stack(fn_trust=wild_trust)) == ["Allow with NotAction ['iam:*']"]
+    (unreadable,) = _full("PTI011", stack(jobs_unverifiable=["aws_iam_role_policy_attachment.a: arn:aws:iam::aws:policy/AdministratorAccess"]))[1]
+    assert unreadable.source == "aws_iam_role_policy_attachment.a"
+    message = "User: arn:aws:sts::1:assumed-role/jobs/run is not authorized to perform: s3:PutObject on resource: arn:aws:s3:::bucket/data/X"
+    (denied,) = findings("PTI017", stack(observed=[{**decision("s3:PutObject", "arn:aws:s3:::bucket/data/X", "implicit deny"), "message": message}]))
+    assert denied.endswith(f"in run run: {message}")
+
+
+def test_pti014_and_pti018_read_every_key_and_name_their_sources():
+    logs_and_callers = LOGS_KEY.statements[:2]
+    quiet = Key("aws_kms_key.quiet", None, [])  # encrypts no log group: not PTI014's
+    (missing,) = _full("PTI014", stack(keys=[quiet, Key("aws_kms_key.k", None, ["aws_cloudwatch_log_group.g"])]))[1]
+    assert (missing.role, missing.statement, missing.source) == ("aws_kms_key.k", "-", "aws_kms_key.k")
+    partial = Key("aws_kms_key.p", Policy("policy-src", "doc", LOGS_KEY.statements[2:]), ["aws_cloudwatch_log_group.g"])
+    found = _full("PTI014", stack(keys=[Key("aws_kms_key.k", None, ["aws_cloudwatch_log_group.g"]), partial]))[1]
+    assert [(f.role, f.source) for f in found] == [("aws_kms_key.k", "aws_kms_key.k"), ("aws_kms_key.p", "policy-src"), ("aws_kms_key.p", "policy-src")]
+    admin = Statement(2, "Admin", "Allow", actions=("kms:Create*",), resources=("*",), principals=(("AWS", "arn:aws:iam::1:root"), ("AWS", "arn:aws:iam::1:role/a")),
+                      conditions=(Condition("Bool", "aws:SecureTransport", ("true",)),))  # a Bool condition, but not on grants
+    granting = Key("aws_kms_key.g", Policy("policy-src", "doc", (*logs_and_callers, admin)), [])
+    (grant,) = _full("PTI018", stack(keys=[quiet, granting]))[1]
+    assert grant.source == "policy-src" and grant.statement == "Admin"
+    assert grant.message.startswith("aws_kms_key.g lets arn:aws:iam::1:root, arn:aws:iam::1:role/a call kms:CreateGrant without kms:GrantIsForAWSResource = true: ")
+    service_grants = Statement(2, "Svc", "Allow", actions=("kms:CreateGrant",), resources=("*",), principals=(("Service", "logs.{region}.{dns_suffix}"),))
+    denied_grants = Statement(3, "No", "Deny", actions=("kms:CreateGrant",), resources=("*",), principals=(("AWS", "arn:aws:iam::1:root"),))
+    assert findings("PTI018", stack(keys=[Key("aws_kms_key.s", Policy("p", "d", (service_grants, denied_grants)), [])])) == []
