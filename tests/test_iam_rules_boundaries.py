@@ -376,6 +376,20 @@ def test_purpose_of_a_trust_policy(services, source_arns, features, passed_as, e
     assert purpose_of(services, source_arns, features, passed_as) == expected
 
 
+def test_purpose_of_two_roles_for_one_service_neither_in_the_stack(monkeypatch):
+    """Neither role applies to the stack's features: the first listed, whatever the parameter it is passed in."""
+    from pipeline_tools.iam import minimum as module
+    from pipeline_tools.iam.minimum import RoleMinimum
+
+    def role(purpose, passed_as):
+        return RoleMinimum(purpose=purpose, title=purpose, service="x.amazonaws.com", trust_conditions_any=(), trust_source="doc", entries=(),
+                           when="never", passed_as=passed_as)
+
+    monkeypatch.setattr(module, "load_minimum", lambda: {"first": role("first", "A"), "second": role("second", "B")})
+    assert module.purpose_of({"x.amazonaws.com"}, [], set(), {"B"}) == "first"
+    assert module.purpose_of({"x.amazonaws.com"}, [], {"never"}, {"B"}) == "second"
+
+
 def test_service_to_purpose_and_every_source_arn_pattern():
     from pipeline_tools.iam.minimum import RoleMinimum, service_to_purpose
 
@@ -419,6 +433,9 @@ def test_active_entries_follow_the_stacks_layout_and_features():
     assert role.active({"own_input"})[1].resources == ("{bucket_arn}/train/*",)  # a plain set: the default layout
     assert role.applies(set()) and not RoleMinimum(**{**role.__dict__, "when": "batch_transform"}).applies(set())
     assert RoleMinimum(**{**role.__dict__, "when": "batch_transform"}).applies({"batch_transform"})
+    both = Entry("kms:Decrypt", ("{kms_key_arn}",), (), "doc", "gate", ("quality_gate", "kms"))  # when = [..]: every feature must hold
+    gate = RoleMinimum(**{**role.__dict__, "entries": (both,)})
+    assert gate.active({"quality_gate", "kms"}) == [both] and gate.active({"quality_gate"}) == [] and gate.active({"kms"}) == []
 
 
 def test_extending_an_entry_unites_resources_conditions_and_reasons():
@@ -576,6 +593,8 @@ def test_rules_read_on_after_a_decision_they_pass_over():
     module = importlib.import_module("pipeline_tools.iam.rules.pti016_granted_never_used")
     assert [f.message for f in module.check(Context(stack(observed=GOOD_RUN[2:]), reasoned))] == [
         "s3:ListBucket is granted but no given run used it, and the documented minimum gives no unused_reason for it"]
+    assert [f.message for f in module.check(Context(stack(replace(0, actions=("s3:GetObject", "s3:GetObjectVersion")), observed=GOOD_RUN), reasoned))] == [
+        "s3:GetObjectVersion is granted but no given run used it, and the documented minimum gives no unused_reason for it"]  # after one with a reason
 
 
 def test_the_words_and_sources_of_findings_with_several_names():
