@@ -143,6 +143,8 @@ def test_a_record_with_a_bad_checksum_ends_the_journal_and_the_previous_record_s
         (b"PTJ", "a record header cut short (3 bytes)"),
         (b"JUNK" + struct.pack("<II", 1, 0) + b"x", "bytes that are not a record"),
         (b"PTJR" + struct.pack("<II", 1000, 0) + b"only part", "a record cut short (9 of 1000 bytes)"),
+        (b"PTJR" + struct.pack("<II", 0, 0), "a record without its key"),  # an empty payload's CRC is 0: it passes the checksum
+        (b"PTJR" + struct.pack("<II", 2, zlib.crc32(b"\x05k")) + b"\x05k", "a record without its key"),  # key length 5, 1 byte of key
     ],
 )
 def test_a_torn_tail_is_cut_before_anything_is_appended_so_a_second_restart_keeps_the_new_records(tmp_path, s3, tail, problem):

@@ -24,6 +24,7 @@ from .conftest import assert_clean_error, run_cli
 REPO = Path(__file__).resolve().parents[1]
 SARIF_SCHEMA = Path(__file__).parent / "data" / "sarif-2.1.0.json"
 PROCESS, TRAIN, MODEL, TRANSFORM = "Standardization: x' = (x - x̄) / σ", "Train model (XGBoost)", "Create model", "Batch transform"
+EVALUATE = "Evaluate model"  # issue 23: the batch transform stage evaluates its predictions in a processing job of its own
 SECURE = """
 [network]
 subnet_ids = ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]
@@ -112,13 +113,13 @@ def test_the_real_stack_passes_every_rule_on_every_task_it_applies_to(stack, tmp
     assert [r for r in results if not r.passed] == []
     applied = {(r.rule.id, r.task.state) for r in results}
     assert applied == {
-        ("PTJ001", PROCESS), ("PTJ001", TRAIN), ("PTJ001", MODEL),
-        ("PTJ002", PROCESS), ("PTJ002", TRAIN), ("PTJ002", MODEL),
-        ("PTJ003", PROCESS), ("PTJ003", TRAIN),
-        ("PTJ004", PROCESS), ("PTJ004", TRAIN), ("PTJ004", TRANSFORM),
-        ("PTJ005", PROCESS), ("PTJ005", TRAIN), ("PTJ005", TRANSFORM),
-        ("PTJ006", PROCESS), ("PTJ006", TRAIN),
-        ("PTJ007", PROCESS), ("PTJ007", TRAIN), ("PTJ007", MODEL),
+        ("PTJ001", PROCESS), ("PTJ001", TRAIN), ("PTJ001", MODEL), ("PTJ001", EVALUATE),
+        ("PTJ002", PROCESS), ("PTJ002", TRAIN), ("PTJ002", MODEL), ("PTJ002", EVALUATE),
+        ("PTJ003", PROCESS), ("PTJ003", TRAIN),  # the evaluation runs on one host: nothing to encrypt between hosts
+        ("PTJ004", PROCESS), ("PTJ004", TRAIN), ("PTJ004", TRANSFORM), ("PTJ004", EVALUATE),
+        ("PTJ005", PROCESS), ("PTJ005", TRAIN), ("PTJ005", TRANSFORM), ("PTJ005", EVALUATE),
+        ("PTJ006", PROCESS), ("PTJ006", TRAIN), ("PTJ006", EVALUATE),
+        ("PTJ007", PROCESS), ("PTJ007", TRAIN), ("PTJ007", MODEL), ("PTJ007", EVALUATE),
     }
 
 

@@ -360,6 +360,8 @@ class Store:
                     problem = f"a record cut short ({len(payload)} of {length} bytes)"
                 elif zlib.crc32(payload) != crc:
                     problem = "a record whose checksum does not match"
+                elif not payload or 1 + payload[0] > len(payload):  # every payload starts with its key's length and key
+                    problem = "a record without its key"
             if problem:
                 torn = (
                     f"warning: the journal {self.path} ends in {problem} at byte {offset} (a write cut off by a crash); "
