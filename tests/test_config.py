@@ -272,3 +272,29 @@ def test_in_region_resolves_the_images_for_the_providers_region_and_keeps_the_re
     assert str(caught.value) == (
         "provider region ap-east-2: region 'ap-east-2' has no known SageMaker image account; set processing.image and training.image"
     )
+
+
+# Issue 26's audit: each of these was accepted once (one bad sample per key was caught by its first
+# character). Each boundary from both sides. S3's rules: https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html
+# ("between 3 ... and 63 characters", "only lowercase letters, numbers, periods, and hyphens", "must not
+# contain two adjacent periods", "must not start with the prefix xn--").
+@pytest.mark.parametrize(
+    ("data", "accepted"),
+    [
+        ({"bucket_name": "a.b"}, True), ({"bucket_name": "a..b"}, False),
+        ({"bucket_name": "a" * 63}, True), ({"bucket_name": "a" * 64}, False),
+        ({"bucket_name": "abc"}, True), ({"bucket_name": "aBc"}, False), ({"bucket_name": "ab"}, False),
+        ({"bucket_name": "xn-a"}, True), ({"bucket_name": "xn--a"}, False),
+        ({"region": "us-east-1"}, True), ({"region": "us-east-12"}, False), ({"region": "us-gov-west-1"}, True),
+        ({"training": {"hyperparameters": {"num_round": "1"}}}, True), ({"training": {"hyperparameters": {"num_round": "0"}}}, False),
+        ({"region": "ap-east-2", "processing": {"image": "123456789012.dkr.ecr.ap-east-2.amazonaws.com/p:1"},
+          "training": {"image": "123456789012.dkr.ecr.ap-east-2.amazonaws.com/t:1"}}, True),
+        ({"region": "ap-east-2", "training": {"image": "123456789012.dkr.ecr.ap-east-2.amazonaws.com/t:1"}}, False),  # the processing image too
+    ],
+)
+def test_the_audits_accepted_values_are_refused_just_past_each_boundary(data, accepted):
+    if accepted:
+        config_from_mapping(data, "pipeline.toml")
+    else:
+        with pytest.raises(ConfigError):
+            config_from_mapping(data, "pipeline.toml")
