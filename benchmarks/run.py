@@ -464,8 +464,6 @@ def machine() -> dict:
         except (OSError, IndexError, subprocess.TimeoutExpired):
             return "absent"
 
-    cdktf_versions = tool([str(CDKTF_VENV / "bin" / "python"), "-c",
-                           "from importlib.metadata import version as v; print(v('cdktf'), v('cdktf-cdktf-provider-aws'), v('constructs'), v('jsii'))"])
     return {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "load": " / ".join(f"{x:.1f}" for x in os.getloadavg()),
@@ -473,8 +471,19 @@ def machine() -> dict:
         "os": platform.platform(), "python": platform.python_version(), "node": tool(["node", "--version"]),
         "terraform": tool(["terraform", "version"]),
         "versions": {d: version(d) for d in ("cdktn", "cdktn-provider-aws", "constructs", "jsii", "xgboost-cpu", "pandas", "numpy", "moto")},
-        "cdktf_venv": cdktf_versions,
+        "cdktf_venv": cdktf_versions(),
     }
+
+
+def cdktf_versions() -> str:
+    """The cdktf comparison venv's versions; it is made by the synth part, so ask again after it ran."""
+    try:
+        done = subprocess.run([str(CDKTF_VENV / "bin" / "python"), "-c",
+                               "from importlib.metadata import version as v; print(v('cdktf'), v('cdktf-cdktf-provider-aws'), v('constructs'), v('jsii'))"],
+                              capture_output=True, text=True, timeout=60)
+        return done.stdout.strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return "absent"
 
 
 # ---------------------------------------------------------------------------------------- report
@@ -648,6 +657,7 @@ def main() -> int:
     results: dict = {"runs": args.runs, "machine": machine()}
     if "synth" in parts:
         results["synth"] = bench_synth(args.runs)
+        results["machine"]["cdktf_venv"] = cdktf_versions()  # made by bench_synth on a fresh checkout
     if "gate" in parts:
         results["gate"] = bench_gate(args.runs)
     if "pipeline" in parts:
