@@ -218,7 +218,15 @@ def main(argv: list[str]) -> int:
     if unknown:
         print(f"error: unknown mutation target(s) {', '.join(unknown)}; choose from {', '.join(TARGETS)}", file=sys.stderr)
         return 2
-    jobs = int(os.environ.get("MUTATION_JOBS", "2"))
+    if not Path(sys.executable).with_name("mutmut").exists():
+        print(f"error: mutmut is not installed beside {sys.executable}: run `make mutation` (it installs the pinned mutmut "
+              "into .venv first), or `.venv/bin/python -m pip install mutmut==3.8.1`", file=sys.stderr)
+        return 2
+    jobs = os.environ.get("MUTATION_JOBS", "2")
+    if not jobs.isdigit() or int(jobs) < 1:
+        print(f"error: MUTATION_JOBS={jobs!r} is not a number of workers (1 or more)", file=sys.stderr)
+        return 2
+    jobs = int(jobs)
     BUILD.mkdir(parents=True, exist_ok=True)
     summary_path = BUILD / "results.json"
     summary = json.loads(summary_path.read_text()) if summary_path.exists() else {}
