@@ -66,6 +66,20 @@ CASES = [
     ("logs", "PutRetentionPolicy", {"logGroupName": "/g", "retentionInDays": 1}, [("logs:PutRetentionPolicy", "arn:aws:logs:eu-west-1:123456789012:log-group:/g:log-stream:")]),
     ("logs", "DeleteLogGroup", {"logGroupName": "/g"}, [("logs:DeleteLogGroup", "arn:aws:logs:eu-west-1:123456789012:log-group:/g:log-stream:")]),
     ("logs", "DescribeLogGroups", {}, [("logs:DescribeLogGroups", "arn:aws:logs:eu-west-1:123456789012:log-group::log-stream:")]),
+    # reading events by logGroupIdentifier: a name or the group's ARN, with or without its :* (https://docs.aws.amazon.com/AmazonCloudWatchLogs/latest/APIReference/API_GetLogEvents.html)
+    ("logs", "GetLogEvents", {"logGroupIdentifier": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/x:*", "logStreamName": "s"},
+     [("logs:GetLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/x:log-stream:s")]),
+    ("logs", "GetLogEvents", {"logGroupIdentifier": "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/x", "logStreamName": "s"},
+     [("logs:GetLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/x:log-stream:s")]),
+    ("logs", "FilterLogEvents", {"logGroupIdentifier": "/aws/y"}, [("logs:FilterLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/y:log-stream:")]),
+    ("logs", "FilterLogEvents", {"logGroupName": "/aws/z", "logGroupIdentifier": "/aws/y"}, [("logs:FilterLogEvents", "arn:aws:logs:eu-west-1:123456789012:log-group:/aws/z:log-stream:")]),
+    # the Model Registry (issue 23): a version by its name (group/version) or its ARN
+    ("sagemaker", "DescribeModelPackage", {"ModelPackageName": "churn-models/2"}, [("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:eu-west-1:123456789012:model-package/churn-models/2")]),
+    ("sagemaker", "DescribeModelPackage", {"ModelPackageName": "arn:aws:sagemaker:us-east-2:210987654321:model-package/g/1"},
+     [("sagemaker:DescribeModelPackage", "arn:aws:sagemaker:us-east-2:210987654321:model-package/g/1")]),
+    ("sagemaker", "UpdateModelPackage", {"ModelPackageArn": "arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/3", "ModelApprovalStatus": "Approved"},
+     [("sagemaker:UpdateModelPackage", "arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/3")]),
+    ("sagemaker", "CreateModelPackage", {"ModelPackageGroupName": "g"}, [("sagemaker:CreateModelPackage", "arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/1")]),
     # ECR pulls in the caller's own registry when none is named
     ("ecr", "GetDownloadUrlForLayer", {"repositoryName": "mine", "layerDigest": "sha256:x"}, [("ecr:GetDownloadUrlForLayer", "arn:aws:ecr:eu-west-1:123456789012:repository/mine")]),
     ("ecr", "BatchCheckLayerAvailability", {"repositoryName": "r", "registryId": "683313688378", "layerDigests": []},
@@ -181,3 +195,39 @@ def test_known_operations_are_sorted_and_cover_the_pipeline():
     assert known == sorted(known)
     for needed in [("s3", "PutObject"), ("sagemaker", "CreateTrainingJob"), ("lambda", "Invoke"), ("kms", "GenerateDataKey"), ("sts", "AssumeRole")]:
         assert needed in known
+
+
+def test_a_log_read_without_a_group_is_unresolved():
+    for operation, params in (("GetLogEvents", {"logStreamName": "s"}), ("GetLogEvents", {"logGroupIdentifier": "", "logStreamName": "s"}),
+                              ("FilterLogEvents", {})):
+        with pytest.raises(UnresolvedOperation, match="lacks logGroupName"):
+            resolve("logs", operation, params, ACCOUNT)
+
+
+def test_the_next_version_counts_the_groups_packages_in_the_callers_account(monkeypatch):
+    """CreateModelPackage into a group is decided on the version it will create (model-package/<group>/<n>);
+    the versions moto holds for that group and no other decide n. The real backend answers in the
+    emulator tests (tests/test_emulator_model_registry.py registers versions 1 and 2)."""
+    from types import SimpleNamespace
+
+    import moto.sagemaker.models as models
+
+    packages = {f"p{i}": SimpleNamespace(model_package_group_name=group) for i, group in enumerate(["g", "g", "other", "g"])}
+    monkeypatch.setattr(models, "sagemaker_backends", {"123456789012": {"eu-west-1": SimpleNamespace(model_packages=packages)}})
+    (create,) = resolve("sagemaker", "CreateModelPackage", {"ModelPackageGroupName": "arn:aws:sagemaker:eu-west-1:123456789012:model-package-group/g",
+                                                          "ModelApprovalStatus": "PendingManualApproval"}, ACCOUNT)
+    assert create.resource == "arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/4"
+    assert create.context["sagemaker:ModelApprovalStatus"] == "PendingManualApproval"
+    (other,) = resolve("sagemaker", "CreateModelPackage", {"ModelPackageGroupName": "other"}, ACCOUNT)
+    assert other.resource.endswith("model-package/other/2")
+    (update,) = resolve("sagemaker", "UpdateModelPackage", {"ModelPackageArn": "g/4", "ModelApprovalStatus": "Rejected"}, ACCOUNT)
+    assert (update.resource, update.context["sagemaker:ModelApprovalStatus"]) == ("arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/4", "Rejected")
+
+
+def test_the_resolvers_registry_knows_the_grant_keys_it_fills():
+    import importlib
+
+    module = importlib.import_module("pipeline_tools.emulator.authz.resolve")
+
+    registry = module._registry()  # REGISTRY is built at import: call it so a change to it can fail here
+    assert all(registry.supports(key) for key in module.RESOLVED_SERVICE_KEYS)
