@@ -222,6 +222,9 @@ def test_the_next_version_counts_the_groups_packages_in_the_callers_account(monk
     assert other.resource.endswith("model-package/other/2")
     (update,) = resolve("sagemaker", "UpdateModelPackage", {"ModelPackageArn": "g/4", "ModelApprovalStatus": "Rejected"}, ACCOUNT)
     assert (update.resource, update.context["sagemaker:ModelApprovalStatus"]) == ("arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/4", "Rejected")
+    monkeypatch.setattr(models, "sagemaker_backends", {})  # no backend for the account (outside the server): the first version
+    (first,) = resolve("sagemaker", "CreateModelPackage", {"ModelPackageGroupName": "g"}, ACCOUNT)
+    assert first.resource.endswith("model-package/g/1")
 
 
 def test_the_resolvers_registry_knows_the_grant_keys_it_fills():
