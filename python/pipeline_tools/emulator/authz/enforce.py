@@ -227,18 +227,24 @@ def _kms_key(key_arn: str) -> Any | None:
     return kms_backends[parts[4]][parts[3]].keys.get(parts[5][len("key/"):])
 
 
-def key_arn_of(reference: str) -> str | None:
-    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key)."""
+def key_arn_of(reference: str, account: Any = None) -> str | None:
+    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key). Anything
+    but a key ARN is looked up in ``account``, the requester's (default: the emulator's account):
+    "If the KMS key doesn't exist in the same account that's issuing the command, you must use the
+    full Key ARN not the Key ID" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html,
+    SSEKMSKeyId); "If you use a KMS key alias instead, then KMS resolves the key within the requester's
+    account" (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html)."""
     if reference.startswith("arn:") and ":key/" in reference:
         return reference
     from moto.kms.models import kms_backends
 
-    backend = kms_backends[ACCOUNT.account][ACCOUNT.region]
+    account = account or ACCOUNT
+    backend = kms_backends[account.account][account.region]
     try:
         key_id = backend.any_id_to_key_id(reference)
     except Exception:  # noqa: BLE001 - an unknown key: the calling service answers with its own error
         return None
-    return ACCOUNT.arn("kms", f"key/{key_id}") if key_id else None
+    return account.arn("kms", f"key/{key_id}") if key_id else None
 
 
 def key_policy(key_arn: str) -> Policy | None:

@@ -201,7 +201,7 @@ def _check_log_group_key(response: Any) -> None:
     if not key or not group:
         return
     account = enforce.account_context(enforce.caller_for(*_credentials(response)))
-    key_arn = _key_arn(str(key), account)
+    key_arn = enforce.key_arn_of(str(key), account)
     group_arn = account.arn("logs", f"log-group:{group}")
     refused = f"The specified KMS key does not exist or is not allowed to be used with Arn '{group_arn}'"
     if key_arn is None:
@@ -248,7 +248,7 @@ def _check_logs_key_use(caller: enforce.Caller, operation: str, params: dict[str
     if not group:
         return
     if operation in LOG_KEY_OPERATIONS:
-        key = _key_arn(str(params["kmsKeyId"]), enforce.account_context(caller)) if params.get("kmsKeyId") else None
+        key = enforce.key_arn_of(str(params["kmsKeyId"]), enforce.account_context(caller)) if params.get("kmsKeyId") else None
     else:
         key = service_side.log_group_key(group)
     if key is None:
@@ -272,7 +272,7 @@ def _check_lambda_grant(response: Any, caller: enforce.Caller, params: dict[str,
     key, variables = params.get("KMSKeyArn"), (params.get("Environment") or {}).get("Variables")
     if not key or not variables:
         return
-    key_arn = _key_arn(str(key), enforce.account_context(caller))
+    key_arn = enforce.key_arn_of(str(key), enforce.account_context(caller))
     if key_arn is None:
         return  # Lambda's own answer for an unknown key (moto's)
     grant = Authorization(
@@ -358,25 +358,6 @@ def _s3_message(decision: Any) -> str:
     return text.replace(f"on resource: {resource}", f'on resource: "{resource}"', 1)
 
 
-def _key_arn(reference: str, account: Any) -> str | None:
-    """A key ID, key ARN, alias name or alias ARN -> the key's ARN (None if no such key). Anything
-    but a key ARN is looked up in ``account``, the requester's: "If the KMS key doesn't exist in
-    the same account that's issuing the command, you must use the full Key ARN not the Key ID"
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, SSEKMSKeyId); "If you use
-    a KMS key alias instead, then KMS resolves the key within the requester's account"
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ServerSideEncryptionByDefault.html)."""
-    if reference.startswith("arn:") and ":key/" in reference:
-        return reference
-    from moto.kms.models import kms_backends
-
-    backend = kms_backends[account.account][account.region]
-    try:
-        key_id = backend.any_id_to_key_id(reference)
-    except Exception:  # noqa: BLE001 - an unknown key: S3 answers the request with its own error
-        return None
-    return account.arn("kms", f"key/{key_id}") if key_id else None
-
-
 def _owned_key(reference: str, owner: str | None) -> str:
     """A stored object's key reference as an ARN in the bucket owner's account (moto keeps what the writer named)."""
     if reference.startswith("arn:") or not owner:
@@ -384,7 +365,7 @@ def _owned_key(reference: str, owner: str | None) -> str:
     from moto.kms.models import kms_backends
 
     owner_account = enforce.Account(owner, enforce.ACCOUNT.region)
-    arn = _key_arn(reference, owner_account) if kms_backends[owner][owner_account.region].keys else None
+    arn = enforce.key_arn_of(reference, owner_account) if kms_backends[owner][owner_account.region].keys else None
     return arn or reference
 
 
@@ -439,7 +420,7 @@ def _kms_for_s3(caller: enforce.Caller, operation: str, params: dict[str, Any], 
             needed.append(("kms:Decrypt", _owned_key(str(obj.kms_key_id), source_owner), bool(getattr(obj, "bucket_key_enabled", False))))
     out = []
     for action, reference, bucket_key in needed:
-        arn = _key_arn(str(reference), account)
+        arn = enforce.key_arn_of(str(reference), account)
         if arn is None:
             continue
         context_arn = f"arn:aws:s3:::{bucket_name}" if bucket_key else f"arn:aws:s3:::{bucket_name}/{key_name}"
