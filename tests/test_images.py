@@ -108,3 +108,18 @@ def test_a_build_that_fails_is_one_line_and_leaves_nothing_half_built(tmp_path, 
     assert "\n" not in str(raised.value) and "tiny:1" in str(raised.value)
     assert not missing.directory().exists()
     assert not [p for p in tmp_path.iterdir() if ".building-" in p.name]
+
+
+def test_requirements_that_cannot_install_are_one_line_keeping_pips_output(tmp_path, monkeypatch):
+    """A requirements.txt pip cannot satisfy: one line with pip's last ERROR line and where its whole output
+    was kept, and no half-built environment (the image's own one stays)."""
+    monkeypatch.setenv("PIPELINE_TOOLS_IMAGE_ENVS", str(tmp_path))
+    with pytest.raises(images.ImageEnvironmentError) as raised:
+        images.ensure_requirements(SIX, "six==0.0.0.0.1\n", log=lambda line: None)
+    message = str(raised.value)
+    directory = images.requirements_directory(SIX, "six==0.0.0.0.1\n")
+    kept = directory.parent / f"{directory.name}.failed-build.log"
+    assert "\n" not in message and message.startswith("could not install requirements.txt on top of image tiny:1: ERROR: ")
+    assert message.endswith(f"(pip's output: {kept})") and "six==0.0.0.0.1" in kept.read_text()
+    assert not directory.exists() and not [p for p in tmp_path.iterdir() if ".building-" in p.name]
+    assert images.is_built(SIX)

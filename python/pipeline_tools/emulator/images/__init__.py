@@ -145,6 +145,19 @@ def is_built(image: Image) -> bool:
     return (image.directory() / MARKER).is_file()
 
 
+
+def _pip(command: list[str], staging: Path, kept: Path, what: str, hint: str = "") -> None:
+    """Run pip into ``staging`` with its output in ``staging/build.log``; when it fails, keep that log
+    as ``kept`` and raise one line: ``what``, pip's last ERROR line, where its output is, ``hint``."""
+    build_log = staging / "build.log"
+    with open(build_log, "wb") as out:
+        result = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env={**os.environ, "PIP_REQUIRE_VIRTUALENV": "0"})
+    if result.returncode != 0:
+        errors = [line for line in build_log.read_text(errors="replace").splitlines() if line.startswith("ERROR")]
+        shutil.copyfile(build_log, kept)
+        raise ImageEnvironmentError(f"{what}: {errors[-1] if errors else f'pip exited {result.returncode}'} (pip's output: {kept}{hint})")
+
 def ensure(image: Image, log: Callable[[str], None] | None = None) -> Path:
     """The interpreter of ``image``'s environment, built first if there is none for its pins.
     ``log`` gets one line before a build and one after it."""
@@ -179,24 +192,14 @@ def _build(image: Image, directory: Path, log: Callable[[str], None]) -> None:
             try:
                 # No pip inside (ensurepip costs ~4 s): this project's pip installs into it (--python).
                 venv.EnvBuilder(with_pip=False, symlinks=True, clear=True).create(staging)
-                build_log = staging / "build.log"
-                with open(build_log, "wb") as out:
-                    result = subprocess.run(
-                        [sys.executable, "-m", "pip", "--python", str(python_of(staging)), "install",
-                         "--only-binary=:all:", "--no-input", "--disable-pip-version-check", "--no-warn-script-location",
-                         *image.requirements],
-                        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                        env={**os.environ, "PIP_REQUIRE_VIRTUALENV": "0"},
-                    )
-                if result.returncode != 0:
-                    errors = [line for line in build_log.read_text(errors="replace").splitlines() if line.startswith("ERROR")]
-                    kept = root / f"{directory.name}.failed-build.log"
-                    shutil.copyfile(build_log, kept)
-                    raise ImageEnvironmentError(
-                        f"could not build the environment of image {image.label}: "
-                        f"{errors[-1] if errors else f'pip exited {result.returncode}'} "
-                        f"(pip's output: {kept}; PyPI must be reachable, or set PIPELINE_TOOLS_IMAGE_ENVS to a directory holding a built one)"
-                    )
+                _pip(
+                    [sys.executable, "-m", "pip", "--python", str(python_of(staging)), "install",
+                     "--only-binary=:all:", "--no-input", "--disable-pip-version-check", "--no-warn-script-location",
+                     *image.requirements],
+                    staging, root / f"{directory.name}.failed-build.log",
+                    f"could not build the environment of image {image.label}",
+                    "; PyPI must be reachable, or set PIPELINE_TOOLS_IMAGE_ENVS to a directory holding a built one",
+                )
                 _install_endpoint_hook(staging)
                 seconds = time.monotonic() - started
                 size = sum(p.stat().st_size for p in staging.rglob("*") if p.is_file() and not p.is_symlink())
@@ -301,22 +304,12 @@ def ensure_requirements(image: Image, requirements: str, log: Callable[[str], No
                 image_site = next((base.parent.parent / "lib").glob("python*/site-packages"))
                 (site / "_sagemaker_image.pth").write_text(f"{image_site}\n")
                 (staging / "requirements.txt").write_text(requirements)
-                build_log = staging / "build.log"
-                with open(build_log, "wb") as out:
-                    result = subprocess.run(
-                        [str(python_of(staging)), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
-                         "--no-warn-script-location", "-r", str(staging / "requirements.txt")],
-                        stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                        env={**os.environ, "PIP_REQUIRE_VIRTUALENV": "0"},
-                    )
-                if result.returncode != 0:
-                    errors = [line for line in build_log.read_text(errors="replace").splitlines() if line.startswith("ERROR")]
-                    kept = root / f"{directory.name}.failed-build.log"
-                    shutil.copyfile(build_log, kept)
-                    raise ImageEnvironmentError(
-                        f"could not install requirements.txt on top of image {image.label}: "
-                        f"{errors[-1] if errors else f'pip exited {result.returncode}'} (pip's output: {kept})"
-                    )
+                _pip(
+                    [str(python_of(staging)), "-m", "pip", "install", "--no-input", "--disable-pip-version-check",
+                     "--no-warn-script-location", "-r", str(staging / "requirements.txt")],
+                    staging, root / f"{directory.name}.failed-build.log",
+                    f"could not install requirements.txt on top of image {image.label}",
+                )
                 seconds = time.monotonic() - started
                 (staging / REQUIREMENTS_MARKER).write_text(json.dumps({
                     "image": image.label, "image_environment": str(base.parent.parent), "requirements": requirements,
