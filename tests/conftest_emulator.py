@@ -61,6 +61,14 @@ def tls_only_policy(bucket: str) -> str:
     )
 
 
+def project_clients(directory: Path) -> dict:
+    """S3, Step Functions and SageMaker clients of the emulator a project in ``directory`` runs (`local up`)."""
+    from pipeline_tools.emulator import client, read_state
+
+    state = read_state(directory / ".pipeline-tools")
+    return {service: client(service, state) for service in ("s3", "stepfunctions", "sagemaker")}
+
+
 def wait_execution(sfn, arn: str, timeout: float = 120.0) -> dict:
     import time
 

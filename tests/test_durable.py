@@ -21,19 +21,13 @@ from pathlib import Path
 import pytest
 
 from .conftest import assert_clean_error, run_cli
+from .conftest_emulator import project_clients
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
 
 def state_of(directory: Path) -> dict:
     return json.loads((directory / ".pipeline-tools" / "emulator.json").read_text())
-
-
-def clients(directory: Path) -> dict:
-    from pipeline_tools.emulator import client, read_state
-
-    state = read_state(directory / ".pipeline-tools")
-    return {service: client(service, state) for service in ("s3", "stepfunctions", "sagemaker")}
 
 
 def up(directory: Path) -> subprocess.CompletedProcess:
@@ -81,7 +75,7 @@ def workdir(tmp_path_factory, plugin_dir):
 
 def remembered(directory: Path) -> dict:
     """What must survive: the run's history and status, its model object (bytes and version)."""
-    aws = clients(directory)
+    aws = project_clients(directory)
     machine = aws["stepfunctions"].list_state_machines()["stateMachines"][0]["stateMachineArn"]
     arn = machine.replace(":stateMachine:", ":execution:") + ":before"
     history = aws["stepfunctions"].get_execution_history(executionArn=arn, maxResults=1000)["events"]
@@ -112,7 +106,7 @@ def test_kill_9_in_the_middle_of_a_run_keeps_the_rest_and_ends_that_run_saying_s
     before = remembered(workdir)
     started = run_cli("run", "--target", "local", "--rows", "400000", "--name", "cut", "--no-wait", cwd=workdir)
     assert started.returncode == 0, started.stdout + started.stderr
-    sagemaker = clients(workdir)["sagemaker"]
+    sagemaker = project_clients(workdir)["sagemaker"]
     deadline = time.monotonic() + 300
     running = None
     while running is None:  # cut it off while one of its jobs runs (on a loaded machine a poll can miss
@@ -127,7 +121,7 @@ def test_kill_9_in_the_middle_of_a_run_keeps_the_rest_and_ends_that_run_saying_s
     kill_9(workdir)
     up(workdir)
     assert state_of(workdir)["restored"]["interrupted"], state_of(workdir)
-    aws = clients(workdir)
+    aws = project_clients(workdir)
     machine = aws["stepfunctions"].list_state_machines()["stateMachines"][0]["stateMachineArn"]
     cut = aws["stepfunctions"].describe_execution(executionArn=machine.replace(":stateMachine:", ":execution:") + ":cut")
     assert cut["status"] == "FAILED" and cut["error"] == "Emulator.Stopped", cut
@@ -219,7 +213,7 @@ def test_a_growing_journal_is_compacted_and_still_restores_everything(tmp_path):
     assert started.returncode == 0, started.stdout + started.stderr
     journal = tmp_path / ".pipeline-tools" / "emulator" / "journal"
     try:
-        s3 = clients(tmp_path)["s3"]
+        s3 = project_clients(tmp_path)["s3"]
         s3.create_bucket(Bucket="compacted")
         s3.put_object(Bucket="compacted", Key="kept.txt", Body=b"written before the compactions")
         sizes = []
@@ -234,7 +228,7 @@ def test_a_growing_journal_is_compacted_and_still_restores_everything(tmp_path):
         run_cli("local", "down", cwd=tmp_path)
     up(tmp_path)
     try:
-        s3 = clients(tmp_path)["s3"]
+        s3 = project_clients(tmp_path)["s3"]
         assert s3.get_bucket_tagging(Bucket="compacted")["TagSet"] == [{"Key": "version", "Value": "79"}]
         assert s3.get_object(Bucket="compacted", Key="kept.txt")["Body"].read() == b"written before the compactions"
     finally:

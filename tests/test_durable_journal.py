@@ -109,6 +109,13 @@ def test_a_restart_restores_the_last_record_of_each_service(tmp_path, s3):
     store.close()
 
 
+def _open_with_a_bucket(tmp_path, s3):
+    """A journal opened in ``tmp_path``, then a bucket created (not yet flushed)."""
+    store = durable.Store(tmp_path)
+    store.open()
+    return store, s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+
+
 def _two_records(tmp_path, s3) -> tuple[Path, list[tuple[int, int]]]:
     store = durable.Store(tmp_path)
     store.open()
@@ -168,9 +175,7 @@ def test_a_torn_tail_is_cut_before_anything_is_appended_so_a_second_restart_keep
 
 def test_the_journal_is_compacted_once_it_is_past_four_times_what_is_live(tmp_path, s3, monkeypatch):
     monkeypatch.setenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", "1")
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     journal = tmp_path / "emulator" / "journal"
     sizes = []
     for version in range(6):
@@ -189,9 +194,7 @@ def test_the_journal_is_compacted_once_it_is_past_four_times_what_is_live(tmp_pa
 
 def test_a_small_journal_is_not_compacted_below_the_floor(tmp_path, s3, monkeypatch):
     monkeypatch.delenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", raising=False)
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     journal = tmp_path / "emulator" / "journal"
     sizes = []
     for version in range(6):
@@ -274,9 +277,7 @@ def test_jobs_running_when_the_emulator_died_end_saying_so():
 
 
 def test_body_files_no_record_refers_to_are_deleted_at_start_and_only_old_ones_later(tmp_path, s3, monkeypatch):
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     kept = types.SimpleNamespace(_pipeline_tools_body="kept-body")
     bucket.pipeline_tools_body = kept  # an object's body file, as patches/s3_bodies_on_disk names it
     objects = tmp_path / "emulator" / "objects"
@@ -504,9 +505,7 @@ def test_flush_costs_add_up_seconds_flushes_and_the_bytes_each_flush_appended(tm
 
 
 def test_an_unchanged_state_writes_nothing_after_a_compaction(tmp_path, s3, monkeypatch):
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     store.flush(["s3"])
     monkeypatch.setenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", "1")
     journal = tmp_path / "emulator" / "journal"
@@ -523,9 +522,7 @@ def test_an_unchanged_state_writes_nothing_after_a_compaction(tmp_path, s3, monk
 
 
 def test_a_rewrite_records_the_bodies_its_records_refer_to(tmp_path, s3):
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     bucket.pipeline_tools_body = types.SimpleNamespace(_pipeline_tools_body="old-body")
     store.flush(["s3"])
     del bucket.pipeline_tools_body  # S3 changed, not flushed yet: a compaction (another service's flush) rewrites it
@@ -558,9 +555,7 @@ def test_the_live_size_counted_is_each_records_bytes_on_disk(tmp_path, s3, monke
 
 
 def test_compaction_happens_only_past_the_floor_not_at_it_and_keeps_new_body_files(tmp_path, s3, monkeypatch):
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     journal = tmp_path / "emulator" / "journal"
     bucket.pipeline_tools_version = "v0"
     store.flush(["s3"])
@@ -584,9 +579,7 @@ def test_compaction_happens_only_past_the_floor_not_at_it_and_keeps_new_body_fil
 
 def test_a_crash_after_a_compaction_restores_the_compacted_state(tmp_path, s3, monkeypatch):
     monkeypatch.setenv("PIPELINE_TOOLS_JOURNAL_COMPACT_BYTES", "1")
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     journal = tmp_path / "emulator" / "journal"
     for version in range(4):
         bucket.pipeline_tools_version = f"v{version}"
@@ -644,9 +637,7 @@ def test_a_change_to_a_later_service_is_written_when_an_earlier_one_is_unchanged
 
 
 def test_body_names_are_forgotten_when_the_last_body_goes(tmp_path, s3):
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     bucket.pipeline_tools_body = types.SimpleNamespace(_pipeline_tools_body="kept-body")
     store.flush(["s3"])
     assert store._bodies[S3_KEY] == {"kept-body"}
@@ -691,9 +682,7 @@ def test_bodies_the_side_state_does_not_name_are_still_referenced_by_s3_at_start
     from pipeline_tools.emulator.patches import s3_lifecycle
 
     monkeypatch.setattr(durable, "SIDE_STATE", {"pipeline_tools.emulator.patches.s3_lifecycle": "_sizes"})
-    store = durable.Store(tmp_path)
-    store.open()
-    bucket = s3[ACCOUNT]["aws"].create_bucket("journal-a", "us-east-1")
+    store, bucket = _open_with_a_bucket(tmp_path, s3)
     bucket.pipeline_tools_body = types.SimpleNamespace(_pipeline_tools_body="kept-body")
     (tmp_path / "emulator" / "objects" / "kept-body").write_bytes(b"x")
     assert "side:pipeline_tools.emulator.patches.s3_lifecycle" in store._states(["s3"])  # S3's record, then the side state's

@@ -16,12 +16,12 @@ import io
 import json
 import shutil
 import tarfile
-import time
 
 import numpy as np
 import pytest
 
 from .conftest import ROOT, assert_clean_error, run_cli
+from .conftest_emulator import project_clients
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
@@ -88,16 +88,9 @@ def _data_lake(directory) -> str:
     return key_arn
 
 
-def _clients(directory) -> dict:
-    from pipeline_tools.emulator import client, read_state
-
-    state = read_state(directory / ".pipeline-tools")
-    return {service: client(service, state) for service in ("s3", "stepfunctions", "sagemaker")}
-
-
 @pytest.fixture(scope="module")
 def aws(workdir):
-    return _clients(workdir)
+    return project_clients(workdir)
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from .conftest import ROOT, run_cli
-from .conftest_emulator import wait_execution
+from .conftest_emulator import project_clients, wait_execution
 
 pytestmark = [pytest.mark.emulator, pytest.mark.terraform]
 
@@ -39,7 +39,7 @@ def workdir(tmp_path_factory, plugin_dir):
     up = run_cli("local", "up", "--port", "0", cwd=directory)
     assert up.returncode == 0, up.stderr
     try:
-        s3 = _clients(directory)["s3"]
+        s3 = project_clients(directory)["s3"]
         s3.create_bucket(Bucket=DATA_BUCKET)
         s3.upload_file(str(directory / "data" / "breast_cancer.csv"), DATA_BUCKET, "breast-cancer/breast_cancer.csv")
         deployed = run_cli("deploy", "--target", "local", "--auto-approve", cwd=directory, timeout=900)
@@ -49,16 +49,9 @@ def workdir(tmp_path_factory, plugin_dir):
         run_cli("local", "down", cwd=directory)
 
 
-def _clients(directory) -> dict:
-    from pipeline_tools.emulator import client, read_state
-
-    state = read_state(directory / ".pipeline-tools")
-    return {service: client(service, state) for service in ("s3", "stepfunctions", "sagemaker")}
-
-
 @pytest.fixture(scope="module")
 def aws(workdir):
-    return _clients(workdir)
+    return project_clients(workdir)
 
 
 def _bucket(aws) -> str:
